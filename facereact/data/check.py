@@ -1,0 +1,110 @@
+"""`facereact data check`: validate every file of a corpus and summarise it."""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+from tqdm import tqdm
+
+from facereact.data.audio import check_rate
+from facereact.data.clip_io import load_emotion, load_face, load_neighbours
+from facereact.data.corpus import MAX_FRAME_SKEW, ReactCorpus
+from facereact.data.errors import DataError
+from facereact.data.paths import AUDIO_DIR, FACE_DIR, SPLITS, ClipRef, neighbour_file
+
+
+@dataclass
+class CheckReport:
+    problems: list[str] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def text(self) -> str:
+        out = list(self.lines)
+        if self.problems:
+            out.append(f"{len(self.problems)} problem(s):")
+            out += [f"  {p}" for p in self.problems]
+        else:
+            out.append("corpus OK")
+        return "\n".join(out)
+
+
+def _check_wav(path: Path) -> int:
+    """Sample rate of a readable wav whose rate fits the MFCC recipe; DataError otherwise."""
+    if not path.is_file():
+        raise DataError(path, "missing wav file")
+    try:
+        info = sf.info(str(path))
+    except Exception as exc:
+        raise DataError(path, f"unreadable wav ({exc})") from None
+    if info.frames == 0:
+        raise DataError(path, "wav holds no samples")
+    try:
+        check_rate(info.samplerate)
+    except DataError as exc:
+        raise DataError(path, exc.problem) from None
+    return info.samplerate
+
+
+def _check_clip(root: Path, clip: ClipRef, report: CheckReport, rates: Counter) -> int | None:
+    """Frame count of a person clip (None when broken); problems go into the report."""
+    lengths = []
+    for loader, file in ((load_face, clip.file(root, FACE_DIR)), (load_emotion, clip.emotion_file(root))):
+        try:
+            lengths.append(len(loader(file)))
+        except DataError as exc:
+            report.problems.append(str(exc))
+    try:
+        rates[_check_wav(clip.file(root, AUDIO_DIR))] += 1
+    except DataError as exc:
+        report.problems.append(str(exc))
+    if len(lengths) == 2 and abs(lengths[0] - lengths[1]) > MAX_FRAME_SKEW:
+        report.problems.append(f"{clip.file(root, FACE_DIR)}: {lengths[0]} frames but its emotion csv "
+                               f"has {lengths[1]}")
+    return min(lengths) if len(lengths) == 2 else None
+
+
+def check_corpus(root: str | Path, splits: tuple[str, ...] = SPLITS, progress: bool = True) -> CheckReport:
+    root = Path(root)
+    report = CheckReport()
+    if not root.is_dir():
+        report.problems.append(f"{root}: corpus folder does not exist")
+        return report
+    present = [s for s in splits if (root / f"{s}.csv").is_file()]
+    if not present:
+        report.problems.append(f"{root}: no split list ({', '.join(s + '.csv' for s in splits)})")
+        return report
+    for split in present:
+        try:
+            corpus = ReactCorpus(root, split)
+        except DataError as exc:
+            report.problems.append(str(exc))
+            continue
+        clips = corpus.clips()
+        rates: Counter = Counter()
+        frames = {}
+        for clip in tqdm(clips, desc=f"check {split}", disable=not progress, leave=False):
+            frames[clip] = _check_clip(root, clip, report, rates)
+        sites = Counter(p.speaker.site for p in corpus.pairs[: len(corpus) // 2])
+        known = [f for f in frames.values() if f is not None]
+        line = (f"{split}: {len(corpus) // 2} rows ({len(corpus)} with mirrored), {len(clips)} person clips; "
+                f"sites {dict(sites)}")
+        if known:
+            line += f"; frames min {min(known)} median {int(np.median(known))} max {max(known)}"
+        line += f"; sample rates {dict(rates)}"
+        report.lines.append(line)
+        if split != "train" or neighbour_file(root, split).is_file():
+            try:
+                m = load_neighbours(neighbour_file(root, split), len(corpus))
+                per_row = m.sum(1)
+                report.lines.append(f"  neighbours per row: mean {per_row.mean():.2f} min {per_row.min()} "
+                                    f"max {per_row.max()}; diagonal set on {int(np.diag(m).sum())}/{len(m)} rows")
+            except DataError as exc:
+                report.problems.append(str(exc))
+    return report

@@ -1,0 +1,82 @@
+"""Loading and validating the arrays of one clip; every problem becomes a DataError naming the file."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from facereact.data.errors import DataError
+from facereact.layout import EMOTION_DIM, FACE_DIM
+
+
+def _finite(path: Path, array: np.ndarray) -> np.ndarray:
+    if not np.isfinite(array).all():
+        bad = np.argwhere(~np.isfinite(array))[0]
+        raise DataError(path, f"holds NaN or inf (first at frame {bad[0]})")
+    return array
+
+
+def load_face(path: Path) -> np.ndarray:
+    """(T, 58) float32 3DMM coefficients; (T, 1, 58) is accepted and squeezed."""
+    if not path.is_file():
+        raise DataError(path, "missing 3DMM file")
+    try:
+        array = np.load(path, allow_pickle=False)
+    except Exception as exc:
+        raise DataError(path, f"unreadable npy ({exc})") from None
+    if array.ndim == 3 and array.shape[1] == 1:
+        array = array[:, 0]
+    if array.ndim != 2 or array.shape[1] != FACE_DIM:
+        raise DataError(path, f"3DMM shape {array.shape}, expected (T, {FACE_DIM}) or (T, 1, {FACE_DIM})")
+    if array.shape[0] == 0:
+        raise DataError(path, "3DMM file holds no frames")
+    if not np.issubdtype(array.dtype, np.number):
+        raise DataError(path, f"3DMM dtype {array.dtype} is not numeric")
+    return _finite(path, array.astype(np.float32))
+
+
+def load_emotion(path: Path) -> np.ndarray:
+    """(T, 25) float32 emotion rows of a csv with a header row."""
+    if not path.is_file():
+        raise DataError(path, "missing emotion csv")
+    try:
+        with open(path) as f:
+            header = f.readline()
+            rows = [line for line in f if line.strip()]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(path, f"unreadable csv ({exc})") from None
+    if not header.strip() or not rows:
+        raise DataError(path, "emotion csv has no header or no rows")
+    width = {len(r.split(",")) for r in rows}
+    if width != {EMOTION_DIM}:
+        raise DataError(path, f"emotion csv has {sorted(width)} columns, expected {EMOTION_DIM}")
+    try:
+        array = np.array([[float(v) for v in r.split(",")] for r in rows], dtype=np.float32)
+    except ValueError as exc:
+        raise DataError(path, f"non-numeric value in emotion csv ({exc})") from None
+    return _finite(path, array)
+
+
+def save_emotion(path: Path, emotion: np.ndarray, names: tuple[str, ...]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savetxt(path, emotion, delimiter=",", header=",".join(names), comments="", fmt="%.6g")
+
+
+def load_neighbours(path: Path, n_rows: int) -> np.ndarray:
+    """(N, N) 0/1 appropriateness matrix in the mirrored row order, N = n_rows."""
+    if not path.is_file():
+        raise DataError(path, "missing neighbour matrix")
+    try:
+        matrix = np.load(path, allow_pickle=False)
+    except Exception as exc:
+        raise DataError(path, f"unreadable npy ({exc})") from None
+    if matrix.shape != (n_rows, n_rows):
+        raise DataError(path, f"neighbour matrix shape {matrix.shape}, expected ({n_rows}, {n_rows}) "
+                              "(rows of the split list, then the same rows mirrored)")
+    matrix = _finite(path, matrix.astype(np.float64))
+    if not np.isin(matrix, (0.0, 1.0)).all():
+        raise DataError(path, "neighbour matrix holds values other than 0 and 1")
+    empty = np.flatnonzero(matrix.sum(1) == 0)
+    if empty.size:
+        raise DataError(path, f"neighbour rows with no appropriate reaction: {empty[:10].tolist()}")
+    return matrix.astype(bool)

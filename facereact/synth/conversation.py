@@ -1,0 +1,134 @@
+"""The event schedule of one clip of a dyadic conversation.
+
+Person 0 leads (talks most), person 1 takes short turns. Each person's own behaviour (speech,
+emphasis, spontaneous smiles and frowns) is drawn first; then each reacts causally, with its
+persona's delays and random choice among appropriate reactions, to the other's behaviour:
+nods or "mm-hmm" after phrase ends, smiles a second or so after the other's smiles, brow raises
+after emphasis, concern after frowns. Reactions answer only spontaneous events, so there is no
+feedback loop and one pass suffices.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from facereact.synth.persona import Persona
+
+VOWELS = "aeiou"
+
+
+@dataclass
+class Syllable:
+    start: float
+    duration: float
+    vowel: str
+    stressed: bool
+
+
+@dataclass
+class Gesture:
+    """A face movement: kind in {brow, nod, smile, frown, concern, mmhmm, beat}."""
+
+    kind: str
+    start: float
+    duration: float
+    amplitude: float
+
+
+@dataclass
+class PersonTrack:
+    persona: Persona
+    phrases: list[tuple[float, float]] = field(default_factory=list)
+    syllables: list[Syllable] = field(default_factory=list)
+    gestures: list[Gesture] = field(default_factory=list)
+
+    def speaking(self, t: float) -> bool:
+        return any(a <= t < b for a, b in self.phrases)
+
+    def spontaneous(self, kind: str) -> list[Gesture]:
+        return [g for g in self.gestures if g.kind == kind]
+
+
+def _speak_turn(track: PersonTrack, start: float, end: float, rng: np.random.Generator) -> None:
+    """Phrases of 1-3 s with short pauses, syllables at about 4.5 per second, some stressed."""
+    t = start
+    while t < end - 0.6:
+        phrase_end = min(end, t + rng.uniform(1.0, 3.0))
+        track.phrases.append((t, phrase_end))
+        s = t
+        while s < phrase_end - 0.12:
+            dur = min(rng.uniform(0.14, 0.28), phrase_end - s)
+            stressed = rng.random() < 0.18
+            track.syllables.append(Syllable(s, dur, VOWELS[rng.integers(5)], stressed))
+            if stressed:
+                track.gestures.append(Gesture("brow", s, 0.5, 0.5 * rng.uniform(0.6, 1.0)))
+                track.gestures.append(Gesture("beat", s, 0.4, rng.uniform(0.5, 1.0)))
+            s += dur + rng.uniform(0.0, 0.06)
+        t = phrase_end + rng.uniform(0.3, 0.8)
+
+
+def _spontaneous(track: PersonTrack, duration: float, rng: np.random.Generator) -> None:
+    """Smiles (more while speaking) and occasional frowns, independent of the other person."""
+    t = rng.exponential(4.0)
+    while t < duration:
+        rate_boost = 1.0 if track.speaking(t) else 0.4
+        if rng.random() < rate_boost:
+            track.gestures.append(Gesture("smile", t, rng.uniform(1.2, 3.0), rng.uniform(0.4, 0.9)))
+        t += rng.exponential(6.0)
+    t = rng.exponential(12.0)
+    while t < duration:
+        track.gestures.append(Gesture("frown", t, rng.uniform(0.8, 2.0), rng.uniform(0.3, 0.7)))
+        t += rng.exponential(15.0)
+
+
+def _react(listener: PersonTrack, speaker: PersonTrack, duration: float, rng: np.random.Generator) -> None:
+    """The listener's reactions to what the speaker did, each after a persona-scaled delay."""
+    p = listener.persona
+    reactions: list[Gesture] = []
+    for _, end in speaker.phrases:
+        delay = p.speed * rng.uniform(0.15, 0.45)
+        choice = rng.random()
+        if choice < p.nod:
+            reactions.append(Gesture("nod", end + delay, rng.uniform(0.6, 1.2), rng.uniform(0.6, 1.0)))
+            if rng.random() < p.backchannel:
+                reactions.append(Gesture("mmhmm", end + delay + 0.1, 0.45, rng.uniform(0.6, 1.0)))
+        elif choice < p.nod + p.backchannel:
+            reactions.append(Gesture("mmhmm", end + delay, 0.45, rng.uniform(0.6, 1.0)))
+        elif rng.random() < p.brow:
+            reactions.append(Gesture("brow", end + delay, 0.6, rng.uniform(0.4, 0.8)))
+    for g in speaker.spontaneous("smile"):
+        if rng.random() < p.mirror_smile:
+            reactions.append(Gesture("smile", g.start + p.speed * rng.uniform(0.6, 1.4),
+                                     g.duration * rng.uniform(0.7, 1.3), g.amplitude * rng.uniform(0.6, 1.1)))
+    for g in speaker.gestures:
+        if g.kind == "brow" and rng.random() < 0.5 * p.brow:
+            reactions.append(Gesture("brow", g.start + p.speed * rng.uniform(0.3, 0.6), 0.5,
+                                     g.amplitude * rng.uniform(0.5, 1.0)))
+    for g in speaker.spontaneous("frown"):
+        if rng.random() < 0.6:
+            reactions.append(Gesture("concern", g.start + p.speed * rng.uniform(0.4, 0.9),
+                                     g.duration, rng.uniform(0.3, 0.7)))
+    # One does not backchannel over one's own words.
+    listener.gestures += [g for g in reactions if g.start < duration and not listener.speaking(g.start)]
+
+
+def schedule_clip(personas: tuple[Persona, Persona], duration: float,
+                  rng: np.random.Generator) -> tuple[PersonTrack, PersonTrack]:
+    tracks = (PersonTrack(personas[0]), PersonTrack(personas[1]))
+    t = rng.uniform(0.0, 1.0)
+    while t < duration - 1.0:
+        end = min(duration, t + rng.uniform(4.0, 10.0))
+        _speak_turn(tracks[0], t, end, rng)
+        t = end + rng.uniform(0.4, 1.2)
+        if rng.random() < 0.45 and t < duration - 1.5:
+            end = min(duration, t + rng.uniform(1.0, 4.0))
+            _speak_turn(tracks[1], t, end, rng)
+            t = end + rng.uniform(0.4, 1.0)
+    for track in tracks:
+        _spontaneous(track, duration, rng)
+    own = [list(t.gestures) for t in tracks]
+    for me, other in ((0, 1), (1, 0)):
+        spontaneous_other = PersonTrack(tracks[other].persona, tracks[other].phrases, [], own[other])
+        _react(tracks[me], spontaneous_other, duration, rng)
+    return tracks

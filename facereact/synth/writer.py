@@ -1,0 +1,122 @@
+"""`facereact synth`: write a synthetic dyadic corpus in the REACT 2024 layout."""
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+from tqdm import tqdm
+
+from facereact.data.clip_io import save_emotion
+from facereact.data.paths import AUDIO_DIR, EMOTION_DIR, FACE_DIR, SPLITS, neighbour_file
+from facereact.layout import EMOTION_NAMES, FPS
+from facereact.synth.conversation import PersonTrack, schedule_clip
+from facereact.synth.emotion_rules import emotion_from_face
+from facereact.synth.face import render_face
+from facereact.synth.persona import sample_persona
+from facereact.synth.voice import render_voice
+
+
+@dataclass(frozen=True)
+class SynthConfig:
+    sessions: int = 12
+    clips_per_session: int = 4
+    frames: int = 751  # the release's clip length (30 s at 25 fps, plus one)
+    sample_rate: int = 16000  # the release has 44100 Hz stereo: --sample-rate 44100 --channels 2
+    channels: int = 1
+    split_shares: tuple[float, float, float] = (0.6, 0.2, 0.2)
+    neighbour_share: float = 0.12  # share of the closest speakers marked appropriate
+    seed: int = 0
+
+
+def _session_names(index: int) -> tuple[str, str, tuple[str, str], tuple[str, str]]:
+    """(site, session, persons, emotion person folders) in the release's naming."""
+    if index % 2 == 0:
+        return "NoXI", f"{index + 1:03d}_2016-03-{index % 28 + 1:02d}_Paris", ("Expert_video", "Novice_video"), ("P1", "P2")
+    person = 25 + 2 * (index // 2)
+    return "RECOLA", f"group-{index // 2 + 1}", (f"P{person}", f"P{person + 1}"), ("P1", "P2")
+
+
+def _assign_splits(n: int, shares: tuple[float, float, float]) -> list[str]:
+    n_val = max(1, round(n * shares[1])) if n >= 3 else 0
+    n_test = max(1, round(n * shares[2])) if n >= 3 else 0
+    return ["train"] * (n - n_val - n_test) + ["val"] * n_val + ["test"] * n_test
+
+
+def _behaviour(track: PersonTrack, duration: float) -> np.ndarray:
+    """What a listener reacts to, per minute: phrase ends, smiles, emphasis, frowns; speaking share."""
+    per_min = 60.0 / duration
+    kinds = [g.kind for g in track.gestures]
+    spoken = sum(b - a for a, b in track.phrases) / duration
+    return np.array([len(track.phrases) * per_min, kinds.count("smile") * per_min,
+                     kinds.count("brow") * per_min, kinds.count("frown") * per_min, 10 * spoken])
+
+
+def neighbour_matrix(behaviour: np.ndarray, share: float) -> np.ndarray:
+    """1 where two speakers' behaviour is among the closest `share` of pairs; diagonal 1."""
+    z = (behaviour - behaviour.mean(0)) / (behaviour.std(0) + 1e-9)
+    dist = np.sqrt(((z[:, None] - z[None]) ** 2).sum(-1))
+    off = dist[~np.eye(len(z), dtype=bool)]
+    threshold = np.quantile(off, share) if off.size else 0.0
+    m = (dist <= threshold).astype(np.float64)
+    np.fill_diagonal(m, 1.0)
+    return m
+
+
+def _write_wav(path: Path, audio: np.ndarray, config: SynthConfig, rng: np.random.Generator) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if config.channels == 2:  # two slightly different microphones
+        audio = np.stack([audio, 0.9 * audio + rng.normal(0, 0.001, audio.shape)], axis=1)
+    sf.write(str(path), audio, config.sample_rate, subtype="PCM_16")
+
+
+def _write_session(root: Path, split: str, index: int, config: SynthConfig,
+                   seed: np.random.SeedSequence) -> list[tuple[str, str, np.ndarray, np.ndarray]]:
+    rng = np.random.default_rng(seed)
+    site, session, persons, emotion_persons = _session_names(index)
+    personas = (sample_persona(rng), sample_persona(rng))
+    duration = config.frames / FPS
+    n_samples = int(round(duration * config.sample_rate))
+    rows = []
+    for clip in range(1, config.clips_per_session + 1):
+        tracks = schedule_clip(personas, duration, rng)
+        for who, track in enumerate(tracks):
+            rel = f"{site}/{session}/{persons[who]}/{clip}"
+            face = render_face(track, config.frames, rng)
+            base = root / split
+            (base / FACE_DIR / rel).parent.mkdir(parents=True, exist_ok=True)
+            np.save(base / FACE_DIR / f"{rel}.npy", face)
+            save_emotion(base / EMOTION_DIR / site / session / emotion_persons[who] / f"{clip}.csv",
+                         emotion_from_face(face), EMOTION_NAMES)
+            _write_wav(base / AUDIO_DIR / f"{rel}.wav", render_voice(track, n_samples, config.sample_rate, rng),
+                       config, rng)
+        rows.append((f"{site}/{session}/{persons[0]}/{clip}", f"{site}/{session}/{persons[1]}/{clip}",
+                     _behaviour(tracks[0], duration), _behaviour(tracks[1], duration)))
+    return rows
+
+
+def synthesize_corpus(root: str | Path, config: SynthConfig = SynthConfig(), progress: bool = True) -> Path:
+    """Write a corpus under `root`; the same config and seed write the same files."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    splits = _assign_splits(config.sessions, config.split_shares)
+    seeds = np.random.SeedSequence(config.seed).spawn(config.sessions)
+    by_split: dict[str, list] = {s: [] for s in SPLITS}
+    for index in tqdm(range(config.sessions), desc="synth sessions", disable=not progress):
+        by_split[splits[index]] += _write_session(root, splits[index], index, config, seeds[index])
+    for split, rows in by_split.items():
+        if not rows:
+            continue
+        with open(root / f"{split}.csv", "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["", "speaker_path", "listener_path"])
+            w.writerows([i, s, l] for i, (s, l, _, _) in enumerate(rows))
+        # Mirrored order: the listed speakers first, then the listed listeners as speakers.
+        behaviour = np.array([r[2] for r in rows] + [r[3] for r in rows])
+        tmp = neighbour_file(root, split).with_suffix(".tmp.npy")
+        np.save(tmp, neighbour_matrix(behaviour, config.neighbour_share))
+        os.replace(tmp, neighbour_file(root, split))
+    return root
