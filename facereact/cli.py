@@ -32,6 +32,34 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _evaluate(args: argparse.Namespace) -> int:
+    import json
+
+    from facereact.metrics import evaluate, evaluate_both
+    from facereact.metrics.files import load_inputs, load_with_corpus
+
+    if (args.inputs is None) == (args.pred is None):
+        raise DataError(None, "give either --inputs FILE.npz or PRED.npz with --data ROOT")
+    if args.pred is not None:
+        if args.data is None:
+            raise DataError(args.pred, "predictions need --data ROOT (and --split) for the ground truth")
+        arrays, source = load_with_corpus(args.pred, args.data, args.split), args.pred
+    else:
+        arrays, source = load_inputs(args.inputs), args.inputs
+    progress = not args.quiet
+    if args.mode == "both":
+        result = evaluate_both(**arrays, progress=progress, source=source)
+    else:
+        result = evaluate(**arrays, mode=args.mode, progress=progress, source=source)
+    text = json.dumps(result, indent=2)
+    if args.out:
+        from facereact.io import write_text_atomic
+
+        write_text_atomic(args.out, text + "\n")
+    print(text)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="facereact", description="Listener facial reaction generation (REACT).")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
@@ -52,6 +80,16 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("root")
     c.add_argument("--quiet", action="store_true", help="no progress bars")
     c.set_defaults(func=_data_check)
+
+    p = verbs.add_parser("evaluate", help="the REACT metrics of generated reactions")
+    p.add_argument("pred", nargs="?", help="predictions .npz holding 'pred' (N, K, T, 25); needs --data")
+    p.add_argument("--inputs", help=".npz holding pred, listener_gt, speaker_gt, neighbour")
+    p.add_argument("--data", help="corpus root for the ground truth and neighbours")
+    p.add_argument("--split", default="val", choices=("train", "val", "test"))
+    p.add_argument("--mode", default="official", choices=("official", "corrected", "both"))
+    p.add_argument("--out", help="write the figures as JSON here too")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=_evaluate)
 
     p = verbs.add_parser("demo", help="the main job on a synthetic corpus")
     p.add_argument("--out", default="results/demo")

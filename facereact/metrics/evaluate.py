@@ -1,0 +1,59 @@
+"""All REACT figures for one set of predictions, with timings."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from facereact.metrics.correlation import frcorr
+from facereact.metrics.diversity import frdiv, frdvs, frvar
+from facereact.metrics.dtw import min_distances
+from facereact.metrics.inputs import check_inputs
+from facereact.metrics.realism import frfd
+from facereact.metrics.synchrony import frsyn
+
+MODES = ("official", "corrected")
+
+
+def evaluate(pred, listener_gt, speaker_gt, neighbour, mode: str = "official", progress: bool = False,
+             source: str | None = None) -> dict:
+    """FRCorr FRDist FRDiv FRVar FRDvs FRFD FRSyn of `pred` (N, K, T, 25) against the ground truth.
+
+    mode: "official" reproduces the challenge's reference (FRSyn on sample 0, constant columns
+    forcing offset 49); "corrected" scores FRSyn over all samples without that quirk. The other
+    figures are the same in both modes.
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got '{mode}'")
+    inputs = check_inputs(pred, listener_gt, speaker_gt, neighbour, source=source)
+    result: dict = {"mode": mode, "shapes": {"pred": list(inputs.pred.shape),
+                                              "neighbours_per_row_mean": float(inputs.neighbour.sum(1).mean())},
+                    "seconds": {}}
+
+    def timed(name, fn):
+        t0 = time.perf_counter()
+        value = fn()
+        result["seconds"][name] = round(time.perf_counter() - t0, 4)
+        return value
+
+    result["FRCorr"] = timed("FRCorr", lambda: frcorr(inputs, progress))
+    distances, work = timed("FRDist", lambda: min_distances(inputs, progress))
+    result["FRDist"] = float(distances.sum(axis=1).mean())
+    result["FRDiv"] = timed("FRDiv", lambda: frdiv(inputs.pred))
+    result["FRVar"] = timed("FRVar", lambda: frvar(inputs.pred))
+    result["FRDvs"] = timed("FRDvs", lambda: frdvs(inputs.pred))
+    result["FRFD"] = timed("FRFD", lambda: frfd(inputs.pred, inputs.listener_gt))
+    result["FRSyn"] = timed("FRSyn", lambda: frsyn(inputs.pred, inputs.speaker_gt, mode))
+    result["work"] = work
+    return result
+
+
+def evaluate_both(pred, listener_gt, speaker_gt, neighbour, **kwargs) -> dict:
+    """Official and corrected figures side by side (only FRSyn differs)."""
+    official = evaluate(pred, listener_gt, speaker_gt, neighbour, mode="official", **kwargs)
+    inputs = check_inputs(pred, listener_gt, speaker_gt, neighbour, source=kwargs.get("source"))
+    t0 = time.perf_counter()
+    official["FRSyn_corrected"] = frsyn(inputs.pred, inputs.speaker_gt, "corrected")
+    official["seconds"]["FRSyn_corrected"] = round(time.perf_counter() - t0, 4)
+    official["mode"] = "both"
+    return official

@@ -1,0 +1,45 @@
+"""Metric inputs from files: an .npz with everything, or predictions plus a corpus."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from facereact.data.corpus import ReactCorpus
+from facereact.data.errors import DataError
+
+INPUT_KEYS = ("pred", "listener_gt", "speaker_gt", "neighbour")
+
+
+def _load_npz(path: Path) -> dict[str, np.ndarray]:
+    if not path.is_file():
+        raise DataError(path, "missing file")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+    except Exception as exc:
+        raise DataError(path, f"unreadable npz ({exc})") from None
+
+
+def load_inputs(path: str | Path) -> dict[str, np.ndarray]:
+    """`pred`, `listener_gt`, `speaker_gt`, `neighbour` from one .npz."""
+    data = _load_npz(Path(path))
+    missing = [k for k in INPUT_KEYS if k not in data]
+    if missing:
+        raise DataError(path, f"missing arrays {missing}; it holds {sorted(data)}")
+    return {k: data[k] for k in INPUT_KEYS}
+
+
+def load_with_corpus(pred_path: str | Path, root: str | Path, split: str) -> dict[str, np.ndarray]:
+    """`pred` from a predictions file; ground truth and neighbours from the corpus split."""
+    data = _load_npz(Path(pred_path))
+    if "pred" not in data:
+        raise DataError(pred_path, f"no 'pred' array; it holds {sorted(data)}")
+    pred = data["pred"]
+    corpus = ReactCorpus(root, split, clip_frames=pred.shape[2] if pred.ndim == 4 else None)
+    if pred.ndim != 4 or pred.shape[0] != len(corpus):
+        raise DataError(pred_path, f"'pred' has shape {pred.shape}, expected ({len(corpus)}, K, T, D): one row per "
+                                   f"pair of {split} in mirrored order")
+    pairs = [corpus.load_pair(i, with_audio=False) for i in range(len(corpus))]
+    return {"pred": pred, "listener_gt": np.stack([p.listener_emotion for p in pairs]),
+            "speaker_gt": np.stack([p.speaker_emotion for p in pairs]), "neighbour": corpus.neighbours()}

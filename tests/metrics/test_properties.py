@@ -1,0 +1,103 @@
+import numpy as np
+import pytest
+
+from facereact.layout import EMOTION_DIM
+from facereact.metrics import check_inputs, evaluate, frsyn
+from facereact.metrics.dtw import _group_arrays, grouped_dtw, min_distances
+
+
+def smooth(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Sequences without constant columns: random walks."""
+    return np.cumsum(rng.normal(0, 0.1, shape), axis=-2).astype(np.float32)
+
+
+def arrays(n=4, k=3, t=60, seed=0):
+    rng = np.random.default_rng(seed)
+    neighbour = (rng.random((n, n)) < 0.5).astype(float)
+    np.fill_diagonal(neighbour, 1)
+    return {"pred": smooth(rng, (n, k, t, EMOTION_DIM)), "listener_gt": smooth(rng, (n, t, EMOTION_DIM)),
+            "speaker_gt": smooth(rng, (n, t, EMOTION_DIM)), "neighbour": neighbour}
+
+
+def textbook_dtw(a: np.ndarray, b: np.ndarray) -> float:
+    """Independent reference: full DP matrix, squared Euclidean cost, sqrt at the end."""
+    n, m = len(a), len(b)
+    acc = np.full((n + 1, m + 1), np.inf)
+    acc[0, 0] = 0.0
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            acc[i, j] = ((a[i - 1] - b[j - 1]) ** 2).sum() + min(acc[i - 1, j], acc[i, j - 1], acc[i - 1, j - 1])
+    return float(np.sqrt(acc[n, m]))
+
+
+@pytest.mark.parametrize("t1,t2", [(1, 1), (7, 7), (8, 5), (5, 9), (30, 30)])
+def test_grouped_dtw_equals_textbook(t1: int, t2: int) -> None:
+    rng = np.random.default_rng(t1 * 100 + t2)
+    a, b = rng.random((t1, EMOTION_DIM)), rng.random((t2, EMOTION_DIM))
+    bounds, weights = _group_arrays()
+    expected = sum(w * textbook_dtw(a[:, lo:hi], b[:, lo:hi]) for (lo, hi), w in zip(bounds, weights))
+    got, rows = grouped_dtw(a, np.ascontiguousarray(b.T), bounds, weights, np.inf, np.empty((5, 3, t2 + 1)))
+    assert got == pytest.approx(expected, rel=1e-12) and rows == t1
+    # A limit below the answer abandons; a limit above it changes nothing.
+    assert grouped_dtw(a, np.ascontiguousarray(b.T), bounds, weights, expected * 0.5, np.empty((5, 3, t2 + 1)))[0] == np.inf
+    assert grouped_dtw(a, np.ascontiguousarray(b.T), bounds, weights, expected * 1.01, np.empty((5, 3, t2 + 1)))[0] == got
+
+
+def test_pruning_gives_the_brute_force_minimum() -> None:
+    data = arrays(n=6, k=4, t=40, seed=3)
+    inputs = check_inputs(**data)
+    pruned, work = min_distances(inputs)
+    bounds, weights = _group_arrays()
+    for row in range(6):
+        for s in range(4):
+            brute = min(grouped_dtw(inputs.pred[row, s].astype(float), np.ascontiguousarray(inputs.listener_gt[j].T.astype(float)),
+                                    bounds, weights, np.inf, np.empty((5, 3, 41)))[0]
+                        for j in np.flatnonzero(inputs.neighbour[row]))
+            assert pruned[row, s] == brute
+    assert work["dtw_cells_computed"] <= work["dtw_cells"]
+
+
+def test_ground_truth_scores_perfectly() -> None:
+    data = arrays()
+    k = data["pred"].shape[1]
+    data["pred"] = np.repeat(data["listener_gt"][:, None], k, axis=1)
+    result = evaluate(**data)
+    assert result["FRDist"] == 0.0
+    assert result["FRCorr"] == pytest.approx(k, rel=1e-6)
+    assert result["FRDiv"] == 0.0
+    assert 0.0 <= result["FRFD"] < 1e-5  # eigenvalue rounding, against traces of order 1
+
+
+def test_constant_column_forces_49_only_in_official_mode() -> None:
+    data = arrays(n=3, k=2, t=120, seed=5)
+    speaker = data["speaker_gt"]
+    pred = np.repeat(speaker[:, None, 10:], 2, axis=1)  # the speaker delayed by 10 frames
+    pred = np.concatenate([pred, np.repeat(pred[:, :, -1:], 10, axis=2)], axis=2)
+    assert frsyn(pred, speaker, "official") == 10.0 and frsyn(pred, speaker, "corrected") == 10.0
+    pred[:, :, :, 3] = 0.25
+    assert frsyn(pred, speaker, "official") == 49.0
+    assert frsyn(pred, speaker, "corrected") == 10.0
+
+
+def test_permuting_samples_changes_nothing() -> None:
+    data = arrays(n=5, k=4, t=50, seed=7)
+    base = evaluate(**data, mode="corrected")
+    data["pred"] = data["pred"][:, [2, 0, 3, 1]]
+    permuted = evaluate(**data, mode="corrected")
+    for key in ("FRCorr", "FRDist", "FRDiv", "FRVar", "FRDvs", "FRFD", "FRSyn"):
+        # FRFD goes through eigen-decompositions whose rounding depends on row order.
+        assert permuted[key] == pytest.approx(base[key], rel=1e-6 if key == "FRFD" else 1e-9), key
+
+
+def test_short_clips_have_no_synchrony() -> None:
+    """Clips shorter than the lag range: the reference's empty windows are NaN, offset 49."""
+    data = arrays(n=2, k=2, t=20, seed=11)
+    assert frsyn(data["pred"], data["speaker_gt"], "official") == 49.0
+    assert frsyn(data["pred"], data["speaker_gt"], "corrected") < 49.0
+
+
+def test_realism_grows_with_distribution_shift() -> None:
+    data = arrays(n=6, k=3, t=80, seed=9)
+    close = evaluate(**data)["FRFD"]
+    data["pred"] = data["pred"] * 3 + 1
+    assert evaluate(**data)["FRFD"] > close + 1.0
