@@ -96,6 +96,15 @@ class ReactCorpus:
         """(N, N) boolean appropriateness matrix in this split's row order."""
         return load_neighbours(neighbour_file(self.root, self.split), len(self))
 
+    def load_person(self, clip: ClipRef) -> tuple[np.ndarray, np.ndarray]:
+        """(T, FACE_DIM) face and (T, EMOTION_DIM) emotion of one person clip, cut to the same length."""
+        face = load_face(clip.file(self.root, FACE_DIR))
+        emotion = load_emotion(clip.emotion_file(self.root))
+        if abs(len(face) - len(emotion)) > MAX_FRAME_SKEW:
+            raise DataError(clip.file(self.root, FACE_DIR), f"{len(face)} frames but its emotion csv has {len(emotion)}")
+        frames = min(len(face), len(emotion))
+        return face[:frames], emotion[:frames]
+
     def load_pair(self, index: int, with_audio: bool = True) -> ClipPair:
         ref = self.pairs[index]
         s_face = load_face(ref.speaker.file(self.root, FACE_DIR))

@@ -1,0 +1,88 @@
+"""Pre-norm transformer blocks over frame sequences.
+
+Attention is causal and optionally banded (a frame sees the `context` frames before it and
+itself), so a model trained on short windows runs on a clip of any length with no block
+boundaries. Position comes from a causal depthwise convolution in each block, not from absolute
+position embeddings, so frame t behaves the same at position 5 of a window and 500 of a clip.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def band_mask(length: int, context: int | None, device: torch.device) -> torch.Tensor:
+    """(T, T) boolean mask, True where query t may attend key s: t - context <= s <= t."""
+    t = torch.arange(length, device=device)
+    delta = t[:, None] - t[None, :]
+    allowed = delta >= 0
+    if context is not None:
+        allowed &= delta <= context
+    return allowed  # the diagonal is always allowed, so no row is empty (no NaN)
+
+
+class CausalConv(nn.Module):
+    """Depthwise 1-d convolution over time that sees only the current and past frames."""
+
+    def __init__(self, width: int, kernel: int = 3) -> None:
+        super().__init__()
+        self.kernel = kernel
+        self.conv = nn.Conv1d(width, width, kernel, groups=width)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, T, C)
+        y = F.pad(x.transpose(1, 2), (self.kernel - 1, 0))
+        return self.conv(y).transpose(1, 2)
+
+
+class SelfAttention(nn.Module):
+    def __init__(self, width: int, heads: int, dropout: float = 0.0) -> None:
+        super().__init__()
+        if width % heads:
+            raise ValueError(f"width {width} is not divisible by {heads} heads")
+        self.heads = heads
+        self.qkv = nn.Linear(width, 3 * width)
+        self.out = nn.Linear(width, width)
+        self.dropout = dropout
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        b, t, c = x.shape
+        q, k, v = self.qkv(x).view(b, t, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0)
+        return self.out(y.transpose(1, 2).reshape(b, t, c))
+
+
+class Block(nn.Module):
+    def __init__(self, width: int, heads: int, dropout: float = 0.0) -> None:
+        super().__init__()
+        self.conv_norm = nn.LayerNorm(width)
+        self.conv = CausalConv(width)
+        self.attn_norm = nn.LayerNorm(width)
+        self.attn = SelfAttention(width, heads, dropout)
+        self.mlp_norm = nn.LayerNorm(width)
+        self.mlp = nn.Sequential(nn.Linear(width, 4 * width), nn.GELU(), nn.Linear(4 * width, width), nn.Dropout(dropout))
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        x = x + self.conv(self.conv_norm(x))
+        x = x + self.attn(self.attn_norm(x), mask)
+        return x + self.mlp(self.mlp_norm(x))
+
+
+class Stack(nn.Module):
+    """in_dim -> width -> `layers` blocks -> out_dim, causal with a `context`-frame band."""
+
+    def __init__(self, in_dim: int, out_dim: int, width: int, layers: int, heads: int, context: int | None,
+                 dropout: float = 0.0) -> None:
+        super().__init__()
+        self.context = context
+        self.inp = nn.Linear(in_dim, width)
+        self.blocks = nn.ModuleList(Block(width, heads, dropout) for _ in range(layers))
+        self.norm = nn.LayerNorm(width)
+        self.outp = nn.Linear(width, out_dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, T, in_dim)
+        mask = band_mask(x.shape[1], self.context, x.device)
+        h = self.inp(x)
+        for block in self.blocks:
+            h = block(h, mask)
+        return self.outp(self.norm(h))

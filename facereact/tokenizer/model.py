@@ -1,0 +1,125 @@
+"""The face tokenizer: 3DMM frames -> one token per frame -> 3DMM and emotion.
+
+Encoder and decoders are causal banded transformer stacks (facereact.nn.blocks): frame t's
+token depends on frames t - context .. t, and its decoded face on tokens t - context .. t. A whole
+clip is encoded and decoded in one pass, so there are no block boundaries to jump at (the
+authors' independent 32-frame blocks made visible jumps), and tokens of a speaker's face are
+online-safe (no look-ahead).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from facereact.layout import EMOTION_DIM, FACE_DIM, FACE_GROUPS
+from facereact.nn.blocks import Stack
+from facereact.tokenizer.quantizers import QuantizedResult, build_quantizer
+from facereact.train.checkpoint import load_model_files, save_model
+
+
+@dataclass
+class TokenizerConfig:
+    quantizer: str = "fsq"  # fsq | vq | lfq
+    levels: tuple[int, ...] = (8, 5, 5, 5)  # FSQ: 1000 tokens
+    codebook_size: int = 1000  # VQ; LFQ rounds to a power of two
+    vq_dim: int = 16
+    width: int = 96
+    layers: int = 2
+    heads: int = 4
+    emotion_layers: int = 2
+    context: int = 16  # frames of past each frame attends to
+    window: int = 64  # training window length in frames
+    dropout: float = 0.0
+    face_mean: list[float] = field(default_factory=lambda: [0.0] * FACE_DIM)
+    face_std: list[float] = field(default_factory=lambda: [1.0] * FACE_DIM)
+
+    @classmethod
+    def authors(cls, **overrides) -> "TokenizerConfig":
+        """The published size (12 layers, 12 heads, width 252): a GPU model."""
+        return cls(**{"width": 252, "layers": 12, "heads": 12, "emotion_layers": 12, **overrides})
+
+
+@dataclass
+class TokenizerOutput:
+    face: torch.Tensor  # (B, T, FACE_DIM) in the corpus's units
+    emotion: torch.Tensor  # (B, T, EMOTION_DIM)
+    quantized: QuantizedResult
+
+
+class FaceTokenizer(nn.Module):
+    def __init__(self, config: TokenizerConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.quantizer = build_quantizer(config.quantizer, tuple(config.levels), config.codebook_size, config.vq_dim)
+        stack = dict(width=config.width, layers=config.layers, heads=config.heads, context=config.context,
+                     dropout=config.dropout)
+        self.encoder = Stack(FACE_DIM, self.quantizer.dim, **stack)
+        self.face_decoder = Stack(self.quantizer.dim, FACE_DIM, **stack)
+        self.emotion_decoder = Stack(self.quantizer.dim, EMOTION_DIM, **{**stack, "layers": config.emotion_layers})
+        self.register_buffer("face_mean", torch.tensor(config.face_mean, dtype=torch.float32))
+        self.register_buffer("face_std", torch.tensor(config.face_std, dtype=torch.float32))
+        std = self.face_std
+        self.register_buffer("group_scale", torch.stack([std[s].mean() for s in FACE_GROUPS.values()]))
+
+    @property
+    def vocab_size(self) -> int:
+        return self.quantizer.codebook_size
+
+    def normalize(self, face: torch.Tensor) -> torch.Tensor:
+        return (face - self.face_mean) / self.face_std
+
+    def denormalize(self, face: torch.Tensor) -> torch.Tensor:
+        return face * self.face_std + self.face_mean
+
+    def quantize(self, face: torch.Tensor) -> QuantizedResult:
+        """(B, T, FACE_DIM) faces -> quantized vectors and (B, T) tokens."""
+        return self.quantizer(self.encoder(self.normalize(face)))
+
+    def encode(self, face: torch.Tensor) -> torch.Tensor:
+        return self.quantize(face).codes
+
+    def decode_vectors(self, vectors: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.denormalize(self.face_decoder(vectors)), self.emotion_decoder(vectors)
+
+    def decode(self, codes: torch.Tensor, block: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, T) tokens -> faces and emotions. block=N decodes independent N-frame blocks, the
+        authors' scheme, kept only to measure the jumps it causes."""
+        vectors = self.quantizer.codes_to_vectors(codes)
+        if block is None:
+            return self.decode_vectors(vectors)
+        parts = [self.decode_vectors(vectors[:, s:s + block]) for s in range(0, codes.shape[1], block)]
+        return torch.cat([p[0] for p in parts], 1), torch.cat([p[1] for p in parts], 1)
+
+    def forward(self, face: torch.Tensor) -> TokenizerOutput:
+        q = self.quantize(face)
+        face_out, emotion = self.decode_vectors(q.vectors)
+        return TokenizerOutput(face_out, emotion, q)
+
+    def save(self, folder: str | Path, extra: dict | None = None) -> None:
+        save_model(folder, self, {"kind": "tokenizer", "tokenizer": asdict(self.config), **(extra or {})})
+
+    @classmethod
+    def load(cls, folder: str | Path) -> "FaceTokenizer":
+        state, config = load_model_files(folder)
+        cfg = config["tokenizer"]
+        model = cls(TokenizerConfig(**{**cfg, "levels": tuple(cfg["levels"])}))
+        model.load_state_dict(state)
+        return model.eval()
+
+
+def grouped_l1(pred: torch.Tensor, target: torch.Tensor,
+               group_scale: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Mean over the 13 face regions of each region's mean L1: small regions count as much as the mouth.
+
+    group_scale (13,) divides each region's error by one typical spread of that region, so head pose
+    (hundredths of a radian) weighs as much as the blendshapes while, inside a region, a channel
+    that is almost always still (its spread mostly sensor noise) is not inflated to unit scale.
+    """
+    per_group = {name: (pred[..., s] - target[..., s]).abs().mean() for name, s in FACE_GROUPS.items()}
+    values = torch.stack(list(per_group.values()))
+    if group_scale is not None:
+        values = values / group_scale
+    return values.mean(), per_group

@@ -1,0 +1,1 @@
+"""One trainer for every model: torchrun/DDP, AdamW with warm-up and cosine decay, exact resume."""

@@ -1,0 +1,197 @@
+"""The trainer every model uses.
+
+A task supplies the model, how many training items it has, how to build a batch from item
+indices and per-item seeds, the loss, and validation. The trainer owns the rest: sharding across
+torchrun processes, AdamW with warm-up and cosine decay, gradient clipping, bf16 autocast on GPU,
+tqdm progress, a CSV log (and TensorBoard when installed), periodic validation, atomic
+checkpoints and exact resume.
+
+Batches are a pure function of (seed, step): the global batch of a step is a slice of a seeded
+permutation of the items, and every item gets its own seed from its position in that permutation.
+So a resumed run sees exactly the batches it would have seen, and N processes (each taking every
+N-th item of the global batch) see the same windows as one process with the same global batch.
+"""
+from __future__ import annotations
+
+import csv
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import torch
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from tqdm import tqdm
+
+from facereact.train import checkpoint, distributed
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 10
+    batch_size: int = 32  # global: split evenly over the processes
+    lr: float = 1e-3
+    betas: tuple[float, float] = (0.9, 0.95)
+    weight_decay: float = 0.1
+    warmup_steps: int = 300
+    min_lr_ratio: float = 0.1  # cosine decays to this share of lr
+    grad_clip: float = 1.0
+    seed: int = 0
+    checkpoint_every: int = 200  # steps; also at the end of every epoch
+    validate_every: int = 1  # epochs
+    log_every: int = 10  # steps
+    device: str | None = None  # None: cuda when available
+
+
+class Task(Protocol):
+    model: nn.Module
+
+    def num_items(self) -> int: ...
+
+    def make_batch(self, indices: list[int], seeds: list[int], device: torch.device) -> Any: ...
+
+    def loss(self, model: nn.Module, batch: Any) -> tuple[torch.Tensor, dict[str, float]]: ...
+
+    def validate(self, model: nn.Module) -> dict[str, float]: ...
+
+
+def lr_at(step: int, total: int, config: TrainConfig) -> float:
+    """Linear warm-up, then cosine decay to min_lr_ratio * lr."""
+    if step < config.warmup_steps:
+        return config.lr * (step + 1) / config.warmup_steps
+    progress = (step - config.warmup_steps) / max(1, total - config.warmup_steps)
+    cosine = 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+    return config.lr * (config.min_lr_ratio + (1 - config.min_lr_ratio) * cosine)
+
+
+def _item_seed(seed: int, epoch: int, position: int) -> int:
+    return (seed * 1_000_003 + epoch * 100_003 + position) % (2 ** 63)
+
+
+def _param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
+    """No weight decay on biases, norms and embeddings-like 1-d parameters."""
+    decay = [p for p in model.parameters() if p.requires_grad and p.ndim >= 2]
+    no_decay = [p for p in model.parameters() if p.requires_grad and p.ndim < 2]
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+
+
+class Trainer:
+    def __init__(self, config: TrainConfig, out: str | Path, progress: bool = True) -> None:
+        self.config = config
+        self.out = Path(out)
+        self.progress = progress
+
+    def fit(self, task: Task, resume: bool = False, max_steps: int | None = None) -> dict[str, float]:
+        """Train; with resume=True continue from the latest checkpoint under out/checkpoints.
+
+        max_steps stops early (as an interruption would) after that many steps in total.
+        """
+        cfg = self.config
+        dist_ = distributed.setup(cfg.device)
+        torch.manual_seed(cfg.seed)
+        model = task.model.to(dist_.device)
+        n_items = task.num_items()
+        if cfg.batch_size % dist_.world:
+            raise ValueError(f"batch size {cfg.batch_size} is not divisible by {dist_.world} processes")
+        steps_per_epoch = n_items // cfg.batch_size
+        if steps_per_epoch == 0:
+            raise ValueError(f"{n_items} training items are fewer than one batch of {cfg.batch_size}")
+        total = cfg.epochs * steps_per_epoch
+        optimizer = torch.optim.AdamW(_param_groups(model, cfg.weight_decay), lr=cfg.lr, betas=cfg.betas)
+        start = 0
+        ckpt_dir = self.out / "checkpoints"
+        if resume:
+            state = checkpoint.load_training_state(ckpt_dir, model, optimizer)
+            start = state["step"] if state else 0
+        wrapped = DistributedDataParallel(model) if dist_.world > 1 else model
+        autocast = torch.autocast("cuda", dtype=torch.bfloat16) if dist_.device.type == "cuda" else _null()
+        log = _Log(self.out / "train_log.csv", enabled=dist_.main)
+        last_val: dict[str, float] = {}
+        stop = total if max_steps is None else min(total, max_steps)
+        bar = tqdm(total=total, initial=start, desc=f"train {self.out.name}", disable=not (self.progress and dist_.main))
+        t0 = time.perf_counter()
+        for step in range(start, stop):
+            epoch, in_epoch = divmod(step, steps_per_epoch)
+            order = torch.randperm(n_items, generator=torch.Generator().manual_seed(cfg.seed * 7919 + epoch))
+            positions = range(in_epoch * cfg.batch_size + dist_.rank, (in_epoch + 1) * cfg.batch_size, dist_.world)
+            batch = task.make_batch([int(order[p]) for p in positions],
+                                    [_item_seed(cfg.seed, epoch, p) for p in positions], dist_.device)
+            for group in optimizer.param_groups:
+                group["lr"] = lr_at(step, total, cfg)
+            wrapped.train()
+            with autocast:
+                loss, logs = task.loss(wrapped, batch)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            grad_norm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip))
+            optimizer.step()
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss.item():.4f}")
+            done = step + 1
+            if done % cfg.log_every == 0 or done == stop:
+                log.write({"step": done, "epoch": epoch, "lr": lr_at(step, total, cfg), "loss": loss.item(),
+                           "grad_norm": grad_norm, "seconds": round(time.perf_counter() - t0, 2), **logs})
+            end_of_epoch = done % steps_per_epoch == 0
+            if end_of_epoch and (done // steps_per_epoch) % cfg.validate_every == 0 and dist_.main:
+                model.eval()
+                with torch.no_grad():
+                    last_val = task.validate(model)
+                log.write({"step": done, "epoch": epoch, **{f"val_{k}": v for k, v in last_val.items()}})
+            if (done % cfg.checkpoint_every == 0 or end_of_epoch or done == stop) and dist_.main:
+                checkpoint.save_training_state(ckpt_dir, done, model, optimizer, {"config": asdict(cfg)})
+            distributed.barrier(dist_)
+        bar.close()
+        log.close()
+        distributed.teardown(dist_)
+        return last_val
+
+
+class _null:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False
+
+
+class _Log:
+    """Training metrics to CSV (columns grow as new keys appear) and to TensorBoard if installed."""
+
+    def __init__(self, path: Path, enabled: bool) -> None:
+        self.path = path
+        self.enabled = enabled
+        self.rows: list[dict] = []
+        if enabled and path.is_file():
+            with open(path, newline="") as f:
+                self.rows = list(csv.DictReader(f))
+        self.tb = None
+        if enabled:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+
+                self.tb = SummaryWriter(str(path.parent / "tensorboard"))
+            except Exception:  # tensorboard not installed: CSV only
+                self.tb = None
+
+    def write(self, row: dict[str, Any]) -> None:
+        if not self.enabled:
+            return
+        step = int(row["step"])
+        self.rows = [r for r in self.rows if int(float(r["step"])) < step or not set(row) & set(r) - {"step", "epoch"}]
+        self.rows.append(row)
+        keys = list(dict.fromkeys(k for r in self.rows for k in r))
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=keys)
+            w.writeheader()
+            w.writerows(self.rows)
+        if self.tb is not None:
+            for k, v in row.items():
+                if k not in ("step", "epoch") and isinstance(v, (int, float)):
+                    self.tb.add_scalar(k, v, step)
+
+    def close(self) -> None:
+        if self.tb is not None:
+            self.tb.close()
