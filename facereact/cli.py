@@ -60,6 +60,69 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _tokenizer_config(args: argparse.Namespace):
+    from facereact.tokenizer.model import TokenizerConfig
+
+    base = TokenizerConfig.authors() if args.size == "authors" else TokenizerConfig()
+    overrides = {k: getattr(args, k) for k in ("width", "layers", "heads", "context", "window")
+                 if getattr(args, k) is not None}
+    if args.levels:
+        overrides["levels"] = tuple(args.levels)
+    if args.codebook_size:
+        overrides["codebook_size"] = args.codebook_size
+    from dataclasses import replace
+
+    return replace(base, quantizer=getattr(args, "quantizer", "fsq"), **overrides)
+
+
+def _train_config(args: argparse.Namespace):
+    from facereact.train.trainer import TrainConfig
+
+    return TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, warmup_steps=args.warmup,
+                       seed=args.seed, device=args.device)
+
+
+def _train_tokenizer(args: argparse.Namespace) -> int:
+    from facereact.tokenizer.training import train_tokenizer
+
+    train_tokenizer(args.data, args.out, _tokenizer_config(args), _train_config(args), resume=args.resume,
+                    max_steps=args.max_steps)
+    print(f"tokenizer written to {args.out}")
+    return 0
+
+
+def _tokenize(args: argparse.Namespace) -> int:
+    from facereact.tokenizer.model import FaceTokenizer
+    from facereact.tokenizer.tokenize import tokenize_split
+
+    n = tokenize_split(FaceTokenizer.load(args.model), args.data, args.split, args.out)
+    print(f"wrote tokens of {n} clips to {args.out}/{args.split}")
+    return 0
+
+
+def _bench_tokenizers(args: argparse.Namespace) -> int:
+    from facereact.tokenizer.bench import bench_tokenizers
+
+    print(bench_tokenizers(args.data, args.out, _tokenizer_config(args), _train_config(args)))
+    return 0
+
+
+def _add_training_flags(p: argparse.ArgumentParser, epochs: int) -> None:
+    p.add_argument("--data", required=True, help="corpus root")
+    p.add_argument("--epochs", type=int, default=epochs)
+    p.add_argument("--batch-size", type=int, default=32, help="global batch, split over torchrun processes")
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--warmup", type=int, default=50, help="warm-up steps")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    p.add_argument("--size", choices=("small", "authors"), default="small",
+                   help="small trains in minutes on a CPU; authors is the published size (GPU)")
+    for flag in ("width", "layers", "heads", "context", "window"):
+        p.add_argument(f"--{flag}", type=int, default=None)
+    p.add_argument("--levels", type=int, nargs="+", default=None, help="FSQ levels (default 8 5 5 5)")
+    p.add_argument("--codebook-size", type=int, default=None, help="VQ/LFQ vocabulary")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="facereact", description="Listener facial reaction generation (REACT).")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
@@ -91,6 +154,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_evaluate)
 
+    p = verbs.add_parser("train", help="train a model")
+    train_verbs = p.add_subparsers(dest="model_kind", required=True, metavar="MODEL")
+    t = train_verbs.add_parser("tokenizer", help="the face tokenizer (FSQ, or VQ/LFQ to compare)")
+    _add_training_flags(t, epochs=40)
+    t.add_argument("--out", required=True)
+    t.add_argument("--quantizer", choices=("fsq", "vq", "lfq"), default="fsq")
+    t.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
+    t.add_argument("--max-steps", type=int, default=None, help="stop after this many steps (resume later)")
+    t.set_defaults(func=_train_tokenizer)
+
+    p = verbs.add_parser("tokenize", help="write token files for the clips of a split")
+    p.add_argument("--model", required=True, help="tokenizer folder")
+    p.add_argument("--data", required=True)
+    p.add_argument("--split", default="val", choices=("train", "val", "test"))
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=_tokenize)
+
+    p = verbs.add_parser("bench", help="comparisons")
+    bench_verbs = p.add_subparsers(dest="bench_kind", required=True, metavar="WHAT")
+    b = bench_verbs.add_parser("tokenizers", help="FSQ vs VQ vs LFQ at a matched vocabulary")
+    _add_training_flags(b, epochs=40)
+    b.add_argument("--out", default="results/tokenizers")
+    b.set_defaults(func=_bench_tokenizers)
+
     p = verbs.add_parser("demo", help="the main job on a synthetic corpus")
     p.add_argument("--out", default="results/demo")
     p.add_argument("--sessions", type=int, default=12)
@@ -106,6 +193,11 @@ def main(argv: list[str] | None = None) -> int:
     except DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    finally:
+        if "torch" in sys.modules:  # only commands that trained can hold a process group
+            from facereact.train.distributed import teardown
+
+            teardown()
 
 
 if __name__ == "__main__":

@@ -73,6 +73,11 @@ class FSQ(Quantizer):
         indices = (codes.long().unsqueeze(-1) // self._basis) % self._levels.long()
         return (indices.float() - self._half_width) / self._half_width
 
+    def vectors_to_codes(self, vectors: torch.Tensor) -> torch.Tensor:
+        """Inverse of codes_to_vectors for vectors on the grid."""
+        indices = torch.round(vectors * self._half_width + self._half_width).long()
+        return (indices * self._basis).sum(-1)
+
 
 class VQ(Quantizer):
     """Learned codebook with EMA updates and k-means init (vector-quantize-pytorch)."""

@@ -16,6 +16,7 @@ from facereact.io import write_text_atomic
 from facereact.layout import FACE_GROUPS
 from facereact.tokenizer.model import FaceTokenizer, TokenizerConfig, grouped_l1
 from facereact.tokenizer.quantizers import usage_stats
+from facereact.train.distributed import is_main_process
 from facereact.train.trainer import TrainConfig, Trainer
 
 JOINT_SHARE = 0.8  # the first 80% of epochs train everything; the rest only the emotion decoder
@@ -145,8 +146,33 @@ def train_tokenizer(data: str | Path, out: str | Path, config: TokenizerConfig, 
             if steps_left <= 0:
                 return tokenizer  # interrupted on purpose: resume later
         resume = True  # a later phase always continues what is on disk
+    if not is_main_process():
+        return tokenizer
     metrics = evaluate_tokenizer(tokenizer, val_clips)
+    metrics.update(boundary_jumps(tokenizer, val_clips))
     metrics["train_seconds"] = round(time.perf_counter() - t0, 1)
     tokenizer.save(out, {"train": asdict(train), "val": metrics})
     write_text_atomic(out / "val_metrics.json", json.dumps(metrics, indent=2) + "\n")
     return tokenizer
+
+
+@torch.no_grad()
+def boundary_jumps(tokenizer: FaceTokenizer, clips: list, block: int = 32) -> dict[str, float]:
+    """Mean |frame-to-frame change| of decoded faces at `block`-frame boundaries, divided by the
+    same at all other frames: decoding independent blocks (the authors' scheme) vs the whole clip
+    with context (ours), and the real faces for reference. 1.0 means no visible jump."""
+    tokenizer.eval()
+    ratios: dict[str, list[float]] = {"jump_ratio_blocks": [], "jump_ratio_whole": [], "jump_ratio_real": []}
+    for face, _ in clips:
+        if len(face) <= block:
+            continue
+        x = torch.from_numpy(face)[None]
+        tokens = tokenizer.encode(x)
+        series = {"jump_ratio_blocks": tokenizer.decode(tokens, block=block)[0][0].numpy(),
+                  "jump_ratio_whole": tokenizer.decode(tokens)[0][0].numpy(), "jump_ratio_real": face}
+        for key, seq in series.items():
+            steps = np.abs(np.diff(seq, axis=0)).mean(1)  # steps[t - 1] = change from t - 1 to t
+            at_boundary = np.zeros(len(steps), bool)
+            at_boundary[np.arange(block, len(seq), block) - 1] = True
+            ratios[key].append(steps[at_boundary].mean() / steps[~at_boundary].mean())
+    return {k: float(np.mean(v)) for k, v in ratios.items() if v}

@@ -34,11 +34,17 @@ def setup(device: str | None = None) -> Dist:
     return Dist(rank, world, local, dev)
 
 
+def is_main_process() -> bool:
+    """True on rank 0 of a torchrun launch, and in a plain single-process run."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
 def barrier(d: Dist) -> None:
     if d.world > 1:
         dist.barrier()
 
 
-def teardown(d: Dist) -> None:
-    if d.world > 1 and dist.is_initialized():
+def teardown() -> None:
+    """Leave the process group, once, when the command is done."""
+    if dist.is_available() and dist.is_initialized():
         dist.destroy_process_group()

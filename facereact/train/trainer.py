@@ -144,8 +144,28 @@ class Trainer:
             distributed.barrier(dist_)
         bar.close()
         log.close()
-        distributed.teardown(dist_)
+        if dist_.world > 1:
+            _check_replicas(model, dist_, self.out / "replicas.json")
+        # The process group stays up for later fits in this process (re-creating it races in
+        # torch's store); the command leaves it on exit (distributed.teardown).
         return last_val
+
+
+def _check_replicas(model: nn.Module, d: distributed.Dist, record: Path) -> None:
+    """Gather every process's weights; rank 0 records the largest difference. DDP keeps them equal,
+    so anything else is a bug worth stopping for."""
+    import json
+
+    import torch.distributed as dist
+
+    flat = torch.cat([p.detach().reshape(-1).float().cpu() for p in model.parameters()])
+    gathered = [torch.empty_like(flat) for _ in range(d.world)]
+    dist.all_gather(gathered, flat)
+    worst = max(float((g - gathered[0]).abs().max()) for g in gathered)
+    if d.main:
+        record.write_text(json.dumps({"processes": d.world, "max_abs_difference": worst}) + "\n")
+    if worst != 0.0:
+        raise RuntimeError(f"replica weights differ across {d.world} processes (max {worst})")
 
 
 class _null:

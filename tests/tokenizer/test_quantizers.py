@@ -1,0 +1,68 @@
+import pytest
+import torch
+
+from facereact.tokenizer.quantizers import FSQ, build_quantizer, usage_stats
+
+LEVEL_SETS = [(8, 5, 5, 5), (8, 6, 5), (7, 5, 5, 5, 5), (2, 3, 4), (3,)]
+
+
+@pytest.mark.parametrize("levels", LEVEL_SETS)
+def test_fsq_round_trips_exactly(levels) -> None:
+    q = FSQ(levels)
+    codes = torch.arange(q.codebook_size)
+    vectors = q.codes_to_vectors(codes)
+    assert torch.equal(q.vectors_to_codes(vectors), codes)  # code -> vector -> code
+    assert len(torch.unique(vectors, dim=0)) == q.codebook_size
+    z = torch.randn(500, len(levels)) * 3
+    out = q(z)
+    assert torch.equal(q.codes_to_vectors(out.codes), out.vectors)  # vector -> code -> vector
+    assert out.codes.min() >= 0 and out.codes.max() < q.codebook_size
+
+
+@pytest.mark.parametrize("level", [2, 3, 4, 5, 6, 7, 8])
+def test_fsq_level_gives_exactly_that_many_symmetric_values(level: int) -> None:
+    out = FSQ((level,))(torch.linspace(-30, 30, 20001)[:, None])
+    values = torch.unique(out.vectors)
+    assert len(values) == level and torch.isfinite(values).all()
+    assert torch.allclose(values, -values.flip(0)) and values.min() == -1 and values.max() == 1
+
+
+def test_fsq_gradient_passes_the_rounding() -> None:
+    z = torch.randn(64, 4, requires_grad=True)
+    FSQ().forward(z).vectors.pow(2).sum().backward()
+    assert z.grad is not None and z.grad.abs().sum() > 0
+
+
+def test_fsq_saturation_penalty_only_beyond_the_working_range() -> None:
+    q = FSQ()
+    assert q(torch.full((10, 4), 1.5)).aux_loss == 0
+    assert q(torch.full((10, 4), 4.0)).aux_loss > 0
+
+
+@pytest.mark.parametrize("kind", ["fsq", "vq", "lfq"])
+def test_every_quantizer_learns_a_tiny_autoencoder(kind: str) -> None:
+    torch.manual_seed(0)
+    q = build_quantizer(kind, levels=(5, 5, 5), codebook_size=64, vq_dim=8)
+    enc, dec = torch.nn.Linear(6, q.dim), torch.nn.Linear(q.dim, 6)
+    params = list(enc.parameters()) + list(dec.parameters()) + [p for p in q.parameters() if p.requires_grad]
+    opt = torch.optim.Adam(params, lr=1e-2)
+    data = torch.randn(256, 3) @ torch.randn(3, 6)  # a 3-d manifold in 6-d
+    errors = []
+    for _ in range(150):
+        out = q(enc(data))
+        err = (dec(out.vectors) - data).abs().mean()
+        opt.zero_grad()
+        (err + out.aux_loss).backward()
+        opt.step()
+        errors.append(err.item())
+        assert out.codes.shape == (256,) and out.codes.dtype == torch.int64
+    assert min(errors[-10:]) < 0.7 * errors[0]
+    q.eval()  # VQ's EMA moves the codebook during a training pass, after its output is computed
+    with torch.no_grad():
+        out = q(enc(data))
+    assert torch.allclose(q.codes_to_vectors(out.codes), out.vectors, atol=1e-5)
+
+
+def test_usage_stats() -> None:
+    stats = usage_stats(torch.tensor([0, 0, 1, 1]), 4)
+    assert stats["usage"] == 0.5 and stats["perplexity"] == pytest.approx(2.0)
