@@ -1,0 +1,1 @@
+"""The REACT challenge's baselines."""

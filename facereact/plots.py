@@ -1,0 +1,59 @@
+"""Plots the demo writes (matplotlib, no display needed)."""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from facereact.layout import FPS, face_index  # noqa: E402
+
+
+def plot_reconstruction(face: np.ndarray, decoded: np.ndarray, blocks: np.ndarray, out: str | Path,
+                        channels: tuple[str, ...] = ("mouthSmileLeft", "browInnerUp", "jawOpen", "pitch")) -> None:
+    """Real vs tokenized-and-decoded channels of one clip, whole-clip and block-wise decoding."""
+    t = np.arange(len(face)) / FPS
+    fig, axes = plt.subplots(len(channels), 1, figsize=(10, 2 * len(channels)), sharex=True)
+    for ax, name in zip(axes, channels):
+        i = face_index(name)
+        ax.plot(t, face[:, i], color="black", lw=1.2, label="real")
+        ax.plot(t, decoded[:, i], color="tab:blue", lw=1, label="decoded, whole clip")
+        ax.plot(t, blocks[:, i], color="tab:red", lw=0.8, alpha=0.7, label="decoded, 32-frame blocks")
+        ax.set_ylabel(name)
+    axes[0].legend(loc="upper right", fontsize=8)
+    axes[-1].set_xlabel("seconds")
+    fig.tight_layout()
+    fig.savefig(out, dpi=90)
+    plt.close(fig)
+
+
+def plot_token_usage(tokens: np.ndarray, vocab: int, out: str | Path) -> None:
+    counts = np.sort(np.bincount(tokens.reshape(-1), minlength=vocab))[::-1]
+    fig, ax = plt.subplots(figsize=(8, 3))
+    ax.bar(np.arange(vocab), counts, width=1.0)
+    ax.set_yscale("log")
+    ax.set_xlabel("tokens, most used first")
+    ax.set_ylabel("frames")
+    ax.set_title(f"token usage: {np.count_nonzero(counts)} of {vocab} used")
+    fig.tight_layout()
+    fig.savefig(out, dpi=90)
+    plt.close(fig)
+
+
+def plot_training_curve(log_csv: str | Path, out: str | Path, keys: tuple[str, ...] = ("loss",)) -> None:
+    with open(log_csv, newline="") as f:
+        rows = list(csv.DictReader(f))
+    fig, ax = plt.subplots(figsize=(8, 3))
+    for key in keys:
+        pts = [(float(r["step"]), float(r[key])) for r in rows if r.get(key)]
+        if pts:
+            ax.plot(*zip(*pts), label=key)
+    ax.set_xlabel("step")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out, dpi=90)
+    plt.close(fig)

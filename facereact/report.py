@@ -1,0 +1,63 @@
+"""The comparison table: rows are systems, columns the REACT figures, best value per column marked."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from facereact.io import write_text_atomic
+
+# Column -> how "best" is judged; FRSyn is best when closest to the ground truth's.
+COLUMNS = {"FRCorr": "max", "FRDist": "min", "FRDiv": "max", "FRVar": "max", "FRDvs": "max", "FRFD": "min",
+           "FRSyn": "closest_to_gt", "FRSyn_corrected": "closest_to_gt"}
+REFERENCE = "GroundTruth"
+
+
+def best_rows(results: dict[str, dict]) -> dict[str, str]:
+    """Column -> name of the best system other than the ground truth."""
+    best = {}
+    rivals = {name: r for name, r in results.items() if name != REFERENCE}
+    for col, rule in COLUMNS.items():
+        values = {name: r[col] for name, r in rivals.items() if col in r}
+        if not values:
+            continue
+        if rule == "max":
+            best[col] = max(values, key=values.get)
+        elif rule == "min":
+            best[col] = min(values, key=values.get)
+        elif REFERENCE in results and col in results[REFERENCE]:
+            target = results[REFERENCE][col]
+            best[col] = min(values, key=lambda n: abs(values[n] - target))
+    return best
+
+
+def markdown_table(results: dict[str, dict]) -> str:
+    cols = [c for c in COLUMNS if any(c in r for r in results.values())]
+    best = best_rows(results)
+    lines = ["| system | " + " | ".join(cols) + " |", "|---|" + "---:|" * len(cols)]
+    for name, r in results.items():
+        cells = []
+        for c in cols:
+            text = f"{r[c]:.4f}" if c in r else "-"
+            cells.append(f"**{text}**" if best.get(c) == name else text)
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    notes = ["", "Best per column in bold (ground truth excluded; FRSyn: closest to the ground truth's).",
+             "FRFD is a Fréchet distance of 1 s emotion-window statistics, not the challenge's FRRea."]
+    return "\n".join(lines + notes) + "\n"
+
+
+def write_results(out: str | Path, results: dict[str, dict], stem: str = "results") -> str:
+    """out/<stem>.md, .csv and .json; returns the Markdown."""
+    out = Path(out)
+    table = markdown_table(results)
+    write_text_atomic(out / f"{stem}.md", table)
+    write_text_atomic(out / f"{stem}.json", json.dumps(results, indent=2) + "\n")
+    cols = [c for c in COLUMNS if any(c in r for r in results.values())]
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["system", *cols])
+    for name, r in results.items():
+        w.writerow([name, *(r.get(c, "") for c in cols)])
+    write_text_atomic(out / f"{stem}.csv", buf.getvalue())
+    return table

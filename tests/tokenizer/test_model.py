@@ -1,0 +1,90 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from facereact.cli import main
+from facereact.data.corpus import ReactCorpus
+from facereact.layout import EMOTION_DIM, FACE_DIM
+from facereact.tokenizer.bench import format_table
+from facereact.tokenizer.model import FaceTokenizer, TokenizerConfig, grouped_l1
+from facereact.tokenizer.training import boundary_jumps
+
+TINY = TokenizerConfig(width=16, layers=1, heads=2, emotion_layers=1, context=8, window=16)
+
+
+@pytest.mark.parametrize("kind", ["fsq", "vq", "lfq"])
+def test_shapes_and_save_load(kind: str, tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    model = FaceTokenizer(TokenizerConfig(**{**TINY.__dict__, "quantizer": kind})).eval()
+    face = torch.randn(2, 40, FACE_DIM)
+    out = model(face)
+    assert out.face.shape == (2, 40, FACE_DIM) and out.emotion.shape == (2, 40, EMOTION_DIM)
+    assert out.quantized.codes.shape == (2, 40) and int(out.quantized.codes.max()) < model.vocab_size
+    model.save(tmp_path)
+    again = FaceTokenizer.load(tmp_path)
+    assert torch.equal(again.encode(face), model.encode(face))
+    torch.testing.assert_close(again.decode(model.encode(face))[0], model.decode(model.encode(face))[0])
+
+
+def test_tokens_are_causal() -> None:
+    """A speaker's face tokens are online-safe: changing frames after t leaves tokens 0..t alone."""
+    torch.manual_seed(0)
+    model = FaceTokenizer(TINY).eval()
+    face = torch.randn(1, 60, FACE_DIM)
+    changed = face.clone()
+    changed[:, 30:] += 3.0
+    assert torch.equal(model.encode(face)[:, :30], model.encode(changed)[:, :30])
+    decoded = model.decode(model.encode(face))[0]
+    decoded_changed = model.decode(model.encode(changed))[0]
+    torch.testing.assert_close(decoded[:, :30], decoded_changed[:, :30])
+
+
+def test_grouped_loss_weighs_regions_equally() -> None:
+    target = torch.zeros(1, 5, FACE_DIM)
+    mouth_error = target.clone()
+    mouth_error[..., 26:43] = 1.0  # the whole 17-channel mouth region wrong
+    blink_error = target.clone()
+    blink_error[..., 8:10] = 1.0  # the 2-channel blink region wrong
+    assert grouped_l1(mouth_error, target)[0] == pytest.approx(grouped_l1(blink_error, target)[0])
+
+
+def test_whole_clip_decoding_has_no_block_jumps(tmp_path: Path) -> None:
+    from facereact.synth.writer import SynthConfig, synthesize_corpus
+
+    root = synthesize_corpus(tmp_path / "c", SynthConfig(sessions=3, clips_per_session=1, frames=200), progress=False)
+    clips = [ReactCorpus(root, "val").load_person(c) for c in ReactCorpus(root, "val").clips()]
+    torch.manual_seed(0)
+    model = FaceTokenizer(TINY)
+    jumps = boundary_jumps(model, clips, block=32)
+    # Decoding independent blocks restarts the context at every boundary: a jump there. Decoding
+    # the whole clip treats boundary frames like any other frame.
+    assert jumps["jump_ratio_blocks"] > 1.5
+    assert jumps["jump_ratio_whole"] < 1.3
+
+
+def test_tokenize_cli(tmp_path: Path) -> None:
+    from facereact.synth.writer import SynthConfig, synthesize_corpus
+
+    root = synthesize_corpus(tmp_path / "c", SynthConfig(sessions=3, clips_per_session=1, frames=80), progress=False)
+    torch.manual_seed(0)
+    FaceTokenizer(TINY).save(tmp_path / "tok")
+    assert main(["tokenize", "--model", str(tmp_path / "tok"), "--data", str(root), "--split", "val",
+                 "--out", str(tmp_path / "tokens")]) == 0
+    files = sorted((tmp_path / "tokens" / "val").rglob("*.npy"))
+    assert len(files) == 2
+    tokens = np.load(files[0])
+    assert tokens.shape == (80,) and tokens.dtype == np.int16 and tokens.max() < 1000
+    assert main(["tokenize", "--model", str(tmp_path / "nowhere"), "--data", str(root), "--out", str(tmp_path)]) == 2
+
+
+def test_bench_table_lists_every_quantizer() -> None:
+    row = {"vocab": 1000, "face_l1": 0.01, "mean_face_l1": 0.05, "emotion_l1": 0.02, "usage": 0.9,
+           "perplexity": 500.0, "train_seconds": 60.0, **{f"l1_{g}": 0.01 for g in
+                                                          ("brow", "cheek", "eye_blink", "eye_look", "eye_squint",
+                                                           "eye_wide", "jaw", "mouth", "smile", "mouth_stretch_upper",
+                                                           "nose_tongue", "rotation", "translation")}}
+    table = format_table({"fsq": row, "vq": row, "lfq": row})
+    assert "| FSQ | 1000 | 0.0100 | 0.200 | 0.0200 | 90.0% | 500.0 | 60 |" in table
+    assert table.count("| VQ |") == 2 and "eye_blink" in table
