@@ -107,6 +107,59 @@ def _bench_tokenizers(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train_generator(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from facereact.generator.model import GeneratorConfig
+    from facereact.generator.training import train_generator
+
+    base = GeneratorConfig.authors() if args.size == "authors" else GeneratorConfig()
+    overrides = {k: getattr(args, k) for k in ("width", "layers", "heads", "context", "window")
+                 if getattr(args, k) is not None}
+    config = replace(base, offline=args.offline, **overrides)
+    train_generator(args.data, args.tokenizer, args.out, config, _train_config(args), resume=args.resume,
+                    max_steps=args.max_steps)
+    print(f"generator written to {args.out}")
+    return 0
+
+
+def _sampling(args: argparse.Namespace):
+    from facereact.generator.sampling import Sampling
+
+    return Sampling(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p)
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from facereact.generator.generate import generate_split, save_predictions
+    from facereact.generator.training import load_generator
+
+    generator, tokenizer = load_generator(args.model)
+    arrays = generate_split(generator, tokenizer, args.data, args.split, args.samples, _sampling(args), args.seed)
+    save_predictions(args.out, arrays)
+    print(f"wrote {args.out}: pred {arrays['pred'].shape}, pred_face {arrays['pred_face'].shape}")
+    return 0
+
+
+def _stream(args: argparse.Namespace) -> int:
+    from facereact.generator.session import StreamingSession
+    from facereact.generator.stream import replay
+    from facereact.generator.training import load_generator
+
+    generator, tokenizer = load_generator(args.model)
+    session = StreamingSession(generator, tokenizer, args.samples, _sampling(args), args.seed)
+    report = replay(session, args.wav, args.face, realtime=not args.fast, frames=args.frames)
+    print(report.text())
+    return 0
+
+
+def _add_sampling_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--samples", type=int, default=10, help="parallel reactions (K)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--temperature", type=float, default=1.0)
+    p.add_argument("--top-k", type=int, default=None)
+    p.add_argument("--top-p", type=float, default=None)
+
+
 def _add_training_flags(p: argparse.ArgumentParser, epochs: int) -> None:
     p.add_argument("--data", required=True, help="corpus root")
     p.add_argument("--epochs", type=int, default=epochs)
@@ -163,6 +216,32 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
     t.add_argument("--max-steps", type=int, default=None, help="stop after this many steps (resume later)")
     t.set_defaults(func=_train_tokenizer)
+
+    g = train_verbs.add_parser("generator", help="the cross-modal reaction generator (tokenizer frozen)")
+    _add_training_flags(g, epochs=30)
+    g.add_argument("--tokenizer", required=True, help="trained tokenizer folder")
+    g.add_argument("--out", required=True)
+    g.add_argument("--offline", action="store_true", help="see the whole speaker clip (default: online)")
+    g.add_argument("--resume", action="store_true")
+    g.add_argument("--max-steps", type=int, default=None)
+    g.set_defaults(func=_train_generator, lr=1e-3, batch_size=16)
+
+    p = verbs.add_parser("generate", help="K reactions per speaker clip of a split, as PRED.npz")
+    p.add_argument("--model", required=True, help="generator folder")
+    p.add_argument("--data", required=True)
+    p.add_argument("--split", default="val", choices=("train", "val", "test"))
+    p.add_argument("--out", required=True)
+    _add_sampling_flags(p)
+    p.set_defaults(func=_generate)
+
+    p = verbs.add_parser("stream", help="replay a recording through the live session, print latency")
+    p.add_argument("--model", required=True)
+    p.add_argument("--wav", required=True)
+    p.add_argument("--face", default=None, help="speaker 3DMM .npy (T, 58); default a neutral face")
+    p.add_argument("--frames", type=int, default=None, help="stop after this many frames")
+    p.add_argument("--fast", action="store_true", help="do not wait for real time between frames")
+    _add_sampling_flags(p)
+    p.set_defaults(func=_stream)
 
     p = verbs.add_parser("tokenize", help="write token files for the clips of a split")
     p.add_argument("--model", required=True, help="tokenizer folder")

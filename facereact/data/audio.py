@@ -17,6 +17,7 @@ import numpy as np
 import soundfile as sf
 
 from facereact.data.errors import DataError
+from facereact.io import save_npy_atomic
 from facereact.layout import FPS, MFCC
 
 FLOAT32_EPS = float(np.finfo(np.float32).eps)  # torchaudio floors energies at float32 eps
@@ -159,8 +160,5 @@ def wav_features(path: str | Path, n_frames: int, cache_dir: str | Path | None =
         feats = frame_features(samples, rate, n_frames)
     except DataError as exc:
         raise DataError(path, exc.problem) from None
-    cache.mkdir(parents=True, exist_ok=True)
-    tmp = key.with_suffix(f".{os.getpid()}.tmp.npy")
-    np.save(tmp, feats)
-    os.replace(tmp, key)  # atomic: a crash never leaves a half-written cache entry
+    save_npy_atomic(key, feats)  # a crash never leaves a half-written cache entry
     return feats

@@ -16,14 +16,19 @@ def _finite(path: Path, array: np.ndarray) -> np.ndarray:
     return array
 
 
-def load_face(path: Path) -> np.ndarray:
-    """(T, 58) float32 3DMM coefficients; (T, 1, 58) is accepted and squeezed."""
+def _load_npy(path: Path, what: str) -> np.ndarray:
+    """An .npy array (never unpickled), or a DataError saying it is missing or unreadable."""
     if not path.is_file():
-        raise DataError(path, "missing 3DMM file")
+        raise DataError(path, f"missing {what}")
     try:
-        array = np.load(path, allow_pickle=False)
+        return np.load(path, allow_pickle=False)
     except Exception as exc:
         raise DataError(path, f"unreadable npy ({exc})") from None
+
+
+def load_face(path: Path) -> np.ndarray:
+    """(T, 58) float32 3DMM coefficients; (T, 1, 58) is accepted and squeezed."""
+    array = _load_npy(path, "3DMM file")
     if array.ndim == 3 and array.shape[1] == 1:
         array = array[:, 0]
     if array.ndim != 2 or array.shape[1] != FACE_DIM:
@@ -64,12 +69,7 @@ def save_emotion(path: Path, emotion: np.ndarray, names: tuple[str, ...]) -> Non
 
 def load_neighbours(path: Path, n_rows: int) -> np.ndarray:
     """(N, N) 0/1 appropriateness matrix in the mirrored row order, N = n_rows."""
-    if not path.is_file():
-        raise DataError(path, "missing neighbour matrix")
-    try:
-        matrix = np.load(path, allow_pickle=False)
-    except Exception as exc:
-        raise DataError(path, f"unreadable npy ({exc})") from None
+    matrix = _load_npy(path, "neighbour matrix")
     if matrix.shape != (n_rows, n_rows):
         raise DataError(path, f"neighbour matrix shape {matrix.shape}, expected ({n_rows}, {n_rows}) "
                               "(rows of the split list, then the same rows mirrored)")

@@ -1,9 +1,13 @@
-"""Pre-norm transformer blocks over frame sequences.
+"""Pre-norm transformer blocks over frame sequences, run in parallel or one frame at a time.
 
 Attention is causal and optionally banded (a frame sees the `context` frames before it and
 itself), so a model trained on short windows runs on a clip of any length with no block
 boundaries. Position comes from a causal depthwise convolution in each block, not from absolute
 position embeddings, so frame t behaves the same at position 5 of a window and 500 of a clip.
+
+`step` runs one new frame against a state (the convolution's last inputs and the attention's
+keys and values, trimmed to the band), so streaming costs one frame's work per frame and gives
+the same numbers as the parallel forward.
 """
 from __future__ import annotations
 
@@ -22,6 +26,12 @@ def band_mask(length: int, context: int | None, device: torch.device) -> torch.T
     return allowed  # the diagonal is always allowed, so no row is empty (no NaN)
 
 
+def _keep_last(cache: torch.Tensor | None, new: torch.Tensor, keep: int | None, dim: int) -> torch.Tensor:
+    """Append `new` to `cache` along dim and keep at most the last `keep` entries."""
+    out = new if cache is None else torch.cat([cache, new], dim)
+    return out if keep is None or out.shape[dim] <= keep else out.narrow(dim, out.shape[dim] - keep, keep)
+
+
 class CausalConv(nn.Module):
     """Depthwise 1-d convolution over time that sees only the current and past frames."""
 
@@ -33,6 +43,14 @@ class CausalConv(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, T, C)
         y = F.pad(x.transpose(1, 2), (self.kernel - 1, 0))
         return self.conv(y).transpose(1, 2)
+
+    def step(self, x: torch.Tensor, state: dict, key: str) -> torch.Tensor:  # x (B, 1, C)
+        past = state.get(key)
+        if past is None:
+            past = x.new_zeros(x.shape[0], self.kernel - 1, x.shape[2])
+        window = torch.cat([past, x], 1)  # (B, kernel, C)
+        state[key] = window[:, 1:]
+        return torch.einsum("bkc,ck->bc", window, self.conv.weight[:, 0]).unsqueeze(1) + self.conv.bias
 
 
 class SelfAttention(nn.Module):
@@ -51,6 +69,16 @@ class SelfAttention(nn.Module):
         y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0)
         return self.out(y.transpose(1, 2).reshape(b, t, c))
 
+    def step(self, x: torch.Tensor, state: dict, key: str, context: int | None) -> torch.Tensor:
+        """One new frame (B, 1, C) attending to itself and the cached frames within the band."""
+        b, _, c = x.shape
+        q, k, v = self.qkv(x).view(b, 1, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
+        keep = None if context is None else context + 1
+        k = state[key + ".k"] = _keep_last(state.get(key + ".k"), k, keep, 2)
+        v = state[key + ".v"] = _keep_last(state.get(key + ".v"), v, keep, 2)
+        y = F.scaled_dot_product_attention(q, k, v)
+        return self.out(y.transpose(1, 2).reshape(b, 1, c))
+
 
 class Block(nn.Module):
     def __init__(self, width: int, heads: int, dropout: float = 0.0) -> None:
@@ -65,6 +93,11 @@ class Block(nn.Module):
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         x = x + self.conv(self.conv_norm(x))
         x = x + self.attn(self.attn_norm(x), mask)
+        return x + self.mlp(self.mlp_norm(x))
+
+    def step(self, x: torch.Tensor, state: dict, key: str, context: int | None) -> torch.Tensor:
+        x = x + self.conv.step(self.conv_norm(x), state, key + ".conv")
+        x = x + self.attn.step(self.attn_norm(x), state, key + ".attn", context)
         return x + self.mlp(self.mlp_norm(x))
 
 
@@ -85,4 +118,11 @@ class Stack(nn.Module):
         h = self.inp(x)
         for block in self.blocks:
             h = block(h, mask)
+        return self.outp(self.norm(h))
+
+    def step(self, x: torch.Tensor, state: dict) -> torch.Tensor:
+        """(B, 1, in_dim) -> (B, 1, out_dim) for the next frame; `state` carries the past."""
+        h = self.inp(x)
+        for i, block in enumerate(self.blocks):
+            h = block.step(h, state, str(i), self.context)
         return self.outp(self.norm(h))

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import csv
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import soundfile as sf
 from tqdm import tqdm
 
 from facereact.data.clip_io import save_emotion
+from facereact.io import save_npy_atomic
 from facereact.data.paths import AUDIO_DIR, EMOTION_DIR, FACE_DIR, SPLITS, neighbour_file
 from facereact.layout import EMOTION_NAMES, FPS
 from facereact.synth.conversation import PersonTrack, schedule_clip
@@ -116,7 +116,5 @@ def synthesize_corpus(root: str | Path, config: SynthConfig = SynthConfig(), pro
             w.writerows([i, s, l] for i, (s, l, _, _) in enumerate(rows))
         # Mirrored order: the listed speakers first, then the listed listeners as speakers.
         behaviour = np.array([r[2] for r in rows] + [r[3] for r in rows])
-        tmp = neighbour_file(root, split).with_suffix(".tmp.npy")
-        np.save(tmp, neighbour_matrix(behaviour, config.neighbour_share))
-        os.replace(tmp, neighbour_file(root, split))
+        save_npy_atomic(neighbour_file(root, split), neighbour_matrix(behaviour, config.neighbour_share))
     return root

@@ -1,0 +1,1 @@
+"""The cross-modal autoregressive reaction generator: speaker stream in, listener tokens out."""

@@ -1,0 +1,40 @@
+"""`facereact generate`: K reactions for every pair of a split, ready for `facereact evaluate`."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from facereact.generator.data import load_tokenized_pairs
+from facereact.generator.model import ReactionGenerator
+from facereact.generator.sampling import Sampling
+from facereact.generator.session import generate_clip
+from facereact.io import write_bytes_atomic
+from facereact.layout import CLIP_FRAMES
+from facereact.tokenizer.model import FaceTokenizer
+
+
+def generate_split(generator: ReactionGenerator, tokenizer: FaceTokenizer, root: str | Path, split: str,
+                   samples: int = 10, sampling: Sampling = Sampling(), seed: int = 0, frames: int = CLIP_FRAMES,
+                   progress: bool = True) -> dict[str, np.ndarray]:
+    """pred (N, K, T, EMOTION_DIM) and pred_face (N, K, T, FACE_DIM) in the split's mirrored row order.
+
+    Row k is seeded with seed + k, so any subset of rows can be regenerated identically.
+    """
+    pairs = load_tokenized_pairs(root, split, tokenizer, frames=frames, progress=progress)
+    emotions, faces = [], []
+    for k, pair in enumerate(tqdm(pairs, desc=f"generate {split}", disable=not progress)):
+        face, emotion, _ = generate_clip(generator, tokenizer, pair.speaker_audio, pair.speaker_face,
+                                         pair.speaker_emotion, samples, sampling, seed + k)
+        faces.append(face)
+        emotions.append(emotion)
+    return {"pred": np.stack(emotions).astype(np.float32), "pred_face": np.stack(faces).astype(np.float32)}
+
+
+def save_predictions(path: str | Path, arrays: dict[str, np.ndarray]) -> None:
+    import io
+
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    write_bytes_atomic(path, buf.getvalue())

@@ -1,0 +1,153 @@
+"""The reaction generator.
+
+Speaker stream: per frame, the speaker's audio feature, face token (from the frozen tokenizer)
+and continuous face + emotion, each projected and summed, then one transformer block per layer
+(causal in online mode; banded both ways in offline mode). Listener stream: the previous listener
+token (BOS at a clip's start). In every layer the listener block attends causally to its own
+past and, through a gated cross-attention, to the same layer's speaker stream: online to speaker
+frames t - context .. t, offline to t - context .. t + future. The head predicts the next token.
+
+Fixes to the public implementation (method.md): causal masks everywhere, per-item masks (no
+batch mixing; windows have no padding), every row of every mask holds its own frame (no NaN),
+every layer fuses, and the vocabulary is the tokenizer's (plus BOS), not 2048.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from facereact.layout import AUDIO_DIM, EMOTION_DIM, FACE_DIM
+from facereact.nn.blocks import Block, band_mask
+from facereact.nn.cross import ListenerBlock
+from facereact.train.checkpoint import load_model_files, save_model
+
+
+@dataclass
+class GeneratorConfig:
+    vocab: int = 1000  # the tokenizer's; BOS is id `vocab`
+    offline: bool = False
+    width: int = 128
+    heads: int = 4
+    layers: int = 3
+    context: int = 100  # past frames every attention sees (4 s)
+    future: int = 25  # offline only: speaker frames ahead the listener may see (1 s)
+    window: int = 128  # training window in frames
+    dropout: float = 0.1
+    audio_mean: list[float] = field(default_factory=lambda: [0.0] * AUDIO_DIM)
+    audio_std: list[float] = field(default_factory=lambda: [1.0] * AUDIO_DIM)
+    face_mean: list[float] = field(default_factory=lambda: [0.0] * FACE_DIM)
+    face_std: list[float] = field(default_factory=lambda: [1.0] * FACE_DIM)
+
+    @classmethod
+    def authors(cls, **overrides) -> "GeneratorConfig":
+        """The published size: width 360, 12 heads, 8 layers, 256-frame context."""
+        return cls(**{"width": 360, "heads": 12, "layers": 8, "context": 256, **overrides})
+
+
+def cross_mask(length: int, context: int, future: int, offline: bool, device: torch.device) -> torch.Tensor:
+    """(T, T) True where listener frame t may see speaker frame s."""
+    t = torch.arange(length, device=device)
+    delta = t[:, None] - t[None, :]  # t - s
+    return (delta <= context) & (delta >= (-future if offline else 0))
+
+
+def speaker_self_mask(length: int, context: int, offline: bool, device: torch.device) -> torch.Tensor:
+    if not offline:
+        return band_mask(length, context, device)
+    t = torch.arange(length, device=device)
+    return (t[:, None] - t[None, :]).abs() <= context
+
+
+class ReactionGenerator(nn.Module):
+    def __init__(self, config: GeneratorConfig) -> None:
+        super().__init__()
+        self.config = config
+        w = config.width
+        self.bos = config.vocab
+        self.audio_in = nn.Linear(AUDIO_DIM, w)
+        self.speaker_token_in = nn.Embedding(config.vocab, w)
+        self.speaker_face_in = nn.Linear(FACE_DIM + EMOTION_DIM, w)
+        self.listener_in = nn.Embedding(config.vocab + 1, w)
+        self.speaker_blocks = nn.ModuleList(Block(w, config.heads, config.dropout) for _ in range(config.layers))
+        self.listener_blocks = nn.ModuleList(ListenerBlock(w, config.heads, config.dropout)
+                                             for _ in range(config.layers))
+        self.norm = nn.LayerNorm(w)
+        self.head = nn.Linear(w, config.vocab)
+        for name in ("audio_mean", "audio_std", "face_mean", "face_std"):
+            self.register_buffer(name, torch.tensor(getattr(config, name), dtype=torch.float32))
+
+    # -- inputs -----------------------------------------------------------------------------------
+    def speaker_embedding(self, audio: torch.Tensor, face: torch.Tensor, emotion: torch.Tensor,
+                          tokens: torch.Tensor) -> torch.Tensor:
+        """(B, T, ...) speaker features -> (B, T, width)."""
+        audio = (audio - self.audio_mean) / self.audio_std
+        face = (face - self.face_mean) / self.face_std
+        return self.audio_in(audio) + self.speaker_token_in(tokens) + self.speaker_face_in(torch.cat([face, emotion], -1))
+
+    def speaker_layers(self, speaker: torch.Tensor) -> list[torch.Tensor]:
+        """The speaker stream after each layer, in parallel over the whole sequence."""
+        mask = speaker_self_mask(speaker.shape[1], self.config.context, self.config.offline, speaker.device)
+        outs = []
+        for block in self.speaker_blocks:
+            speaker = block(speaker, mask)
+            outs.append(speaker)
+        return outs
+
+    # -- training -------------------------------------------------------------------------------
+    def forward(self, audio: torch.Tensor, face: torch.Tensor, emotion: torch.Tensor, speaker_tokens: torch.Tensor,
+                listener_in: torch.Tensor) -> torch.Tensor:
+        """Teacher forcing: listener_in[:, t] is the token before frame t; returns (B, T, vocab) logits."""
+        cfg = self.config
+        t = listener_in.shape[1]
+        speaker = self.speaker_layers(self.speaker_embedding(audio, face, emotion, speaker_tokens))
+        own_mask = band_mask(t, cfg.context, listener_in.device)
+        cmask = cross_mask(t, cfg.context, cfg.future, cfg.offline, listener_in.device)
+        h = self.listener_in(listener_in)
+        for block, s in zip(self.listener_blocks, speaker):
+            k, v = block.cross.keys_values(s)
+            h = block(h, own_mask, k, v, cmask)
+        return self.head(self.norm(h))
+
+    # -- generation, one frame at a time -----------------------------------------------------------
+    def speaker_step(self, embedding: torch.Tensor, state: dict) -> None:
+        """Online: push one speaker frame (1, 1, width) through the speaker layers; cache each
+        layer's keys and values for the listener (at most context + 1 frames)."""
+        for i, (block, lblock) in enumerate(zip(self.speaker_blocks, self.listener_blocks)):
+            embedding = block.step(embedding, state, f"s{i}", self.config.context)
+            k, v = lblock.cross.keys_values(embedding)
+            for name, new in (("k", k), ("v", v)):
+                old = state.get(f"x{i}.{name}")
+                cat = new if old is None else torch.cat([old, new], 2)
+                state[f"x{i}.{name}"] = cat[:, :, -(self.config.context + 1):]
+
+    def prepare_offline(self, embedding: torch.Tensor, state: dict) -> None:
+        """Offline: the whole speaker clip (1, T, width) at once; keys and values of every frame."""
+        for i, (s, lblock) in enumerate(zip(self.speaker_layers(embedding), self.listener_blocks)):
+            state[f"all{i}.k"], state[f"all{i}.v"] = lblock.cross.keys_values(s)
+
+    def listener_step(self, previous: torch.Tensor, state: dict, t: int) -> torch.Tensor:
+        """previous (K,) token ids before frame t -> (K, vocab) logits for frame t."""
+        cfg = self.config
+        h = self.listener_in(previous)[:, None]
+        for i, block in enumerate(self.listener_blocks):
+            if cfg.offline:
+                lo, hi = max(0, t - cfg.context), t + cfg.future + 1
+                k, v = state[f"all{i}.k"][:, :, lo:hi], state[f"all{i}.v"][:, :, lo:hi]
+            else:
+                k, v = state[f"x{i}.k"], state[f"x{i}.v"]
+            h = block.step(h, state, f"l{i}", cfg.context, k, v)
+        return self.head(self.norm(h))[:, 0]
+
+    # -- files ------------------------------------------------------------------------------------
+    def save(self, folder: str | Path, extra: dict | None = None) -> None:
+        save_model(folder, self, {"kind": "generator", "generator": asdict(self.config), **(extra or {})})
+
+    @classmethod
+    def load(cls, folder: str | Path) -> "ReactionGenerator":
+        state, config = load_model_files(folder)
+        model = cls(GeneratorConfig(**config["generator"]))
+        model.load_state_dict(state)
+        return model.eval()

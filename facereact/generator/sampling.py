@@ -1,0 +1,37 @@
+"""Choosing the next token: temperature, top-k and top-p (nucleus), seeded."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass(frozen=True)
+class Sampling:
+    temperature: float = 1.0
+    top_k: int | None = None  # keep the k most likely tokens
+    top_p: float | None = None  # keep the smallest set whose probability reaches p
+
+    def __post_init__(self) -> None:
+        if self.temperature < 0:
+            raise ValueError("temperature must be >= 0 (0 means greedy)")
+        if self.top_k is not None and self.top_k < 1:
+            raise ValueError("top_k must be >= 1")
+        if self.top_p is not None and not 0 < self.top_p <= 1:
+            raise ValueError("top_p must be in (0, 1]")
+
+
+def sample(logits: torch.Tensor, how: Sampling, generator: torch.Generator) -> torch.Tensor:
+    """(K, V) logits -> (K,) token ids."""
+    if how.temperature == 0:
+        return logits.argmax(-1)
+    logits = logits.float() / how.temperature
+    if how.top_k is not None and how.top_k < logits.shape[-1]:
+        kth = torch.topk(logits, how.top_k, dim=-1).values[:, -1:]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    if how.top_p is not None and how.top_p < 1:
+        sorted_logits, order = torch.sort(logits, descending=True, dim=-1)
+        cumulative = sorted_logits.softmax(-1).cumsum(-1)
+        drop = cumulative - sorted_logits.softmax(-1) >= how.top_p  # keep the token that crosses p
+        logits = logits.scatter(-1, order, sorted_logits.masked_fill(drop, float("-inf")))
+    return torch.multinomial(logits.softmax(-1), 1, generator=generator)[:, 0]

@@ -1,0 +1,108 @@
+"""Live reactions: one speaker frame in (1/25 s of audio samples and a face frame), the next
+listener frame out for each of K parallel reactions.
+
+Every model keeps its past in a key/value cache trimmed to its attention band, so a step costs
+one frame's work whatever the conversation's length. The same session drives offline-clip
+generation (`generate_clip`), so streaming a clip gives exactly the frames of generating it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from facereact.data.audio import frame_features
+from facereact.generator.model import ReactionGenerator
+from facereact.generator.sampling import Sampling, sample
+from facereact.tokenizer.model import FaceTokenizer
+
+
+@dataclass
+class ListenerFrame:
+    face: np.ndarray  # (K, FACE_DIM)
+    emotion: np.ndarray  # (K, EMOTION_DIM)
+    tokens: np.ndarray  # (K,)
+
+
+class _Session:
+    """State shared by both settings: sampling, the listener's last tokens, the tokenizer's decoders."""
+
+    def __init__(self, generator: ReactionGenerator, tokenizer: FaceTokenizer, samples: int,
+                 sampling: Sampling, seed: int) -> None:
+        self.generator, self.tokenizer = generator.eval(), tokenizer.eval()
+        self.samples, self.sampling = samples, sampling
+        self.rng = torch.Generator().manual_seed(seed)
+        self.state: dict = {}
+        self.face_state: dict = {}
+        self.emotion_state: dict = {}
+        self.previous = torch.full((samples,), generator.bos, dtype=torch.long)
+        self.frame = 0
+
+    def _emit(self, logits: torch.Tensor) -> ListenerFrame:
+        tokens = sample(logits, self.sampling, self.rng)
+        self.previous = tokens
+        self.frame += 1
+        vectors = self.tokenizer.quantizer.codes_to_vectors(tokens)[:, None]
+        face = self.tokenizer.denormalize(self.tokenizer.face_decoder.step(vectors, self.face_state))
+        emotion = self.tokenizer.emotion_decoder.step(vectors, self.emotion_state)
+        return ListenerFrame(face[:, 0].numpy(), emotion[:, 0].numpy(), tokens.numpy())
+
+
+class StreamingSession(_Session):
+    """Online reactions, frame by frame, for robots and avatars."""
+
+    def __init__(self, generator: ReactionGenerator, tokenizer: FaceTokenizer, samples: int = 10,
+                 sampling: Sampling = Sampling(), seed: int = 0) -> None:
+        if generator.config.offline:
+            raise ValueError("an offline generator sees the whole speaker clip: use generate_clip")
+        super().__init__(generator, tokenizer, samples, sampling, seed)
+        self.speaker_token_state: dict = {}
+
+    @torch.no_grad()
+    def step_features(self, audio: np.ndarray, face: np.ndarray, emotion: np.ndarray) -> ListenerFrame:
+        """One frame from precomputed speaker features: audio (AUDIO_DIM,), face, emotion."""
+        a, f, e = (torch.as_tensor(x, dtype=torch.float32)[None, None] for x in (audio, face, emotion))
+        tok = self.tokenizer
+        speaker_token = tok.quantizer(tok.encoder.step(tok.normalize(f), self.speaker_token_state)).codes
+        self.generator.speaker_step(self.generator.speaker_embedding(a, f, e, speaker_token), self.state)
+        return self._emit(self.generator.listener_step(self.previous, self.state, self.frame))
+
+    def step(self, samples: np.ndarray, rate: int, face: np.ndarray, emotion: np.ndarray) -> ListenerFrame:
+        """One frame from raw audio: `samples` are this frame's int(rate / 25) mono samples."""
+        return self.step_features(frame_features(samples, rate, 1)[0], face, emotion)
+
+
+class OfflineSession(_Session):
+    """The whole speaker clip is encoded first; the listener is still generated frame by frame."""
+
+    @torch.no_grad()
+    def __init__(self, generator: ReactionGenerator, tokenizer: FaceTokenizer, audio: np.ndarray,
+                 face: np.ndarray, emotion: np.ndarray, samples: int = 10, sampling: Sampling = Sampling(),
+                 seed: int = 0) -> None:
+        super().__init__(generator, tokenizer, samples, sampling, seed)
+        a, f, e = (torch.as_tensor(x, dtype=torch.float32)[None] for x in (audio, face, emotion))
+        generator.prepare_offline(generator.speaker_embedding(a, f, e, tokenizer.encode(f)), self.state)
+
+    @torch.no_grad()
+    def next_frame(self) -> ListenerFrame:
+        return self._emit(self.generator.listener_step(self.previous, self.state, self.frame))
+
+
+@torch.no_grad()
+def generate_clip(generator: ReactionGenerator, tokenizer: FaceTokenizer, audio: np.ndarray, face: np.ndarray,
+                  emotion: np.ndarray, samples: int = 10, sampling: Sampling = Sampling(),
+                  seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """K reactions to one speaker clip: faces (K, T, FACE_DIM), emotions (K, T, EMOTION_DIM), tokens (K, T).
+
+    Online models run the streaming session over the clip, so this is what a live stream gives.
+    """
+    n = len(face)
+    if generator.config.offline:
+        offline = OfflineSession(generator, tokenizer, audio, face, emotion, samples, sampling, seed)
+        frames = [offline.next_frame() for _ in range(n)]
+    else:
+        online = StreamingSession(generator, tokenizer, samples, sampling, seed)
+        frames = [online.step_features(audio[t], face[t], emotion[t]) for t in range(n)]
+    return (np.stack([f.face for f in frames], 1), np.stack([f.emotion for f in frames], 1),
+            np.stack([f.tokens for f in frames], 1))

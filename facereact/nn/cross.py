@@ -1,0 +1,54 @@
+"""The listener's block: causal self-attention over its own past, gated cross-attention to the
+speaker stream of the same layer, MLP. Parallel forward for training, `step` for generation."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from facereact.nn.blocks import Block
+
+
+class CrossAttention(nn.Module):
+    def __init__(self, width: int, heads: int) -> None:
+        super().__init__()
+        self.heads = heads
+        self.q = nn.Linear(width, width)
+        self.kv = nn.Linear(width, 2 * width)
+        self.out = nn.Linear(width, width)
+
+    def keys_values(self, memory: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, S, C) speaker frames -> keys and values (B, H, S, C / H); computed once per frame."""
+        b, s, c = memory.shape
+        k, v = self.kv(memory).view(b, s, 2, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
+        return k, v
+
+    def forward(self, x: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                mask: torch.Tensor | None = None) -> torch.Tensor:
+        b, t, c = x.shape
+        q = self.q(x).view(b, t, self.heads, c // self.heads).transpose(1, 2)
+        if k.shape[0] != b:  # one speaker, K listeners: share the speaker's keys
+            k, v = k.expand(b, -1, -1, -1), v.expand(b, -1, -1, -1)
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        return self.out(y.transpose(1, 2).reshape(b, t, c))
+
+
+class ListenerBlock(nn.Module):
+    def __init__(self, width: int, heads: int, dropout: float = 0.0) -> None:
+        super().__init__()
+        self.own = Block(width, heads, dropout)  # conv + causal self-attention + MLP
+        self.cross_norm = nn.LayerNorm(width)
+        self.cross = CrossAttention(width, heads)
+        # Flamingo-style gate: the listener starts from its own dynamics and learns how much of
+        # the speaker to let in; every layer has one, so every layer fuses the two streams.
+        self.gate = nn.Parameter(torch.tensor(0.5))
+
+    def forward(self, x: torch.Tensor, self_mask: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                cross_mask: torch.Tensor) -> torch.Tensor:
+        x = self.own(x, self_mask)
+        return x + torch.tanh(self.gate) * self.cross(self.cross_norm(x), k, v, cross_mask)
+
+    def step(self, x: torch.Tensor, state: dict, key: str, context: int | None, k: torch.Tensor,
+             v: torch.Tensor) -> torch.Tensor:
+        x = self.own.step(x, state, key, context)
+        return x + torch.tanh(self.gate) * self.cross(self.cross_norm(x), k, v)

@@ -1,0 +1,122 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from facereact.cli import main
+from facereact.data.audio import wav_features
+from facereact.generator.model import GeneratorConfig, ReactionGenerator
+from facereact.generator.sampling import Sampling, sample
+from facereact.generator.session import StreamingSession, generate_clip
+from facereact.layout import AUDIO_DIM, EMOTION_DIM, FACE_DIM
+from facereact.tokenizer.model import FaceTokenizer, TokenizerConfig
+
+
+def models(offline: bool = False) -> tuple[ReactionGenerator, FaceTokenizer]:
+    torch.manual_seed(0)
+    tokenizer = FaceTokenizer(TokenizerConfig(width=16, layers=1, heads=2, emotion_layers=1, context=6)).eval()
+    generator = ReactionGenerator(GeneratorConfig(vocab=tokenizer.vocab_size, width=32, heads=4, layers=2,
+                                                  context=12, future=5, offline=offline, dropout=0.0)).eval()
+    return generator, tokenizer
+
+
+def speaker(t: int = 40, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return (rng.normal(size=(t, AUDIO_DIM)).astype(np.float32), rng.normal(0, 0.3, (t, FACE_DIM)).astype(np.float32),
+            rng.random((t, EMOTION_DIM)).astype(np.float32))
+
+
+@pytest.mark.parametrize("offline", [False, True])
+def test_steps_equal_teacher_forcing(offline: bool) -> None:
+    generator, _ = models(offline)
+    t = 30
+    audio, face, emotion = (torch.from_numpy(x)[None] for x in speaker(t))
+    tokens = torch.randint(0, generator.config.vocab, (1, t))
+    listener_in = torch.randint(0, generator.config.vocab, (1, t))
+    listener_in[:, 0] = generator.bos
+    with torch.no_grad():
+        parallel = generator(audio, face, emotion, tokens, listener_in)
+        state: dict = {}
+        embedding = generator.speaker_embedding(audio, face, emotion, tokens)
+        if offline:
+            generator.prepare_offline(embedding, state)
+        steps = []
+        for i in range(t):
+            if not offline:
+                generator.speaker_step(embedding[:, i:i + 1], state)
+            steps.append(generator.listener_step(listener_in[:, i], state, i))
+    torch.testing.assert_close(torch.stack(steps, 1), parallel, atol=1e-5, rtol=1e-5)
+
+
+def test_online_generation_is_causal() -> None:
+    """Same seed, speaker changed after frame t: listener frames 0..t bit-for-bit identical."""
+    generator, tokenizer = models()
+    audio, face, emotion = speaker()
+    base = generate_clip(generator, tokenizer, audio, face, emotion, samples=4, seed=5)
+    t = 20
+    audio2, face2, emotion2 = audio.copy(), face.copy(), emotion.copy()
+    audio2[t + 1:] += 5.0
+    face2[t + 1:] += 1.0
+    emotion2[t + 1:] = 1.0 - emotion2[t + 1:]
+    changed = generate_clip(generator, tokenizer, audio2, face2, emotion2, samples=4, seed=5)
+    for a, b in zip(base, changed):
+        assert np.array_equal(a[:, :t + 1], b[:, :t + 1])
+    assert not np.array_equal(base[2][:, t + 1:], changed[2][:, t + 1:])  # later frames do react
+
+
+@pytest.mark.parametrize("offline", [False, True])
+def test_only_offline_looks_ahead(offline: bool) -> None:
+    """Changing the speaker from frame 25 on moves earlier listener logits only in offline mode."""
+    generator, _ = models(offline)
+    audio, face, emotion = (torch.from_numpy(x)[None] for x in speaker())
+    tokens = torch.zeros(1, 40, dtype=torch.long)
+    listener_in = torch.full((1, 40), generator.bos)
+    later = audio.clone()
+    later[:, 25:] += 5.0
+    with torch.no_grad():
+        before = generator(audio, face, emotion, tokens, listener_in)[:, :25]
+        after = generator(later, face, emotion, tokens, listener_in)[:, :25]
+    assert torch.equal(before, after) != offline
+
+
+def test_stream_equals_online_generation(tmp_path: Path) -> None:
+    """Streaming raw audio frame by frame gives the frames of generating the clip."""
+    generator, tokenizer = models()
+    rate, t = 16000, 30
+    samples = np.random.default_rng(1).normal(0, 0.1, t * rate // 25)
+    sf.write(tmp_path / "s.wav", samples, rate, subtype="FLOAT")
+    _, face, emotion = speaker(t)
+    audio = wav_features(tmp_path / "s.wav", t, cache_dir=tmp_path)
+    offline_run = generate_clip(generator, tokenizer, audio, face, emotion, samples=3, seed=9)
+    session = StreamingSession(generator, tokenizer, samples=3, seed=9)
+    wav, _ = sf.read(tmp_path / "s.wav", dtype="float64")
+    per = rate // 25
+    frames = [session.step(wav[i * per:(i + 1) * per], rate, face[i], emotion[i]) for i in range(t)]
+    np.testing.assert_array_equal(np.stack([f.tokens for f in frames], 1), offline_run[2])
+    np.testing.assert_allclose(np.stack([f.face for f in frames], 1), offline_run[0], atol=1e-6)
+
+
+def test_context_slides_for_long_conversations() -> None:
+    generator, tokenizer = models()
+    session = StreamingSession(generator, tokenizer, samples=2)
+    audio, face, emotion = speaker(60)
+    for i in range(60):
+        session.step_features(audio[i], face[i], emotion[i])
+    assert session.state["l0.attn.k"].shape[2] == generator.config.context + 1  # bounded cache
+    assert session.state["x0.k"].shape[2] == generator.config.context + 1
+
+
+def test_sampling_rules() -> None:
+    logits = torch.tensor([[0.0, 1.0, 2.0, 3.0]]).repeat(2000, 1)
+    g = torch.Generator().manual_seed(0)
+    assert set(sample(logits, Sampling(top_k=2), g).tolist()) == {2, 3}
+    assert sample(logits, Sampling(temperature=0), g).unique().tolist() == [3]
+    probs = logits[0].softmax(-1)  # 0.03, 0.09, 0.24, 0.64: top-p 0.7 keeps {3, 2}
+    assert set(sample(logits, Sampling(top_p=0.7), g).tolist()) == {2, 3}
+    assert set(sample(logits, Sampling(top_p=0.5), g).tolist()) == {3} and probs[3] > 0.5
+    a = sample(logits[:5], Sampling(), torch.Generator().manual_seed(1))
+    assert torch.equal(a, sample(logits[:5], Sampling(), torch.Generator().manual_seed(1)))
+    with pytest.raises(ValueError):
+        Sampling(top_p=1.5)
