@@ -1,7 +1,8 @@
-"""`make demo`: the main job on a synthetic corpus. It grows with the project.
+"""`make demo`: the main job on a synthetic corpus.
 
-synthesize -> check -> train the FSQ tokenizer -> evaluate the rule-based baselines on val ->
-results table (Markdown, CSV, JSON) and plots.
+synthesize -> check -> train the FSQ tokenizer -> train the online generator -> generate K = 10
+reactions for every val clip -> evaluate them beside the rule-based baselines -> results table
+(Markdown, CSV, JSON) and plots. Each stage reuses what an earlier run left in the folder.
 """
 from __future__ import annotations
 
@@ -14,6 +15,9 @@ import torch
 from facereact.baselines.rule_based import RULE_BASED, TrainStats, rule_based
 from facereact.data.check import check_corpus
 from facereact.data.eval_set import load_eval_set
+from facereact.generator.generate import generate_split, save_predictions
+from facereact.generator.model import GeneratorConfig
+from facereact.generator.training import load_generator, train_generator
 from facereact.layout import CLIP_FRAMES
 from facereact.metrics import evaluate_both
 from facereact.plots import plot_reconstruction, plot_token_usage, plot_training_curve
@@ -26,7 +30,8 @@ from facereact.train.trainer import TrainConfig
 SAMPLES = 10
 
 
-def run_demo(out: str | Path, sessions: int = 12, seed: int = 0, tokenizer_epochs: int = 60) -> Path:
+def run_demo(out: str | Path, sessions: int = 12, seed: int = 0, tokenizer_epochs: int = 60,
+             generator_epochs: int = 30) -> Path:
     out = Path(out)
     corpus = out / "corpus"
     t0 = time.perf_counter()
@@ -49,14 +54,26 @@ def run_demo(out: str | Path, sessions: int = 12, seed: int = 0, tokenizer_epoch
                                                 seed=seed))
     _tokenizer_plots(tokenizer, corpus, tok_dir, out)
 
-    print("[demo] evaluating the rule-based baselines on val")
+    gen_dir = out / "generator"
+    if not (gen_dir / "model.safetensors").is_file():
+        print(f"[demo] training the online generator ({generator_epochs} epochs)")
+        train_generator(corpus, tok_dir, gen_dir, GeneratorConfig(),
+                        TrainConfig(epochs=generator_epochs, batch_size=16, lr=1e-3, warmup_steps=50, seed=seed))
+    pred_file = out / "pred_val_ours.npz"
+    if not pred_file.is_file():
+        print(f"[demo] generating {SAMPLES} reactions per val clip")
+        save_predictions(pred_file, generate_split(*load_generator(gen_dir), corpus, "val", SAMPLES, seed=seed))
+
+    print("[demo] evaluating ours and the rule-based baselines on val")
     frames = min(CLIP_FRAMES, SynthConfig().frames)
     val = load_eval_set(corpus, "val", frames)
     stats = TrainStats.from_eval_set(load_eval_set(corpus, "train", frames, with_neighbours=False))
+    systems = {name: rule_based(name, val, stats, k=SAMPLES, seed=seed).emotion for name in RULE_BASED}
+    with np.load(pred_file) as arrays:
+        systems["Ours (FSQ, online)"] = arrays["pred"]
     results = {}
-    for name in RULE_BASED:
-        pred = rule_based(name, val, stats, k=SAMPLES, seed=seed)
-        figures = evaluate_both(pred.emotion, val.listener_emotion, val.speaker_emotion, val.neighbour)
+    for name, emotion in systems.items():
+        figures = evaluate_both(emotion, val.listener_emotion, val.speaker_emotion, val.neighbour)
         results[name] = {k: v for k, v in figures.items() if k.startswith("FR")}
     table = write_results(out, results)
     print(table)

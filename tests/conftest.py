@@ -61,3 +61,12 @@ def corpus_root(tmp_path: Path) -> Path:
 def _private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never touch the user's feature cache."""
     monkeypatch.setenv("FACEREACT_CACHE", str(tmp_path / "cache"))
+
+
+@pytest.fixture(scope="session")
+def tiny_corpus(tmp_path_factory) -> Path:
+    """Four sessions of one 120-frame clip: enough to train tiny models for a few steps."""
+    from facereact.synth.writer import SynthConfig, synthesize_corpus
+
+    return synthesize_corpus(tmp_path_factory.mktemp("corpus"),
+                             SynthConfig(sessions=4, clips_per_session=1, frames=120, seed=3), progress=False)

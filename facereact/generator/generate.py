@@ -16,17 +16,19 @@ from facereact.tokenizer.model import FaceTokenizer
 
 
 def generate_split(generator: ReactionGenerator, tokenizer: FaceTokenizer, root: str | Path, split: str,
-                   samples: int = 10, sampling: Sampling = Sampling(), seed: int = 0, frames: int = CLIP_FRAMES,
-                   progress: bool = True) -> dict[str, np.ndarray]:
-    """pred (N, K, T, EMOTION_DIM) and pred_face (N, K, T, FACE_DIM) in the split's mirrored row order.
+                   samples: int = 10, sampling: Sampling = Sampling(), seed: int = 0, progress: bool = True
+                   ) -> dict[str, np.ndarray]:
+    """pred (N, K, T, EMOTION_DIM) and pred_face (N, K, T, FACE_DIM) in the split's mirrored row order,
+    T = the shortest clip's frames, at most the 750 the metrics score.
 
     Row k is seeded with seed + k, so any subset of rows can be regenerated identically.
     """
-    pairs = load_tokenized_pairs(root, split, tokenizer, frames=frames, progress=progress)
+    pairs = load_tokenized_pairs(root, split, tokenizer, progress=progress)
+    t = min(CLIP_FRAMES, *(len(p.listener_tokens) for p in pairs))
     emotions, faces = [], []
     for k, pair in enumerate(tqdm(pairs, desc=f"generate {split}", disable=not progress)):
-        face, emotion, _ = generate_clip(generator, tokenizer, pair.speaker_audio, pair.speaker_face,
-                                         pair.speaker_emotion, samples, sampling, seed + k)
+        face, emotion, _ = generate_clip(generator, tokenizer, pair.speaker_audio[:t], pair.speaker_face[:t],
+                                         pair.speaker_emotion[:t], samples, sampling, seed + k)
         faces.append(face)
         emotions.append(emotion)
     return {"pred": np.stack(emotions).astype(np.float32), "pred_face": np.stack(faces).astype(np.float32)}
