@@ -46,7 +46,7 @@ def main() -> None:
     rows = {"speaker smile -> listener smile": [], "speaker smile -> listener smile (shuffled pairs)": [],
             "speaker smile onsets -> listener smile onsets": []}
     rng = np.random.default_rng(0)
-    for k, p in enumerate(pairs):
+    for p in pairs:
         other = pairs[rng.integers(len(pairs))]
         rows["speaker smile -> listener smile"].append([lagged_corr(p.speaker_face[:, smile], p.listener_face[:, smile], l) for l in lags])
         onset = [np.clip(np.diff(f[:, smile], prepend=f[0, smile]), 0, None) for f in (p.speaker_face, p.listener_face)]

@@ -116,6 +116,8 @@ def _train_generator(args: argparse.Namespace) -> int:
     base = GeneratorConfig.authors() if args.size == "authors" else GeneratorConfig()
     overrides = {k: getattr(args, k) for k in ("width", "layers", "heads", "context", "window")
                  if getattr(args, k) is not None}
+    if args.listener_dropout is not None:
+        overrides["listener_dropout"] = args.listener_dropout
     config = replace(base, offline=args.offline, **overrides)
     train_generator(args.data, args.tokenizer, args.out, config, _train_config(args), resume=args.resume,
                     max_steps=args.max_steps)
@@ -222,6 +224,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--tokenizer", required=True, help="trained tokenizer folder")
     g.add_argument("--out", required=True)
     g.add_argument("--offline", action="store_true", help="see the whole speaker clip (default: online)")
+    g.add_argument("--listener-dropout", type=float, default=None,
+                   help="share of the listener's past tokens masked in training (default: the config's)")
     g.add_argument("--resume", action="store_true")
     g.add_argument("--max-steps", type=int, default=None)
     g.set_defaults(func=_train_generator, lr=1e-3, batch_size=16)

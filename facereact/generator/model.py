@@ -9,7 +9,7 @@ frames t - context .. t, offline to t - context .. t + future. The head predicts
 
 Fixes to the public implementation (method.md): causal masks everywhere, per-item masks (no
 batch mixing; windows have no padding), every row of every mask holds its own frame (no NaN),
-every layer fuses, and the vocabulary is the tokenizer's (plus BOS), not 2048.
+every layer fuses, and the vocabulary is the tokenizer's (plus BOS and MASK), not 2048.
 """
 from __future__ import annotations
 
@@ -36,6 +36,9 @@ class GeneratorConfig:
     future: int = 25  # offline only: speaker frames ahead the listener may see (1 s)
     window: int = 128  # training window in frames
     dropout: float = 0.1
+    # Share of the listener's previous tokens replaced by MASK in training: the model cannot lean
+    # on copying its own past and has to read the speaker. Never applied in generation.
+    listener_dropout: float = 0.0
     audio_mean: list[float] = field(default_factory=lambda: [0.0] * AUDIO_DIM)
     audio_std: list[float] = field(default_factory=lambda: [1.0] * AUDIO_DIM)
     face_mean: list[float] = field(default_factory=lambda: [0.0] * FACE_DIM)
@@ -67,10 +70,11 @@ class ReactionGenerator(nn.Module):
         self.config = config
         w = config.width
         self.bos = config.vocab
+        self.mask = config.vocab + 1
         self.audio_in = nn.Linear(AUDIO_DIM, w)
         self.speaker_token_in = nn.Embedding(config.vocab, w)
         self.speaker_face_in = nn.Linear(FACE_DIM + EMOTION_DIM, w)
-        self.listener_in = nn.Embedding(config.vocab + 1, w)
+        self.listener_in = nn.Embedding(config.vocab + 2, w)  # + BOS, MASK
         self.speaker_blocks = nn.ModuleList(Block(w, config.heads, config.dropout) for _ in range(config.layers))
         self.listener_blocks = nn.ModuleList(ListenerBlock(w, config.heads, config.dropout)
                                              for _ in range(config.layers))

@@ -25,7 +25,7 @@ AUDIO_STD_FLOOR = 1e-3
 def _window(pair: TokenizedPair, start: int, length: int, bos: int) -> tuple[np.ndarray, ...]:
     sl = slice(start, start + length)
     previous = pair.listener_tokens[start - 1] if start > 0 else bos
-    listener_in = np.concatenate([[previous], pair.listener_tokens[start:start + length - 1]])
+    listener_in = np.concatenate([[previous], pair.listener_tokens[start:start + length - 1]]).astype(np.int64)
     return (pair.speaker_audio[sl], pair.speaker_face[sl], pair.speaker_emotion[sl], pair.speaker_tokens[sl],
             listener_in, pair.listener_tokens[sl])
 
@@ -50,8 +50,12 @@ class GeneratorTask:
         windows = []
         for index, seed in zip(indices, seeds):
             pair = self.train[index % len(self.train)]
-            start = int(np.random.default_rng(seed).integers(0, len(pair.listener_tokens) - self.window + 1))
-            windows.append(_window(pair, start, self.window, self.model.bos))
+            rng = np.random.default_rng(seed)
+            start = int(rng.integers(0, len(pair.listener_tokens) - self.window + 1))
+            window = _window(pair, start, self.window, self.model.bos)
+            dropped = rng.random(self.window) < self.model.config.listener_dropout
+            window[4][dropped] = self.model.mask  # listener_in
+            windows.append(window)
         return _stack(windows, device)
 
     def loss(self, model: nn.Module, batch) -> tuple[torch.Tensor, dict[str, float]]:

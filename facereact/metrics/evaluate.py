@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
 
 from facereact.metrics.correlation import frcorr
 from facereact.metrics.diversity import frdiv, frdvs, frvar

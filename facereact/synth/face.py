@@ -45,7 +45,7 @@ def _speech(face: np.ndarray, t: np.ndarray, track: PersonTrack) -> None:
             _add(face, ("mouthPucker",), env, 0.4)
         if s.vowel in "ie":
             _add(face, ("mouthStretchLeft", "mouthStretchRight"), env, 0.3)
-    for a, b in track.phrases:  # lips press shut briefly at the end of each phrase
+    for _, b in track.phrases:  # lips press shut briefly at the end of each phrase
         _add(face, ("mouthClose", "mouthPressLeft", "mouthPressRight"), _envelope(t, b, 0.1, 0.08, 0.2), 0.25)
 
 

@@ -107,7 +107,7 @@ class Trainer:
             start = state["step"] if state else 0
         wrapped = DistributedDataParallel(model) if dist_.world > 1 else model
         autocast = torch.autocast("cuda", dtype=torch.bfloat16) if dist_.device.type == "cuda" else _null()
-        log = _Log(self.out / "train_log.csv", enabled=dist_.main)
+        log = _Log(self.out / "train_log.csv", enabled=dist_.main, keep_until=start)
         last_val: dict[str, float] = {}
         stop = total if max_steps is None else min(total, max_steps)
         bar = tqdm(total=total, initial=start, desc=f"train {self.out.name}", disable=not (self.progress and dist_.main))
@@ -179,13 +179,14 @@ class _null:
 class _Log:
     """Training metrics to CSV (columns grow as new keys appear) and to TensorBoard if installed."""
 
-    def __init__(self, path: Path, enabled: bool) -> None:
+    def __init__(self, path: Path, enabled: bool, keep_until: int) -> None:
+        """keep_until: on resume, rows up to this step survive; later ones will be written again."""
         self.path = path
         self.enabled = enabled
         self.rows: list[dict] = []
-        if enabled and path.is_file():
+        if enabled and keep_until > 0 and path.is_file():
             with open(path, newline="") as f:
-                self.rows = list(csv.DictReader(f))
+                self.rows = [r for r in csv.DictReader(f) if int(r["step"]) <= keep_until]
         self.tb = None
         if enabled:
             try:
@@ -199,7 +200,6 @@ class _Log:
         if not self.enabled:
             return
         step = int(row["step"])
-        self.rows = [r for r in self.rows if int(float(r["step"])) < step or not set(row) & set(r) - {"step", "epoch"}]
         self.rows.append(row)
         keys = list(dict.fromkeys(k for r in self.rows for k in r))
         self.path.parent.mkdir(parents=True, exist_ok=True)

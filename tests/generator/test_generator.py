@@ -5,7 +5,6 @@ import pytest
 import soundfile as sf
 import torch
 
-from facereact.cli import main
 from facereact.data.audio import wav_features
 from facereact.generator.model import GeneratorConfig, ReactionGenerator
 from facereact.generator.sampling import Sampling, sample
