@@ -263,7 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = verbs.add_parser("demo", help="the main job on a synthetic corpus")
     p.add_argument("--out", default="results/demo")
-    p.add_argument("--sessions", type=int, default=12)
+    p.add_argument("--sessions", type=int, default=36)
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_demo)
     return parser

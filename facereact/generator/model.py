@@ -38,7 +38,11 @@ class GeneratorConfig:
     dropout: float = 0.1
     # Share of the listener's previous tokens replaced by MASK in training: the model cannot lean
     # on copying its own past and has to read the speaker. Never applied in generation.
-    listener_dropout: float = 0.0
+    listener_dropout: float = 0.3
+    # Weight of an auxiliary L1 loss: the speaker stream alone predicts the listener's emotion at
+    # each frame (online: from speaker frames <= t). Reactions are rare events that next-token
+    # cross-entropy barely rewards; this makes the speaker layers carry them.
+    aux_emotion_weight: float = 1.0
     audio_mean: list[float] = field(default_factory=lambda: [0.0] * AUDIO_DIM)
     audio_std: list[float] = field(default_factory=lambda: [1.0] * AUDIO_DIM)
     face_mean: list[float] = field(default_factory=lambda: [0.0] * FACE_DIM)
@@ -80,6 +84,8 @@ class ReactionGenerator(nn.Module):
                                              for _ in range(config.layers))
         self.norm = nn.LayerNorm(w)
         self.head = nn.Linear(w, config.vocab)
+        self.speaker_norm = nn.LayerNorm(w)
+        self.listener_emotion_head = nn.Linear(w, EMOTION_DIM)  # training-only auxiliary head
         for name in ("audio_mean", "audio_std", "face_mean", "face_std"):
             self.register_buffer(name, torch.tensor(getattr(config, name), dtype=torch.float32))
 
@@ -102,8 +108,10 @@ class ReactionGenerator(nn.Module):
 
     # -- training -------------------------------------------------------------------------------
     def forward(self, audio: torch.Tensor, face: torch.Tensor, emotion: torch.Tensor, speaker_tokens: torch.Tensor,
-                listener_in: torch.Tensor) -> torch.Tensor:
-        """Teacher forcing: listener_in[:, t] is the token before frame t; returns (B, T, vocab) logits."""
+                listener_in: torch.Tensor, with_aux: bool = False):
+        """Teacher forcing: listener_in[:, t] is the token before frame t; returns (B, T, vocab) logits,
+        and with_aux also the speaker stream's own guess of the listener's emotion (B, T, EMOTION_DIM).
+        (One forward for both, so that DDP's gradient hooks see every parameter.)"""
         cfg = self.config
         t = listener_in.shape[1]
         speaker = self.speaker_layers(self.speaker_embedding(audio, face, emotion, speaker_tokens))
@@ -113,7 +121,10 @@ class ReactionGenerator(nn.Module):
         for block, s in zip(self.listener_blocks, speaker):
             k, v = block.cross.keys_values(s)
             h = block(h, own_mask, k, v, cmask)
-        return self.head(self.norm(h))
+        logits = self.head(self.norm(h))
+        if not with_aux:
+            return logits
+        return logits, self.listener_emotion_head(self.speaker_norm(speaker[-1]))
 
     # -- generation, one frame at a time -----------------------------------------------------------
     def speaker_step(self, embedding: torch.Tensor, state: dict) -> None:

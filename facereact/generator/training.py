@@ -27,7 +27,7 @@ def _window(pair: TokenizedPair, start: int, length: int, bos: int) -> tuple[np.
     previous = pair.listener_tokens[start - 1] if start > 0 else bos
     listener_in = np.concatenate([[previous], pair.listener_tokens[start:start + length - 1]]).astype(np.int64)
     return (pair.speaker_audio[sl], pair.speaker_face[sl], pair.speaker_emotion[sl], pair.speaker_tokens[sl],
-            listener_in, pair.listener_tokens[sl])
+            listener_in, pair.listener_tokens[sl], pair.listener_emotion[sl])
 
 
 def _stack(windows: list[tuple[np.ndarray, ...]], device: torch.device) -> tuple[torch.Tensor, ...]:
@@ -59,11 +59,13 @@ class GeneratorTask:
         return _stack(windows, device)
 
     def loss(self, model: nn.Module, batch) -> tuple[torch.Tensor, dict[str, float]]:
-        audio, face, emotion, speaker_tokens, listener_in, target = batch
-        logits = model(audio, face, emotion, speaker_tokens, listener_in)
-        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1))
+        audio, face, emotion, speaker_tokens, listener_in, target, listener_emotion = batch
+        logits, aux = model(audio, face, emotion, speaker_tokens, listener_in, with_aux=True)
+        ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1))
+        aux_l1 = (aux - listener_emotion).abs().mean()
         accuracy = (logits.argmax(-1) == target).float().mean()
-        return loss, {"accuracy": accuracy.item()}
+        total = ce + self.model.config.aux_emotion_weight * aux_l1
+        return total, {"ce": ce.item(), "accuracy": accuracy.item(), "aux_emotion_l1": aux_l1.item()}
 
     def validate(self, model: nn.Module) -> dict[str, float]:
         """Teacher-forced cross-entropy and accuracy on the first window of every val pair."""

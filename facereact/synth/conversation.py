@@ -34,6 +34,7 @@ class Gesture:
     start: float
     duration: float
     amplitude: float
+    source: str = "spontaneous"  # speech | spontaneous | reaction
 
 
 @dataclass
@@ -56,16 +57,21 @@ def _speak_turn(track: PersonTrack, start: float, end: float, rng: np.random.Gen
     while t < end - 0.6:
         phrase_end = min(end, t + rng.uniform(1.0, 3.0))
         track.phrases.append((t, phrase_end))
-        s = t
-        while s < phrase_end - 0.12:
-            dur = min(rng.uniform(0.14, 0.28), phrase_end - s)
-            stressed = rng.random() < 0.18
-            track.syllables.append(Syllable(s, dur, VOWELS[rng.integers(5)], stressed))
-            if stressed:
-                track.gestures.append(Gesture("brow", s, 0.5, 0.5 * rng.uniform(0.6, 1.0)))
-                track.gestures.append(Gesture("beat", s, 0.4, rng.uniform(0.5, 1.0)))
-            s += dur + rng.uniform(0.0, 0.06)
+        _say_phrase(track, t, phrase_end, rng)
         t = phrase_end + rng.uniform(0.3, 0.8)
+
+
+def _say_phrase(track: PersonTrack, start: float, end: float, rng: np.random.Generator) -> None:
+    """Syllables at about 4.5 per second, some stressed (louder, brows up, a head beat)."""
+    s = start
+    while s < end - 0.12:
+        dur = min(rng.uniform(0.14, 0.28), end - s)
+        stressed = rng.random() < 0.18
+        track.syllables.append(Syllable(s, dur, VOWELS[rng.integers(5)], stressed))
+        if stressed:
+            track.gestures.append(Gesture("brow", s, 0.5, 0.5 * rng.uniform(0.6, 1.0), "speech"))
+            track.gestures.append(Gesture("beat", s, 0.4, rng.uniform(0.5, 1.0), "speech"))
+        s += dur + rng.uniform(0.0, 0.06)
 
 
 def _spontaneous(track: PersonTrack, duration: float, rng: np.random.Generator) -> None:
@@ -109,6 +115,8 @@ def _react(listener: PersonTrack, speaker: PersonTrack, duration: float, rng: np
         if rng.random() < 0.6:
             reactions.append(Gesture("concern", g.start + p.speed * rng.uniform(0.4, 0.9),
                                      g.duration, rng.uniform(0.3, 0.7)))
+    for g in reactions:
+        g.source = "reaction"
     # One does not backchannel over one's own words.
     listener.gestures += [g for g in reactions if g.start < duration and not listener.speaking(g.start)]
 
@@ -132,3 +140,20 @@ def schedule_clip(personas: tuple[Persona, Persona], duration: float,
         spontaneous_other = PersonTrack(tracks[other].persona, tracks[other].phrases, [], own[other])
         _react(tracks[me], spontaneous_other, duration, rng)
     return tracks
+
+
+def resample_listener(tracks: tuple[PersonTrack, PersonTrack], listener: int, duration: float,
+                      rng: np.random.Generator) -> PersonTrack:
+    """The same conversation with the listener's own choices drawn again: when they talk stays
+    (turn-taking follows the other's pauses), but their syllables, spontaneous behaviour and
+    reactions to the other (whose track is unchanged) are new. What a perfect model of this world
+    samples; used to measure the ceiling of the metrics."""
+    own, other = tracks[listener], tracks[1 - listener]
+    fresh = PersonTrack(own.persona, list(own.phrases))
+    for a, b in own.phrases:
+        _say_phrase(fresh, a, b, rng)
+    _spontaneous(fresh, duration, rng)
+    other_own = PersonTrack(other.persona, other.phrases, other.syllables,
+                            [g for g in other.gestures if g.source != "reaction"])
+    _react(fresh, other_own, duration, rng)
+    return fresh

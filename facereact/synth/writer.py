@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+import json
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +12,7 @@ import soundfile as sf
 from tqdm import tqdm
 
 from facereact.data.clip_io import save_emotion
-from facereact.io import save_npy_atomic
+from facereact.io import save_npy_atomic, write_text_atomic
 from facereact.data.paths import AUDIO_DIR, EMOTION_DIR, FACE_DIR, SPLITS, neighbour_file
 from facereact.layout import EMOTION_NAMES, FPS
 from facereact.synth.conversation import PersonTrack, schedule_clip
@@ -66,44 +68,66 @@ def neighbour_matrix(behaviour: np.ndarray, share: float) -> np.ndarray:
     return m
 
 
-def _write_wav(path: Path, audio: np.ndarray, config: SynthConfig, rng: np.random.Generator) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if config.channels == 2:  # two slightly different microphones
-        audio = np.stack([audio, 0.9 * audio + rng.normal(0, 0.001, audio.shape)], axis=1)
-    sf.write(str(path), audio, config.sample_rate, subtype="PCM_16")
+def simulate_session(index: int, config: SynthConfig,
+                     seed: np.random.SeedSequence) -> Iterator[tuple[int, tuple[PersonTrack, PersonTrack], list, list]]:
+    """Per clip: its number, the two event tracks, the two faces and the two voices. The random
+    stream is consumed in one fixed order (voices included), so a session replays exactly."""
+    rng = np.random.default_rng(seed)
+    personas = (sample_persona(rng), sample_persona(rng))
+    duration = config.frames / FPS
+    n_samples = int(round(duration * config.sample_rate))
+    for clip in range(1, config.clips_per_session + 1):
+        tracks = schedule_clip(personas, duration, rng)
+        faces, voices = [], []
+        for track in tracks:
+            faces.append(render_face(track, config.frames, rng))
+            voice = render_voice(track, n_samples, config.sample_rate, rng)
+            if config.channels == 2:  # two slightly different microphones
+                voice = np.stack([voice, 0.9 * voice + rng.normal(0, 0.001, voice.shape)], axis=1)
+            voices.append(voice)
+        yield clip, tracks, faces, voices
 
 
 def _write_session(root: Path, split: str, index: int, config: SynthConfig,
                    seed: np.random.SeedSequence) -> list[tuple[str, str, np.ndarray, np.ndarray]]:
-    rng = np.random.default_rng(seed)
     site, session, persons, emotion_persons = _session_names(index)
-    personas = (sample_persona(rng), sample_persona(rng))
     duration = config.frames / FPS
-    n_samples = int(round(duration * config.sample_rate))
+    base = root / split
     rows = []
-    for clip in range(1, config.clips_per_session + 1):
-        tracks = schedule_clip(personas, duration, rng)
-        for who, track in enumerate(tracks):
+    for clip, tracks, faces, voices in simulate_session(index, config, seed):
+        for who in range(2):
             rel = f"{site}/{session}/{persons[who]}/{clip}"
-            face = render_face(track, config.frames, rng)
-            base = root / split
             (base / FACE_DIR / rel).parent.mkdir(parents=True, exist_ok=True)
-            np.save(base / FACE_DIR / f"{rel}.npy", face)
+            np.save(base / FACE_DIR / f"{rel}.npy", faces[who])
             save_emotion(base / EMOTION_DIR / site / session / emotion_persons[who] / f"{clip}.csv",
-                         emotion_from_face(face), EMOTION_NAMES)
-            _write_wav(base / AUDIO_DIR / f"{rel}.wav", render_voice(track, n_samples, config.sample_rate, rng),
-                       config, rng)
+                         emotion_from_face(faces[who]), EMOTION_NAMES)
+            (base / AUDIO_DIR / rel).parent.mkdir(parents=True, exist_ok=True)
+            sf.write(str(base / AUDIO_DIR / f"{rel}.wav"), voices[who], config.sample_rate, subtype="PCM_16")
         rows.append((f"{site}/{session}/{persons[0]}/{clip}", f"{site}/{session}/{persons[1]}/{clip}",
                      _behaviour(tracks[0], duration), _behaviour(tracks[1], duration)))
     return rows
+
+
+CONFIG_FILE = "synth_config.json"
+
+
+def session_plan(config: SynthConfig) -> tuple[list[str], list[np.random.SeedSequence]]:
+    """Each session's split and random seed."""
+    return _assign_splits(config.sessions, config.split_shares), np.random.SeedSequence(config.seed).spawn(config.sessions)
+
+
+def read_config(root: str | Path) -> SynthConfig:
+    """The config a synthetic corpus was written with (to replay its sessions)."""
+    data = json.loads((Path(root) / CONFIG_FILE).read_text())
+    return SynthConfig(**{**data, "split_shares": tuple(data["split_shares"])})
 
 
 def synthesize_corpus(root: str | Path, config: SynthConfig = SynthConfig(), progress: bool = True) -> Path:
     """Write a corpus under `root`; the same config and seed write the same files."""
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
-    splits = _assign_splits(config.sessions, config.split_shares)
-    seeds = np.random.SeedSequence(config.seed).spawn(config.sessions)
+    write_text_atomic(root / CONFIG_FILE, json.dumps(asdict(config), indent=2) + "\n")
+    splits, seeds = session_plan(config)
     by_split: dict[str, list] = {s: [] for s in SPLITS}
     for index in tqdm(range(config.sessions), desc="synth sessions", disable=not progress):
         by_split[splits[index]] += _write_session(root, splits[index], index, config, seeds[index])

@@ -69,3 +69,18 @@ def test_emotion_rules_follow_the_face() -> None:
     assert emotion[25, emotion_index("valence")] > 0.5 > emotion[5, emotion_index("valence")]
     assert emotion[25, emotion_index("Happy")] > emotion[5, emotion_index("Happy")]
     np.testing.assert_allclose(emotion[:, emotion_index("Neutral"):].sum(1), 1.0, rtol=1e-5)
+
+
+def test_resampled_listener_keeps_turns_and_redraws_choices() -> None:
+    from facereact.synth.conversation import resample_listener, schedule_clip
+    from facereact.synth.persona import sample_persona
+
+    rng = np.random.default_rng(0)
+    tracks = schedule_clip((sample_persona(rng), sample_persona(rng)), 30.0, rng)
+    fresh = resample_listener(tracks, 1, 30.0, np.random.default_rng(1))
+    assert fresh.phrases == tracks[1].phrases  # when they talk follows the other's pauses
+    assert fresh.syllables != tracks[1].syllables
+    assert [(g.kind, g.start) for g in fresh.gestures] != [(g.kind, g.start) for g in tracks[1].gestures]
+    assert {g.source for g in fresh.gestures} <= {"speech", "spontaneous", "reaction"}
+    again = resample_listener(tracks, 1, 30.0, np.random.default_rng(1))
+    assert [(g.kind, g.start) for g in again.gestures] == [(g.kind, g.start) for g in fresh.gestures]
