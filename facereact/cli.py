@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 
 from facereact.data.errors import DataError
 
@@ -60,18 +61,20 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _size_overrides(args: argparse.Namespace) -> dict:
+    """The model-size flags the user set (None means: keep the config's)."""
+    return {k: getattr(args, k) for k in ("width", "layers", "heads", "context", "window") if getattr(args, k) is not None}
+
+
 def _tokenizer_config(args: argparse.Namespace):
     from facereact.tokenizer.model import TokenizerConfig
 
     base = TokenizerConfig.authors() if args.size == "authors" else TokenizerConfig()
-    overrides = {k: getattr(args, k) for k in ("width", "layers", "heads", "context", "window")
-                 if getattr(args, k) is not None}
+    overrides = _size_overrides(args)
     if args.levels:
         overrides["levels"] = tuple(args.levels)
     if args.codebook_size:
         overrides["codebook_size"] = args.codebook_size
-    from dataclasses import replace
-
     return replace(base, quantizer=getattr(args, "quantizer", "fsq"), **overrides)
 
 
@@ -108,14 +111,11 @@ def _bench_tokenizers(args: argparse.Namespace) -> int:
 
 
 def _train_generator(args: argparse.Namespace) -> int:
-    from dataclasses import replace
-
     from facereact.generator.model import GeneratorConfig
     from facereact.generator.training import train_generator
 
     base = GeneratorConfig.authors() if args.size == "authors" else GeneratorConfig()
-    overrides = {k: getattr(args, k) for k in ("width", "layers", "heads", "context", "window")
-                 if getattr(args, k) is not None}
+    overrides = _size_overrides(args)
     if args.listener_dropout is not None:
         overrides["listener_dropout"] = args.listener_dropout
     config = replace(base, offline=args.offline, **overrides)

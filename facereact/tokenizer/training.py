@@ -81,8 +81,11 @@ class EmotionTask(WindowTask):
 
     def loss(self, model: nn.Module, batch) -> tuple[torch.Tensor, dict[str, float]]:
         face, emotion = batch
+        tok = self.tokenizer
+        for frozen in (tok.encoder, tok.quantizer, tok.face_decoder):
+            frozen.eval()  # frozen means frozen: no dropout, and no EMA updates of a VQ codebook
         with torch.no_grad():
-            vectors = self.tokenizer.quantize(face).vectors
+            vectors = tok.quantize(face).vectors
         loss = (model(vectors) - emotion).abs().mean()
         return loss, {"emotion_l1": loss.item()}
 

@@ -88,3 +88,23 @@ def test_bench_table_lists_every_quantizer() -> None:
     table = format_table({"fsq": row, "vq": row, "lfq": row})
     assert "| FSQ | 1000 | 0.0100 | 0.200 | 0.0200 | 90.0% | 500.0 | 60 |" in table
     assert table.count("| VQ |") == 2 and "eye_blink" in table
+
+
+def test_emotion_phase_leaves_the_tokenizer_alone() -> None:
+    from facereact.tokenizer.training import EmotionTask
+
+    torch.manual_seed(0)
+    model = FaceTokenizer(TokenizerConfig(**{**TINY.__dict__, "quantizer": "vq"}))
+    model.train()
+    clips = [(np.random.default_rng(0).normal(size=(40, FACE_DIM)).astype(np.float32),
+              np.zeros((40, EMOTION_DIM), np.float32))]
+    task = EmotionTask(model, clips, clips, window=16)
+    model(torch.from_numpy(clips[0][0])[None])  # phase 1 has run: the VQ codebook is initialised
+    before = {k: v.clone() for k, v in model.state_dict().items() if not k.startswith("emotion_decoder")}
+    batch = task.make_batch([0, 0], [1, 2], torch.device("cpu"))
+    loss, _ = task.loss(task.model, batch)
+    loss.backward()
+    for key, value in model.state_dict().items():
+        if not key.startswith("emotion_decoder"):
+            assert torch.equal(before[key], value), key
+    assert all(p.grad is None for n, p in model.named_parameters() if not n.startswith("emotion_decoder"))
