@@ -154,6 +154,15 @@ def _stream(args: argparse.Namespace) -> int:
     return 0
 
 
+def _benchmark(args: argparse.Namespace) -> int:
+    from facereact.benchmark import benchmark
+
+    _, table = benchmark(args.data, args.out, args.models, args.split, args.samples, args.seed)
+    print(table)
+    print(f"written to {args.out}/results.md, .csv, .json")
+    return 0
+
+
 def _add_sampling_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--samples", type=int, default=10, help="parallel reactions (K)")
     p.add_argument("--seed", type=int, default=0)
@@ -246,6 +255,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fast", action="store_true", help="do not wait for real time between frames")
     _add_sampling_flags(p)
     p.set_defaults(func=_stream)
+
+    p = verbs.add_parser("benchmark", help="every system on one split, one comparison table")
+    p.add_argument("--data", required=True)
+    p.add_argument("--split", default="val", choices=("train", "val", "test"))
+    p.add_argument("--models", nargs="*", default=[], help="trained generator folders to include")
+    p.add_argument("--out", default="results/benchmark")
+    p.add_argument("--samples", type=int, default=10)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_benchmark)
 
     p = verbs.add_parser("tokenize", help="write token files for the clips of a split")
     p.add_argument("--model", required=True, help="tokenizer folder")

@@ -12,16 +12,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from facereact.baselines.rule_based import RULE_BASED, TrainStats, rule_based
+from facereact.benchmark import benchmark
 from facereact.data.check import check_corpus
-from facereact.data.eval_set import load_eval_set
-from facereact.generator.generate import generate_split, save_predictions
 from facereact.generator.model import GeneratorConfig
-from facereact.generator.training import load_generator, train_generator
-from facereact.layout import CLIP_FRAMES
-from facereact.metrics import evaluate_both
+from facereact.generator.training import train_generator
 from facereact.plots import plot_reconstruction, plot_token_usage, plot_training_curve
-from facereact.report import write_results
 from facereact.synth.writer import SynthConfig, synthesize_corpus
 from facereact.tokenizer.model import FaceTokenizer, TokenizerConfig
 from facereact.tokenizer.training import load_person_clips, train_tokenizer
@@ -62,23 +57,8 @@ def run_demo(out: str | Path, sessions: int = 36, seed: int = 0, tokenizer_epoch
         print(f"[demo] training the online generator ({generator_epochs} epochs)")
         train_generator(corpus, tok_dir, gen_dir, GeneratorConfig(),
                         TrainConfig(epochs=generator_epochs, batch_size=16, lr=1e-3, warmup_steps=50, seed=seed))
-    pred_file = out / "pred_val_ours.npz"
-    if not pred_file.is_file():
-        print(f"[demo] generating {SAMPLES} reactions per val clip")
-        save_predictions(pred_file, generate_split(*load_generator(gen_dir), corpus, "val", SAMPLES, seed=seed))
-
-    print("[demo] evaluating ours and the rule-based baselines on val")
-    frames = min(CLIP_FRAMES, SynthConfig().frames)
-    val = load_eval_set(corpus, "val", frames)
-    stats = TrainStats.from_eval_set(load_eval_set(corpus, "train", frames, with_neighbours=False))
-    systems = {name: rule_based(name, val, stats, k=SAMPLES, seed=seed).emotion for name in RULE_BASED}
-    with np.load(pred_file) as arrays:
-        systems["Ours (FSQ, online)"] = arrays["pred"]
-    results = {}
-    for name, emotion in systems.items():
-        figures = evaluate_both(emotion, val.listener_emotion, val.speaker_emotion, val.neighbour)
-        results[name] = {k: v for k, v in figures.items() if k.startswith("FR")}
-    table = write_results(out, results)
+    print("[demo] generating and evaluating ours beside the rule-based baselines on val")
+    _, table = benchmark(corpus, out, [gen_dir], "val", SAMPLES, seed)
     print(table)
     print(f"[demo] done in {time.perf_counter() - t0:.0f} s; results in {out.resolve()} "
           f"(results.md/.csv/.json, tokenizer_*.png)")

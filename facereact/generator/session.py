@@ -2,8 +2,8 @@
 listener frame out for each of K parallel reactions.
 
 Every model keeps its past in a key/value cache trimmed to its attention band, so a step costs
-one frame's work whatever the conversation's length. The same session drives offline-clip
-generation (`generate_clip`), so streaming a clip gives exactly the frames of generating it.
+one frame's work whatever the conversation's length. `generate_clip` runs this same session
+over a clip for online models, so streaming a clip gives exactly the frames of generating it.
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import torch
 from facereact.data.audio import frame_features
 from facereact.generator.model import ReactionGenerator
 from facereact.generator.sampling import Sampling, sample
+from facereact.layout import FPS
 from facereact.tokenizer.model import FaceTokenizer
 
 
@@ -70,6 +71,9 @@ class StreamingSession(_Session):
 
     def step(self, samples: np.ndarray, rate: int, face: np.ndarray, emotion: np.ndarray) -> ListenerFrame:
         """One frame from raw audio: `samples` are this frame's int(rate / 25) mono samples."""
+        expected = int(rate / FPS)
+        if np.shape(samples) != (expected,):
+            raise ValueError(f"one frame at {rate} Hz is {expected} mono samples, got shape {np.shape(samples)}")
         return self.step_features(frame_features(samples, rate, 1)[0], face, emotion)
 
 

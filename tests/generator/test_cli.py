@@ -26,6 +26,12 @@ def test_train_generate_evaluate(tiny_corpus: Path, tmp_path: Path, capsys) -> N
     out = tmp_path / "metrics.json"
     assert main(["evaluate", str(pred), "--data", str(tiny_corpus), "--split", "val", "--out", str(out), "--quiet"]) == 0
     assert json.loads(out.read_text())["FRDiv"] > 0  # the samples differ
+    bench = tmp_path / "bench"
+    assert main(["benchmark", "--data", str(tiny_corpus), "--models", str(gen), "--samples", "3",
+                 "--out", str(bench)]) == 0
+    results = json.loads((bench / "results.json").read_text())
+    assert set(results) == {"GroundTruth", "Random", "Mime", "MeanSeq", "MeanFr", "Ours (FSQ, online, gen)"}
+    assert results["GroundTruth"]["FRDist"] == 0.0 and "**" in (bench / "results.md").read_text()
     wav = next((tiny_corpus / "val" / "Audio_files").rglob("*.wav"))
     capsys.readouterr()
     assert main(["stream", "--model", str(gen), "--wav", str(wav), "--frames", "20", "--fast", "--samples", "2"]) == 0

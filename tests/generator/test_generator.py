@@ -95,6 +95,8 @@ def test_stream_equals_online_generation(tmp_path: Path) -> None:
     frames = [session.step(wav[i * per:(i + 1) * per], rate, face[i], emotion[i]) for i in range(t)]
     np.testing.assert_array_equal(np.stack([f.tokens for f in frames], 1), offline_run[2])
     np.testing.assert_allclose(np.stack([f.face for f in frames], 1), offline_run[0], atol=1e-6)
+    with pytest.raises(ValueError, match="one frame at 16000 Hz is 640 mono samples"):
+        session.step(wav[:500], rate, face[0], emotion[0])
 
 
 def test_context_slides_for_long_conversations() -> None:

@@ -1,0 +1,49 @@
+"""`facereact benchmark`: every system on one split, evaluated the same way, in one table.
+
+Rule-based baselines always take part; each trained generator folder given adds a row (its
+predictions are cached next to the table, keyed by the folder's name, and reused).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from facereact.baselines.rule_based import RULE_BASED, TrainStats, rule_based
+from facereact.data.eval_set import load_eval_set
+from facereact.generator.generate import generate_split, save_predictions
+from facereact.generator.training import load_generator
+from facereact.layout import CLIP_FRAMES
+from facereact.metrics import evaluate_both
+from facereact.report import write_results
+
+
+def system_name(model_dir: Path) -> str:
+    generator, tokenizer = load_generator(model_dir)
+    setting = "offline" if generator.config.offline else "online"
+    return f"Ours ({tokenizer.config.quantizer.upper()}, {setting}, {model_dir.name})"
+
+
+def benchmark(root: str | Path, out: str | Path, model_dirs: list[str | Path] = (), split: str = "val",
+              samples: int = 10, seed: int = 0, progress: bool = True) -> tuple[dict[str, dict], str]:
+    """Evaluate the rule-based baselines and each generator on `split`; write out/results.{md,csv,json}."""
+    out = Path(out)
+    predictions: dict[str, np.ndarray] = {}
+    for folder in map(Path, model_dirs):
+        cached = out / f"pred_{split}_{folder.name}.npz"
+        if not cached.is_file():
+            save_predictions(cached, generate_split(*load_generator(folder), root, split, samples, seed=seed,
+                                                    progress=progress))
+        with np.load(cached) as arrays:
+            predictions[system_name(folder)] = arrays["pred"]
+    frames = min([CLIP_FRAMES] + [p.shape[2] for p in predictions.values()])
+    data = load_eval_set(root, split, frames)
+    stats = TrainStats.from_eval_set(load_eval_set(root, "train", frames, with_neighbours=False))
+    systems = {name: rule_based(name, data, stats, k=samples, seed=seed).emotion for name in RULE_BASED}
+    systems.update({name: pred[:, :, :frames] for name, pred in predictions.items()})
+    results = {}
+    for name, emotion in systems.items():
+        figures = evaluate_both(emotion, data.listener_emotion, data.speaker_emotion, data.neighbour,
+                                progress=progress)
+        results[name] = {k: v for k, v in figures.items() if k.startswith("FR")}
+    return results, write_results(out, results)
