@@ -190,7 +190,7 @@ def _best_neighbour(a, gt, gtt, candidates, bounds, weights, scratch):
     # Visit the most promising first (smallest diagonal cost): the winner is then usually found
     # first and the others are abandoned early.
     order = np.argsort(upper)
-    limit = upper[order[0]] * 1.000000001
+    limit = upper[order[0]] * _UB_SLACK
     best = np.inf
     rows = 0
     for q in order:
