@@ -11,15 +11,17 @@ import numpy as np
 
 from facereact.baselines.rule_based import RULE_BASED, TrainStats, rule_based
 from facereact.data.eval_set import load_eval_set
-from facereact.generator.generate import generate_split, save_predictions
+from facereact.generator.generate import generate_split
+from facereact.generator.model import ReactionGenerator
 from facereact.generator.training import load_generator
+from facereact.io import save_npz_atomic
 from facereact.layout import CLIP_FRAMES
 from facereact.metrics import evaluate_both
 from facereact.report import write_results
+from facereact.tokenizer.model import FaceTokenizer
 
 
-def system_name(model_dir: Path) -> str:
-    generator, tokenizer = load_generator(model_dir)
+def system_name(generator: ReactionGenerator, tokenizer: FaceTokenizer, model_dir: Path) -> str:
     setting = "offline" if generator.config.offline else "online"
     return f"Ours ({tokenizer.config.quantizer.upper()}, {setting}, {model_dir.name})"
 
@@ -30,12 +32,13 @@ def benchmark(root: str | Path, out: str | Path, model_dirs: list[str | Path] = 
     out = Path(out)
     predictions: dict[str, np.ndarray] = {}
     for folder in map(Path, model_dirs):
+        generator, tokenizer = load_generator(folder)
         cached = out / f"pred_{split}_{folder.name}.npz"
         if not cached.is_file():
-            save_predictions(cached, generate_split(*load_generator(folder), root, split, samples, seed=seed,
-                                                    progress=progress))
+            save_npz_atomic(cached, generate_split(generator, tokenizer, root, split, samples, seed=seed,
+                                                   progress=progress))
         with np.load(cached) as arrays:
-            predictions[system_name(folder)] = arrays["pred"]
+            predictions[system_name(generator, tokenizer, folder)] = arrays["pred"]
     frames = min([CLIP_FRAMES] + [p.shape[2] for p in predictions.values()])
     data = load_eval_set(root, split, frames)
     stats = TrainStats.from_eval_set(load_eval_set(root, "train", frames, with_neighbours=False))

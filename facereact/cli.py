@@ -132,12 +132,13 @@ def _sampling(args: argparse.Namespace):
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from facereact.generator.generate import generate_split, save_predictions
+    from facereact.generator.generate import generate_split
+    from facereact.io import save_npz_atomic
     from facereact.generator.training import load_generator
 
     generator, tokenizer = load_generator(args.model)
     arrays = generate_split(generator, tokenizer, args.data, args.split, args.samples, _sampling(args), args.seed)
-    save_predictions(args.out, arrays)
+    save_npz_atomic(args.out, arrays)
     print(f"wrote {args.out}: pred {arrays['pred'].shape}, pred_face {arrays['pred_face'].shape}")
     return 0
 

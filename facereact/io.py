@@ -32,3 +32,9 @@ def save_npy_atomic(path: str | Path, array: np.ndarray) -> None:
     buf = io.BytesIO()
     np.save(buf, array, allow_pickle=False)
     write_bytes_atomic(path, buf.getvalue())
+
+
+def save_npz_atomic(path: str | Path, arrays: dict[str, np.ndarray]) -> None:
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    write_bytes_atomic(path, buf.getvalue())

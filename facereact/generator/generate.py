@@ -10,7 +10,6 @@ from facereact.generator.data import load_tokenized_pairs
 from facereact.generator.model import ReactionGenerator
 from facereact.generator.sampling import Sampling
 from facereact.generator.session import generate_clip
-from facereact.io import write_bytes_atomic
 from facereact.layout import CLIP_FRAMES
 from facereact.tokenizer.model import FaceTokenizer
 
@@ -32,11 +31,3 @@ def generate_split(generator: ReactionGenerator, tokenizer: FaceTokenizer, root:
         faces.append(face)
         emotions.append(emotion)
     return {"pred": np.stack(emotions).astype(np.float32), "pred_face": np.stack(faces).astype(np.float32)}
-
-
-def save_predictions(path: str | Path, arrays: dict[str, np.ndarray]) -> None:
-    import io
-
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    write_bytes_atomic(path, buf.getvalue())

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from facereact.layout import AUDIO_DIM, EMOTION_DIM, FACE_DIM
-from facereact.nn.blocks import Block, band_mask
+from facereact.nn.blocks import Block, band_mask, keep_last
 from facereact.nn.cross import ListenerBlock
 from facereact.train.checkpoint import load_model_files, save_model
 
@@ -132,11 +132,8 @@ class ReactionGenerator(nn.Module):
         layer's keys and values for the listener (at most context + 1 frames)."""
         for i, (block, lblock) in enumerate(zip(self.speaker_blocks, self.listener_blocks)):
             embedding = block.step(embedding, state, f"s{i}", self.config.context)
-            k, v = lblock.cross.keys_values(embedding)
-            for name, new in (("k", k), ("v", v)):
-                old = state.get(f"x{i}.{name}")
-                cat = new if old is None else torch.cat([old, new], 2)
-                state[f"x{i}.{name}"] = cat[:, :, -(self.config.context + 1):]
+            for name, new in zip(("k", "v"), lblock.cross.keys_values(embedding)):
+                state[f"x{i}.{name}"] = keep_last(state.get(f"x{i}.{name}"), new, self.config.context + 1, 2)
 
     def prepare_offline(self, embedding: torch.Tensor, state: dict) -> None:
         """Offline: the whole speaker clip (1, T, width) at once; keys and values of every frame."""

@@ -7,7 +7,7 @@ import time
 from facereact.metrics.correlation import frcorr
 from facereact.metrics.diversity import frdiv, frdvs, frvar
 from facereact.metrics.dtw import min_distances
-from facereact.metrics.inputs import check_inputs
+from facereact.metrics.inputs import MetricInputs, check_inputs
 from facereact.metrics.realism import frfd
 from facereact.metrics.synchrony import frsyn
 
@@ -24,7 +24,10 @@ def evaluate(pred, listener_gt, speaker_gt, neighbour, mode: str = "official", p
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got '{mode}'")
-    inputs = check_inputs(pred, listener_gt, speaker_gt, neighbour, source=source)
+    return _evaluate(check_inputs(pred, listener_gt, speaker_gt, neighbour, source=source), mode, progress)
+
+
+def _evaluate(inputs: MetricInputs, mode: str, progress: bool) -> dict:
     result: dict = {"mode": mode, "shapes": {"pred": list(inputs.pred.shape),
                                               "neighbours_per_row_mean": float(inputs.neighbour.sum(1).mean())},
                     "seconds": {}}
@@ -47,10 +50,11 @@ def evaluate(pred, listener_gt, speaker_gt, neighbour, mode: str = "official", p
     return result
 
 
-def evaluate_both(pred, listener_gt, speaker_gt, neighbour, **kwargs) -> dict:
+def evaluate_both(pred, listener_gt, speaker_gt, neighbour, progress: bool = False,
+                  source: str | None = None) -> dict:
     """Official and corrected figures side by side (only FRSyn differs)."""
-    official = evaluate(pred, listener_gt, speaker_gt, neighbour, mode="official", **kwargs)
-    inputs = check_inputs(pred, listener_gt, speaker_gt, neighbour, source=kwargs.get("source"))
+    inputs = check_inputs(pred, listener_gt, speaker_gt, neighbour, source=source)
+    official = _evaluate(inputs, "official", progress)
     t0 = time.perf_counter()
     official["FRSyn_corrected"] = frsyn(inputs.pred, inputs.speaker_gt, "corrected")
     official["seconds"]["FRSyn_corrected"] = round(time.perf_counter() - t0, 4)

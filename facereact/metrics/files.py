@@ -7,6 +7,7 @@ import numpy as np
 
 from facereact.data.corpus import ReactCorpus
 from facereact.data.errors import DataError
+from facereact.data.eval_set import load_eval_set
 
 INPUT_KEYS = ("pred", "listener_gt", "speaker_gt", "neighbour")
 
@@ -36,10 +37,10 @@ def load_with_corpus(pred_path: str | Path, root: str | Path, split: str) -> dic
     if "pred" not in data:
         raise DataError(pred_path, f"no 'pred' array; it holds {sorted(data)}")
     pred = data["pred"]
-    corpus = ReactCorpus(root, split, clip_frames=pred.shape[2] if pred.ndim == 4 else None)
-    if pred.ndim != 4 or pred.shape[0] != len(corpus):
-        raise DataError(pred_path, f"'pred' has shape {pred.shape}, expected ({len(corpus)}, K, T, D): one row per "
+    rows = len(ReactCorpus(root, split))
+    if pred.ndim != 4 or pred.shape[0] != rows:
+        raise DataError(pred_path, f"'pred' has shape {pred.shape}, expected ({rows}, K, T, D): one row per "
                                    f"pair of {split} in mirrored order")
-    pairs = [corpus.load_pair(i, with_audio=False) for i in range(len(corpus))]
-    return {"pred": pred, "listener_gt": np.stack([p.listener_emotion for p in pairs]),
-            "speaker_gt": np.stack([p.speaker_emotion for p in pairs]), "neighbour": corpus.neighbours()}
+    truth = load_eval_set(root, split, pred.shape[2])
+    return {"pred": pred, "listener_gt": truth.listener_emotion, "speaker_gt": truth.speaker_emotion,
+            "neighbour": truth.neighbour}

@@ -26,7 +26,7 @@ def band_mask(length: int, context: int | None, device: torch.device) -> torch.T
     return allowed  # the diagonal is always allowed, so no row is empty (no NaN)
 
 
-def _keep_last(cache: torch.Tensor | None, new: torch.Tensor, keep: int | None, dim: int) -> torch.Tensor:
+def keep_last(cache: torch.Tensor | None, new: torch.Tensor, keep: int | None, dim: int) -> torch.Tensor:
     """Append `new` to `cache` along dim and keep at most the last `keep` entries."""
     out = new if cache is None else torch.cat([cache, new], dim)
     return out if keep is None or out.shape[dim] <= keep else out.narrow(dim, out.shape[dim] - keep, keep)
@@ -74,8 +74,8 @@ class SelfAttention(nn.Module):
         b, _, c = x.shape
         q, k, v = self.qkv(x).view(b, 1, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
         keep = None if context is None else context + 1
-        k = state[key + ".k"] = _keep_last(state.get(key + ".k"), k, keep, 2)
-        v = state[key + ".v"] = _keep_last(state.get(key + ".v"), v, keep, 2)
+        k = state[key + ".k"] = keep_last(state.get(key + ".k"), k, keep, 2)
+        v = state[key + ".v"] = keep_last(state.get(key + ".v"), v, keep, 2)
         y = F.scaled_dot_product_attention(q, k, v)
         return self.out(y.transpose(1, 2).reshape(b, 1, c))
 
