@@ -155,6 +155,22 @@ def _stream(args: argparse.Namespace) -> int:
     return 0
 
 
+def _render(args: argparse.Namespace) -> int:
+    from facereact.viz.face import FaceStyle
+    from facereact.viz.render import render_clip, render_files
+
+    style = FaceStyle(size=args.size, pose_gain=args.pose_gain)
+    if args.face:
+        written = render_files(args.face, args.out, args.audio, style)
+    elif args.data:
+        written = render_clip(args.data, args.split, args.clip, args.out, args.pred, args.samples, style,
+                              with_audio=not args.no_audio)
+    else:
+        raise SystemExit("render: give --face FILE.npy ... or --data ROOT [--pred PRED.npz]")
+    print("wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
 def _benchmark(args: argparse.Namespace) -> int:
     from facereact.benchmark import benchmark
 
@@ -279,6 +295,20 @@ def build_parser() -> argparse.ArgumentParser:
     _add_training_flags(b, epochs=40)
     b.add_argument("--out", default="results/tokenizers")
     b.set_defaults(func=_bench_tokenizers)
+
+    p = verbs.add_parser("render", help="animated faces (GIF/MP4): face files, or a clip with its reactions")
+    p.add_argument("--out", required=True, help="OUT.gif, OUT.mp4, or OUT without suffix for both")
+    p.add_argument("--face", nargs="+", help="(T, 58) .npy files to show side by side")
+    p.add_argument("--audio", help="wav to mux into the MP4 (with --face)")
+    p.add_argument("--data", help="corpus root: show a clip's speaker and real listener")
+    p.add_argument("--split", default="val", choices=("train", "val", "test"))
+    p.add_argument("--clip", type=int, default=0, help="row of the split, in mirrored order")
+    p.add_argument("--pred", help="predictions .npz from `facereact generate`: add generated listeners")
+    p.add_argument("--samples", type=int, default=2, help="how many generated listeners to show")
+    p.add_argument("--no-audio", action="store_true", help="do not mux the speaker's audio")
+    p.add_argument("--size", type=int, default=160, help="pixels per face")
+    p.add_argument("--pose-gain", type=float, default=1.0, help="exaggerate head motion")
+    p.set_defaults(func=_render)
 
     p = verbs.add_parser("demo", help="the main job on a synthetic corpus")
     p.add_argument("--out", default="results/demo")

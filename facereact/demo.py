@@ -21,8 +21,13 @@ from facereact.synth.writer import SynthConfig, synthesize_corpus
 from facereact.tokenizer.model import FaceTokenizer, TokenizerConfig
 from facereact.tokenizer.training import load_person_clips, train_tokenizer
 from facereact.train.trainer import TrainConfig
+from facereact.viz.page import write_results_page
+from facereact.viz.render import render_clip
 
 SAMPLES = 10
+INTRO = ("A synthetic 36-session corpus: the FSQ tokenizer and the online generator trained on it, "
+         "10 reactions per validation clip scored beside the challenge's rule-based baselines. "
+         "Animations: speaker | real listener | two generated listeners, with the speaker's audio in the MP4.")
 
 
 def run_demo(out: str | Path, sessions: int = 36, seed: int = 0, tokenizer_epochs: int = 20,
@@ -60,8 +65,13 @@ def run_demo(out: str | Path, sessions: int = 36, seed: int = 0, tokenizer_epoch
     print("[demo] generating and evaluating ours beside the rule-based baselines on val")
     _, table = benchmark(corpus, out, [gen_dir], "val", SAMPLES, seed)
     print(table)
-    print(f"[demo] done in {time.perf_counter() - t0:.0f} s; results in {out.resolve()} "
-          f"(results.md/.csv/.json, tokenizer_*.png)")
+    print("[demo] drawing reactions and plots")
+    plot_training_curve(gen_dir / "train_log.csv", out / "generator_training.png", ("loss", "val_loss"))
+    for row in (0, 1):
+        render_clip(corpus, "val", row, out / f"reaction_val_clip{row}", out / f"pred_val_{gen_dir.name}.npz",
+                    samples=2, progress=False)
+    page = write_results_page(out, "facereact demo", INTRO)
+    print(f"[demo] done in {time.perf_counter() - t0:.0f} s; results in {out.resolve()}: open {page}")
     return out
 
 

@@ -10,7 +10,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from facereact.layout import FPS, face_index  # noqa: E402
+from facereact.layout import (AFFECT_NAMES, AU, AU_NAMES, EMOTION_DIM, EXPRESSION, EXPRESSION_NAMES,  # noqa: E402
+                              FPS, emotion_index, face_index)
 
 
 def plot_reconstruction(face: np.ndarray, decoded: np.ndarray, blocks: np.ndarray, out: str | Path,
@@ -54,6 +55,37 @@ def plot_training_curve(log_csv: str | Path, out: str | Path, keys: tuple[str, .
             ax.plot(*zip(*pts), label=key)
     ax.set_xlabel("step")
     ax.legend()
+    fig.tight_layout()
+    fig.savefig(out, dpi=90)
+    plt.close(fig)
+
+
+def plot_emotions(tracks: list[tuple[str, np.ndarray]], out: str | Path) -> None:
+    """Emotion of several people on one time axis: per track an AU and expression raster, then
+    valence and arousal curves of all tracks overlaid."""
+    for label, e in tracks:
+        if e.ndim != 2 or e.shape[1] != EMOTION_DIM:
+            raise ValueError(f"{label}: emotion is (T, {EMOTION_DIM}), got shape {e.shape}")
+    frames = min(len(e) for _, e in tracks)
+    seconds = frames / FPS
+    ratios = [len(AU_NAMES) + len(EXPRESSION_NAMES)] * len(tracks) + [8, 8]
+    fig, axes = plt.subplots(len(tracks) + 2, 1, figsize=(11, 1.6 * len(tracks) + 3.6), sharex=True,
+                             gridspec_kw={"height_ratios": ratios})
+    ticks = list(AU_NAMES) + list(EXPRESSION_NAMES)
+    for ax, (label, e) in zip(axes, tracks):
+        raster = np.concatenate([e[:frames, AU], e[:frames, EXPRESSION]], axis=1).T
+        ax.imshow(raster, aspect="auto", interpolation="nearest", cmap="magma", vmin=0, vmax=1,
+                  extent=(0, seconds, len(ticks) - 0.5, -0.5))
+        ax.axhline(len(AU_NAMES) - 0.5, color="white", lw=0.8)
+        ax.set_yticks(range(0, len(ticks), 3), ticks[::3], fontsize=6)
+        ax.set_ylabel(label, fontsize=8)
+    t = np.arange(frames) / FPS
+    for ax, name in zip(axes[len(tracks):], AFFECT_NAMES):
+        for label, e in tracks:
+            ax.plot(t, e[:frames, emotion_index(name)], lw=0.9, label=label)
+        ax.set_ylabel(name)
+    axes[len(tracks)].legend(loc="upper right", fontsize=7, ncol=len(tracks))
+    axes[-1].set_xlabel("seconds")
     fig.tight_layout()
     fig.savefig(out, dpi=90)
     plt.close(fig)

@@ -12,7 +12,7 @@ from facereact.data.eval_set import load_eval_set
 INPUT_KEYS = ("pred", "listener_gt", "speaker_gt", "neighbour")
 
 
-def _load_npz(path: Path) -> dict[str, np.ndarray]:
+def read_npz(path: Path) -> dict[str, np.ndarray]:
     if not path.is_file():
         raise DataError(path, "missing file")
     try:
@@ -24,7 +24,7 @@ def _load_npz(path: Path) -> dict[str, np.ndarray]:
 
 def load_inputs(path: str | Path) -> dict[str, np.ndarray]:
     """`pred`, `listener_gt`, `speaker_gt`, `neighbour` from one .npz."""
-    data = _load_npz(Path(path))
+    data = read_npz(Path(path))
     missing = [k for k in INPUT_KEYS if k not in data]
     if missing:
         raise DataError(path, f"missing arrays {missing}; it holds {sorted(data)}")
@@ -33,7 +33,7 @@ def load_inputs(path: str | Path) -> dict[str, np.ndarray]:
 
 def load_with_corpus(pred_path: str | Path, root: str | Path, split: str) -> dict[str, np.ndarray]:
     """`pred` from a predictions file; ground truth and neighbours from the corpus split."""
-    data = _load_npz(Path(pred_path))
+    data = read_npz(Path(pred_path))
     if "pred" not in data:
         raise DataError(pred_path, f"no 'pred' array; it holds {sorted(data)}")
     pred = data["pred"]

@@ -1,0 +1,80 @@
+"""One static HTML page per results folder: the comparison table, the plots and the animations."""
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+
+from facereact.io import write_text_atomic
+from facereact.report import COLUMNS, best_rows
+
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
+table { border-collapse: collapse; margin: 1em 0; }
+th, td { padding: 4px 10px; border-bottom: 1px solid #ddd; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+td.best { font-weight: bold; background: #eef6ee; }
+figure { margin: 1.5em 0; }
+img, video { max-width: 100%; border: 1px solid #ddd; }
+figcaption { color: #555; font-size: 0.9em; }
+"""
+
+
+def _table(results: dict[str, dict]) -> str:
+    cols = [c for c in COLUMNS if any(c in r for r in results.values())]
+    best = best_rows(results)
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
+    rows = []
+    for name, r in results.items():
+        cells = []
+        for c in cols:
+            text = f"{r[c]:.4f}" if c in r else "-"
+            cells.append(f'<td class="best">{text}</td>' if best.get(c) == name else f"<td>{text}</td>")
+        rows.append(f"<tr><td>{html.escape(name)}</td>{''.join(cells)}</tr>")
+    return (f'<table id="results"><thead><tr><th>system</th>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+            "<p>Best per column highlighted (ground truth excluded; FRSyn: closest to the ground truth's). "
+            "FRFD is a Fréchet distance of 1 s emotion-window statistics, not the challenge's FRRea.</p>")
+
+
+def _caption(path: Path) -> str:
+    return html.escape(path.stem.replace("_", " "))
+
+
+def write_results_page(folder: str | Path, title: str = "facereact results", intro: str = "") -> Path:
+    """folder/index.html linking results.json's table and every .png, .gif and .mp4 in the folder."""
+    folder = Path(folder)
+    parts = [f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+             f"<style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1>"]
+    if intro:
+        parts.append(f"<p>{html.escape(intro)}</p>")
+    results_json = folder / "results.json"
+    if results_json.is_file():
+        parts.append("<h2>Comparison</h2>")
+        parts.append(_table(json.loads(results_json.read_text())))
+        links = " · ".join(f'<a href="results.{ext}">results.{ext}</a>' for ext in ("md", "csv", "json")
+                           if (folder / f"results.{ext}").is_file())
+        parts.append(f"<p>{links}</p>")
+    animations: dict[str, list[Path]] = {}
+    for path in sorted(folder.iterdir()):
+        if path.suffix in (".gif", ".mp4"):
+            animations.setdefault(path.stem, []).append(path)
+    if animations:
+        parts.append("<h2>Reactions</h2>")
+        for stem, paths in animations.items():
+            media = []
+            for path in paths:  # the GIF plays by itself; the MP4 carries the speaker's audio
+                name = html.escape(path.name)
+                media.append(f'<img class="animation" src="{name}" alt="{html.escape(stem)}">' if path.suffix == ".gif"
+                             else f'<video class="animation" src="{name}" controls preload="metadata"></video>')
+            names = ", ".join(html.escape(p.name) for p in paths)
+            parts.append(f"<figure>{'<br>'.join(media)}<figcaption>{_caption(paths[0])} ({names})</figcaption></figure>")
+    plots = sorted(folder.glob("*.png"))
+    if plots:
+        parts.append("<h2>Plots</h2>")
+        for path in plots:
+            parts.append(f'<figure><img class="plot" src="{html.escape(path.name)}" alt="{_caption(path)}">'
+                         f"<figcaption>{_caption(path)}</figcaption></figure>")
+    parts.append("</body></html>\n")
+    page = folder / "index.html"
+    write_text_atomic(page, "\n".join(parts))
+    return page
