@@ -128,7 +128,7 @@ def _train_generator(args: argparse.Namespace) -> int:
 def _sampling(args: argparse.Namespace):
     from facereact.generator.sampling import Sampling
 
-    return Sampling(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p)
+    return Sampling(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, guidance=args.guidance)
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -186,6 +186,8 @@ def _add_sampling_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--top-k", type=int, default=None)
     p.add_argument("--top-p", type=float, default=None)
+    p.add_argument("--guidance", type=float, default=1.0,
+                   help="classifier-free guidance toward the speaker (1: none; costs a second listener pass)")
 
 
 def _add_training_flags(p: argparse.ArgumentParser, epochs: int) -> None:

@@ -43,6 +43,10 @@ class GeneratorConfig:
     # each frame (online: from speaker frames <= t). Reactions are rare events that next-token
     # cross-entropy barely rewards; this makes the speaker layers carry them.
     aux_emotion_weight: float = 1.0
+    # Share of training windows in which the listener does not hear the speaker at all (every
+    # cross-attention off): the same weights then also hold a listener-only model, which
+    # classifier-free guidance contrasts with the full one to sharpen speaker-driven reactions.
+    speaker_dropout: float = 0.1
     audio_mean: list[float] = field(default_factory=lambda: [0.0] * AUDIO_DIM)
     audio_std: list[float] = field(default_factory=lambda: [1.0] * AUDIO_DIM)
     face_mean: list[float] = field(default_factory=lambda: [0.0] * FACE_DIM)
@@ -108,9 +112,10 @@ class ReactionGenerator(nn.Module):
 
     # -- training -------------------------------------------------------------------------------
     def forward(self, audio: torch.Tensor, face: torch.Tensor, emotion: torch.Tensor, speaker_tokens: torch.Tensor,
-                listener_in: torch.Tensor, with_aux: bool = False):
+                listener_in: torch.Tensor, with_aux: bool = False, speaker_on: torch.Tensor | None = None):
         """Teacher forcing: listener_in[:, t] is the token before frame t; returns (B, T, vocab) logits,
         and with_aux also the speaker stream's own guess of the listener's emotion (B, T, EMOTION_DIM).
+        speaker_on (B,): 0 where an item's listener must not hear its speaker.
         (One forward for both, so that DDP's gradient hooks see every parameter.)"""
         cfg = self.config
         t = listener_in.shape[1]
@@ -118,9 +123,10 @@ class ReactionGenerator(nn.Module):
         own_mask = band_mask(t, cfg.context, listener_in.device)
         cmask = cross_mask(t, cfg.context, cfg.future, cfg.offline, listener_in.device)
         h = self.listener_in(listener_in)
+        on = None if speaker_on is None else speaker_on.to(h.dtype)[:, None, None]
         for block, s in zip(self.listener_blocks, speaker):
             k, v = block.cross.keys_values(s)
-            h = block(h, own_mask, k, v, cmask)
+            h = block(h, own_mask, k, v, cmask, on)
         logits = self.head(self.norm(h))
         if not with_aux:
             return logits
@@ -140,17 +146,20 @@ class ReactionGenerator(nn.Module):
         for i, (s, lblock) in enumerate(zip(self.speaker_layers(embedding), self.listener_blocks)):
             state[f"all{i}.k"], state[f"all{i}.v"] = lblock.cross.keys_values(s)
 
-    def listener_step(self, previous: torch.Tensor, state: dict, t: int) -> torch.Tensor:
-        """previous (K,) token ids before frame t -> (K, vocab) logits for frame t."""
+    def listener_step(self, previous: torch.Tensor, state: dict, t: int,
+                      speaker_on: torch.Tensor | None = None) -> torch.Tensor:
+        """previous (K,) token ids before frame t -> (K, vocab) logits for frame t.
+        speaker_on (K,): 0 for rows that run the listener-only model."""
         cfg = self.config
         h = self.listener_in(previous)[:, None]
+        on = None if speaker_on is None else speaker_on[:, None, None]
         for i, block in enumerate(self.listener_blocks):
             if cfg.offline:
                 lo, hi = max(0, t - cfg.context), t + cfg.future + 1
                 k, v = state[f"all{i}.k"][:, :, lo:hi], state[f"all{i}.v"][:, :, lo:hi]
             else:
                 k, v = state[f"x{i}.k"], state[f"x{i}.v"]
-            h = block.step(h, state, f"l{i}", cfg.context, k, v)
+            h = block.step(h, state, f"l{i}", cfg.context, k, v, on)
         return self.head(self.norm(h))[:, 0]
 
     # -- files ------------------------------------------------------------------------------------

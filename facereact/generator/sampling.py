@@ -11,6 +11,9 @@ class Sampling:
     temperature: float = 1.0
     top_k: int | None = None  # keep the k most likely tokens
     top_p: float | None = None  # keep the smallest set whose probability reaches p
+    # Classifier-free guidance: log p(x | speaker) + (g - 1) (log p(x | speaker) - log p(x | listener
+    # alone)). 1 is plain sampling; above 1 favours what the speaker explains (costs a second pass).
+    guidance: float = 1.0
 
     def __post_init__(self) -> None:
         if self.temperature < 0:
@@ -19,6 +22,14 @@ class Sampling:
             raise ValueError("top_k must be >= 1")
         if self.top_p is not None and not 0 < self.top_p <= 1:
             raise ValueError("top_p must be in (0, 1]")
+        if self.guidance < 0:
+            raise ValueError("guidance must be >= 0 (1 means none)")
+
+
+def guide(conditional: torch.Tensor, listener_only: torch.Tensor, guidance: float) -> torch.Tensor:
+    """Guided log-probabilities from the two models' logits."""
+    c, u = conditional.float().log_softmax(-1), listener_only.float().log_softmax(-1)
+    return c + (guidance - 1.0) * (c - u)
 
 
 def sample(logits: torch.Tensor, how: Sampling, generator: torch.Generator) -> torch.Tensor:

@@ -14,7 +14,7 @@ import torch
 
 from facereact.data.audio import frame_features
 from facereact.generator.model import ReactionGenerator
-from facereact.generator.sampling import Sampling, sample
+from facereact.generator.sampling import Sampling, guide, sample
 from facereact.layout import FPS
 from facereact.tokenizer.model import FaceTokenizer
 
@@ -39,6 +39,15 @@ class _Session:
         self.emotion_state: dict = {}
         self.previous = torch.full((samples,), generator.bos, dtype=torch.long)
         self.frame = 0
+        # With guidance the listener runs twice, K rows hearing the speaker and K not, in one batch.
+        self.guided = sampling.guidance != 1.0
+        self.speaker_on = torch.cat([torch.ones(samples), torch.zeros(samples)]) if self.guided else None
+
+    def _listener_logits(self) -> torch.Tensor:
+        if not self.guided:
+            return self.generator.listener_step(self.previous, self.state, self.frame)
+        both = self.generator.listener_step(self.previous.repeat(2), self.state, self.frame, self.speaker_on)
+        return guide(both[:self.samples], both[self.samples:], self.sampling.guidance)
 
     def _emit(self, logits: torch.Tensor) -> ListenerFrame:
         tokens = sample(logits, self.sampling, self.rng)
@@ -67,7 +76,7 @@ class StreamingSession(_Session):
         tok = self.tokenizer
         speaker_token = tok.quantizer(tok.encoder.step(tok.normalize(f), self.speaker_token_state)).codes
         self.generator.speaker_step(self.generator.speaker_embedding(a, f, e, speaker_token), self.state)
-        return self._emit(self.generator.listener_step(self.previous, self.state, self.frame))
+        return self._emit(self._listener_logits())
 
     def step(self, samples: np.ndarray, rate: int, face: np.ndarray, emotion: np.ndarray) -> ListenerFrame:
         """One frame from raw audio: `samples` are this frame's int(rate / 25) mono samples."""
@@ -90,7 +99,7 @@ class OfflineSession(_Session):
 
     @torch.no_grad()
     def next_frame(self) -> ListenerFrame:
-        return self._emit(self.generator.listener_step(self.previous, self.state, self.frame))
+        return self._emit(self._listener_logits())
 
 
 @torch.no_grad()

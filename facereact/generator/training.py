@@ -55,12 +55,14 @@ class GeneratorTask:
             window = _window(pair, start, self.window, self.model.bos)
             dropped = rng.random(self.window) < self.model.config.listener_dropout
             window[4][dropped] = self.model.mask  # listener_in
-            windows.append(window)
+            speaker_on = np.float32(rng.random() >= self.model.config.speaker_dropout)
+            windows.append((*window, speaker_on))
         return _stack(windows, device)
 
     def loss(self, model: nn.Module, batch) -> tuple[torch.Tensor, dict[str, float]]:
-        audio, face, emotion, speaker_tokens, listener_in, target, listener_emotion = batch
-        logits, aux = model(audio, face, emotion, speaker_tokens, listener_in, with_aux=True)
+        audio, face, emotion, speaker_tokens, listener_in, target, listener_emotion, *rest = batch
+        speaker_on = rest[0] if rest else None
+        logits, aux = model(audio, face, emotion, speaker_tokens, listener_in, with_aux=True, speaker_on=speaker_on)
         ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1))
         aux_l1 = (aux - listener_emotion).abs().mean()
         accuracy = (logits.argmax(-1) == target).float().mean()

@@ -44,11 +44,17 @@ class ListenerBlock(nn.Module):
         self.gate = nn.Parameter(torch.tensor(0.5))
 
     def forward(self, x: torch.Tensor, self_mask: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
-                cross_mask: torch.Tensor) -> torch.Tensor:
+                cross_mask: torch.Tensor, speaker_on: torch.Tensor | None = None) -> torch.Tensor:
+        """speaker_on (B, 1, 1): 1 lets the speaker in, 0 gives the listener-only model (guidance)."""
         x = self.own(x, self_mask)
-        return x + torch.tanh(self.gate) * self.cross(self.cross_norm(x), k, v, cross_mask)
+        return x + self._cross(x, k, v, cross_mask, speaker_on)
 
     def step(self, x: torch.Tensor, state: dict, key: str, context: int | None, k: torch.Tensor,
-             v: torch.Tensor) -> torch.Tensor:
+             v: torch.Tensor, speaker_on: torch.Tensor | None = None) -> torch.Tensor:
         x = self.own.step(x, state, key, context)
-        return x + torch.tanh(self.gate) * self.cross(self.cross_norm(x), k, v)
+        return x + self._cross(x, k, v, None, speaker_on)
+
+    def _cross(self, x: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None,
+               speaker_on: torch.Tensor | None) -> torch.Tensor:
+        y = torch.tanh(self.gate) * self.cross(self.cross_norm(x), k, v, mask)
+        return y if speaker_on is None else y * speaker_on

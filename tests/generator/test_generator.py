@@ -7,7 +7,7 @@ import torch
 
 from facereact.data.audio import wav_features
 from facereact.generator.model import GeneratorConfig, ReactionGenerator
-from facereact.generator.sampling import Sampling, sample
+from facereact.generator.sampling import Sampling, guide, sample
 from facereact.generator.session import StreamingSession, generate_clip
 from facereact.layout import AUDIO_DIM, EMOTION_DIM, FACE_DIM
 from facereact.tokenizer.model import FaceTokenizer, TokenizerConfig
@@ -49,17 +49,19 @@ def test_steps_equal_teacher_forcing(offline: bool) -> None:
     torch.testing.assert_close(torch.stack(steps, 1), parallel, atol=1e-5, rtol=1e-5)
 
 
-def test_online_generation_is_causal() -> None:
+@pytest.mark.parametrize("guidance", [1.0, 2.5])
+def test_online_generation_is_causal(guidance: float) -> None:
     """Same seed, speaker changed after frame t: listener frames 0..t bit-for-bit identical."""
     generator, tokenizer = models()
     audio, face, emotion = speaker()
-    base = generate_clip(generator, tokenizer, audio, face, emotion, samples=4, seed=5)
+    how = Sampling(guidance=guidance)
+    base = generate_clip(generator, tokenizer, audio, face, emotion, samples=4, sampling=how, seed=5)
     t = 20
     audio2, face2, emotion2 = audio.copy(), face.copy(), emotion.copy()
     audio2[t + 1:] += 5.0
     face2[t + 1:] += 1.0
     emotion2[t + 1:] = 1.0 - emotion2[t + 1:]
-    changed = generate_clip(generator, tokenizer, audio2, face2, emotion2, samples=4, seed=5)
+    changed = generate_clip(generator, tokenizer, audio2, face2, emotion2, samples=4, sampling=how, seed=5)
     for a, b in zip(base, changed):
         assert np.array_equal(a[:, :t + 1], b[:, :t + 1])
     assert not np.array_equal(base[2][:, t + 1:], changed[2][:, t + 1:])  # later frames do react
@@ -78,6 +80,42 @@ def test_only_offline_looks_ahead(offline: bool) -> None:
         before = generator(audio, face, emotion, tokens, listener_in)[:, :25]
         after = generator(later, face, emotion, tokens, listener_in)[:, :25]
     assert torch.equal(before, after) != offline
+
+
+@pytest.mark.parametrize("offline", [False, True])
+def test_listener_only_rows_ignore_the_speaker_and_steps_match(offline: bool) -> None:
+    """speaker_on = 0 is the listener-only model guidance needs: the speaker cannot reach it, in
+    training's parallel forward and in the generation steps, which still equal each other."""
+    generator, _ = models(offline)
+    t = 20
+    audio, face, emotion = (torch.from_numpy(x)[None].repeat(2, 1, 1) for x in speaker(t))
+    tokens = torch.randint(0, generator.config.vocab, (1, t)).repeat(2, 1)
+    listener_in = torch.randint(0, generator.config.vocab, (1, t)).repeat(2, 1)
+    on = torch.tensor([1.0, 0.0])
+    with torch.no_grad():
+        parallel = generator(audio, face, emotion, tokens, listener_in, speaker_on=on)
+        moved = generator(audio + 3.0, face, emotion, tokens, listener_in, speaker_on=on)
+        assert not torch.equal(parallel[0], moved[0]) and torch.equal(parallel[1], moved[1])
+        state: dict = {}
+        embedding = generator.speaker_embedding(audio[:1], face[:1], emotion[:1], tokens[:1])
+        if offline:
+            generator.prepare_offline(embedding, state)
+        steps = []
+        for i in range(t):
+            if not offline:
+                generator.speaker_step(embedding[:, i:i + 1], state)
+            steps.append(generator.listener_step(listener_in[:, i], state, i, on))
+    torch.testing.assert_close(torch.stack(steps, 1), parallel, atol=1e-5, rtol=1e-5)
+
+
+def test_guidance_interpolates_and_extrapolates_log_probabilities() -> None:
+    c, u = torch.tensor([[2.0, 1.0, 0.0]]), torch.tensor([[0.0, 1.0, 2.0]])
+    torch.testing.assert_close(guide(c, u, 1.0), c.log_softmax(-1))
+    torch.testing.assert_close(guide(c, u, 0.0), u.log_softmax(-1))
+    # above 1, what the speaker makes likelier (token 0) gains beyond the conditional model
+    assert guide(c, u, 3.0).softmax(-1)[0, 0] > c.softmax(-1)[0, 0]
+    with pytest.raises(ValueError, match="guidance"):
+        Sampling(guidance=-1.0)
 
 
 def test_stream_equals_online_generation(tmp_path: Path) -> None:
