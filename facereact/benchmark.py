@@ -1,15 +1,20 @@
 """`facereact benchmark`: every system on one split, evaluated the same way, in one table.
 
-Rule-based baselines always take part; each trained generator folder given adds a row (its
-predictions are cached next to the table, keyed by the folder's name, and reused).
+Rule-based baselines always take part; each trained model folder given (a generator, Trans-VAE or
+BeLFusion) adds a row; its predictions are cached next to the table, keyed by the folder's name,
+and reused.
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 
+from facereact.baselines.clips import predict_split
 from facereact.baselines.rule_based import RULE_BASED, TrainStats, rule_based
+from facereact.baselines.training import baseline_name, load_baseline
+from facereact.data.errors import DataError
 from facereact.data.eval_set import load_eval_set
 from facereact.generator.generate import generate_split
 from facereact.generator.model import ReactionGenerator
@@ -19,6 +24,13 @@ from facereact.layout import CLIP_FRAMES
 from facereact.metrics import evaluate_both
 from facereact.report import write_results
 from facereact.tokenizer.model import FaceTokenizer
+
+
+def model_kind(folder: Path) -> str:
+    config = folder / "config.json"
+    if not config.is_file():
+        raise DataError(config, "missing: not a trained model folder")
+    return json.loads(config.read_text()).get("kind", "")
 
 
 def system_name(generator: ReactionGenerator, tokenizer: FaceTokenizer, model_dir: Path) -> str:
@@ -32,13 +44,20 @@ def benchmark(root: str | Path, out: str | Path, model_dirs: list[str | Path] = 
     out = Path(out)
     predictions: dict[str, np.ndarray] = {}
     for folder in map(Path, model_dirs):
-        generator, tokenizer = load_generator(folder)
         cached = out / f"pred_{split}_{folder.name}.npz"
-        if not cached.is_file():
-            save_npz_atomic(cached, generate_split(generator, tokenizer, root, split, samples, seed=seed,
-                                                   progress=progress))
+        if model_kind(folder) == "generator":
+            generator, tokenizer = load_generator(folder)
+            name = system_name(generator, tokenizer, folder)
+            if not cached.is_file():
+                save_npz_atomic(cached, generate_split(generator, tokenizer, root, split, samples, seed=seed,
+                                                       progress=progress))
+        else:
+            model = load_baseline(folder)
+            name = baseline_name(model, folder)
+            if not cached.is_file():
+                save_npz_atomic(cached, predict_split(model, root, split, samples, seed, progress))
         with np.load(cached) as arrays:
-            predictions[system_name(generator, tokenizer, folder)] = arrays["pred"]
+            predictions[name] = arrays["pred"]
     frames = min([CLIP_FRAMES] + [p.shape[2] for p in predictions.values()])
     data = load_eval_set(root, split, frames)
     stats = TrainStats.from_eval_set(load_eval_set(root, "train", frames, with_neighbours=False))

@@ -61,9 +61,12 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _size_overrides(args: argparse.Namespace) -> dict:
+SIZE_FLAGS = ("width", "layers", "heads", "context", "window")
+
+
+def _size_overrides(args: argparse.Namespace, flags: tuple[str, ...] = SIZE_FLAGS) -> dict:
     """The model-size flags the user set (None means: keep the config's)."""
-    return {k: getattr(args, k) for k in ("width", "layers", "heads", "context", "window") if getattr(args, k) is not None}
+    return {k: getattr(args, k) for k in flags if getattr(args, k) is not None}
 
 
 def _tokenizer_config(args: argparse.Namespace):
@@ -75,6 +78,8 @@ def _tokenizer_config(args: argparse.Namespace):
         overrides["levels"] = tuple(args.levels)
     if args.codebook_size:
         overrides["codebook_size"] = args.codebook_size
+    if args.usage_weight is not None:
+        overrides["usage_weight"] = args.usage_weight
     return replace(base, quantizer=getattr(args, "quantizer", "fsq"), **overrides)
 
 
@@ -155,6 +160,21 @@ def _stream(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train_baseline(args: argparse.Namespace) -> int:
+    from facereact.baselines.belfusion import BeLFusionConfig
+    from facereact.baselines.trans_vae import TransVAEConfig
+    from facereact.baselines.training import train_belfusion, train_trans_vae
+
+    if args.baseline == "trans-vae":
+        config = replace(TransVAEConfig(online=args.online), **_size_overrides(args, ("width", "heads", "context", "window")))
+        train_trans_vae(args.data, args.out, config, _train_config(args), resume=args.resume, max_steps=args.max_steps)
+    else:
+        config = BeLFusionConfig(online=args.online, binarize_aus=args.binarize_aus)
+        train_belfusion(args.data, args.out, config, _train_config(args), resume=args.resume, max_steps=args.max_steps)
+    print(f"{args.baseline} written to {args.out}")
+    return 0
+
+
 def _render(args: argparse.Namespace) -> int:
     from facereact.viz.face import FaceStyle
     from facereact.viz.render import render_clip, render_files
@@ -204,6 +224,7 @@ def _add_training_flags(p: argparse.ArgumentParser, epochs: int) -> None:
         p.add_argument(f"--{flag}", type=int, default=None)
     p.add_argument("--levels", type=int, nargs="+", default=None, help="FSQ levels (default 8 5 5 5)")
     p.add_argument("--codebook-size", type=int, default=None, help="VQ/LFQ vocabulary")
+    p.add_argument("--usage-weight", type=float, default=None, help="FSQ codebook-entropy weight")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -257,6 +278,18 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--resume", action="store_true")
     g.add_argument("--max-steps", type=int, default=None)
     g.set_defaults(func=_train_generator, lr=1e-3, batch_size=16)
+
+    for name, help_text in (("trans-vae", "the Trans-VAE baseline (offline, or --online)"),
+                            ("belfusion", "the BeLFusion baseline (behaviour VAE + latent DDIM, best-of-10)")):
+        b = train_verbs.add_parser(name, help=help_text)
+        _add_training_flags(b, epochs=20)
+        b.add_argument("--out", required=True)
+        b.add_argument("--online", action="store_true", help="condition only on the speaker's past")
+        b.add_argument("--resume", action="store_true")
+        b.add_argument("--max-steps", type=int, default=None)
+        if name == "belfusion":
+            b.add_argument("--binarize-aus", action="store_true", help="threshold the AU columns at 0.5")
+        b.set_defaults(func=_train_baseline, lr=1e-3, batch_size=16, baseline=name)
 
     p = verbs.add_parser("generate", help="K reactions per speaker clip of a split, as PRED.npz")
     p.add_argument("--model", required=True, help="generator folder")

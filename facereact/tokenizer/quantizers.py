@@ -35,7 +35,8 @@ class FSQ(Quantizer):
     Even L needs a half-step offset so that the L levels are symmetric around 0.
     """
 
-    def __init__(self, levels: tuple[int, ...] = (8, 5, 5, 5), eps: float = 1e-3, saturation_weight: float = 0.1) -> None:
+    def __init__(self, levels: tuple[int, ...] = (8, 5, 5, 5), eps: float = 1e-3, saturation_weight: float = 0.1,
+                 usage_weight: float = 0.0, usage_temperature: float = 0.5) -> None:
         super().__init__()
         if any(l < 2 for l in levels):
             raise ValueError(f"every FSQ level must be at least 2, got {levels}")
@@ -44,6 +45,8 @@ class FSQ(Quantizer):
         self.codebook_size = math.prod(self.levels)
         self.eps = eps
         self.saturation_weight = saturation_weight
+        self.usage_weight = usage_weight
+        self.usage_temperature = usage_temperature
         lv = torch.tensor(self.levels, dtype=torch.float32)
         self.register_buffer("_levels", lv, persistent=False)
         self.register_buffer("_basis", torch.cumprod(torch.tensor((1,) + self.levels[:-1]), 0), persistent=False)
@@ -67,7 +70,29 @@ class FSQ(Quantizer):
         # level corners (seen here: 13 of 1000 codes used). A penalty on |z| beyond 2 keeps the
         # encoder where moving z still moves the level; tanh(2) = 0.96 leaves every level reachable.
         saturation = torch.relu(z.float().abs() - 2.0).pow(2).mean() * self.saturation_weight
-        return QuantizedResult(vectors.to(z.dtype), codes, saturation)
+        aux = saturation
+        if self.usage_weight > 0 and self.training:
+            aux = aux + self.usage_weight * self.usage_deficit(bounded)
+        return QuantizedResult(vectors.to(z.dtype), codes, aux)
+
+    def usage_deficit(self, bounded: torch.Tensor) -> torch.Tensor:
+        """1 - H(batch code distribution) / log(codebook size), from soft level assignments.
+
+        Rounding alone lets the encoder crowd the frames into a few hundred of the grid's cells;
+        this term (LFQ's codebook entropy, computed here on FSQ's grid) spreads them. Each frame's
+        soft code distribution is the product of its per-dimension level softmaxes, which for a
+        1000-code grid is small enough to form exactly.
+        """
+        flat = bounded.reshape(-1, self.dim)
+        joint = flat.new_ones(flat.shape[0], 1)
+        for d, levels in enumerate(self.levels):
+            centres = torch.arange(levels, device=flat.device, dtype=flat.dtype) - self._half_width[d] - self._offset[d]
+            p = torch.softmax(-(flat[:, d:d + 1] - centres) ** 2 / self.usage_temperature ** 2, dim=-1)
+            # mixed radix: dimension 0 is the fastest-changing digit of the code
+            joint = (p[:, :, None] * joint[:, None, :]).reshape(flat.shape[0], -1)
+        mean = joint.mean(0)
+        entropy = -(mean * torch.log(mean.clamp_min(1e-12))).sum()
+        return 1.0 - entropy / math.log(self.codebook_size)
 
     def codes_to_vectors(self, codes: torch.Tensor) -> torch.Tensor:
         indices = (codes.long().unsqueeze(-1) // self._basis) % self._levels.long()
@@ -126,10 +151,10 @@ class LFQ(Quantizer):
 
 
 def build_quantizer(kind: str, levels: tuple[int, ...] = (8, 5, 5, 5), codebook_size: int = 1000,
-                    vq_dim: int = 16) -> Quantizer:
+                    vq_dim: int = 16, fsq_usage_weight: float = 0.0) -> Quantizer:
     """fsq (levels), vq (codebook_size, vq_dim) or lfq (codebook_size, a power of two)."""
     if kind == "fsq":
-        return FSQ(levels)
+        return FSQ(levels, usage_weight=fsq_usage_weight)
     if kind == "vq":
         return VQ(vq_dim, codebook_size)
     if kind == "lfq":  # sign bits: the nearest power of two to the asked size

@@ -66,3 +66,36 @@ def test_every_quantizer_learns_a_tiny_autoencoder(kind: str) -> None:
 def test_usage_stats() -> None:
     stats = usage_stats(torch.tensor([0, 0, 1, 1]), 4)
     assert stats["usage"] == 0.5 and stats["perplexity"] == pytest.approx(2.0)
+
+
+def test_fsq_usage_term_is_the_entropy_deficit_of_the_soft_codes() -> None:
+    q = FSQ((4, 3), usage_weight=1.0, usage_temperature=0.01)  # sharp: soft codes = the rounded codes
+    z = torch.randn(3000, 2) * 3
+    out = q(z)
+    counts = torch.bincount(out.codes, minlength=q.codebook_size).float()
+    p = counts / counts.sum()
+    entropy = -(p[p > 0] * p[p > 0].log()).sum()
+    deficit = q.usage_deficit(q._bound(z))
+    assert deficit == pytest.approx(1 - entropy.item() / torch.log(torch.tensor(12.0)).item(), abs=1e-4)
+    assert q.usage_deficit(q._bound(torch.zeros(50, 2))) > 0.9  # one code: nearly the full deficit
+    # part of the training loss beside the saturation penalty, and only in training
+    assert q.eval()(z).aux_loss.item() == pytest.approx(out.aux_loss.item() - deficit.item(), abs=1e-6)
+
+
+def test_fsq_usage_term_spreads_a_crowded_encoder() -> None:
+    """Trained on the term alone, an encoder that maps everything to a corner spreads out."""
+    torch.manual_seed(0)
+    q = FSQ((5, 5), usage_weight=1.0)
+    enc = torch.nn.Linear(2, 2)
+    with torch.no_grad():
+        enc.weight.mul_(0.01)
+        enc.bias.fill_(1.5)
+    data = torch.randn(512, 2)
+    used_before = len(torch.unique(q(enc(data)).codes))
+    opt = torch.optim.Adam(enc.parameters(), lr=5e-2)
+    for _ in range(200):
+        loss = q(enc(data)).aux_loss
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert used_before <= 2 and len(torch.unique(q(enc(data)).codes)) >= 15

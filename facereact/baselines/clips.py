@@ -1,0 +1,102 @@
+"""Clip pairs as arrays for the trained baselines (Trans-VAE, BeLFusion), their normalization,
+random training windows, and K reactions for every pair of a split."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from facereact.data.corpus import ReactCorpus
+from facereact.layout import AUDIO_DIM, CLIP_FRAMES, EMOTION_DIM, FACE_DIM
+
+# Per frame: the speaker's audio feature, 3DMM and emotion. The challenge's baselines read speaker
+# video through a CNN; there is no video model here, so the speaker's 3DMM + emotion stand in.
+SPEAKER_DIM = AUDIO_DIM + FACE_DIM + EMOTION_DIM
+STD_FLOOR = 1e-3
+
+
+@dataclass
+class FeatureStats:
+    audio_mean: list[float] = field(default_factory=lambda: [0.0] * AUDIO_DIM)
+    audio_std: list[float] = field(default_factory=lambda: [1.0] * AUDIO_DIM)
+    face_mean: list[float] = field(default_factory=lambda: [0.0] * FACE_DIM)
+    face_std: list[float] = field(default_factory=lambda: [1.0] * FACE_DIM)
+
+    def speaker(self, audio: np.ndarray, face: np.ndarray, emotion: np.ndarray) -> np.ndarray:
+        """(T, SPEAKER_DIM) normalized speaker features."""
+        a = (audio - np.asarray(self.audio_mean)) / np.asarray(self.audio_std)
+        return np.concatenate([a, self.normalize_face(face), emotion], axis=1).astype(np.float32)
+
+    def normalize_face(self, face: np.ndarray) -> np.ndarray:
+        return ((face - np.asarray(self.face_mean)) / np.asarray(self.face_std)).astype(np.float32)
+
+    def denormalize_face(self, face: torch.Tensor) -> torch.Tensor:
+        return face * torch.tensor(self.face_std) + torch.tensor(self.face_mean)
+
+
+@dataclass
+class PairArrays:
+    speaker: np.ndarray  # (T, SPEAKER_DIM), normalized
+    listener_face: np.ndarray  # (T, FACE_DIM), normalized
+    listener_emotion: np.ndarray  # (T, EMOTION_DIM)
+
+
+def load_raw_pairs(root: str | Path, split: str, progress: bool = True) -> list:
+    corpus = ReactCorpus(root, split)
+    return [corpus.load_pair(i) for i in tqdm(range(len(corpus)), desc=f"load {split}", disable=not progress,
+                                              leave=False)]
+
+
+def fit_stats(raw_pairs: list) -> FeatureStats:
+    audio = np.concatenate([p.speaker_audio for p in raw_pairs])
+    face = np.concatenate([p.speaker_face for p in raw_pairs] + [p.listener_face for p in raw_pairs])
+    return FeatureStats(audio.mean(0).tolist(), np.maximum(audio.std(0), STD_FLOOR).tolist(),
+                        face.mean(0).tolist(), np.maximum(face.std(0), STD_FLOOR).tolist())
+
+
+def to_arrays(raw_pairs: list, stats: FeatureStats) -> list[PairArrays]:
+    return [PairArrays(stats.speaker(p.speaker_audio, p.speaker_face, p.speaker_emotion),
+                       stats.normalize_face(p.listener_face), p.listener_emotion.astype(np.float32))
+            for p in raw_pairs]
+
+
+def random_windows(pairs: list[PairArrays], indices: list[int], seeds: list[int], length: int,
+                   device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(B, length, ...) speaker features, listener face, listener emotion; windows start where each
+    item's seed says, so a resumed run draws the same windows."""
+    parts = []
+    for index, seed in zip(indices, seeds):
+        pair = pairs[index % len(pairs)]
+        start = int(np.random.default_rng(seed).integers(0, len(pair.speaker) - length + 1))
+        sl = slice(start, start + length)
+        parts.append((pair.speaker[sl], pair.listener_face[sl], pair.listener_emotion[sl]))
+    return tuple(torch.from_numpy(np.stack(x)).to(device) for x in zip(*parts))
+
+
+class ReactionSampler(Protocol):
+    stats: FeatureStats
+
+    def sample(self, speaker: torch.Tensor, samples: int, rng: torch.Generator
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(T, SPEAKER_DIM) -> faces (K, T, FACE_DIM) in corpus units, emotions (K, T, EMOTION_DIM)."""
+        ...
+
+
+@torch.no_grad()
+def predict_split(model: ReactionSampler, root: str | Path, split: str, samples: int = 10, seed: int = 0,
+                  progress: bool = True) -> dict[str, np.ndarray]:
+    """pred (N, K, T, EMOTION_DIM) and pred_face (N, K, T, FACE_DIM), like `facereact generate`;
+    row k is seeded with seed + k."""
+    raw = load_raw_pairs(root, split, progress)
+    t = min(CLIP_FRAMES, *(p.frames for p in raw))
+    emotions, faces = [], []
+    for k, p in enumerate(tqdm(raw, desc=f"predict {split}", disable=not progress, leave=False)):
+        speaker = torch.from_numpy(model.stats.speaker(p.speaker_audio[:t], p.speaker_face[:t], p.speaker_emotion[:t]))
+        face, emotion = model.sample(speaker, samples, torch.Generator().manual_seed(seed + k))
+        faces.append(face.numpy())
+        emotions.append(emotion.numpy())
+    return {"pred": np.stack(emotions).astype(np.float32), "pred_face": np.stack(faces).astype(np.float32)}

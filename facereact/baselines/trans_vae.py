@@ -1,0 +1,129 @@
+"""Trans-VAE, the challenge's transformer VAE baseline (method.md section 4), offline and online.
+
+Speaker features (MFCC + the speaker's 3DMM and emotion, standing in for the video CNN) pass a
+1-layer transformer encoder; a Gaussian latent drawn from it is added to every frame; two 1-layer
+transformer decoders with causal band masks give the listener's 3DMM and emotion. Loss: MSE on
+emotion and expression, 10x MSE on head pose, 1e-5 KL, and 10x a diversity term that pushes two
+draws for the same speaker apart.
+
+Offline: one latent per clip, pooled over the whole speaker encoding (attention both ways).
+Online: the encoder is causal and each `latent_window`-frame window draws its latent from the
+encoding of the frame before it (a learned start vector for the first window), so listener frame
+t depends on speaker frames <= t only. The original pooled through learned mu/logvar tokens; a
+mean pool (offline) or the last past frame (online) plays that part here.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch import nn
+
+from facereact.baselines.clips import SPEAKER_DIM, FeatureStats
+from facereact.layout import EMOTION_DIM, FACE_DIM, N_BLENDSHAPES
+from facereact.nn.blocks import Block, band_mask
+from facereact.train.checkpoint import load_model_files, save_model
+
+KIND = "trans_vae"
+
+
+@dataclass
+class TransVAEConfig:
+    online: bool = False
+    width: int = 128
+    heads: int = 4
+    context: int = 100  # frames each attention sees
+    window: int = 128  # training window
+    latent_window: int = 16  # online: frames that share one latent
+    pose_weight: float = 10.0
+    kl_weight: float = 1e-5
+    div_weight: float = 10.0
+    stats: FeatureStats = field(default_factory=FeatureStats)
+
+
+def _both_ways(length: int, context: int, device: torch.device) -> torch.Tensor:
+    t = torch.arange(length, device=device)
+    return (t[:, None] - t[None, :]).abs() <= context
+
+
+class TransVAE(nn.Module):
+    def __init__(self, config: TransVAEConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.stats = config.stats
+        w = config.width
+        self.speaker_in = nn.Linear(SPEAKER_DIM, w)
+        self.encoder = Block(w, config.heads)
+        self.mu = nn.Linear(w, w)
+        self.logvar = nn.Linear(w, w)
+        self.start = nn.Parameter(torch.zeros(w))  # online: what the first window's latent reads
+        self.latent_in = nn.Linear(w, w)
+        self.face_decoder = Block(w, config.heads)
+        self.face_out = nn.Linear(w, FACE_DIM)
+        self.emotion_decoder = Block(w, config.heads)
+        self.emotion_out = nn.Linear(w, EMOTION_DIM)
+
+    def posterior(self, speaker: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(B, T, SPEAKER_DIM) -> encoding (B, T, w), mu and logvar (B, T, w) for every frame's latent."""
+        cfg = self.config
+        b, t, _ = speaker.shape
+        x = self.speaker_in(speaker)
+        mask = (band_mask(t, cfg.context, x.device) if cfg.online else _both_ways(t, cfg.context, x.device))
+        h = self.encoder(x, mask)
+        if cfg.online:
+            # window j reads the encoding of frame j * latent_window - 1: strictly before the window
+            starts = torch.arange(0, t, cfg.latent_window, device=x.device)
+            source = torch.cat([self.start.expand(b, 1, -1), h[:, starts[1:] - 1]], 1)  # (B, windows, w)
+            per_frame = source.repeat_interleave(cfg.latent_window, 1)[:, :t]
+        else:
+            per_frame = h.mean(1, keepdim=True).expand(-1, t, -1)
+        return h, self.mu(per_frame), self.logvar(per_frame).clamp(-10, 10)
+
+    def decode(self, h: torch.Tensor, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Encoding and latents (B, T, w) -> normalized faces (B, T, FACE_DIM), emotions."""
+        x = h + self.latent_in(z)
+        mask = band_mask(x.shape[1], self.config.context, x.device)
+        return self.face_out(self.face_decoder(x, mask)), self.emotion_out(self.emotion_decoder(x, mask))
+
+    @torch.no_grad()
+    def sample(self, speaker: torch.Tensor, samples: int, rng: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        h, mu, logvar = self.posterior(speaker[None])
+        noise = torch.randn((samples,) + mu.shape[1:], generator=rng)
+        if not self.config.online:  # one latent per clip
+            noise = noise[:, :1].expand_as(noise)
+        else:  # one per latent window
+            first = noise[:, ::self.config.latent_window]
+            noise = first.repeat_interleave(self.config.latent_window, 1)[:, :mu.shape[1]]
+        z = mu + noise * (0.5 * logvar).exp()
+        face, emotion = self.decode(h.expand(samples, -1, -1), z)
+        return self.stats.denormalize_face(face), emotion
+
+    def save(self, folder, extra: dict | None = None) -> None:
+        save_model(folder, self, {"kind": KIND, KIND: asdict(self.config), **(extra or {})})
+
+    @classmethod
+    def load(cls, folder) -> "TransVAE":
+        state, config = load_model_files(folder)
+        cfg = dict(config[KIND])
+        cfg["stats"] = FeatureStats(**cfg["stats"])
+        model = cls(TransVAEConfig(**cfg))
+        model.load_state_dict(state)
+        return model.eval()
+
+
+def trans_vae_loss(model: TransVAE, speaker: torch.Tensor, face: torch.Tensor, emotion: torch.Tensor
+                   ) -> tuple[torch.Tensor, dict[str, float]]:
+    """Two latent draws per item: both are fitted, and their distance feeds the diversity term."""
+    cfg = model.config
+    h, mu, logvar = model.posterior(speaker)
+    std = (0.5 * logvar).exp()
+    outputs = [model.decode(h, mu + torch.randn_like(mu) * std) for _ in range(2)]
+    mse = nn.functional.mse_loss
+    fit = sum(mse(e, emotion) + mse(f[..., :N_BLENDSHAPES], face[..., :N_BLENDSHAPES])
+              + cfg.pose_weight * mse(f[..., N_BLENDSHAPES:], face[..., N_BLENDSHAPES:]) for f, e in outputs) / 2
+    kl = (-0.5 * (1 + logvar - mu.pow(2) - logvar.exp())).mean()
+    (f1, e1), (f2, e2) = outputs
+    gap = torch.cat([f1 - f2, e1 - e2], -1).pow(2).mean(dim=(1, 2))  # per item
+    diversity = torch.exp(-gap).mean()  # 1 when the two draws agree, towards 0 as they differ
+    total = fit + cfg.kl_weight * kl + cfg.div_weight * diversity
+    return total, {"fit": fit.item(), "kl": kl.item(), "diversity": diversity.item()}
