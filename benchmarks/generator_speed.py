@@ -1,6 +1,6 @@
 """Streaming step latency (p50/p99), frames per second, and offline seconds per clip.
 
-    python benchmarks/generator_speed.py [--model DIR] [--samples 10] [--steps 750]
+    python benchmarks/generator_speed.py [--model DIR] [--samples 10] [--steps 750] [--guidance 2]
 
 Without --model it times randomly initialised models of the default sizes (speed does not
 depend on the weights).
@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from facereact.generator.model import GeneratorConfig, ReactionGenerator
+from facereact.generator.sampling import Sampling
 from facereact.generator.session import StreamingSession, generate_clip
 from facereact.layout import AUDIO_DIM, EMOTION_DIM, FACE_DIM, FPS
 from facereact.tokenizer.model import FaceTokenizer, TokenizerConfig
@@ -25,6 +26,7 @@ def main() -> None:
     ap.add_argument("--samples", type=int, default=10)
     ap.add_argument("--steps", type=int, default=750)
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--guidance", type=float, default=1.0, help="classifier-free guidance (2 listener passes)")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -40,22 +42,23 @@ def main() -> None:
     face = rng.normal(0, 0.1, (args.steps, FACE_DIM)).astype(np.float32)
     emotion = rng.random((args.steps, EMOTION_DIM)).astype(np.float32)
 
-    session = StreamingSession(generator, tokenizer, samples=args.samples)
+    how = Sampling(guidance=args.guidance)
+    session = StreamingSession(generator, tokenizer, samples=args.samples, sampling=how)
     latencies = []
     for t in range(args.steps):
         t0 = time.perf_counter()
         session.step_features(audio[t], face[t], emotion[t])
         latencies.append((time.perf_counter() - t0) * 1000)
     lat = np.array(latencies[25:])  # the first second warms caches and allocators
-    print(f"streaming, K={args.samples}, {torch.get_num_threads()} threads: step p50 {np.percentile(lat, 50):.2f} ms, "
+    print(f"streaming, K={args.samples}, guidance {args.guidance}, {torch.get_num_threads()} threads: step p50 {np.percentile(lat, 50):.2f} ms, "
           f"p99 {np.percentile(lat, 99):.2f} ms, max {lat.max():.2f} ms; {1000 / lat.mean():.0f} frames/s "
           f"({1000 / lat.mean() / FPS:.1f}x real time)")
     t0 = time.perf_counter()
-    generate_clip(generator, tokenizer, audio, face, emotion, samples=args.samples)
+    generate_clip(generator, tokenizer, audio, face, emotion, samples=args.samples, sampling=how)
     print(f"online generation of one clip ({args.samples} x {args.steps} frames): {time.perf_counter() - t0:.2f} s")
     generator.config.offline = True  # same weights' cost in the offline setting
     t0 = time.perf_counter()
-    generate_clip(generator, tokenizer, audio, face, emotion, samples=args.samples)
+    generate_clip(generator, tokenizer, audio, face, emotion, samples=args.samples, sampling=how)
     print(f"offline generation of one clip ({args.samples} x {args.steps} frames): {time.perf_counter() - t0:.2f} s")
 
 

@@ -97,7 +97,7 @@ def _curve(left: tuple[float, float], right: tuple[float, float], middle: float,
 
 def _mix(a: tuple[int, int, int], b: tuple[int, int, int], w: float) -> tuple[int, int, int]:
     w = min(max(w, 0.0), 1.0)
-    return tuple(int(round(x + (y - x) * w)) for x, y in zip(a, b))
+    return tuple(round(x + (y - x) * w) for x, y in zip(a, b))
 
 
 def _ellipse(center: tuple[float, float], rx: float, ry: float, n: int = 20) -> np.ndarray:
