@@ -90,7 +90,14 @@ class FSQ(Quantizer):
             p = torch.softmax(-(flat[:, d:d + 1] - centres) ** 2 / self.usage_temperature ** 2, dim=-1)
             # mixed radix: dimension 0 is the fastest-changing digit of the code
             joint = (p[:, :, None] * joint[:, None, :]).reshape(flat.shape[0], -1)
-        mean = joint.mean(0)
+        total, count = joint.sum(0), joint.new_tensor(float(joint.shape[0]))
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            # The entropy of the whole batch's distribution, not of each shard's: under torchrun
+            # the term (and so the run) then equals the one-process run with the same global batch.
+            from torch.distributed.nn.functional import all_reduce
+
+            total, count = all_reduce(total), all_reduce(count)
+        mean = total / count
         entropy = -(mean * torch.log(mean.clamp_min(1e-12))).sum()
         return 1.0 - entropy / math.log(self.codebook_size)
 
