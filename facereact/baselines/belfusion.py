@@ -14,14 +14,13 @@ frames. `binarize_aus` thresholds the AU columns at 0.5, the challenge's variant
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 
-from facereact.baselines.clips import SPEAKER_DIM, FeatureStats
+from facereact.baselines.clips import SPEAKER_DIM, FeatureStats, SavedBaseline
 from facereact.layout import AU, EMOTION_DIM, FACE_DIM
-from facereact.train.checkpoint import load_model_files, save_model
 
 KIND = "belfusion"
 BEHAVIOUR_DIM = EMOTION_DIM + FACE_DIM
@@ -90,7 +89,9 @@ class Denoiser(nn.Module):
         return self.out(h)
 
 
-class BeLFusion(nn.Module):
+class BeLFusion(SavedBaseline):
+    kind, config_type = KIND, BeLFusionConfig
+
     def __init__(self, config: BeLFusionConfig) -> None:
         super().__init__()
         self.config = config
@@ -146,18 +147,6 @@ class BeLFusion(nn.Module):
             emotion[..., AU] = (emotion[..., AU] >= 0.5).float()
         return self.stats.denormalize_face(face), emotion
 
-    def save(self, folder, extra: dict | None = None) -> None:
-        save_model(folder, self, {"kind": KIND, KIND: asdict(self.config), **(extra or {})})
-
-    @classmethod
-    def load(cls, folder) -> "BeLFusion":
-        state, config = load_model_files(folder)
-        cfg = dict(config[KIND])
-        cfg["stats"] = FeatureStats(**cfg["stats"])
-        model = cls(BeLFusionConfig(**cfg))
-        model.load_state_dict(state)
-        return model.eval()
-
 
 def behaviour(face: torch.Tensor, emotion: torch.Tensor) -> torch.Tensor:
     return torch.cat([emotion, face], -1)
@@ -189,3 +178,4 @@ def diffusion_loss(model: BeLFusion, speaker: torch.Tensor, face: torch.Tensor, 
     errors = (predicted - x0).pow(2).mean(-1).view(b, k)
     best = errors.min(1).values.mean()
     return best, {"best_of_k": best.item(), "mean_of_k": errors.mean().item()}
+

@@ -2,16 +2,18 @@
 random training windows, and K reactions for every pair of a split."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 import torch
+from torch import nn
 from tqdm import tqdm
 
 from facereact.data.corpus import ReactCorpus
 from facereact.layout import AUDIO_DIM, CLIP_FRAMES, EMOTION_DIM, FACE_DIM
+from facereact.train.checkpoint import load_model_files, save_model
 
 # Per frame: the speaker's audio feature, 3DMM and emotion. The challenge's baselines read speaker
 # video through a CNN; there is no video model here, so the speaker's 3DMM + emotion stand in.
@@ -75,6 +77,25 @@ def random_windows(pairs: list[PairArrays], indices: list[int], seeds: list[int]
         sl = slice(start, start + length)
         parts.append((pair.speaker[sl], pair.listener_face[sl], pair.listener_emotion[sl]))
     return tuple(torch.from_numpy(np.stack(x)).to(device) for x in zip(*parts))
+
+
+class SavedBaseline(nn.Module):
+    """safetensors + JSON folders for a baseline whose config dataclass holds its FeatureStats."""
+
+    kind: str
+    config_type: type
+
+    def save(self, folder: str | Path, extra: dict | None = None) -> None:
+        save_model(folder, self, {"kind": self.kind, self.kind: asdict(self.config), **(extra or {})})
+
+    @classmethod
+    def load(cls, folder: str | Path):
+        state, config = load_model_files(folder)
+        fields = dict(config[cls.kind])
+        fields["stats"] = FeatureStats(**fields["stats"])
+        model = cls(cls.config_type(**fields))
+        model.load_state_dict(state)
+        return model.eval()
 
 
 class ReactionSampler(Protocol):

@@ -14,13 +14,7 @@ from torch import nn
 
 from facereact.baselines import belfusion, trans_vae
 from facereact.baselines.belfusion import BeLFusion, BeLFusionConfig
-from facereact.baselines.clips import (
-    PairArrays,
-    fit_stats,
-    load_raw_pairs,
-    random_windows,
-    to_arrays,
-)
+from facereact.baselines.clips import FeatureStats, PairArrays, fit_stats, load_raw_pairs, random_windows, to_arrays
 from facereact.baselines.trans_vae import TransVAE, TransVAEConfig
 from facereact.data.errors import DataError
 from facereact.io import write_text_atomic
@@ -79,62 +73,56 @@ def _behaviour_loss(model: BeLFusion, speaker: torch.Tensor, face: torch.Tensor,
     return belfusion.vae_loss(model, face, emotion)
 
 
-def _finish(model: nn.Module, out: Path, train: TrainConfig, val: dict, t0: float) -> None:
-    metrics = {**{f"val_{k}": v for k, v in val.items()}, "train_seconds": round(time.perf_counter() - t0, 1)}
-    model.save(out, {"train": asdict(train), "val": metrics})
-    write_text_atomic(out / "val_metrics.json", json.dumps(metrics, indent=2) + "\n")
+Phase = tuple[Callable, list[str] | None, int, TrainConfig, str]  # loss, trained parts, window, config, folder
 
 
-def _data(data: str | Path, progress: bool):
+def _train_phases(data: str | Path, out: str | Path, model: Callable[[FeatureStats], nn.Module],
+                  plan: list[Phase], train: TrainConfig, resume: bool, progress: bool,
+                  max_steps: int | None) -> nn.Module:
+    """Fit `phases` in order, each in out/<folder> with its own checkpoints, then save under out."""
+    out, t0 = Path(out), time.perf_counter()
     raw_train, raw_val = load_raw_pairs(data, "train", progress), load_raw_pairs(data, "val", progress)
     stats = fit_stats(raw_train)
-    return stats, to_arrays(raw_train, stats), to_arrays(raw_val, stats)
+    train_pairs, val_pairs = to_arrays(raw_train, stats), to_arrays(raw_val, stats)
+    torch.manual_seed(train.seed)
+    built = model(stats)
+    if not resume:  # a fresh run: stale checkpoints must not leak into a later phase
+        for *_, folder in plan:
+            shutil.rmtree(out / folder, ignore_errors=True)
+    val: dict = {}
+    steps_left = max_steps
+    for loss, trained, length, phase_config, folder in plan:
+        task = _WindowTask(_Objective(built, loss, trained), train_pairs, val_pairs, length)
+        val = Trainer(phase_config, out / folder, progress=progress).fit(task, resume=resume, max_steps=steps_left)
+        if steps_left is not None:
+            steps_left -= phase_config.epochs * (task.num_items() // phase_config.batch_size)
+            if steps_left <= 0:
+                return built  # interrupted on purpose: resume later
+        resume = True  # a later phase always continues what is on disk
+    for p in built.parameters():
+        p.requires_grad_(True)
+    if is_main_process():
+        metrics = {**{f"val_{k}": v for k, v in val.items()}, "train_seconds": round(time.perf_counter() - t0, 1)}
+        built.save(out, {"train": asdict(train), "val": metrics})
+        write_text_atomic(out / "val_metrics.json", json.dumps(metrics, indent=2) + "\n")
+    return built
 
 
 def train_trans_vae(data: str | Path, out: str | Path, config: TransVAEConfig, train: TrainConfig,
                     resume: bool = False, progress: bool = True, max_steps: int | None = None) -> TransVAE:
-    out, t0 = Path(out), time.perf_counter()
-    stats, train_pairs, val_pairs = _data(data, progress)
-    torch.manual_seed(train.seed)
-    model = TransVAE(replace(config, stats=stats))
-    if not resume:
-        shutil.rmtree(out / "checkpoints", ignore_errors=True)
-    task = _WindowTask(_Objective(model, trans_vae.trans_vae_loss), train_pairs, val_pairs, config.window)
-    val = Trainer(train, out, progress=progress).fit(task, resume=resume, max_steps=max_steps)
-    if max_steps is None and is_main_process():
-        _finish(model, out, train, val, t0)
-    return model
+    return _train_phases(data, out, lambda stats: TransVAE(replace(config, stats=stats)),
+                         [(trans_vae.trans_vae_loss, None, config.window, train, "fit")],
+                         train, resume, progress, max_steps)
 
 
 def train_belfusion(data: str | Path, out: str | Path, config: BeLFusionConfig, train: TrainConfig,
                     resume: bool = False, progress: bool = True, max_steps: int | None = None) -> BeLFusion:
-    """Phase 1 (behaviour VAE, half the epochs) then phase 2 (diffusion), each resumable."""
-    out, t0 = Path(out), time.perf_counter()
-    stats, train_pairs, val_pairs = _data(data, progress)
-    torch.manual_seed(train.seed)
-    model = BeLFusion(replace(config, stats=stats))
+    """Phase 1 (behaviour VAE, half the epochs) then phase 2 (diffusion, the VAE frozen)."""
     half = max(1, train.epochs // 2)
-    phases = [(_behaviour_loss, ["vae"], config.window, replace(train, epochs=half), "behaviour"),
-              (belfusion.diffusion_loss, ["speaker_encoder", "start", "denoiser"], 2 * config.window,
-               replace(train, epochs=max(1, train.epochs - half)), "diffusion")]
-    if not resume:
-        for *_, name in phases:
-            shutil.rmtree(out / name, ignore_errors=True)
-    val: dict = {}
-    steps_left = max_steps
-    for loss, trained, length, phase_config, name in phases:
-        task = _WindowTask(_Objective(model, loss, trained), train_pairs, val_pairs, length)
-        val = Trainer(phase_config, out / name, progress=progress).fit(task, resume=resume, max_steps=steps_left)
-        if steps_left is not None:
-            steps_left -= phase_config.epochs * (task.num_items() // phase_config.batch_size)
-            if steps_left <= 0:
-                return model
-        resume = True
-    for p in model.parameters():
-        p.requires_grad_(True)
-    if is_main_process():
-        _finish(model, out, train, val, t0)
-    return model
+    return _train_phases(data, out, lambda stats: BeLFusion(replace(config, stats=stats)), [
+        (_behaviour_loss, ["vae"], config.window, replace(train, epochs=half), "behaviour"),
+        (belfusion.diffusion_loss, ["speaker_encoder", "start", "denoiser"], 2 * config.window,
+         replace(train, epochs=max(1, train.epochs - half)), "diffusion")], train, resume, progress, max_steps)
 
 
 def load_baseline(folder: str | Path) -> TransVAE | BeLFusion:

@@ -14,15 +14,14 @@ mean pool (offline) or the last past frame (online) plays that part here.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 
-from facereact.baselines.clips import SPEAKER_DIM, FeatureStats
+from facereact.baselines.clips import SPEAKER_DIM, FeatureStats, SavedBaseline
 from facereact.layout import EMOTION_DIM, FACE_DIM, N_BLENDSHAPES
-from facereact.nn.blocks import Block, band_mask
-from facereact.train.checkpoint import load_model_files, save_model
+from facereact.nn.blocks import Block, band_mask, symmetric_band_mask
 
 KIND = "trans_vae"
 
@@ -41,12 +40,9 @@ class TransVAEConfig:
     stats: FeatureStats = field(default_factory=FeatureStats)
 
 
-def _both_ways(length: int, context: int, device: torch.device) -> torch.Tensor:
-    t = torch.arange(length, device=device)
-    return (t[:, None] - t[None, :]).abs() <= context
+class TransVAE(SavedBaseline):
+    kind, config_type = KIND, TransVAEConfig
 
-
-class TransVAE(nn.Module):
     def __init__(self, config: TransVAEConfig) -> None:
         super().__init__()
         self.config = config
@@ -68,7 +64,7 @@ class TransVAE(nn.Module):
         cfg = self.config
         b, t, _ = speaker.shape
         x = self.speaker_in(speaker)
-        mask = (band_mask(t, cfg.context, x.device) if cfg.online else _both_ways(t, cfg.context, x.device))
+        mask = (band_mask(t, cfg.context, x.device) if cfg.online else symmetric_band_mask(t, cfg.context, x.device))
         h = self.encoder(x, mask)
         if cfg.online:
             # window j reads the encoding of frame j * latent_window - 1: strictly before the window
@@ -98,18 +94,6 @@ class TransVAE(nn.Module):
         face, emotion = self.decode(h.expand(samples, -1, -1), z)
         return self.stats.denormalize_face(face), emotion
 
-    def save(self, folder, extra: dict | None = None) -> None:
-        save_model(folder, self, {"kind": KIND, KIND: asdict(self.config), **(extra or {})})
-
-    @classmethod
-    def load(cls, folder) -> "TransVAE":
-        state, config = load_model_files(folder)
-        cfg = dict(config[KIND])
-        cfg["stats"] = FeatureStats(**cfg["stats"])
-        model = cls(TransVAEConfig(**cfg))
-        model.load_state_dict(state)
-        return model.eval()
-
 
 def trans_vae_loss(model: TransVAE, speaker: torch.Tensor, face: torch.Tensor, emotion: torch.Tensor
                    ) -> tuple[torch.Tensor, dict[str, float]]:
@@ -127,3 +111,4 @@ def trans_vae_loss(model: TransVAE, speaker: torch.Tensor, face: torch.Tensor, e
     diversity = torch.exp(-gap).mean()  # 1 when the two draws agree, towards 0 as they differ
     total = fit + cfg.kl_weight * kl + cfg.div_weight * diversity
     return total, {"fit": fit.item(), "kl": kl.item(), "diversity": diversity.item()}
+

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from facereact.layout import AUDIO_DIM, EMOTION_DIM, FACE_DIM
-from facereact.nn.blocks import Block, band_mask, keep_last
+from facereact.nn.blocks import Block, band_mask, keep_last, symmetric_band_mask
 from facereact.nn.cross import ListenerBlock
 from facereact.train.checkpoint import load_model_files, save_model
 
@@ -66,10 +66,7 @@ def cross_mask(length: int, context: int, future: int, offline: bool, device: to
 
 
 def speaker_self_mask(length: int, context: int, offline: bool, device: torch.device) -> torch.Tensor:
-    if not offline:
-        return band_mask(length, context, device)
-    t = torch.arange(length, device=device)
-    return (t[:, None] - t[None, :]).abs() <= context
+    return symmetric_band_mask(length, context, device) if offline else band_mask(length, context, device)
 
 
 class ReactionGenerator(nn.Module):

@@ -26,6 +26,12 @@ def band_mask(length: int, context: int | None, device: torch.device) -> torch.T
     return allowed  # the diagonal is always allowed, so no row is empty (no NaN)
 
 
+def symmetric_band_mask(length: int, context: int, device: torch.device) -> torch.Tensor:
+    """(T, T) True where |t - s| <= context: attention both ways, for offline models."""
+    t = torch.arange(length, device=device)
+    return (t[:, None] - t[None, :]).abs() <= context
+
+
 def keep_last(cache: torch.Tensor | None, new: torch.Tensor, keep: int | None, dim: int) -> torch.Tensor:
     """Append `new` to `cache` along dim and keep at most the last `keep` entries."""
     out = new if cache is None else torch.cat([cache, new], dim)

@@ -37,16 +37,23 @@ def test_steps_equal_teacher_forcing(offline: bool) -> None:
     listener_in[:, 0] = generator.bos
     with torch.no_grad():
         parallel = generator(audio, face, emotion, tokens, listener_in)
-        state: dict = {}
-        embedding = generator.speaker_embedding(audio, face, emotion, tokens)
-        if offline:
-            generator.prepare_offline(embedding, state)
-        steps = []
-        for i in range(t):
-            if not offline:
-                generator.speaker_step(embedding[:, i:i + 1], state)
-            steps.append(generator.listener_step(listener_in[:, i], state, i))
-    torch.testing.assert_close(torch.stack(steps, 1), parallel, atol=1e-5, rtol=1e-5)
+        steps = run_steps(generator, audio, face, emotion, tokens, listener_in)
+    torch.testing.assert_close(steps, parallel, atol=1e-5, rtol=1e-5)
+
+
+def run_steps(generator: ReactionGenerator, audio: torch.Tensor, face: torch.Tensor, emotion: torch.Tensor,
+              tokens: torch.Tensor, listener_in: torch.Tensor, speaker_on: torch.Tensor | None = None) -> torch.Tensor:
+    """The generation path frame by frame (one speaker, batch rows of listeners) -> (B, T, vocab)."""
+    state: dict = {}
+    embedding = generator.speaker_embedding(audio[:1], face[:1], emotion[:1], tokens[:1])
+    if generator.config.offline:
+        generator.prepare_offline(embedding, state)
+    steps = []
+    for i in range(listener_in.shape[1]):
+        if not generator.config.offline:
+            generator.speaker_step(embedding[:, i:i + 1], state)
+        steps.append(generator.listener_step(listener_in[:, i], state, i, speaker_on))
+    return torch.stack(steps, 1)
 
 
 @pytest.mark.parametrize("guidance", [1.0, 2.5])
@@ -96,16 +103,8 @@ def test_listener_only_rows_ignore_the_speaker_and_steps_match(offline: bool) ->
         parallel = generator(audio, face, emotion, tokens, listener_in, speaker_on=on)
         moved = generator(audio + 3.0, face, emotion, tokens, listener_in, speaker_on=on)
         assert not torch.equal(parallel[0], moved[0]) and torch.equal(parallel[1], moved[1])
-        state: dict = {}
-        embedding = generator.speaker_embedding(audio[:1], face[:1], emotion[:1], tokens[:1])
-        if offline:
-            generator.prepare_offline(embedding, state)
-        steps = []
-        for i in range(t):
-            if not offline:
-                generator.speaker_step(embedding[:, i:i + 1], state)
-            steps.append(generator.listener_step(listener_in[:, i], state, i, on))
-    torch.testing.assert_close(torch.stack(steps, 1), parallel, atol=1e-5, rtol=1e-5)
+        steps = run_steps(generator, audio, face, emotion, tokens, listener_in, on)
+    torch.testing.assert_close(steps, parallel, atol=1e-5, rtol=1e-5)
 
 
 def test_guidance_interpolates_and_extrapolates_log_probabilities() -> None:
