@@ -177,7 +177,7 @@ def _train_baseline(args: argparse.Namespace) -> int:
 
 def _render(args: argparse.Namespace) -> int:
     from facereact.viz.face import FaceStyle
-    from facereact.viz.render import render_clip, render_files
+    from facereact.viz.render import render_clip, render_files, render_predictions
 
     style = FaceStyle(size=args.size, pose_gain=args.pose_gain)
     if args.face:
@@ -185,8 +185,10 @@ def _render(args: argparse.Namespace) -> int:
     elif args.data:
         written = render_clip(args.data, args.split, args.clip, args.out, args.pred, args.samples, style,
                               with_audio=not args.no_audio)
+    elif args.pred:
+        written = render_predictions(args.pred, args.clip, args.out, args.samples, style)
     else:
-        raise SystemExit("render: give --face FILE.npy ... or --data ROOT [--pred PRED.npz]")
+        raise SystemExit("render: give --face FILE.npy ..., --data ROOT [--pred PRED.npz], or --pred PRED.npz")
     print("wrote " + ", ".join(str(p) for p in written))
     return 0
 

@@ -6,7 +6,7 @@ from pathlib import Path
 from facereact.plots import plot_emotions
 from facereact.viz.animate import render_tracks
 from facereact.viz.face import FaceStyle
-from facereact.viz.sources import clip_view, face_files
+from facereact.viz.sources import clip_view, face_files, prediction_tracks
 
 
 def render_clip(root: str | Path, split: str, row: int, out: str | Path, predictions: str | Path | None = None,
@@ -26,3 +26,9 @@ def render_files(paths: list[str | Path], out: str | Path, audio: str | Path | N
                  style: FaceStyle = FaceStyle(), progress: bool = True) -> list[Path]:
     """Face .npy files side by side, labelled by file name."""
     return render_tracks(face_files(paths), out, style, audio, progress)
+
+
+def render_predictions(path: str | Path, row: int, out: str | Path, samples: int = 4,
+                       style: FaceStyle = FaceStyle(), progress: bool = True) -> list[Path]:
+    """Generated listeners of one row of a predictions file side by side (no corpus needed)."""
+    return render_tracks(prediction_tracks(path, row, samples), out, style, None, progress)

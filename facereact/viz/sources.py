@@ -23,14 +23,15 @@ class ClipView:
     audio: Path | None                      # the speaker's wav
 
 
-def load_predictions(path: str | Path, rows: int) -> tuple[np.ndarray, np.ndarray | None]:
-    """(rows, K, T, FACE_DIM) generated faces and, when present, (rows, K, T, EMOTION_DIM) emotion."""
+def load_predictions(path: str | Path, rows: int | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """(N, K, T, FACE_DIM) generated faces and, when present, (N, K, T, EMOTION_DIM) emotion;
+    `rows` checks N against a corpus split."""
     data = read_npz(Path(path))
     if "pred_face" not in data:
         raise DataError(path, f"no 'pred_face' array to draw; it holds {sorted(data)}")
     face, emotion = data["pred_face"], data.get("pred")
-    if face.ndim != 4 or face.shape[0] != rows or face.shape[3] != FACE_DIM:
-        raise DataError(path, f"'pred_face' has shape {face.shape}, expected ({rows}, K, T, {FACE_DIM})")
+    if face.ndim != 4 or face.shape[3] != FACE_DIM or rows not in (None, face.shape[0]):
+        raise DataError(path, f"'pred_face' has shape {face.shape}, expected ({rows or 'N'}, K, T, {FACE_DIM})")
     if emotion is not None and emotion.shape != face.shape[:3] + (EMOTION_DIM,):
         raise DataError(path, f"'pred' has shape {emotion.shape}, expected {face.shape[:3] + (EMOTION_DIM,)}")
     return face, emotion
@@ -52,6 +53,14 @@ def clip_view(root: str | Path, split: str, row: int, predictions: str | Path | 
             if emotion is not None:
                 emotions.append((f"generated {k + 1}", emotion[row, k]))
     return ClipView(faces, emotions, pair.ref.speaker.file(corpus.root, AUDIO_DIR))
+
+
+def prediction_tracks(path: str | Path, row: int, samples: int) -> list[tuple[str, np.ndarray]]:
+    """Generated listeners of one row of a predictions file, without the corpus."""
+    face, _ = load_predictions(path)
+    if not 0 <= row < len(face):
+        raise ValueError(f"{path} has rows 0..{len(face) - 1}, not {row}")
+    return [(f"generated {k + 1}", face[row, k]) for k in range(min(samples, face.shape[1]))]
 
 
 def face_files(paths: list[str | Path]) -> list[tuple[str, np.ndarray]]:

@@ -90,3 +90,14 @@ def test_render_cli_names_a_predictions_file_of_the_wrong_shape(corpus_root: Pat
     assert main(["render", "--data", str(corpus_root), "--pred", str(pred), "--out", str(tmp_path / "x.gif")]) == 2
     err = capsys.readouterr().err
     assert "pred.npz" in err and "pred_face" in err
+
+
+def test_render_cli_draws_a_predictions_file_alone(tmp_path: Path) -> None:
+    pred = tmp_path / "pred.npz"
+    face = np.zeros((2, 3, 8, FACE_DIM), dtype=np.float32)
+    face[1, :, :, face_index("jawOpen")] = 0.8
+    save_npz_atomic(pred, {"pred_face": face})
+    out = tmp_path / "row1.gif"
+    assert main(["render", "--pred", str(pred), "--clip", "1", "--samples", "3", "--size", "48", "--out", str(out)]) == 0
+    with Image.open(out) as im:
+        assert im.n_frames == 8 and im.size == (3 * 48, HEADER + 48 + BAR)
