@@ -45,7 +45,6 @@ class _Frame:
 
     def __init__(self, frame: np.ndarray) -> None:
         self.values = np.clip(frame, 0.0, 1.0)
-        self.raw = frame
 
     def __getitem__(self, name: str) -> float:
         return float(self.values[_INDEX[name]])
