@@ -76,16 +76,17 @@ def _behaviour_loss(model: BeLFusion, speaker: torch.Tensor, face: torch.Tensor,
 Phase = tuple[Callable, list[str] | None, int, TrainConfig, str]  # loss, trained parts, window, config, folder
 
 
-def _train_phases(data: str | Path, out: str | Path, model: Callable[[FeatureStats], nn.Module],
+def _train_phases(data: str | Path, out: str | Path, build: Callable[[FeatureStats], nn.Module],
                   plan: list[Phase], train: TrainConfig, resume: bool, progress: bool,
                   max_steps: int | None) -> nn.Module:
-    """Fit `phases` in order, each in out/<folder> with its own checkpoints, then save under out."""
+    """Build the model on the training split's statistics, fit the phases of `plan` in order, each
+    in out/<folder> with its own checkpoints (resumable), then save the model under out."""
     out, t0 = Path(out), time.perf_counter()
     raw_train, raw_val = load_raw_pairs(data, "train", progress), load_raw_pairs(data, "val", progress)
     stats = fit_stats(raw_train)
     train_pairs, val_pairs = to_arrays(raw_train, stats), to_arrays(raw_val, stats)
     torch.manual_seed(train.seed)
-    built = model(stats)
+    built = build(stats)
     if not resume:  # a fresh run: stale checkpoints must not leak into a later phase
         for *_, folder in plan:
             shutil.rmtree(out / folder, ignore_errors=True)
