@@ -4,6 +4,7 @@ from __future__ import annotations
 import html
 import json
 from pathlib import Path
+from urllib.parse import quote
 
 from facereact.io import write_text_atomic
 from facereact.report import COLUMNS, best_rows
@@ -36,6 +37,10 @@ def _table(results: dict[str, dict]) -> str:
             "FRFD is a Fréchet distance of 1 s emotion-window statistics, not the challenge's FRRea.</p>")
 
 
+def _src(path: Path) -> str:
+    return html.escape(quote(path.name))
+
+
 def _caption(path: Path) -> str:
     return html.escape(path.stem.replace("_", " "))
 
@@ -56,23 +61,23 @@ def write_results_page(folder: str | Path, title: str = "facereact results", int
         parts.append(f"<p>{links}</p>")
     animations: dict[str, list[Path]] = {}
     for path in sorted(folder.iterdir()):
-        if path.suffix in (".gif", ".mp4"):
+        if path.suffix in (".gif", ".mp4") and not path.name.startswith("."):  # dot files: unfinished writes
             animations.setdefault(path.stem, []).append(path)
     if animations:
         parts.append("<h2>Reactions</h2>")
         for stem, paths in animations.items():
             media = []
             for path in paths:  # the GIF plays by itself; the MP4 carries the speaker's audio
-                name = html.escape(path.name)
+                name = _src(path)
                 media.append(f'<img class="animation" src="{name}" alt="{html.escape(stem)}">' if path.suffix == ".gif"
                              else f'<video class="animation" src="{name}" controls preload="metadata"></video>')
             names = ", ".join(html.escape(p.name) for p in paths)
             parts.append(f"<figure>{'<br>'.join(media)}<figcaption>{_caption(paths[0])} ({names})</figcaption></figure>")
-    plots = sorted(folder.glob("*.png"))
+    plots = sorted(p for p in folder.glob("*.png") if not p.name.startswith("."))
     if plots:
         parts.append("<h2>Plots</h2>")
         for path in plots:
-            parts.append(f'<figure><img class="plot" src="{html.escape(path.name)}" alt="{_caption(path)}">'
+            parts.append(f'<figure><img class="plot" src="{_src(path)}" alt="{_caption(path)}">'
                          f"<figcaption>{_caption(path)}</figcaption></figure>")
     parts.append("</body></html>\n")
     page = folder / "index.html"
