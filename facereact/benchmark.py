@@ -6,7 +6,6 @@ and reused.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +13,6 @@ import numpy as np
 from facereact.baselines.clips import predict_split
 from facereact.baselines.rule_based import RULE_BASED, TrainStats, rule_based
 from facereact.baselines.training import baseline_name, load_baseline
-from facereact.data.errors import DataError
 from facereact.data.eval_set import load_eval_set
 from facereact.generator.generate import generate_split
 from facereact.generator.model import ReactionGenerator
@@ -24,13 +22,7 @@ from facereact.layout import CLIP_FRAMES
 from facereact.metrics import evaluate_both
 from facereact.report import write_results
 from facereact.tokenizer.model import FaceTokenizer
-
-
-def model_kind(folder: Path) -> str:
-    config = folder / "config.json"
-    if not config.is_file():
-        raise DataError(config, "missing: not a trained model folder")
-    return json.loads(config.read_text()).get("kind", "")
+from facereact.train.checkpoint import model_kind
 
 
 def system_name(generator: ReactionGenerator, tokenizer: FaceTokenizer, model_dir: Path) -> str:

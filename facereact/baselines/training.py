@@ -18,6 +18,7 @@ from facereact.baselines.clips import FeatureStats, PairArrays, fit_stats, load_
 from facereact.baselines.trans_vae import TransVAE, TransVAEConfig
 from facereact.data.errors import DataError
 from facereact.io import write_text_atomic
+from facereact.train.checkpoint import model_kind
 from facereact.train.distributed import is_main_process
 from facereact.train.trainer import TrainConfig, Trainer
 
@@ -127,12 +128,10 @@ def train_belfusion(data: str | Path, out: str | Path, config: BeLFusionConfig, 
 
 
 def load_baseline(folder: str | Path) -> TransVAE | BeLFusion:
-    config = Path(folder) / "config.json"
-    if not config.is_file():
-        raise DataError(config, "missing: not a facereact model folder")
-    kind = json.loads(config.read_text()).get("kind")
+    kind = model_kind(folder)
     if kind not in BASELINE_KINDS:
-        raise DataError(config, f"kind '{kind}' is not a trained baseline ({', '.join(BASELINE_KINDS)})")
+        raise DataError(Path(folder) / "config.json",
+                        f"kind '{kind}' is not a trained baseline ({', '.join(BASELINE_KINDS)})")
     return BASELINE_KINDS[kind].load(folder)
 
 

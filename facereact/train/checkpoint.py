@@ -37,6 +37,17 @@ def load_model_files(folder: str | Path) -> tuple[dict[str, torch.Tensor], dict[
     return state, config
 
 
+def model_kind(folder: str | Path) -> str:
+    """The "kind" a saved model folder declares (tokenizer, generator, trans_vae, belfusion)."""
+    config = Path(folder) / CONFIG_FILE
+    if not config.is_file():
+        raise DataError(config, "missing: not a facereact model folder")
+    try:
+        return str(json.loads(config.read_text()).get("kind", ""))
+    except (json.JSONDecodeError, AttributeError) as exc:
+        raise DataError(config, f"unreadable model config ({exc})") from None
+
+
 def _flatten_optimizer(state: dict) -> tuple[dict[str, torch.Tensor], dict]:
     tensors, scalars = {}, {}
     for pid, slots in state["state"].items():
