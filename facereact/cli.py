@@ -80,6 +80,8 @@ def _tokenizer_config(args: argparse.Namespace):
         overrides["codebook_size"] = args.codebook_size
     if args.usage_weight is not None:
         overrides["usage_weight"] = args.usage_weight
+    if args.squared_weight is not None:
+        overrides["squared_weight"] = args.squared_weight
     return replace(base, quantizer=getattr(args, "quantizer", "fsq"), **overrides)
 
 
@@ -227,6 +229,7 @@ def _add_training_flags(p: argparse.ArgumentParser, epochs: int) -> None:
     p.add_argument("--levels", type=int, nargs="+", default=None, help="FSQ levels (default 8 5 5 5)")
     p.add_argument("--codebook-size", type=int, default=None, help="VQ/LFQ vocabulary")
     p.add_argument("--usage-weight", type=float, default=None, help="FSQ codebook-entropy weight")
+    p.add_argument("--squared-weight", type=float, default=None, help="weight of the squared-error term beside the grouped L1")
 
 
 def build_parser() -> argparse.ArgumentParser:

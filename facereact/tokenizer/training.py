@@ -14,7 +14,7 @@ from torch import nn
 from facereact.data.corpus import ReactCorpus
 from facereact.io import write_text_atomic
 from facereact.layout import FACE_GROUPS
-from facereact.tokenizer.model import FaceTokenizer, TokenizerConfig, grouped_l1
+from facereact.tokenizer.model import FaceTokenizer, TokenizerConfig, grouped_l1, grouped_squared
 from facereact.tokenizer.quantizers import usage_stats
 from facereact.train.distributed import is_main_process
 from facereact.train.trainer import TrainConfig, Trainer
@@ -67,9 +67,10 @@ class JointTask(WindowTask):
         out = model(face)
         tok = self.tokenizer
         face_loss, _ = grouped_l1(out.face, face, tok.group_scale)
+        squared_loss = grouped_squared(tok.normalize(out.face), tok.normalize(face))
         emotion_loss = (out.emotion - emotion).abs().mean()
-        total = face_loss + emotion_loss + out.quantized.aux_loss
-        return total, {"face_l1": face_loss.item(), "emotion_l1": emotion_loss.item()}
+        total = face_loss + tok.config.squared_weight * squared_loss + emotion_loss + out.quantized.aux_loss
+        return total, {"face_l1": face_loss.item(), "squared": squared_loss.item(), "emotion_l1": emotion_loss.item()}
 
 
 class EmotionTask(WindowTask):

@@ -6,9 +6,9 @@ import torch
 
 from facereact.cli import main
 from facereact.data.corpus import ReactCorpus
-from facereact.layout import EMOTION_DIM, FACE_DIM
+from facereact.layout import EMOTION_DIM, FACE_DIM, FACE_GROUPS
 from facereact.tokenizer.bench import format_table
-from facereact.tokenizer.model import FaceTokenizer, TokenizerConfig, grouped_l1
+from facereact.tokenizer.model import FaceTokenizer, TokenizerConfig, grouped_l1, grouped_squared
 from facereact.tokenizer.training import boundary_jumps
 
 TINY = TokenizerConfig(width=16, layers=1, heads=2, emotion_layers=1, context=8, window=16)
@@ -48,6 +48,18 @@ def test_grouped_loss_weighs_regions_equally() -> None:
     blink_error = target.clone()
     blink_error[..., 8:10] = 1.0  # the 2-channel blink region wrong
     assert grouped_l1(mouth_error, target)[0] == pytest.approx(grouped_l1(blink_error, target)[0])
+
+
+def test_squared_term_makes_a_brief_excursion_cost_more_than_a_steady_offset() -> None:
+    """Same L1 either way: a blink region off by 1.0 in 1 frame of 10, or by 0.1 in all 10.
+    The squared term must charge the brief excursion ten times more (the blink L1 lets go)."""
+    target = torch.zeros(1, 10, FACE_DIM)
+    brief, steady = target.clone(), target.clone()
+    brief[:, 3, 8:10] = 1.0
+    steady[..., 8:10] = 0.1
+    assert grouped_l1(brief, target)[0] == pytest.approx(grouped_l1(steady, target)[0])
+    assert grouped_squared(brief, target) == pytest.approx(10 * grouped_squared(steady, target))
+    assert grouped_squared(brief, target) == pytest.approx(1.0 / 10 / len(FACE_GROUPS))  # mean over regions
 
 
 def test_whole_clip_decoding_has_no_block_jumps(tmp_path: Path) -> None:
