@@ -3,8 +3,10 @@
 For every pair of a split the listener is simulated again K times with the speaker's behaviour
 fixed and only the listener's own choices redrawn (which reactions, when, their spontaneous
 smiles, blinks, gaze and drift): exactly the distribution a perfect generator would sample.
+With --tokenizer, the same faces are also encoded and decoded by a trained tokenizer: the best
+any generator over its tokens can score.
 
-    python benchmarks/synth_ceiling.py ROOT [--split val] [--samples 10]
+    python benchmarks/synth_ceiling.py ROOT [--split val] [--samples 10] [--tokenizer DIR]
 """
 from __future__ import annotations
 
@@ -20,8 +22,8 @@ from facereact.metrics import evaluate_both
 from facereact.synth.conversation import resample_listener
 from facereact.synth.emotion_rules import emotion_from_face
 from facereact.synth.face import render_face
-from facereact.tokenizer.model import FaceTokenizer
 from facereact.synth.writer import read_config, session_plan, simulate_session
+from facereact.tokenizer.model import FaceTokenizer
 
 
 @torch.no_grad()

@@ -134,6 +134,6 @@ def grouped_l1(pred: torch.Tensor, target: torch.Tensor,
 
 
 def grouped_squared(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Mean over the face regions of each region's mean squared error, in normalised units: a rare,
-    brief excursion (a lip press in 5% of frames) costs what it looks like, not a rounding error."""
+    """Mean over the face regions of each region's mean squared error, in normalised units: a brief
+    large excursion (a blink) costs what it looks like, where L1 lets it go as a rounding error."""
     return torch.stack([(pred[..., s] - target[..., s]).square().mean() for s in FACE_GROUPS.values()]).mean()

@@ -1,4 +1,5 @@
-"""Training the face tokenizer: grouped L1 + emotion L1, then the emotion decoder alone."""
+"""Training the face tokenizer: grouped L1 + grouped squared error + emotion L1, then the emotion
+decoder alone."""
 from __future__ import annotations
 
 import json
