@@ -93,9 +93,7 @@ class BeLFusion(SavedBaseline):
     kind, config_type = KIND, BeLFusionConfig
 
     def __init__(self, config: BeLFusionConfig) -> None:
-        super().__init__()
-        self.config = config
-        self.stats = config.stats
+        super().__init__(config)
         self.vae = BehaviourVAE(config)
         self.speaker_encoder = nn.GRU(SPEAKER_DIM, config.hidden, batch_first=True)
         self.start = nn.Parameter(torch.zeros(config.hidden))  # online: the first window's condition

@@ -85,6 +85,14 @@ class SavedBaseline(nn.Module):
     kind: str
     config_type: type
 
+    def __init__(self, config) -> None:
+        super().__init__()
+        self.config = config
+
+    @property
+    def stats(self) -> FeatureStats:
+        return self.config.stats
+
     def save(self, folder: str | Path, extra: dict | None = None) -> None:
         save_model(folder, self, {"kind": self.kind, self.kind: asdict(self.config), **(extra or {})})
 

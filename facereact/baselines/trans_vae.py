@@ -44,9 +44,7 @@ class TransVAE(SavedBaseline):
     kind, config_type = KIND, TransVAEConfig
 
     def __init__(self, config: TransVAEConfig) -> None:
-        super().__init__()
-        self.config = config
-        self.stats = config.stats
+        super().__init__(config)
         w = config.width
         self.speaker_in = nn.Linear(SPEAKER_DIM, w)
         self.encoder = Block(w, config.heads)

@@ -133,7 +133,9 @@ def grouped_l1(pred: torch.Tensor, target: torch.Tensor,
     return values.mean(), per_group
 
 
-def grouped_squared(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Mean over the face regions of each region's mean squared error, in normalised units: a brief
-    large excursion (a blink) costs what it looks like, where L1 lets it go as a rounding error."""
-    return torch.stack([(pred[..., s] - target[..., s]).square().mean() for s in FACE_GROUPS.values()]).mean()
+def grouped_squared(pred: torch.Tensor, target: torch.Tensor, scale: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean over the face regions of each region's mean squared error, each channel's error divided
+    by scale (FACE_DIM,): a brief large excursion (a blink) costs what it looks like, where L1 lets
+    it go as a rounding error."""
+    error = pred - target if scale is None else (pred - target) / scale
+    return torch.stack([error[..., s].square().mean() for s in FACE_GROUPS.values()]).mean()

@@ -68,7 +68,7 @@ class JointTask(WindowTask):
         out = model(face)
         tok = self.tokenizer
         face_loss, _ = grouped_l1(out.face, face, tok.group_scale)
-        squared_loss = grouped_squared(tok.normalize(out.face), tok.normalize(face))
+        squared_loss = grouped_squared(out.face, face, tok.face_std)
         emotion_loss = (out.emotion - emotion).abs().mean()
         total = face_loss + tok.config.squared_weight * squared_loss + emotion_loss + out.quantized.aux_loss
         return total, {"face_l1": face_loss.item(), "squared": squared_loss.item(), "emotion_l1": emotion_loss.item()}
