@@ -82,6 +82,8 @@ def _tokenizer_config(args: argparse.Namespace):
         overrides["usage_weight"] = args.usage_weight
     if args.squared_weight is not None:
         overrides["squared_weight"] = args.squared_weight
+    if args.emotion_squared_weight is not None:
+        overrides["emotion_squared_weight"] = args.emotion_squared_weight
     return replace(base, quantizer=getattr(args, "quantizer", "fsq"), **overrides)
 
 
@@ -230,6 +232,8 @@ def _add_training_flags(p: argparse.ArgumentParser, epochs: int) -> None:
     p.add_argument("--codebook-size", type=int, default=None, help="VQ/LFQ vocabulary")
     p.add_argument("--usage-weight", type=float, default=None, help="FSQ codebook-entropy weight")
     p.add_argument("--squared-weight", type=float, default=None, help="weight of the squared-error term beside the grouped L1")
+    p.add_argument("--emotion-squared-weight", type=float, default=None,
+                   help="weight of a squared error on the emotion beside its L1")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -33,6 +33,9 @@ class TokenizerConfig:
     # brief large excursions go: without it the tokens drop blinks entirely (decoded/real
     # correlation 0.02; 0.99 with it) and the decoded arousal follows less (CCC 0.34 -> 0.46).
     squared_weight: float = 1.0
+    # Weight of a squared error on the emotion beside its L1. L1's best guess of a rare binary AU
+    # (a lip press in 5% of frames) is always 0, so on its own it never asks the tokens to keep one.
+    emotion_squared_weight: float = 0.0
     width: int = 96
     layers: int = 2
     heads: int = 4

@@ -84,22 +84,19 @@ class FSQ(Quantizer):
         1000-code grid is small enough to form exactly.
         """
         flat = bounded.reshape(-1, self.dim)
-        joint = flat.new_ones(flat.shape[0], 1)
+        per_dim = []
         for d, levels in enumerate(self.levels):
             centres = torch.arange(levels, device=flat.device, dtype=flat.dtype) - self._half_width[d] - self._offset[d]
-            p = torch.softmax(-(flat[:, d:d + 1] - centres) ** 2 / self.usage_temperature ** 2, dim=-1)
-            # mixed radix: dimension 0 is the fastest-changing digit of the code
+            per_dim.append(torch.softmax(-(flat[:, d:d + 1] - centres) ** 2 / self.usage_temperature ** 2, dim=-1))
+        if self.codebook_size > JOINT_ENTROPY_MAX_CODES:
+            # A big grid's joint distribution does not fit in memory (390 625 codes x a batch of
+            # frames): spread each dimension's levels instead, the sum of marginal entropies.
+            entropy = sum(_entropy(*_batch_total(p)) for p in per_dim)
+            return 1.0 - entropy / math.log(self.codebook_size)
+        joint = flat.new_ones(flat.shape[0], 1)
+        for p in per_dim:  # mixed radix: dimension 0 is the fastest-changing digit of the code
             joint = (p[:, :, None] * joint[:, None, :]).reshape(flat.shape[0], -1)
-        total, count = joint.sum(0), joint.new_tensor(float(joint.shape[0]))
-        if torch.distributed.is_available() and torch.distributed.is_initialized():
-            # The entropy of the whole batch's distribution, not of each shard's: under torchrun
-            # the term (and so the run) then equals the one-process run with the same global batch.
-            from torch.distributed.nn.functional import all_reduce
-
-            total, count = all_reduce(total), all_reduce(count)
-        mean = total / count
-        entropy = -(mean * torch.log(mean.clamp_min(1e-12))).sum()
-        return 1.0 - entropy / math.log(self.codebook_size)
+        return 1.0 - _entropy(*_batch_total(joint)) / math.log(self.codebook_size)
 
     def codes_to_vectors(self, codes: torch.Tensor) -> torch.Tensor:
         indices = (codes.long().unsqueeze(-1) // self._basis) % self._levels.long()
@@ -109,6 +106,26 @@ class FSQ(Quantizer):
         """Inverse of codes_to_vectors for vectors on the grid."""
         indices = torch.round(vectors * self._half_width + self._half_width).long()
         return (indices * self._basis).sum(-1)
+
+
+JOINT_ENTROPY_MAX_CODES = 20000  # above this the usage term spreads each dimension on its own
+
+
+def _batch_total(p: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Summed soft assignments (N, C) -> (C,) and N, over every process under torchrun."""
+    total, count = p.sum(0), p.new_tensor(float(p.shape[0]))
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        # The entropy of the whole batch's distribution, not of each shard's: under torchrun
+        # the term (and so the run) then equals the one-process run with the same global batch.
+        from torch.distributed.nn.functional import all_reduce
+
+        total, count = all_reduce(total), all_reduce(count)
+    return total, count
+
+
+def _entropy(total: torch.Tensor, count: torch.Tensor) -> torch.Tensor:
+    mean = total / count
+    return -(mean * torch.log(mean.clamp_min(1e-12))).sum()
 
 
 class VQ(Quantizer):

@@ -56,6 +56,13 @@ class WindowTask:
         return evaluate_tokenizer(self.tokenizer, self.val_clips)
 
 
+def emotion_error(pred: torch.Tensor, target: torch.Tensor, squared_weight: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """(loss, L1): L1 plus squared_weight times the squared error."""
+    error = pred - target
+    l1 = error.abs().mean()
+    return l1 + squared_weight * error.square().mean(), l1
+
+
 class JointTask(WindowTask):
     """Phase 1: encoder, quantizer and both decoders."""
 
@@ -69,9 +76,9 @@ class JointTask(WindowTask):
         tok = self.tokenizer
         face_loss, _ = grouped_l1(out.face, face, tok.group_scale)
         squared_loss = grouped_squared(out.face, face, tok.face_std)
-        emotion_loss = (out.emotion - emotion).abs().mean()
+        emotion_loss, emotion_l1 = emotion_error(out.emotion, emotion, tok.config.emotion_squared_weight)
         total = face_loss + tok.config.squared_weight * squared_loss + emotion_loss + out.quantized.aux_loss
-        return total, {"face_l1": face_loss.item(), "squared": squared_loss.item(), "emotion_l1": emotion_loss.item()}
+        return total, {"face_l1": face_loss.item(), "squared": squared_loss.item(), "emotion_l1": emotion_l1.item()}
 
 
 class EmotionTask(WindowTask):
@@ -88,8 +95,8 @@ class EmotionTask(WindowTask):
             frozen.eval()  # frozen means frozen: no dropout, and no EMA updates of a VQ codebook
         with torch.no_grad():
             vectors = tok.quantize(face).vectors
-        loss = (model(vectors) - emotion).abs().mean()
-        return loss, {"emotion_l1": loss.item()}
+        loss, l1 = emotion_error(model(vectors), emotion, tok.config.emotion_squared_weight)
+        return loss, {"emotion_l1": l1.item()}
 
 
 @torch.no_grad()

@@ -99,3 +99,15 @@ def test_fsq_usage_term_spreads_a_crowded_encoder() -> None:
         loss.backward()
         opt.step()
     assert used_before <= 2 and len(torch.unique(q(enc(data)).codes)) >= 15
+
+
+def test_fsq_usage_term_of_a_big_grid_spreads_each_dimension() -> None:
+    """5^8 codes: the term is the deficit of the summed per-dimension entropies (the joint would
+    not fit in memory), 0 when every level of every dimension is equally used."""
+    q = FSQ((5,) * 8, usage_weight=1.0, usage_temperature=0.01)
+    assert q.codebook_size > 20000
+    levels = torch.arange(5.0) - 2.0  # the five rounded values of each dimension
+    spread = levels.repeat(8, 1).T  # 5 frames, each dimension taking every level once
+    assert q.usage_deficit(spread) == pytest.approx(0.0, abs=1e-4)
+    one_level = torch.zeros(5, 8)
+    assert q.usage_deficit(one_level) == pytest.approx(1.0, abs=1e-4)
