@@ -36,7 +36,9 @@ def main() -> None:
         generator, tokenizer = load_generator(args.model)
     else:
         tokenizer = FaceTokenizer(TokenizerConfig()).eval()
-        generator = ReactionGenerator(GeneratorConfig(vocab=tokenizer.vocab_size)).eval()
+        from facereact.generator.training import token_levels
+
+        generator = ReactionGenerator(GeneratorConfig(vocab=tokenizer.vocab_size, levels=token_levels(tokenizer))).eval()
     rng = np.random.default_rng(0)
     audio = rng.normal(size=(args.steps, AUDIO_DIM)).astype(np.float32)
     face = rng.normal(0, 0.1, (args.steps, FACE_DIM)).astype(np.float32)

@@ -13,12 +13,14 @@ every layer fuses, and the vocabulary is the tokenizer's (plus BOS and MASK), no
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from facereact.generator.digits import DigitHead, TokenEmbedding
 from facereact.layout import AUDIO_DIM, EMOTION_DIM, FACE_DIM
 from facereact.nn.blocks import Block, band_mask, keep_last, symmetric_band_mask
 from facereact.nn.cross import ListenerBlock
@@ -28,6 +30,9 @@ from facereact.train.checkpoint import load_model_files, save_model
 @dataclass
 class GeneratorConfig:
     vocab: int = 1000  # the tokenizer's; BOS is id `vocab`
+    # The token's digits (generator/digits.py): an FSQ tokenizer's levels, read and predicted one
+    # dimension at a time; empty means one flat softmax over the vocabulary (VQ, LFQ).
+    levels: tuple[int, ...] = ()
     offline: bool = False
     width: int = 128
     heads: int = 4
@@ -77,14 +82,17 @@ class ReactionGenerator(nn.Module):
         self.bos = config.vocab
         self.mask = config.vocab + 1
         self.audio_in = nn.Linear(AUDIO_DIM, w)
-        self.speaker_token_in = nn.Embedding(config.vocab, w)
+        levels = tuple(config.levels) or (config.vocab,)
+        if math.prod(levels) != config.vocab:
+            raise ValueError(f"token levels {levels} do not make the vocabulary of {config.vocab}")
+        self.speaker_token_in = TokenEmbedding(levels, w)
         self.speaker_face_in = nn.Linear(FACE_DIM + EMOTION_DIM, w)
-        self.listener_in = nn.Embedding(config.vocab + 2, w)  # + BOS, MASK
+        self.listener_in = TokenEmbedding(levels, w, specials=2)  # BOS, MASK
         self.speaker_blocks = nn.ModuleList(Block(w, config.heads, config.dropout) for _ in range(config.layers))
         self.listener_blocks = nn.ModuleList(ListenerBlock(w, config.heads, config.dropout)
                                              for _ in range(config.layers))
         self.norm = nn.LayerNorm(w)
-        self.head = nn.Linear(w, config.vocab)
+        self.head = DigitHead(levels, w)
         self.speaker_norm = nn.LayerNorm(w)
         self.listener_emotion_head = nn.Linear(w, EMOTION_DIM)  # training-only auxiliary head
         for name in ("audio_mean", "audio_std", "face_mean", "face_std"):
@@ -109,11 +117,14 @@ class ReactionGenerator(nn.Module):
 
     # -- training -------------------------------------------------------------------------------
     def forward(self, audio: torch.Tensor, face: torch.Tensor, emotion: torch.Tensor, speaker_tokens: torch.Tensor,
-                listener_in: torch.Tensor, with_aux: bool = False, speaker_on: torch.Tensor | None = None):
-        """Teacher forcing: listener_in[:, t] is the token before frame t; returns (B, T, vocab) logits,
-        and with_aux also the speaker stream's own guess of the listener's emotion (B, T, EMOTION_DIM).
-        speaker_on (B,): 0 where an item's listener must not hear its speaker.
-        (One forward for both, so that DDP's gradient hooks see every parameter.)"""
+                listener_in: torch.Tensor, target: torch.Tensor | None = None, with_aux: bool = False,
+                speaker_on: torch.Tensor | None = None):
+        """Teacher forcing: listener_in[:, t] is the token before frame t. Returns the listener
+        states (B, T, width) that predict frame t's token or, given target (B, T) tokens, their
+        negative log-likelihood and whether the greedy choice was right; with_aux also the speaker
+        stream's own guess of the listener's emotion (B, T, EMOTION_DIM). speaker_on (B,): 0 where
+        an item's listener must not hear its speaker. (One forward for all, so that DDP's
+        gradient hooks see every parameter.)"""
         cfg = self.config
         t = listener_in.shape[1]
         speaker = self.speaker_layers(self.speaker_embedding(audio, face, emotion, speaker_tokens))
@@ -124,10 +135,10 @@ class ReactionGenerator(nn.Module):
         for block, s in zip(self.listener_blocks, speaker):
             k, v = block.cross.keys_values(s)
             h = block(h, own_mask, k, v, cmask, on)
-        logits = self.head(self.norm(h))
+        out = self.norm(h) if target is None else self.head.nll(self.norm(h), target)
         if not with_aux:
-            return logits
-        return logits, self.listener_emotion_head(self.speaker_norm(speaker[-1]))
+            return out
+        return out, self.listener_emotion_head(self.speaker_norm(speaker[-1]))
 
     # -- generation, one frame at a time -----------------------------------------------------------
     def speaker_step(self, embedding: torch.Tensor, state: dict) -> None:
@@ -145,8 +156,8 @@ class ReactionGenerator(nn.Module):
 
     def listener_step(self, previous: torch.Tensor, state: dict, t: int,
                       speaker_on: torch.Tensor | None = None) -> torch.Tensor:
-        """previous (K,) token ids before frame t -> (K, vocab) logits for frame t.
-        speaker_on (K,): 0 for rows that run the listener-only model."""
+        """previous (K,) token ids before frame t -> (K, width) states that predict frame t's
+        token (self.head.sample). speaker_on (K,): 0 for rows that run the listener-only model."""
         cfg = self.config
         h = self.listener_in(previous)[:, None]
         on = None if speaker_on is None else speaker_on[:, None, None]
@@ -157,7 +168,7 @@ class ReactionGenerator(nn.Module):
             else:
                 k, v = state[f"x{i}.k"], state[f"x{i}.v"]
             h = block.step(h, state, f"l{i}", cfg.context, k, v, on)
-        return self.head(self.norm(h))[:, 0]
+        return self.norm(h)[:, 0]
 
     # -- files ------------------------------------------------------------------------------------
     def save(self, folder: str | Path, extra: dict | None = None) -> None:
@@ -166,6 +177,7 @@ class ReactionGenerator(nn.Module):
     @classmethod
     def load(cls, folder: str | Path) -> "ReactionGenerator":
         state, config = load_model_files(folder)
-        model = cls(GeneratorConfig(**config["generator"]))
+        cfg = config["generator"]
+        model = cls(GeneratorConfig(**{**cfg, "levels": tuple(cfg.get("levels", ()))}))
         model.load_state_dict(state)
         return model.eval()

@@ -14,7 +14,7 @@ import torch
 
 from facereact.data.audio import frame_features
 from facereact.generator.model import ReactionGenerator
-from facereact.generator.sampling import Sampling, guide, sample
+from facereact.generator.sampling import Sampling
 from facereact.layout import FPS
 from facereact.tokenizer.model import FaceTokenizer
 
@@ -43,14 +43,15 @@ class _Session:
         self.guided = sampling.guidance != 1.0
         self.speaker_on = torch.cat([torch.ones(samples), torch.zeros(samples)]) if self.guided else None
 
-    def _listener_logits(self) -> torch.Tensor:
+    def _next_tokens(self) -> torch.Tensor:
+        head = self.generator.head
         if not self.guided:
-            return self.generator.listener_step(self.previous, self.state, self.frame)
+            return head.sample(self.generator.listener_step(self.previous, self.state, self.frame), self.sampling,
+                               self.rng)
         both = self.generator.listener_step(self.previous.repeat(2), self.state, self.frame, self.speaker_on)
-        return guide(both[:self.samples], both[self.samples:], self.sampling.guidance)
+        return head.sample(both[:self.samples], self.sampling, self.rng, both[self.samples:])
 
-    def _emit(self, logits: torch.Tensor) -> ListenerFrame:
-        tokens = sample(logits, self.sampling, self.rng)
+    def _emit(self, tokens: torch.Tensor) -> ListenerFrame:
         self.previous = tokens
         self.frame += 1
         vectors = self.tokenizer.quantizer.codes_to_vectors(tokens)[:, None]
@@ -76,7 +77,7 @@ class StreamingSession(_Session):
         tok = self.tokenizer
         speaker_token = tok.quantizer(tok.encoder.step(tok.normalize(f), self.speaker_token_state)).codes
         self.generator.speaker_step(self.generator.speaker_embedding(a, f, e, speaker_token), self.state)
-        return self._emit(self._listener_logits())
+        return self._emit(self._next_tokens())
 
     def step(self, samples: np.ndarray, rate: int, face: np.ndarray, emotion: np.ndarray) -> ListenerFrame:
         """One frame from raw audio: `samples` are this frame's int(rate / 25) mono samples."""
@@ -99,7 +100,7 @@ class OfflineSession(_Session):
 
     @torch.no_grad()
     def next_frame(self) -> ListenerFrame:
-        return self._emit(self._listener_logits())
+        return self._emit(self._next_tokens())
 
 
 @torch.no_grad()

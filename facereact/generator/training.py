@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from facereact.generator.data import TokenizedPair, load_tokenized_pairs
@@ -62,10 +61,11 @@ class GeneratorTask:
     def loss(self, model: nn.Module, batch) -> tuple[torch.Tensor, dict[str, float]]:
         audio, face, emotion, speaker_tokens, listener_in, target, listener_emotion, *rest = batch
         speaker_on = rest[0] if rest else None
-        logits, aux = model(audio, face, emotion, speaker_tokens, listener_in, with_aux=True, speaker_on=speaker_on)
-        ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1))
+        (nll, right), aux = model(audio, face, emotion, speaker_tokens, listener_in, target, with_aux=True,
+                                  speaker_on=speaker_on)
+        ce = nll.mean()
         aux_l1 = (aux - listener_emotion).abs().mean()
-        accuracy = (logits.argmax(-1) == target).float().mean()
+        accuracy = right.float().mean()
         total = ce + self.model.config.aux_emotion_weight * aux_l1
         return total, {"ce": ce.item(), "accuracy": accuracy.item(), "aux_emotion_l1": aux_l1.item()}
 
@@ -84,6 +84,11 @@ def audio_statistics(pairs: list[TokenizedPair]) -> tuple[list[float], list[floa
     return audio.mean(0).tolist(), np.maximum(audio.std(0), AUDIO_STD_FLOOR).tolist()
 
 
+def token_levels(tokenizer: FaceTokenizer) -> tuple[int, ...]:
+    """The digits the generator reads tokens in: FSQ's levels, or one flat codebook."""
+    return tuple(getattr(tokenizer.quantizer, "levels", (tokenizer.vocab_size,)))
+
+
 def train_generator(data: str | Path, tokenizer_dir: str | Path, out: str | Path, config: GeneratorConfig,
                     train: TrainConfig, resume: bool = False, progress: bool = True,
                     max_steps: int | None = None) -> ReactionGenerator:
@@ -94,7 +99,7 @@ def train_generator(data: str | Path, tokenizer_dir: str | Path, out: str | Path
     train_pairs = load_tokenized_pairs(data, "train", tokenizer, progress=progress)
     val_pairs = load_tokenized_pairs(data, "val", tokenizer, progress=progress)
     mean, std = audio_statistics(train_pairs)
-    config = replace(config, vocab=tokenizer.vocab_size, audio_mean=mean, audio_std=std,
+    config = replace(config, vocab=tokenizer.vocab_size, levels=token_levels(tokenizer), audio_mean=mean, audio_std=std,
                      face_mean=tokenizer.config.face_mean, face_std=tokenizer.config.face_std)
     torch.manual_seed(train.seed)
     model = ReactionGenerator(config)

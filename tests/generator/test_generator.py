@@ -13,11 +13,18 @@ from facereact.layout import AUDIO_DIM, EMOTION_DIM, FACE_DIM
 from facereact.tokenizer.model import FaceTokenizer, TokenizerConfig
 
 
-def models(offline: bool = False) -> tuple[ReactionGenerator, FaceTokenizer]:
+FLAT, DIGITS = (), (8, 5, 5, 5)  # one softmax over the 1000 tokens; the FSQ levels digit by digit
+
+
+def models(offline: bool = False, levels: tuple[int, ...] = DIGITS) -> tuple[ReactionGenerator, FaceTokenizer]:
     torch.manual_seed(0)
     tokenizer = FaceTokenizer(TokenizerConfig(width=16, layers=1, heads=2, emotion_layers=1, context=6)).eval()
-    generator = ReactionGenerator(GeneratorConfig(vocab=tokenizer.vocab_size, width=32, heads=4, layers=2,
-                                                  context=12, future=5, offline=offline, dropout=0.0)).eval()
+    generator = ReactionGenerator(GeneratorConfig(vocab=tokenizer.vocab_size, levels=levels, width=32, heads=4,
+                                                  layers=2, context=12, future=5, offline=offline,
+                                                  dropout=0.0)).eval()
+    with torch.no_grad():  # an untrained head is almost uniform over 5 levels: sharpen it so that
+        for p in generator.head.parameters():  # a change of speaker shows in the sampled tokens
+            p.mul_(4.0)
     return generator, tokenizer
 
 
@@ -28,8 +35,9 @@ def speaker(t: int = 40, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndar
 
 
 @pytest.mark.parametrize("offline", [False, True])
-def test_steps_equal_teacher_forcing(offline: bool) -> None:
-    generator, _ = models(offline)
+@pytest.mark.parametrize("levels", [FLAT, DIGITS])
+def test_steps_equal_teacher_forcing(offline: bool, levels: tuple[int, ...]) -> None:
+    generator, _ = models(offline, levels)
     t = 30
     audio, face, emotion = (torch.from_numpy(x)[None] for x in speaker(t))
     tokens = torch.randint(0, generator.config.vocab, (1, t))
@@ -43,7 +51,7 @@ def test_steps_equal_teacher_forcing(offline: bool) -> None:
 
 def run_steps(generator: ReactionGenerator, audio: torch.Tensor, face: torch.Tensor, emotion: torch.Tensor,
               tokens: torch.Tensor, listener_in: torch.Tensor, speaker_on: torch.Tensor | None = None) -> torch.Tensor:
-    """The generation path frame by frame (one speaker, batch rows of listeners) -> (B, T, vocab)."""
+    """The generation path frame by frame (one speaker, batch rows of listeners) -> (B, T, width)."""
     state: dict = {}
     embedding = generator.speaker_embedding(audio[:1], face[:1], emotion[:1], tokens[:1])
     if generator.config.offline:
@@ -57,9 +65,10 @@ def run_steps(generator: ReactionGenerator, audio: torch.Tensor, face: torch.Ten
 
 
 @pytest.mark.parametrize("guidance", [1.0, 2.5])
-def test_online_generation_is_causal(guidance: float) -> None:
+@pytest.mark.parametrize("levels", [FLAT, DIGITS])
+def test_online_generation_is_causal(guidance: float, levels: tuple[int, ...]) -> None:
     """Same seed, speaker changed after frame t: listener frames 0..t bit-for-bit identical."""
-    generator, tokenizer = models()
+    generator, tokenizer = models(levels=levels)
     audio, face, emotion = speaker()
     how = Sampling(guidance=guidance)
     base = generate_clip(generator, tokenizer, audio, face, emotion, samples=4, sampling=how, seed=5)
@@ -76,7 +85,7 @@ def test_online_generation_is_causal(guidance: float) -> None:
 
 @pytest.mark.parametrize("offline", [False, True])
 def test_only_offline_looks_ahead(offline: bool) -> None:
-    """Changing the speaker from frame 25 on moves earlier listener logits only in offline mode."""
+    """Changing the speaker from frame 25 on moves earlier listener states only in offline mode."""
     generator, _ = models(offline)
     audio, face, emotion = (torch.from_numpy(x)[None] for x in speaker())
     tokens = torch.zeros(1, 40, dtype=torch.long)
