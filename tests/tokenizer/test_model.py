@@ -9,7 +9,7 @@ from facereact.data.corpus import ReactCorpus
 from facereact.layout import EMOTION_DIM, FACE_DIM, FACE_GROUPS
 from facereact.tokenizer.bench import format_table
 from facereact.tokenizer.model import FaceTokenizer, TokenizerConfig, grouped_l1, grouped_squared
-from facereact.tokenizer.training import boundary_jumps
+from facereact.tokenizer.training import boundary_jumps, emotion_error
 
 TINY = TokenizerConfig(width=16, layers=1, heads=2, emotion_layers=1, context=8, window=16)
 
@@ -120,3 +120,17 @@ def test_emotion_phase_leaves_the_tokenizer_alone() -> None:
         if not key.startswith("emotion_decoder"):
             assert torch.equal(before[key], value), key
     assert all(p.grad is None for n, p in model.named_parameters() if not n.startswith("emotion_decoder"))
+
+
+def test_emotion_squared_term_lets_an_uncertain_rare_au_show() -> None:
+    """A binary AU on in 30% of the frames that look alike: L1's best constant is 0 (the median),
+    so the tokens are never asked to keep it; with the squared term the best guess is near 0.3."""
+    target = torch.tensor([1.0] * 3 + [0.0] * 7)[:, None]
+    guesses = torch.linspace(0, 1, 101)
+
+    def best(weight: float) -> float:
+        losses = [emotion_error(torch.full_like(target, float(c)), target, weight)[0] for c in guesses]
+        return float(guesses[int(torch.stack(losses).argmin())])
+
+    assert best(0.0) == 0.0
+    assert 0.2 <= best(4.0) <= 0.3
