@@ -18,7 +18,8 @@ FLAT, DIGITS = (), (8, 5, 5, 5)  # one softmax over the 1000 tokens; the FSQ lev
 
 def models(offline: bool = False, levels: tuple[int, ...] = DIGITS) -> tuple[ReactionGenerator, FaceTokenizer]:
     torch.manual_seed(0)
-    tokenizer = FaceTokenizer(TokenizerConfig(width=16, layers=1, heads=2, emotion_layers=1, context=6)).eval()
+    tokenizer = FaceTokenizer(TokenizerConfig(levels=(8, 5, 5, 5), width=16, layers=1, heads=2, emotion_layers=1,
+                                              context=6)).eval()
     generator = ReactionGenerator(GeneratorConfig(vocab=tokenizer.vocab_size, levels=levels, width=32, heads=4,
                                                   layers=2, context=12, future=5, offline=offline,
                                                   dropout=0.0)).eval()
