@@ -8,6 +8,9 @@ import torch
 
 @dataclass(frozen=True)
 class Sampling:
+    """How each next token is drawn. With a digit head (generator/digits.py) temperature, top-k,
+    top-p and guidance apply to each digit's small softmax in turn."""
+
     temperature: float = 1.0
     top_k: int | None = None  # keep the k most likely tokens
     top_p: float | None = None  # keep the smallest set whose probability reaches p
