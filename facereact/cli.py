@@ -125,9 +125,8 @@ def _train_generator(args: argparse.Namespace) -> int:
 
     base = GeneratorConfig.authors() if args.size == "authors" else GeneratorConfig()
     overrides = _size_overrides(args)
-    for name in ("listener_dropout", "aux_squared_weight"):
-        if getattr(args, name) is not None:
-            overrides[name] = getattr(args, name)
+    if args.listener_dropout is not None:
+        overrides["listener_dropout"] = args.listener_dropout
     config = replace(base, offline=args.offline, **overrides)
     train_generator(args.data, args.tokenizer, args.out, config, _train_config(args), resume=args.resume,
                     max_steps=args.max_steps)
@@ -285,8 +284,6 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--offline", action="store_true", help="see the whole speaker clip (default: online)")
     g.add_argument("--listener-dropout", type=float, default=None,
                    help="share of the listener's past tokens masked in training (default: the config's)")
-    g.add_argument("--aux-squared-weight", type=float, default=None,
-                   help="squared error beside the auxiliary emotion L1 (default: the config's)")
     g.add_argument("--resume", action="store_true")
     g.add_argument("--max-steps", type=int, default=None)
     g.set_defaults(func=_train_generator, lr=1e-3, batch_size=16)

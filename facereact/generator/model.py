@@ -48,9 +48,6 @@ class GeneratorConfig:
     # each frame (online: from speaker frames <= t). Reactions are rare events that next-token
     # cross-entropy barely rewards; this makes the speaker layers carry them.
     aux_emotion_weight: float = 1.0
-    # Weight of a squared error beside that L1: L1's best guess of a rare AU (an "mm-hmm"'s lip
-    # press) is 0, so alone it never asks the speaker layers to carry when one is due.
-    aux_squared_weight: float = 0.0
     # Share of training windows in which the listener does not hear the speaker at all (every
     # cross-attention off): the same weights then also hold a listener-only model, which
     # classifier-free guidance contrasts with the full one to sharpen speaker-driven reactions.

@@ -15,7 +15,6 @@ from facereact.generator.data import TokenizedPair, load_tokenized_pairs
 from facereact.generator.model import GeneratorConfig, ReactionGenerator
 from facereact.io import write_text_atomic
 from facereact.tokenizer.model import FaceTokenizer
-from facereact.tokenizer.training import emotion_error
 from facereact.train.distributed import is_main_process
 from facereact.train.trainer import TrainConfig, Trainer
 
@@ -65,9 +64,9 @@ class GeneratorTask:
         (nll, right), aux = model(audio, face, emotion, speaker_tokens, listener_in, target, with_aux=True,
                                   speaker_on=speaker_on)
         ce = nll.mean()
-        aux_loss, aux_l1 = emotion_error(aux, listener_emotion, self.model.config.aux_squared_weight)
+        aux_l1 = (aux - listener_emotion).abs().mean()
         accuracy = right.float().mean()
-        total = ce + self.model.config.aux_emotion_weight * aux_loss
+        total = ce + self.model.config.aux_emotion_weight * aux_l1
         return total, {"ce": ce.item(), "accuracy": accuracy.item(), "aux_emotion_l1": aux_l1.item()}
 
     def validate(self, model: nn.Module) -> dict[str, float]:
