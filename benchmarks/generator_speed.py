@@ -38,7 +38,8 @@ def main() -> None:
         tokenizer = FaceTokenizer(TokenizerConfig()).eval()
         from facereact.generator.training import token_levels
 
-        generator = ReactionGenerator(GeneratorConfig(vocab=tokenizer.vocab_size, levels=token_levels(tokenizer))).eval()
+        config = GeneratorConfig(vocab=tokenizer.vocab_size, levels=token_levels(tokenizer))
+        generator = ReactionGenerator(config).eval()
     rng = np.random.default_rng(0)
     audio = rng.normal(size=(args.steps, AUDIO_DIM)).astype(np.float32)
     face = rng.normal(0, 0.1, (args.steps, FACE_DIM)).astype(np.float32)

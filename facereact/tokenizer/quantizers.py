@@ -81,7 +81,8 @@ class FSQ(Quantizer):
         Rounding alone lets the encoder crowd the frames into a few hundred of the grid's cells;
         this term (LFQ's codebook entropy, computed here on FSQ's grid) spreads them. Each frame's
         soft code distribution is the product of its per-dimension level softmaxes, which for a
-        1000-code grid is small enough to form exactly.
+        1000-code grid is small enough to form exactly; a grid over JOINT_ENTROPY_MAX_CODES spreads
+        each dimension's levels instead.
         """
         flat = bounded.reshape(-1, self.dim)
         per_dim = []

@@ -14,7 +14,8 @@ from facereact.tokenizer.model import FaceTokenizer
 @torch.no_grad()
 def tokenize_split(tokenizer: FaceTokenizer, root: str | Path, split: str, out: str | Path,
                    progress: bool = True) -> int:
-    """Write out/<split>/<site>/<session>/<person>/<clip>.npy (T,) int16 tokens (int32 past 32767 codes); returns the clip count."""
+    """Write out/<split>/<site>/<session>/<person>/<clip>.npy (T,) tokens, int16 (int32 past 32767
+    codes); returns the clip count."""
     corpus = ReactCorpus(root, split)
     clips = corpus.clips()
     dtype = np.int16 if tokenizer.vocab_size <= np.iinfo(np.int16).max else np.int32
