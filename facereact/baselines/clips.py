@@ -13,7 +13,7 @@ from tqdm import tqdm
 
 from facereact.data.corpus import ReactCorpus
 from facereact.layout import AUDIO_DIM, CLIP_FRAMES, EMOTION_DIM, FACE_DIM
-from facereact.train.checkpoint import load_model_files, save_model
+from facereact.train.checkpoint import load_model_files, load_weights, save_model
 
 # Per frame: the speaker's audio feature, 3DMM and emotion. The challenge's baselines read speaker
 # video through a CNN; there is no video model here, so the speaker's 3DMM + emotion stand in.
@@ -102,7 +102,7 @@ class SavedBaseline(nn.Module):
         fields = dict(config[cls.kind])
         fields["stats"] = FeatureStats(**fields["stats"])
         model = cls(cls.config_type(**fields))
-        model.load_state_dict(state)
+        load_weights(model, state, folder)
         return model.eval()
 
 

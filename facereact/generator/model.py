@@ -24,7 +24,7 @@ from facereact.generator.digits import DigitHead, TokenEmbedding
 from facereact.layout import AUDIO_DIM, EMOTION_DIM, FACE_DIM
 from facereact.nn.blocks import Block, band_mask, keep_last, symmetric_band_mask
 from facereact.nn.cross import ListenerBlock
-from facereact.train.checkpoint import load_model_files, save_model
+from facereact.train.checkpoint import load_model_files, load_weights, save_model
 
 
 @dataclass
@@ -179,5 +179,5 @@ class ReactionGenerator(nn.Module):
         state, config = load_model_files(folder)
         cfg = config["generator"]
         model = cls(GeneratorConfig(**{**cfg, "levels": tuple(cfg.get("levels", ()))}))
-        model.load_state_dict(state)
+        load_weights(model, state, folder)
         return model.eval()

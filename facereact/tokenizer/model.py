@@ -17,7 +17,7 @@ from torch import nn
 from facereact.layout import EMOTION_DIM, FACE_DIM, FACE_GROUPS
 from facereact.nn.blocks import Stack
 from facereact.tokenizer.quantizers import QuantizedResult, build_quantizer
-from facereact.train.checkpoint import load_model_files, save_model
+from facereact.train.checkpoint import load_model_files, load_weights, save_model
 
 
 @dataclass
@@ -123,7 +123,7 @@ class FaceTokenizer(nn.Module):
         state, config = load_model_files(folder)
         cfg = config["tokenizer"]
         model = cls(TokenizerConfig(**{**cfg, "levels": tuple(cfg["levels"])}))
-        model.load_state_dict(state)
+        load_weights(model, state, folder)
         return model.eval()
 
 

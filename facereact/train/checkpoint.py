@@ -37,6 +37,19 @@ def load_model_files(folder: str | Path) -> tuple[dict[str, torch.Tensor], dict[
     return state, config
 
 
+def load_weights(model: torch.nn.Module, state: dict[str, torch.Tensor], folder: str | Path) -> None:
+    """Strictly load a model folder's weights; a mismatch (a folder saved by another version of the
+    model) is a clear error naming the folder, not torch's traceback."""
+    what = f"weights do not fit this version's {type(model).__name__}"
+    try:
+        result = model.load_state_dict(state, strict=False)
+    except RuntimeError as exc:  # a tensor of another shape
+        raise DataError(Path(folder) / MODEL_FILE, f"{what} ({str(exc).splitlines()[-1].strip()}): retrain it") from None
+    if result.missing_keys or result.unexpected_keys:
+        missing, unexpected = result.missing_keys[:3], result.unexpected_keys[:3]
+        raise DataError(Path(folder) / MODEL_FILE, f"{what} (missing {missing}, unexpected {unexpected}): retrain it")
+
+
 def model_kind(folder: str | Path) -> str:
     """The "kind" a saved model folder declares (tokenizer, generator, trans_vae, belfusion)."""
     config = Path(folder) / CONFIG_FILE

@@ -1,3 +1,4 @@
+import json
 from pathlib import Path
 
 import numpy as np
@@ -6,6 +7,7 @@ import soundfile as sf
 import torch
 
 from facereact.data.audio import wav_features
+from facereact.data.errors import DataError
 from facereact.generator.model import GeneratorConfig, ReactionGenerator
 from facereact.generator.sampling import Sampling, guide, sample
 from facereact.generator.session import StreamingSession, generate_clip
@@ -168,3 +170,17 @@ def test_sampling_rules() -> None:
     assert torch.equal(a, sample(logits[:5], Sampling(), torch.Generator().manual_seed(1)))
     with pytest.raises(ValueError):
         Sampling(top_p=1.5)
+
+
+def test_a_checkpoint_of_another_head_is_a_clear_error(tmp_path: Path) -> None:
+    """A folder saved with a flat softmax (as before the digit head) loaded as a digit model:
+    an error naming the file and the mismatch, not torch's traceback."""
+    generator, _ = models(levels=FLAT)
+    generator.save(tmp_path / "g")
+    assert ReactionGenerator.load(tmp_path / "g").config.levels == FLAT
+    config_file = tmp_path / "g" / "config.json"
+    config = json.loads(config_file.read_text())
+    config["generator"]["levels"] = list(DIGITS)
+    config_file.write_text(json.dumps(config))
+    with pytest.raises(DataError, match=r"model.safetensors.*do not fit.*retrain"):
+        ReactionGenerator.load(tmp_path / "g")
