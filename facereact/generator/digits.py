@@ -8,29 +8,11 @@ codebook (VQ, LFQ) is the one-digit case, levels = (vocab,).
 """
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 
 from facereact.generator.sampling import Sampling, guide, sample
-
-
-class TokenDigits(nn.Module):
-    """Token ids <-> (..., D) level indices; dimension 0 is the fastest-changing digit, as in FSQ."""
-
-    def __init__(self, levels: tuple[int, ...]) -> None:
-        super().__init__()
-        self.levels = tuple(int(l) for l in levels)
-        self.vocab = math.prod(self.levels)
-        self.register_buffer("_levels", torch.tensor(self.levels), persistent=False)
-        self.register_buffer("_basis", torch.cumprod(torch.tensor((1,) + self.levels[:-1]), 0), persistent=False)
-
-    def split(self, tokens: torch.Tensor) -> torch.Tensor:
-        return (tokens.long().unsqueeze(-1) // self._basis) % self._levels
-
-    def join(self, digits: torch.Tensor) -> torch.Tensor:
-        return (digits.long() * self._basis).sum(-1)
+from facereact.tokenizer.quantizers import TokenDigits
 
 
 class TokenEmbedding(TokenDigits):
@@ -88,6 +70,7 @@ class DigitHead(TokenDigits):
             digit = sample(logits, how, rng)
             digits.append(digit)
             if i < len(self.chosen):
-                h = h + self.chosen[i](digit)
-                h_free = None if h_free is None else h_free + self.chosen[i](digit)
+                chosen = self.chosen[i](digit)
+                h = h + chosen
+                h_free = None if h_free is None else h_free + chosen
         return self.join(torch.stack(digits, -1))

@@ -19,6 +19,25 @@ class QuantizedResult:
     aux_loss: torch.Tensor  # scalar to add to the training loss (0 for FSQ)
 
 
+class TokenDigits(nn.Module):
+    """Token ids <-> (..., D) level indices: a code is the mixed-radix number of its per-dimension
+    levels, dimension 0 the fastest-changing digit. FSQ's codes, and the digits the generator
+    reads and predicts."""
+
+    def __init__(self, levels: tuple[int, ...]) -> None:
+        super().__init__()
+        self.levels = tuple(int(l) for l in levels)
+        self.vocab = math.prod(self.levels)
+        self.register_buffer("_levels", torch.tensor(self.levels), persistent=False)
+        self.register_buffer("_basis", torch.cumprod(torch.tensor((1,) + self.levels[:-1]), 0), persistent=False)
+
+    def split(self, tokens: torch.Tensor) -> torch.Tensor:
+        return (tokens.long().unsqueeze(-1) // self._basis) % self._levels
+
+    def join(self, digits: torch.Tensor) -> torch.Tensor:
+        return (digits.long() * self._basis).sum(-1)
+
+
 class Quantizer(nn.Module):
     dim: int
     codebook_size: int
@@ -47,9 +66,8 @@ class FSQ(Quantizer):
         self.saturation_weight = saturation_weight
         self.usage_weight = usage_weight
         self.usage_temperature = usage_temperature
+        self.digits = TokenDigits(self.levels)
         lv = torch.tensor(self.levels, dtype=torch.float32)
-        self.register_buffer("_levels", lv, persistent=False)
-        self.register_buffer("_basis", torch.cumprod(torch.tensor((1,) + self.levels[:-1]), 0), persistent=False)
         self.register_buffer("_half_width", (lv - 1) / 2, persistent=False)
         # Even L: shift by half a step so that rounding yields exactly L values.
         self.register_buffer("_offset", torch.where(lv % 2 == 0, 0.5, 0.0), persistent=False)
@@ -65,7 +83,7 @@ class FSQ(Quantizer):
         rounded = bounded + (torch.round(bounded) - bounded).detach()  # straight-through
         indices = (rounded.detach() + self._offset + self._half_width).round().long()  # 0..L-1 per dim
         vectors = (rounded + self._offset) / self._half_width
-        codes = (indices * self._basis).sum(-1)
+        codes = self.digits.join(indices)
         # Deep in tanh's tails the straight-through gradient vanishes and the codes freeze at the
         # level corners (seen here: 13 of 1000 codes used). A penalty on |z| beyond 2 keeps the
         # encoder where moving z still moves the level; tanh(2) = 0.96 leaves every level reachable.
@@ -100,13 +118,13 @@ class FSQ(Quantizer):
         return 1.0 - _entropy(*_batch_total(joint)) / math.log(self.codebook_size)
 
     def codes_to_vectors(self, codes: torch.Tensor) -> torch.Tensor:
-        indices = (codes.long().unsqueeze(-1) // self._basis) % self._levels.long()
+        indices = self.digits.split(codes)
         return (indices.float() - self._half_width) / self._half_width
 
     def vectors_to_codes(self, vectors: torch.Tensor) -> torch.Tensor:
         """Inverse of codes_to_vectors for vectors on the grid."""
         indices = torch.round(vectors * self._half_width + self._half_width).long()
-        return (indices * self._basis).sum(-1)
+        return self.digits.join(indices)
 
 
 JOINT_ENTROPY_MAX_CODES = 20000  # above this the usage term spreads each dimension on its own

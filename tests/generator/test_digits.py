@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from facereact.generator.digits import DigitHead, TokenDigits, TokenEmbedding
+from facereact.generator.digits import DigitHead, TokenEmbedding
 from facereact.generator.sampling import Sampling
-from facereact.tokenizer.quantizers import FSQ
+from facereact.tokenizer.quantizers import FSQ, TokenDigits
 
 
 def test_digits_are_fsq_level_indices() -> None:
