@@ -127,6 +127,8 @@ def _train_generator(args: argparse.Namespace) -> int:
     overrides = _size_overrides(args)
     if args.listener_dropout is not None:
         overrides["listener_dropout"] = args.listener_dropout
+    if args.future is not None:
+        overrides["future"] = args.future
     config = replace(base, offline=args.offline, **overrides)
     train_generator(args.data, args.tokenizer, args.out, config, _train_config(args), resume=args.resume,
                     max_steps=args.max_steps)
@@ -228,7 +230,7 @@ def _add_training_flags(p: argparse.ArgumentParser, epochs: int) -> None:
                    help="small trains in minutes on a CPU; authors is the published size (GPU)")
     for flag in ("width", "layers", "heads", "context", "window"):
         p.add_argument(f"--{flag}", type=int, default=None)
-    p.add_argument("--levels", type=int, nargs="+", default=None, help="FSQ levels (default 8 5 5 5)")
+    p.add_argument("--levels", type=int, nargs="+", default=None, help="FSQ levels (default 5 x 8)")
     p.add_argument("--codebook-size", type=int, default=None, help="VQ/LFQ vocabulary")
     p.add_argument("--usage-weight", type=float, default=None, help="FSQ codebook-entropy weight")
     p.add_argument("--squared-weight", type=float, default=None, help="weight of the squared-error term beside the grouped L1")
@@ -282,6 +284,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--tokenizer", required=True, help="trained tokenizer folder")
     g.add_argument("--out", required=True)
     g.add_argument("--offline", action="store_true", help="see the whole speaker clip (default: online)")
+    g.add_argument("--future", type=int, default=None,
+                   help="offline: speaker frames ahead each listener frame sees (default: the config's)")
     g.add_argument("--listener-dropout", type=float, default=None,
                    help="share of the listener's past tokens masked in training (default: the config's)")
     g.add_argument("--resume", action="store_true")

@@ -5,7 +5,9 @@ and continuous face + emotion, each projected and summed, then one transformer b
 (causal in online mode; banded both ways in offline mode). Listener stream: the previous listener
 token (BOS at a clip's start). In every layer the listener block attends causally to its own
 past and, through a gated cross-attention, to the same layer's speaker stream: online to speaker
-frames t - context .. t, offline to t - context .. t + future. The head predicts the next token.
+frames t - context .. t, offline to t - context .. t + future. Every attention adds a learned bias
+per frame offset (nn/position.py), so the listener knows when the speaker did what. The head
+predicts the next token.
 
 Fixes to the public implementation (method.md): causal masks everywhere, per-item masks (no
 batch mixing; windows have no padding), every row of every mask holds its own frame (no NaN),
@@ -24,6 +26,7 @@ from facereact.generator.digits import DigitHead, TokenEmbedding
 from facereact.layout import AUDIO_DIM, EMOTION_DIM, FACE_DIM
 from facereact.nn.blocks import Block, band_mask, keep_last, symmetric_band_mask
 from facereact.nn.cross import ListenerBlock
+from facereact.nn.position import RelativeBias
 from facereact.train.checkpoint import load_model_files, load_weights, save_model
 
 
@@ -52,6 +55,10 @@ class GeneratorConfig:
     # cross-attention off): the same weights then also hold a listener-only model, which
     # classifier-free guidance contrasts with the full one to sharpen speaker-driven reactions.
     speaker_dropout: float = 0.1
+    # A learned bias per head and frame offset in every attention (nn/position.py), so the
+    # listener can time its answer ("the speaker smiled a second ago", "stopped talking 0.5 s
+    # ago"); without it attention only knows what is in its band, not when.
+    position_bias: bool = True
     audio_mean: list[float] = field(default_factory=lambda: [0.0] * AUDIO_DIM)
     audio_std: list[float] = field(default_factory=lambda: [1.0] * AUDIO_DIM)
     face_mean: list[float] = field(default_factory=lambda: [0.0] * FACE_DIM)
@@ -88,8 +95,12 @@ class ReactionGenerator(nn.Module):
         self.speaker_token_in = TokenEmbedding(levels, w)
         self.speaker_face_in = nn.Linear(FACE_DIM + EMOTION_DIM, w)
         self.listener_in = TokenEmbedding(levels, w, specials=2)  # BOS, MASK
-        self.speaker_blocks = nn.ModuleList(Block(w, config.heads, config.dropout) for _ in range(config.layers))
-        self.listener_blocks = nn.ModuleList(ListenerBlock(w, config.heads, config.dropout)
+        context = config.context if config.position_bias else None
+        speaker_position = None if context is None else (context, context if config.offline else 0)
+        future = config.future if config.offline else 0
+        self.speaker_blocks = nn.ModuleList(Block(w, config.heads, config.dropout, speaker_position)
+                                            for _ in range(config.layers))
+        self.listener_blocks = nn.ModuleList(ListenerBlock(w, config.heads, config.dropout, context, future)
                                              for _ in range(config.layers))
         self.norm = nn.LayerNorm(w)
         self.head = DigitHead(levels, w)
@@ -165,9 +176,11 @@ class ReactionGenerator(nn.Module):
             if cfg.offline:
                 lo, hi = max(0, t - cfg.context), t + cfg.future + 1
                 k, v = state[f"all{i}.k"][:, :, lo:hi], state[f"all{i}.v"][:, :, lo:hi]
-            else:
+                offsets = t - torch.arange(lo, lo + k.shape[2], device=h.device)
+            else:  # the cache ends at speaker frame t
                 k, v = state[f"x{i}.k"], state[f"x{i}.v"]
-            h = block.step(h, state, f"l{i}", cfg.context, k, v, on)
+                offsets = RelativeBias.recent(k.shape[2], h.device)
+            h = block.step(h, state, f"l{i}", cfg.context, k, v, offsets, on)
         return self.norm(h)[:, 0]
 
     # -- files ------------------------------------------------------------------------------------
@@ -177,7 +190,7 @@ class ReactionGenerator(nn.Module):
     @classmethod
     def load(cls, folder: str | Path) -> "ReactionGenerator":
         state, config = load_model_files(folder)
-        cfg = config["generator"]
+        cfg = {"position_bias": False, **config["generator"]}  # saved before the bias existed
         model = cls(GeneratorConfig(**{**cfg, "levels": tuple(cfg.get("levels", ()))}))
         load_weights(model, state, folder)
         return model.eval()

@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from facereact.nn.position import RelativeBias
+
 
 def band_mask(length: int, context: int | None, device: torch.device) -> torch.Tensor:
     """(T, T) boolean mask, True where query t may attend key s: t - context <= s <= t."""
@@ -60,7 +62,10 @@ class CausalConv(nn.Module):
 
 
 class SelfAttention(nn.Module):
-    def __init__(self, width: int, heads: int, dropout: float = 0.0) -> None:
+    def __init__(self, width: int, heads: int, dropout: float = 0.0,
+                 position: tuple[int, int] | None = None) -> None:
+        """position: (past, future) frames of a learned relative-position bias (nn/position.py);
+        None keeps attention order-blind (the tokenizer's and the baselines' blocks)."""
         super().__init__()
         if width % heads:
             raise ValueError(f"width {width} is not divisible by {heads} heads")
@@ -68,10 +73,13 @@ class SelfAttention(nn.Module):
         self.qkv = nn.Linear(width, 3 * width)
         self.out = nn.Linear(width, width)
         self.dropout = dropout
+        self.position = None if position is None else RelativeBias(heads, *position)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         b, t, c = x.shape
         q, k, v = self.qkv(x).view(b, t, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
+        if self.position is not None:
+            mask = self.position.masked(mask)
         y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0)
         return self.out(y.transpose(1, 2).reshape(b, t, c))
 
@@ -82,17 +90,19 @@ class SelfAttention(nn.Module):
         keep = None if context is None else context + 1
         k = state[key + ".k"] = keep_last(state.get(key + ".k"), k, keep, 2)
         v = state[key + ".v"] = keep_last(state.get(key + ".v"), v, keep, 2)
-        y = F.scaled_dot_product_attention(q, k, v)
+        bias = None if self.position is None else self.position(RelativeBias.recent(k.shape[2], x.device))[:, None]
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
         return self.out(y.transpose(1, 2).reshape(b, 1, c))
 
 
 class Block(nn.Module):
-    def __init__(self, width: int, heads: int, dropout: float = 0.0) -> None:
+    def __init__(self, width: int, heads: int, dropout: float = 0.0,
+                 position: tuple[int, int] | None = None) -> None:
         super().__init__()
         self.conv_norm = nn.LayerNorm(width)
         self.conv = CausalConv(width)
         self.attn_norm = nn.LayerNorm(width)
-        self.attn = SelfAttention(width, heads, dropout)
+        self.attn = SelfAttention(width, heads, dropout, position)
         self.mlp_norm = nn.LayerNorm(width)
         self.mlp = nn.Sequential(nn.Linear(width, 4 * width), nn.GELU(), nn.Linear(4 * width, width), nn.Dropout(dropout))
 

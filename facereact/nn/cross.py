@@ -7,15 +7,18 @@ import torch.nn.functional as F
 from torch import nn
 
 from facereact.nn.blocks import Block
+from facereact.nn.position import RelativeBias
 
 
 class CrossAttention(nn.Module):
-    def __init__(self, width: int, heads: int) -> None:
+    def __init__(self, width: int, heads: int, position: tuple[int, int] | None = None) -> None:
+        """position: (past, future) speaker frames of a learned relative-position bias."""
         super().__init__()
         self.heads = heads
         self.q = nn.Linear(width, width)
         self.kv = nn.Linear(width, 2 * width)
         self.out = nn.Linear(width, width)
+        self.position = None if position is None else RelativeBias(heads, *position)
 
     def keys_values(self, memory: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, S, C) speaker frames -> keys and values (B, H, S, C / H); computed once per frame."""
@@ -23,22 +26,30 @@ class CrossAttention(nn.Module):
         k, v = self.kv(memory).view(b, s, 2, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
         return k, v
 
-    def forward(self, x: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
-                mask: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None = None,
+                offsets: torch.Tensor | None = None) -> torch.Tensor:
+        """Parallel: mask (T, S) over frames aligned with x's. One step: offsets (S,), the
+        listener frame minus each speaker frame in k."""
         b, t, c = x.shape
         q = self.q(x).view(b, t, self.heads, c // self.heads).transpose(1, 2)
         if k.shape[0] != b:  # one speaker, K listeners: share the speaker's keys
             k, v = k.expand(b, -1, -1, -1), v.expand(b, -1, -1, -1)
+        if self.position is not None:
+            mask = self.position.masked(mask) if offsets is None else self.position(offsets)[:, None]
         y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
         return self.out(y.transpose(1, 2).reshape(b, t, c))
 
 
 class ListenerBlock(nn.Module):
-    def __init__(self, width: int, heads: int, dropout: float = 0.0) -> None:
+    def __init__(self, width: int, heads: int, dropout: float = 0.0, context: int | None = None,
+                 future: int = 0) -> None:
+        """context: frames of relative-position bias on both attentions (None: order-blind);
+        future: speaker frames ahead the cross-attention sees (offline)."""
         super().__init__()
-        self.own = Block(width, heads, dropout)  # conv + causal self-attention + MLP
+        position = None if context is None else (context, 0)
+        self.own = Block(width, heads, dropout, position)  # conv + causal self-attention + MLP
         self.cross_norm = nn.LayerNorm(width)
-        self.cross = CrossAttention(width, heads)
+        self.cross = CrossAttention(width, heads, None if context is None else (context, future))
         # Flamingo-style gate: the listener starts from its own dynamics and learns how much of
         # the speaker to let in; every layer has one, so every layer fuses the two streams.
         self.gate = nn.Parameter(torch.tensor(0.5))
@@ -50,11 +61,12 @@ class ListenerBlock(nn.Module):
         return x + self._cross(x, k, v, cross_mask, speaker_on)
 
     def step(self, x: torch.Tensor, state: dict, key: str, context: int | None, k: torch.Tensor,
-             v: torch.Tensor, speaker_on: torch.Tensor | None = None) -> torch.Tensor:
+             v: torch.Tensor, offsets: torch.Tensor, speaker_on: torch.Tensor | None = None) -> torch.Tensor:
+        """offsets (S,): this listener frame minus each speaker frame in k."""
         x = self.own.step(x, state, key, context)
-        return x + self._cross(x, k, v, None, speaker_on)
+        return x + self._cross(x, k, v, None, speaker_on, offsets)
 
     def _cross(self, x: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None,
-               speaker_on: torch.Tensor | None) -> torch.Tensor:
-        y = torch.tanh(self.gate) * self.cross(self.cross_norm(x), k, v, mask)
+               speaker_on: torch.Tensor | None, offsets: torch.Tensor | None = None) -> torch.Tensor:
+        y = torch.tanh(self.gate) * self.cross(self.cross_norm(x), k, v, mask, offsets)
         return y if speaker_on is None else y * speaker_on

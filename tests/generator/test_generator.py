@@ -12,6 +12,7 @@ from facereact.generator.model import GeneratorConfig, ReactionGenerator
 from facereact.generator.sampling import Sampling, guide, sample
 from facereact.generator.session import StreamingSession, generate_clip
 from facereact.layout import AUDIO_DIM, EMOTION_DIM, FACE_DIM
+from facereact.nn.position import RelativeBias
 from facereact.tokenizer.model import FaceTokenizer, TokenizerConfig
 
 
@@ -28,6 +29,9 @@ def models(offline: bool = False, levels: tuple[int, ...] = DIGITS) -> tuple[Rea
     with torch.no_grad():  # an untrained head is almost uniform over 5 levels: sharpen it so that
         for p in generator.head.parameters():  # a change of speaker shows in the sampled tokens
             p.mul_(4.0)
+        for m in generator.modules():  # position tables start at zero: make every offset differ
+            if isinstance(m, RelativeBias):
+                m.table.normal_()
     return generator, tokenizer
 
 

@@ -1,0 +1,37 @@
+"""Relative position for attention: a learned bias per head and per frame offset.
+
+Attention by itself is blind to order, and the blocks' causal convolution only tells a frame
+about its neighbours. A listener answers a speaker's smile about a second later and starts to
+talk some tenths of a second after the speaker stops; to time that, a score has to know how far
+back a key frame lies. The bias is a table indexed by the offset (query frame minus key frame),
+so the parallel forward and the one-frame step read the same numbers, at any position in a clip.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class RelativeBias(nn.Module):
+    def __init__(self, heads: int, past: int, future: int = 0) -> None:
+        super().__init__()
+        self.past, self.future = past, future
+        # Zeros: training starts from the order-blind model and learns which offsets matter.
+        self.table = nn.Parameter(torch.zeros(heads, past + future + 1))
+
+    def forward(self, offsets: torch.Tensor) -> torch.Tensor:
+        """offsets (..., S) integer query-minus-key frames within [-future, past] -> (H, ..., S)."""
+        return self.table[:, offsets + self.future]
+
+    def masked(self, mask: torch.Tensor) -> torch.Tensor:
+        """(T, S) boolean band mask over aligned frames -> (H, T, S) float mask: the bias where
+        allowed, -inf elsewhere (every row keeps its own frame, so no row is all -inf)."""
+        t = torch.arange(mask.shape[0], device=mask.device)
+        s = torch.arange(mask.shape[1], device=mask.device)
+        offsets = (t[:, None] - s[None, :]).clamp(-self.future, self.past)
+        return self(offsets).masked_fill(~mask, float("-inf"))
+
+    @staticmethod
+    def recent(n: int, device: torch.device) -> torch.Tensor:
+        """Offsets of a cache of n frames that ends at the query's own frame: n - 1, ..., 0."""
+        return torch.arange(n - 1, -1, -1, device=device)
