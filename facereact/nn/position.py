@@ -16,8 +16,12 @@ class RelativeBias(nn.Module):
     def __init__(self, heads: int, past: int, future: int = 0) -> None:
         super().__init__()
         self.past, self.future = past, future
-        # Zeros: training starts from the order-blind model and learns which offsets matter.
-        self.table = nn.Parameter(torch.zeros(heads, past + future + 1))
+        # ALiBi's start (Press et al. 2022): head h discounts a frame d away by d * 2^(-8(h+1)/H),
+        # so the heads begin at time scales from a few frames to the whole band; training then
+        # shapes each offset freely (a reaction a second later, not the nearest frame).
+        slopes = 2.0 ** (-8.0 * torch.arange(1, heads + 1) / heads)
+        offsets = torch.arange(-future, past + 1).abs()
+        self.table = nn.Parameter(-slopes[:, None] * offsets[None, :])
 
     def forward(self, offsets: torch.Tensor) -> torch.Tensor:
         """offsets (..., S) integer query-minus-key frames within [-future, past] -> (H, ..., S)."""
