@@ -16,6 +16,7 @@ from facereact.baselines.training import baseline_name, load_baseline
 from facereact.data.eval_set import load_eval_set
 from facereact.generator.generate import generate_split
 from facereact.generator.model import ReactionGenerator
+from facereact.generator.sampling import RECOMMENDED, Sampling
 from facereact.generator.training import load_generator
 from facereact.io import save_npz_atomic
 from facereact.layout import CLIP_FRAMES
@@ -31,8 +32,10 @@ def system_name(generator: ReactionGenerator, tokenizer: FaceTokenizer, model_di
 
 
 def benchmark(root: str | Path, out: str | Path, model_dirs: list[str | Path] = (), split: str = "val",
-              samples: int = 10, seed: int = 0, progress: bool = True) -> tuple[dict[str, dict], str]:
-    """Evaluate the rule-based baselines and each generator on `split`; write out/results.{md,csv,json}."""
+              samples: int = 10, seed: int = 0, progress: bool = True,
+              sampling: Sampling = RECOMMENDED) -> tuple[dict[str, dict], str]:
+    """Evaluate the rule-based baselines and each generator on `split`; write out/results.{md,csv,json}.
+    Predictions are cached in `out` per model folder (and per sampling, when not the recommended)."""
     out = Path(out)
     predictions: dict[str, np.ndarray] = {}
     for folder in map(Path, model_dirs):
@@ -40,8 +43,11 @@ def benchmark(root: str | Path, out: str | Path, model_dirs: list[str | Path] = 
         if model_kind(folder) == "generator":
             generator, tokenizer = load_generator(folder)
             name = system_name(generator, tokenizer, folder)
+            if sampling != RECOMMENDED:
+                tag = f"t{sampling.temperature:g}_k{sampling.top_k}_p{sampling.top_p}_g{sampling.guidance:g}"
+                cached, name = out / f"pred_{split}_{folder.name}_{tag}.npz", f"{name} {tag}"
             if not cached.is_file():
-                save_npz_atomic(cached, generate_split(generator, tokenizer, root, split, samples, seed=seed,
+                save_npz_atomic(cached, generate_split(generator, tokenizer, root, split, samples, sampling, seed,
                                                        progress=progress))
         else:
             model = load_baseline(folder)

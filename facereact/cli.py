@@ -127,8 +127,9 @@ def _train_generator(args: argparse.Namespace) -> int:
     overrides = _size_overrides(args)
     if args.listener_dropout is not None:
         overrides["listener_dropout"] = args.listener_dropout
-    if args.future is not None:
-        overrides["future"] = args.future
+    for name in ("future", "speaker_dropout"):
+        if getattr(args, name) is not None:
+            overrides[name] = getattr(args, name)
     config = replace(base, offline=args.offline, **overrides)
     train_generator(args.data, args.tokenizer, args.out, config, _train_config(args), resume=args.resume,
                     max_steps=args.max_steps)
@@ -137,9 +138,11 @@ def _train_generator(args: argparse.Namespace) -> int:
 
 
 def _sampling(args: argparse.Namespace):
-    from facereact.generator.sampling import Sampling
+    from facereact.generator.sampling import RECOMMENDED, Sampling
 
-    return Sampling(temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, guidance=args.guidance)
+    return Sampling(temperature=RECOMMENDED.temperature if args.temperature is None else args.temperature,
+                    top_k=args.top_k, top_p=args.top_p,
+                    guidance=RECOMMENDED.guidance if args.guidance is None else args.guidance)
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -202,7 +205,8 @@ def _render(args: argparse.Namespace) -> int:
 def _benchmark(args: argparse.Namespace) -> int:
     from facereact.benchmark import benchmark
 
-    _, table = benchmark(args.data, args.out, args.models, args.split, args.samples, args.seed)
+    _, table = benchmark(args.data, args.out, args.models, args.split, args.samples, args.seed,
+                         sampling=_sampling(args))
     print(table)
     print(f"written to {args.out}/results.md, .csv, .json")
     return 0
@@ -211,11 +215,12 @@ def _benchmark(args: argparse.Namespace) -> int:
 def _add_sampling_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--samples", type=int, default=10, help="parallel reactions (K)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--temperature", type=float, default=1.0)
+    p.add_argument("--temperature", type=float, default=None, help="default: the recommended sampling's (0.9)")
     p.add_argument("--top-k", type=int, default=None)
     p.add_argument("--top-p", type=float, default=None)
-    p.add_argument("--guidance", type=float, default=1.0,
-                   help="classifier-free guidance toward the speaker (1: none; costs a second listener pass)")
+    p.add_argument("--guidance", type=float, default=None,
+                   help="classifier-free guidance toward the speaker (1: none; costs a second listener pass; "
+                        "default: the recommended sampling's, 2)")
 
 
 def _add_training_flags(p: argparse.ArgumentParser, epochs: int) -> None:
@@ -288,6 +293,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="offline: speaker frames ahead each listener frame sees (default: the config's)")
     g.add_argument("--listener-dropout", type=float, default=None,
                    help="share of the listener's past tokens masked in training (default: the config's)")
+    g.add_argument("--speaker-dropout", type=float, default=None,
+                   help="share of windows trained without the speaker (the guidance model; default: the config's)")
     g.add_argument("--resume", action="store_true")
     g.add_argument("--max-steps", type=int, default=None)
     g.set_defaults(func=_train_generator, lr=1e-3, batch_size=16)
@@ -326,8 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="val", choices=("train", "val", "test"))
     p.add_argument("--models", nargs="*", default=[], help="trained generator folders to include")
     p.add_argument("--out", default="results/benchmark")
-    p.add_argument("--samples", type=int, default=10)
-    p.add_argument("--seed", type=int, default=0)
+    _add_sampling_flags(p)
     p.set_defaults(func=_benchmark)
 
     p = verbs.add_parser("tokenize", help="write token files for the clips of a split")

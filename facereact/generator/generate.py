@@ -8,14 +8,14 @@ from tqdm import tqdm
 
 from facereact.generator.data import load_tokenized_pairs
 from facereact.generator.model import ReactionGenerator
-from facereact.generator.sampling import Sampling
+from facereact.generator.sampling import RECOMMENDED, Sampling
 from facereact.generator.session import generate_clip
 from facereact.layout import CLIP_FRAMES
 from facereact.tokenizer.model import FaceTokenizer
 
 
 def generate_split(generator: ReactionGenerator, tokenizer: FaceTokenizer, root: str | Path, split: str,
-                   samples: int = 10, sampling: Sampling = Sampling(), seed: int = 0, progress: bool = True
+                   samples: int = 10, sampling: Sampling = RECOMMENDED, seed: int = 0, progress: bool = True
                    ) -> dict[str, np.ndarray]:
     """pred (N, K, T, EMOTION_DIM) and pred_face (N, K, T, FACE_DIM) in the split's mirrored row order,
     T = the shortest clip's frames, at most the 750 the metrics score.

@@ -14,7 +14,7 @@ import torch
 
 from facereact.data.audio import frame_features
 from facereact.generator.model import ReactionGenerator
-from facereact.generator.sampling import Sampling
+from facereact.generator.sampling import RECOMMENDED, Sampling
 from facereact.layout import FPS
 from facereact.tokenizer.model import FaceTokenizer
 
@@ -64,7 +64,7 @@ class StreamingSession(_Session):
     """Online reactions, frame by frame, for robots and avatars."""
 
     def __init__(self, generator: ReactionGenerator, tokenizer: FaceTokenizer, samples: int = 10,
-                 sampling: Sampling = Sampling(), seed: int = 0) -> None:
+                 sampling: Sampling = RECOMMENDED, seed: int = 0) -> None:
         if generator.config.offline:
             raise ValueError("an offline generator sees the whole speaker clip: use generate_clip")
         super().__init__(generator, tokenizer, samples, sampling, seed)
@@ -92,7 +92,7 @@ class OfflineSession(_Session):
 
     @torch.no_grad()
     def __init__(self, generator: ReactionGenerator, tokenizer: FaceTokenizer, audio: np.ndarray,
-                 face: np.ndarray, emotion: np.ndarray, samples: int = 10, sampling: Sampling = Sampling(),
+                 face: np.ndarray, emotion: np.ndarray, samples: int = 10, sampling: Sampling = RECOMMENDED,
                  seed: int = 0) -> None:
         super().__init__(generator, tokenizer, samples, sampling, seed)
         a, f, e = (torch.as_tensor(x, dtype=torch.float32)[None] for x in (audio, face, emotion))
@@ -105,7 +105,7 @@ class OfflineSession(_Session):
 
 @torch.no_grad()
 def generate_clip(generator: ReactionGenerator, tokenizer: FaceTokenizer, audio: np.ndarray, face: np.ndarray,
-                  emotion: np.ndarray, samples: int = 10, sampling: Sampling = Sampling(),
+                  emotion: np.ndarray, samples: int = 10, sampling: Sampling = RECOMMENDED,
                   seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """K reactions to one speaker clip: faces (K, T, FACE_DIM), emotions (K, T, EMOTION_DIM), tokens (K, T).
 
