@@ -2,8 +2,9 @@
 
 Attention is causal and optionally banded (a frame sees the `context` frames before it and
 itself), so a model trained on short windows runs on a clip of any length with no block
-boundaries. Position comes from a causal depthwise convolution in each block, not from absolute
-position embeddings, so frame t behaves the same at position 5 of a window and 500 of a clip.
+boundaries. Position comes from a causal depthwise convolution in each block and, where a block
+asks for it, a learned bias per frame offset (nn/position.py), never from absolute position
+embeddings, so frame t behaves the same at position 5 of a window and 500 of a clip.
 
 `step` runs one new frame against a state (the convolution's last inputs and the attention's
 keys and values, trimmed to the band), so streaming costs one frame's work per frame and gives
