@@ -26,7 +26,6 @@ from facereact.generator.digits import DigitHead, TokenEmbedding
 from facereact.layout import AUDIO_DIM, EMOTION_DIM, FACE_DIM
 from facereact.nn.blocks import Block, band_mask, keep_last, symmetric_band_mask
 from facereact.nn.cross import ListenerBlock
-from facereact.nn.position import RelativeBias
 from facereact.train.checkpoint import load_model_files, load_weights, save_model
 
 
@@ -179,11 +178,11 @@ class ReactionGenerator(nn.Module):
             if cfg.offline:
                 lo, hi = max(0, t - cfg.context), t + cfg.future + 1
                 k, v = state[f"all{i}.k"][:, :, lo:hi], state[f"all{i}.v"][:, :, lo:hi]
-                offsets = t - torch.arange(lo, lo + k.shape[2], device=h.device)
+                first = t - lo
             else:  # the cache ends at speaker frame t
                 k, v = state[f"x{i}.k"], state[f"x{i}.v"]
-                offsets = RelativeBias.recent(k.shape[2], h.device)
-            h = block.step(h, state, f"l{i}", cfg.context, k, v, offsets, on)
+                first = k.shape[2] - 1
+            h = block.step(h, state, f"l{i}", cfg.context, k, v, first, on)
         return self.norm(h)[:, 0]
 
     # -- files ------------------------------------------------------------------------------------

@@ -91,7 +91,8 @@ class SelfAttention(nn.Module):
         keep = None if context is None else context + 1
         k = state[key + ".k"] = keep_last(state.get(key + ".k"), k, keep, 2)
         v = state[key + ".v"] = keep_last(state.get(key + ".v"), v, keep, 2)
-        bias = None if self.position is None else self.position(RelativeBias.recent(k.shape[2], x.device))[:, None]
+        n = k.shape[2]  # the cache ends at this frame
+        bias = None if self.position is None else self.position.step_bias(n - 1, n, state, key + ".bias")
         y = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
         return self.out(y.transpose(1, 2).reshape(b, 1, c))
 

@@ -26,16 +26,16 @@ class CrossAttention(nn.Module):
         k, v = self.kv(memory).view(b, s, 2, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
         return k, v
 
-    def forward(self, x: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None = None,
-                offsets: torch.Tensor | None = None) -> torch.Tensor:
-        """Parallel: mask (T, S) over frames aligned with x's. One step: offsets (S,), the
-        listener frame minus each speaker frame in k."""
+    def forward(self, x: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                mask: torch.Tensor | None = None) -> torch.Tensor:
+        """mask: a (T, S) boolean band over frames aligned with x's (parallel; the position bias is
+        added here), or a float attention bias already made for one step (`step_bias`)."""
         b, t, c = x.shape
         q = self.q(x).view(b, t, self.heads, c // self.heads).transpose(1, 2)
         if k.shape[0] != b:  # one speaker, K listeners: share the speaker's keys
             k, v = k.expand(b, -1, -1, -1), v.expand(b, -1, -1, -1)
-        if self.position is not None:
-            mask = self.position.masked(mask) if offsets is None else self.position(offsets)[:, None]
+        if self.position is not None and mask is not None and mask.dtype == torch.bool:
+            mask = self.position.masked(mask)
         y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
         return self.out(y.transpose(1, 2).reshape(b, t, c))
 
@@ -61,12 +61,15 @@ class ListenerBlock(nn.Module):
         return x + self._cross(x, k, v, cross_mask, speaker_on)
 
     def step(self, x: torch.Tensor, state: dict, key: str, context: int | None, k: torch.Tensor,
-             v: torch.Tensor, offsets: torch.Tensor, speaker_on: torch.Tensor | None = None) -> torch.Tensor:
-        """offsets (S,): this listener frame minus each speaker frame in k."""
+             v: torch.Tensor, first: int, speaker_on: torch.Tensor | None = None) -> torch.Tensor:
+        """first: frames from the first speaker frame in k to this listener frame (k's frames
+        are consecutive)."""
         x = self.own.step(x, state, key, context)
-        return x + self._cross(x, k, v, None, speaker_on, offsets)
+        position = self.cross.position
+        bias = None if position is None else position.step_bias(first, k.shape[2], state, key + ".xbias")
+        return x + self._cross(x, k, v, bias, speaker_on)
 
     def _cross(self, x: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None,
-               speaker_on: torch.Tensor | None, offsets: torch.Tensor | None = None) -> torch.Tensor:
-        y = torch.tanh(self.gate) * self.cross(self.cross_norm(x), k, v, mask, offsets)
+               speaker_on: torch.Tensor | None) -> torch.Tensor:
+        y = torch.tanh(self.gate) * self.cross(self.cross_norm(x), k, v, mask)
         return y if speaker_on is None else y * speaker_on

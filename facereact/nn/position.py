@@ -35,7 +35,12 @@ class RelativeBias(nn.Module):
         offsets = (t[:, None] - s[None, :]).clamp(-self.future, self.past)
         return self(offsets).masked_fill(~mask, float("-inf"))
 
-    @staticmethod
-    def recent(n: int, device: torch.device) -> torch.Tensor:
-        """Offsets of a cache of n frames that ends at the query's own frame: n - 1, ..., 0."""
-        return torch.arange(n - 1, -1, -1, device=device)
+    def step_bias(self, first: int, n: int, state: dict, key: str) -> torch.Tensor:
+        """(H, 1, n) bias for one query frame whose n keys lie first, first - 1, ..., first - n + 1
+        frames back. A stream's band soon stops changing, so the bias is kept in `state` and only
+        gathered again when (first, n) changes: a step costs no more than without it."""
+        cached = state.get(key)
+        if cached is None or cached[0] != (first, n):
+            offsets = first - torch.arange(n, device=self.table.device)
+            cached = state[key] = ((first, n), self(offsets)[:, None])
+        return cached[1]

@@ -18,5 +18,11 @@ def test_masked_bias_reads_the_offset_and_blocks_outside_the_band() -> None:
     assert torch.isinf(causal[0, 2, 3]) and causal[0, 3, 3] == 1.0  # offset 0 -> column 1
 
 
-def test_recent_offsets_end_at_the_query_frame() -> None:
-    assert RelativeBias.recent(4, torch.device("cpu")).tolist() == [3, 2, 1, 0]
+def test_step_bias_reads_the_offsets_back_from_the_first_key_and_is_kept() -> None:
+    bias = RelativeBias(heads=2, past=4, future=2)
+    state: dict = {}
+    got = bias.step_bias(3, 5, state, "b")  # keys 3, 2, 1, 0, -1 frames back
+    assert got.shape == (2, 1, 5)
+    assert torch.equal(got[:, 0], bias(torch.tensor([3, 2, 1, 0, -1])))
+    assert bias.step_bias(3, 5, state, "b") is got  # same band: no new gather
+    assert not torch.equal(bias.step_bias(4, 5, state, "b"), got)
