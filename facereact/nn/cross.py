@@ -28,14 +28,11 @@ class CrossAttention(nn.Module):
 
     def forward(self, x: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
                 mask: torch.Tensor | None = None) -> torch.Tensor:
-        """mask: a (T, S) boolean band over frames aligned with x's (parallel; the position bias is
-        added here), or a float attention bias already made for one step (`step_bias`)."""
+        """mask: SDPA's attention mask, boolean or an additive float bias (position included)."""
         b, t, c = x.shape
         q = self.q(x).view(b, t, self.heads, c // self.heads).transpose(1, 2)
         if k.shape[0] != b:  # one speaker, K listeners: share the speaker's keys
             k, v = k.expand(b, -1, -1, -1), v.expand(b, -1, -1, -1)
-        if self.position is not None and mask is not None and mask.dtype == torch.bool:
-            mask = self.position.masked(mask)
         y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
         return self.out(y.transpose(1, 2).reshape(b, t, c))
 
@@ -58,7 +55,9 @@ class ListenerBlock(nn.Module):
                 cross_mask: torch.Tensor, speaker_on: torch.Tensor | None = None) -> torch.Tensor:
         """speaker_on (B, 1, 1): 1 lets the speaker in, 0 gives the listener-only model (guidance)."""
         x = self.own(x, self_mask)
-        return x + self._cross(x, k, v, cross_mask, speaker_on)
+        position = self.cross.position
+        mask = cross_mask if position is None else position.masked(cross_mask)
+        return x + self._cross(x, k, v, mask, speaker_on)
 
     def step(self, x: torch.Tensor, state: dict, key: str, context: int | None, k: torch.Tensor,
              v: torch.Tensor, first: int, speaker_on: torch.Tensor | None = None) -> torch.Tensor:
