@@ -84,6 +84,8 @@ def _tokenizer_config(args: argparse.Namespace):
         overrides["squared_weight"] = args.squared_weight
     if args.emotion_squared_weight is not None:
         overrides["emotion_squared_weight"] = args.emotion_squared_weight
+    if args.emotion_reader:
+        overrides["emotion_reader"] = args.emotion_reader
     return replace(base, quantizer=getattr(args, "quantizer", "fsq"), **overrides)
 
 
@@ -241,6 +243,8 @@ def _add_training_flags(p: argparse.ArgumentParser, epochs: int) -> None:
     p.add_argument("--squared-weight", type=float, default=None, help="weight of the squared-error term beside the grouped L1")
     p.add_argument("--emotion-squared-weight", type=float, default=None,
                    help="weight of a squared error on the emotion beside its L1")
+    p.add_argument("--emotion-reader", choices=("face", "tokens"), default=None,
+                   help="read the emotion off the decoded face and its motion (default) or off the token vectors")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -55,9 +55,9 @@ class _Session:
         self.previous = tokens
         self.frame += 1
         vectors = self.tokenizer.quantizer.codes_to_vectors(tokens)[:, None]
-        face = self.tokenizer.denormalize(self.tokenizer.face_decoder.step(vectors, self.face_state))
-        emotion = self.tokenizer.emotion_decoder.step(vectors, self.emotion_state)
-        return ListenerFrame(face[:, 0].numpy(), emotion[:, 0].numpy(), tokens.numpy())
+        face = self.tokenizer.face_decoder.step(vectors, self.face_state)
+        emotion = self.tokenizer.read_emotion_step(vectors, face, self.emotion_state)
+        return ListenerFrame(self.tokenizer.denormalize(face)[:, 0].numpy(), emotion[:, 0].numpy(), tokens.numpy())
 
 
 class StreamingSession(_Session):

@@ -16,6 +16,7 @@ from torch import nn
 
 from facereact.layout import EMOTION_DIM, FACE_DIM, FACE_GROUPS
 from facereact.nn.blocks import Stack
+from facereact.tokenizer.emotion import MOTION_HISTORY, FaceEmotionReader
 from facereact.tokenizer.quantizers import QuantizedResult, build_quantizer
 from facereact.train.checkpoint import load_model_files, load_weights, save_model
 
@@ -42,6 +43,10 @@ class TokenizerConfig:
     # With it (4.0) and the 8-dimension grid, the perfect sampler's faces through the tokenizer
     # score FRCorr 1.93 on the demo corpus, against 1.65 (AU23 CCC 0.00 -> 0.30).
     emotion_squared_weight: float = 4.0
+    # What the emotion decoder reads: "face", the decoded face and its motion energy frame by frame
+    # (tokenizer/emotion.py), or "tokens", a transformer over the token vectors (folders before it).
+    emotion_reader: str = "face"
+    emotion_width: int = 128  # the face reader's hidden width; emotion_layers counts its layers
     width: int = 96
     layers: int = 2
     heads: int = 4
@@ -51,6 +56,9 @@ class TokenizerConfig:
     dropout: float = 0.0
     face_mean: list[float] = field(default_factory=lambda: [0.0] * FACE_DIM)
     face_std: list[float] = field(default_factory=lambda: [1.0] * FACE_DIM)
+    # Each emotion column's error is divided by its spread in training, so that arousal and valence
+    # (spread ~0.2) count as much as a binary AU (~0.4), as they do in FRCorr's sum of CCCs.
+    emotion_scale: list[float] = field(default_factory=lambda: [1.0] * EMOTION_DIM)
 
     @classmethod
     def authors(cls, **overrides) -> "TokenizerConfig":
@@ -75,11 +83,26 @@ class FaceTokenizer(nn.Module):
                      dropout=config.dropout)
         self.encoder = Stack(FACE_DIM, self.quantizer.dim, **stack)
         self.face_decoder = Stack(self.quantizer.dim, FACE_DIM, **stack)
+        # Reads the emotion off the token vectors. Trained with the rest, it is what makes the tokens
+        # keep the lips of an "mm-hmm": an emotion read off the decoded face instead let them go
+        # (decoded/real mouthPress 0.93 -> 0.22, AU23 0.93 -> 0.37).
         self.emotion_decoder = Stack(self.quantizer.dim, EMOTION_DIM, **{**stack, "layers": config.emotion_layers})
         self.register_buffer("face_mean", torch.tensor(config.face_mean, dtype=torch.float32))
         self.register_buffer("face_std", torch.tensor(config.face_std, dtype=torch.float32))
         std = self.face_std
         self.register_buffer("group_scale", torch.stack([std[s].mean() for s in FACE_GROUPS.values()]))
+        self.register_buffer("emotion_scale", torch.tensor(config.emotion_scale, dtype=torch.float32), persistent=False)
+        if config.emotion_reader not in ("face", "tokens"):
+            raise ValueError(f"emotion_reader must be 'face' or 'tokens', got {config.emotion_reader!r}")
+        # Built last, so that everything before it starts from the same random weights as without it.
+        self.emotion_reader = (FaceEmotionReader(FACE_DIM, EMOTION_DIM, config.emotion_width, config.emotion_layers)
+                               if config.emotion_reader == "face" else None)
+
+    @property
+    def emotion_history(self) -> int:
+        """Frames at the start of a training window whose emotion is not scored (their reading
+        needs history the window cut off)."""
+        return 0 if self.emotion_reader is None else MOTION_HISTORY
 
     @property
     def vocab_size(self) -> int:
@@ -98,8 +121,21 @@ class FaceTokenizer(nn.Module):
     def encode(self, face: torch.Tensor) -> torch.Tensor:
         return self.quantize(face).codes
 
+    @property
+    def final_emotion(self) -> nn.Module:
+        """The module whose emotion a decode returns: the face reader where there is one."""
+        return self.emotion_reader if self.emotion_reader is not None else self.emotion_decoder
+
+    def emotion_input(self, vectors: torch.Tensor, face: torch.Tensor) -> torch.Tensor:
+        """What final_emotion reads: the decoded face (normalised units) or the token vectors."""
+        return vectors if self.emotion_reader is None else face
+
+    def read_emotion_step(self, vectors: torch.Tensor, face: torch.Tensor, state: dict) -> torch.Tensor:
+        return self.final_emotion.step(self.emotion_input(vectors, face), state)
+
     def decode_vectors(self, vectors: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.denormalize(self.face_decoder(vectors)), self.emotion_decoder(vectors)
+        face = self.face_decoder(vectors)
+        return self.denormalize(face), self.final_emotion(self.emotion_input(vectors, face))
 
     def decode(self, codes: torch.Tensor, block: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, T) tokens -> faces and emotions. block=N decodes independent N-frame blocks, the
@@ -111,9 +147,9 @@ class FaceTokenizer(nn.Module):
         return torch.cat([p[0] for p in parts], 1), torch.cat([p[1] for p in parts], 1)
 
     def forward(self, face: torch.Tensor) -> TokenizerOutput:
+        """Training's view: the emotion here is always the token vectors' (see emotion_decoder)."""
         q = self.quantize(face)
-        face_out, emotion = self.decode_vectors(q.vectors)
-        return TokenizerOutput(face_out, emotion, q)
+        return TokenizerOutput(self.denormalize(self.face_decoder(q.vectors)), self.emotion_decoder(q.vectors), q)
 
     def save(self, folder: str | Path, extra: dict | None = None) -> None:
         save_model(folder, self, {"kind": "tokenizer", "tokenizer": asdict(self.config), **(extra or {})})
@@ -121,7 +157,7 @@ class FaceTokenizer(nn.Module):
     @classmethod
     def load(cls, folder: str | Path) -> "FaceTokenizer":
         state, config = load_model_files(folder)
-        cfg = config["tokenizer"]
+        cfg = {"emotion_reader": "tokens", **config["tokenizer"]}  # folders from before the face reader
         model = cls(TokenizerConfig(**{**cfg, "levels": tuple(cfg["levels"])}))
         load_weights(model, state, folder)
         return model.eval()

@@ -103,24 +103,27 @@ def test_bench_table_lists_every_quantizer() -> None:
     assert table.count("| VQ |") == 2 and "eye_blink" in table
 
 
-def test_emotion_phase_leaves_the_tokenizer_alone() -> None:
+@pytest.mark.parametrize("reader,trained", [("face", "emotion_reader"), ("tokens", "emotion_decoder")])
+def test_emotion_phase_leaves_the_tokenizer_alone(reader: str, trained: str) -> None:
     from facereact.tokenizer.training import EmotionTask
 
     torch.manual_seed(0)
-    model = FaceTokenizer(TokenizerConfig(**{**TINY.__dict__, "quantizer": "vq"}))
+    model = FaceTokenizer(TokenizerConfig(**{**TINY.__dict__, "quantizer": "vq", "emotion_reader": reader}))
     model.train()
     clips = [(np.random.default_rng(0).normal(size=(40, FACE_DIM)).astype(np.float32),
               np.zeros((40, EMOTION_DIM), np.float32))]
     task = EmotionTask(model, clips, clips, window=16)
     model(torch.from_numpy(clips[0][0])[None])  # phase 1 has run: the VQ codebook is initialised
-    before = {k: v.clone() for k, v in model.state_dict().items() if not k.startswith("emotion_decoder")}
+    before = {k: v.clone() for k, v in model.state_dict().items() if not k.startswith(trained)}
     batch = task.make_batch([0, 0], [1, 2], torch.device("cpu"))
     loss, _ = task.loss(task.model, batch)
     loss.backward()
     for key, value in model.state_dict().items():
-        if not key.startswith("emotion_decoder"):
+        if not key.startswith(trained):
             assert torch.equal(before[key], value), key
-    assert all(p.grad is None for n, p in model.named_parameters() if not n.startswith("emotion_decoder"))
+    assert all(p.grad is None for n, p in model.named_parameters() if not n.startswith(trained))
+    assert all(p.grad is not None for n, p in model.named_parameters() if n.startswith(trained))
+    assert task.model.training
 
 
 def test_emotion_squared_term_lets_an_uncertain_rare_au_show() -> None:
