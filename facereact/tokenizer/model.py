@@ -4,7 +4,8 @@ Encoder and decoders are causal banded transformer stacks (facereact.nn.blocks):
 token depends on frames t - context .. t, and its decoded face on tokens t - context .. t. A whole
 clip is encoded and decoded in one pass, so there are no block boundaries to jump at (the
 authors' independent 32-frame blocks made visible jumps), and tokens of a speaker's face are
-online-safe (no look-ahead).
+online-safe (no look-ahead). The emotion a decode returns is read off the decoded face and its
+recent motion (tokenizer/emotion.py), which looks only at past frames too.
 """
 from __future__ import annotations
 
@@ -43,8 +44,9 @@ class TokenizerConfig:
     # With it (4.0) and the 8-dimension grid, the perfect sampler's faces through the tokenizer
     # score FRCorr 1.93 on the demo corpus, against 1.65 (AU23 CCC 0.00 -> 0.30).
     emotion_squared_weight: float = 4.0
-    # What the emotion decoder reads: "face", the decoded face and its motion energy frame by frame
-    # (tokenizer/emotion.py), or "tokens", a transformer over the token vectors (folders before it).
+    # What decodes read the emotion off: "face", the decoded face and its motion energy, frame by
+    # frame (tokenizer/emotion.py, trained after the joint phase), or "tokens", the token vectors
+    # (the joint phase's emotion decoder; folders from before the face reader).
     emotion_reader: str = "face"
     emotion_width: int = 128  # the face reader's hidden width; emotion_layers counts its layers
     width: int = 96

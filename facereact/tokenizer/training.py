@@ -1,5 +1,5 @@
-"""Training the face tokenizer: grouped L1 + grouped squared error + emotion L1, then the emotion
-decoder alone."""
+"""Training the face tokenizer: grouped L1 + grouped squared error + the token vectors' emotion
+error, then, on the frozen tokens, the emotion reader alone."""
 from __future__ import annotations
 
 import json
@@ -20,7 +20,7 @@ from facereact.tokenizer.quantizers import usage_stats
 from facereact.train.distributed import is_main_process
 from facereact.train.trainer import TrainConfig, Trainer
 
-JOINT_SHARE = 0.8  # the first 80% of epochs train everything; the rest only the emotion decoder
+JOINT_SHARE = 0.8  # the first 80% of epochs train everything; the rest only the emotion reader
 STD_FLOOR = 1e-2  # channels that never move in training are not blown up by normalisation
 EMOTION_SCALE_FLOOR = 0.05  # an emotion column that is almost never on is not weighted up without bound
 
@@ -85,8 +85,8 @@ class JointTask(WindowTask):
         tok = self.tokenizer
         face_loss, _ = grouped_l1(out.face, face, tok.group_scale)
         squared_loss = grouped_squared(out.face, face, tok.face_std)
-        # Unscaled here: scaled, the rare expression columns (spread 0.05) outweighed the face and
-        # the grid collapsed (perplexity 14 000 -> 244, face L1 +40%).
+        # Unscaled here: scaled (in a trial that read the emotion off the decoded face), the rare
+        # expression columns (spread 0.05) outweighed the face: perplexity 14 000 -> 244, face L1 +40%.
         emotion_loss, emotion_l1 = emotion_error(out.emotion, emotion, tok.config.emotion_squared_weight)
         total = face_loss + tok.config.squared_weight * squared_loss + emotion_loss + out.quantized.aux_loss
         return total, {"face_l1": face_loss.item(), "squared": squared_loss.item(), "emotion_l1": emotion_l1.item()}
