@@ -48,7 +48,8 @@ class TokenizerConfig:
     # frame (tokenizer/emotion.py, trained after the joint phase), or "tokens", the token vectors
     # (the joint phase's emotion decoder; folders from before the face reader).
     emotion_reader: str = "face"
-    emotion_width: int = 128  # the face reader's hidden width; emotion_layers counts its layers
+    reader_width: int = 128  # the face reader's hidden layers (emotion_layers sizes the token decoder)
+    reader_layers: int = 2
     width: int = 96
     layers: int = 2
     heads: int = 4
@@ -97,7 +98,7 @@ class FaceTokenizer(nn.Module):
         if config.emotion_reader not in ("face", "tokens"):
             raise ValueError(f"emotion_reader must be 'face' or 'tokens', got {config.emotion_reader!r}")
         # Built last, so that everything before it starts from the same random weights as without it.
-        self.emotion_reader = (FaceEmotionReader(FACE_DIM, EMOTION_DIM, config.emotion_width, config.emotion_layers)
+        self.emotion_reader = (FaceEmotionReader(FACE_DIM, EMOTION_DIM, config.reader_width, config.reader_layers)
                                if config.emotion_reader == "face" else None)
 
     @property

@@ -9,7 +9,7 @@ from facereact.tokenizer.emotion import MOTION_HISTORY, MOTION_WINDOWS, FaceEmot
 from facereact.tokenizer.model import FaceTokenizer, TokenizerConfig
 from facereact.tokenizer.training import emotion_error
 
-TINY = TokenizerConfig(width=16, layers=1, heads=2, emotion_layers=1, emotion_width=16, context=8, window=16)
+TINY = TokenizerConfig(width=16, layers=1, heads=2, emotion_layers=1, reader_width=16, reader_layers=1, context=8, window=16)
 
 
 def test_motion_energy_is_the_mean_change_over_each_window() -> None:
@@ -79,7 +79,7 @@ def test_folders_saved_before_the_face_reader_load_with_the_token_reader(tmp_pat
     old.save(tmp_path)
     config_file = tmp_path / "config.json"
     config = json.loads(config_file.read_text())
-    for key in ("emotion_reader", "emotion_width", "emotion_scale"):
+    for key in ("emotion_reader", "reader_width", "reader_layers", "emotion_scale"):
         del config["tokenizer"][key]  # what an older version wrote
     config_file.write_text(json.dumps(config))
     again = FaceTokenizer.load(tmp_path)
