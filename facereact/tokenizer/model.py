@@ -129,9 +129,12 @@ class FaceTokenizer(nn.Module):
         """The module whose emotion a decode returns: the face reader where there is one."""
         return self.emotion_reader if self.emotion_reader is not None else self.emotion_decoder
 
-    def emotion_input(self, vectors: torch.Tensor, face: torch.Tensor) -> torch.Tensor:
-        """What final_emotion reads: the decoded face (normalised units) or the token vectors."""
-        return vectors if self.emotion_reader is None else face
+    def emotion_input(self, vectors: torch.Tensor, face: torch.Tensor | None = None) -> torch.Tensor:
+        """What final_emotion reads: the decoded face (normalised units; decoded here unless given)
+        or the token vectors."""
+        if self.emotion_reader is None:
+            return vectors
+        return self.face_decoder(vectors) if face is None else face
 
     def read_emotion_step(self, vectors: torch.Tensor, face: torch.Tensor, state: dict) -> torch.Tensor:
         return self.final_emotion.step(self.emotion_input(vectors, face), state)

@@ -113,7 +113,7 @@ class EmotionTask(WindowTask):
                 frozen.eval()  # frozen means frozen: no dropout, and no EMA updates of a VQ codebook
         with torch.no_grad():
             vectors = tok.quantize(face).vectors
-            inputs = tok.emotion_input(vectors, tok.face_decoder(vectors))
+            inputs = tok.emotion_input(vectors)
         loss, l1 = emotion_error(model(inputs), emotion, tok.config.emotion_squared_weight, tok.emotion_scale,
                                  tok.emotion_history)
         return loss, {"emotion_l1": l1.item()}
