@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from facereact.layout import FPS
+from facereact.nn.blocks import keep_last
 
 MOTION_SECONDS = (0.2, 0.5, 1.0)
 MOTION_WINDOWS = tuple(max(1, round(s * FPS)) for s in MOTION_SECONDS)
@@ -59,8 +60,8 @@ class FaceEmotionReader(nn.Module):
         """face (B, 1, C), the next frame; state keeps the last MOTION_HISTORY changes."""
         previous = state.get("face")
         change = torch.zeros_like(face) if previous is None else (face - previous).abs()
-        changes = change if previous is None else torch.cat([state["changes"], change], 1)[:, -MOTION_HISTORY:]
-        state["face"], state["changes"] = face, changes
+        state["face"] = face
+        changes = state["changes"] = keep_last(state.get("changes"), change, MOTION_HISTORY, 1)
         # Frames before the clip count as still, as in the parallel forward.
         energy = [changes[:, -w:].sum(1, keepdim=True) / w for w in MOTION_WINDOWS]
         return self.net(torch.cat([face, *energy], -1))

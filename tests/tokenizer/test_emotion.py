@@ -9,7 +9,8 @@ from facereact.tokenizer.emotion import MOTION_HISTORY, MOTION_WINDOWS, FaceEmot
 from facereact.tokenizer.model import FaceTokenizer, TokenizerConfig
 from facereact.tokenizer.training import emotion_error
 
-TINY = TokenizerConfig(width=16, layers=1, heads=2, emotion_layers=1, reader_width=16, reader_layers=1, context=8, window=16)
+TINY = TokenizerConfig(width=16, layers=1, heads=2, emotion_layers=1, reader_width=16, reader_layers=1, context=8,
+                       window=16)
 
 
 def test_motion_energy_is_the_mean_change_over_each_window() -> None:
