@@ -37,9 +37,7 @@ def main() -> None:
         generator, tokenizer = load_generator(args.model)
     else:
         tokenizer = FaceTokenizer(TokenizerConfig()).eval()
-        from facereact.generator.training import token_levels
-
-        config = GeneratorConfig(vocab=tokenizer.vocab_size, levels=token_levels(tokenizer))
+        config = GeneratorConfig(levels=tokenizer.levels)
         generator = ReactionGenerator(config).eval()
     # The other setting's cost from a model of the same sizes (speed does not depend on the weights).
     online, offline = (generator if generator.config.offline == want

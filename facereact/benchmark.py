@@ -1,11 +1,15 @@
 """`facereact benchmark`: every system on one split, evaluated the same way, in one table.
 
 Rule-based baselines always take part; each trained model folder given (a generator, Trans-VAE or
-BeLFusion) adds a row; its predictions are cached next to the table, keyed by the folder's name,
-and reused.
+BeLFusion) adds a row. Its predictions are cached next to the table and reused only while they are
+what a fresh run would give: each cache file records a key made of the model folder's content, the
+corpus split, K, the seed and the sampling settings, and any other key regenerates it.
 """
 from __future__ import annotations
 
+import hashlib
+import json
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +35,32 @@ def system_name(generator: ReactionGenerator, tokenizer: FaceTokenizer, model_di
     return f"Ours ({tokenizer.config.quantizer.upper()}, {setting}, {model_dir.name})"
 
 
+def prediction_key(folder: Path, root: str | Path, split: str, samples: int, seed: int,
+                   sampling: Sampling | None) -> str:
+    """What the predictions of `folder` on `split` depend on, as a hex digest: every file of the
+    model folder (the generator's tokenizer included), the split's row list and where the corpus
+    is, K, the seed, and the sampling settings (None for baselines, which have none)."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.name in ("model.safetensors", "config.json")):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+    split_list = Path(root) / f"{split}.csv"
+    digest.update(split_list.read_bytes() if split_list.is_file() else b"")
+    settings = {"corpus": str(Path(root).resolve()), "split": split, "samples": samples, "seed": seed,
+                "sampling": None if sampling is None else asdict(sampling)}
+    digest.update(json.dumps(settings, sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def _cached(path: Path, key: str) -> np.ndarray | None:
+    """The cached predictions at `path` if they were made under `key`."""
+    if not path.is_file():
+        return None
+    with np.load(path) as arrays:
+        if "cache_key" not in arrays.files or str(arrays["cache_key"]) != key:
+            return None
+        return arrays["pred"]
+
+
 def benchmark(root: str | Path, out: str | Path, model_dirs: list[str | Path] = (), split: str = "val",
               samples: int = 10, seed: int = 0, progress: bool = True,
               sampling: Sampling = RECOMMENDED) -> tuple[dict[str, dict], str]:
@@ -39,23 +69,27 @@ def benchmark(root: str | Path, out: str | Path, model_dirs: list[str | Path] = 
     out = Path(out)
     predictions: dict[str, np.ndarray] = {}
     for folder in map(Path, model_dirs):
-        cached = out / f"pred_{split}_{folder.name}.npz"
+        path = out / f"pred_{split}_{folder.name}.npz"
         if model_kind(folder) == "generator":
             generator, tokenizer = load_generator(folder)
             name = system_name(generator, tokenizer, folder)
             if sampling != RECOMMENDED:
                 tag = f"t{sampling.temperature:g}_k{sampling.top_k}_p{sampling.top_p}_g{sampling.guidance:g}"
-                cached, name = out / f"pred_{split}_{folder.name}_{tag}.npz", f"{name} {tag}"
-            if not cached.is_file():
-                save_npz_atomic(cached, generate_split(generator, tokenizer, root, split, samples, sampling, seed,
-                                                       progress=progress))
+                path, name = out / f"pred_{split}_{folder.name}_{tag}.npz", f"{name} {tag}"
+            key = prediction_key(folder, root, split, samples, seed, sampling)
+            make = lambda: generate_split(generator, tokenizer, root, split, samples, sampling, seed,  # noqa: E731
+                                          progress=progress)
         else:
             model = load_baseline(folder)
             name = baseline_name(model, folder)
-            if not cached.is_file():
-                save_npz_atomic(cached, predict_split(model, root, split, samples, seed, progress))
-        with np.load(cached) as arrays:
-            predictions[name] = arrays["pred"]
+            key = prediction_key(folder, root, split, samples, seed, None)
+            make = lambda: predict_split(model, root, split, samples, seed, progress)  # noqa: E731
+        pred = _cached(path, key)
+        if pred is None:
+            arrays = make()
+            save_npz_atomic(path, {**arrays, "cache_key": np.array(key)})
+            pred = arrays["pred"]
+        predictions[name] = pred
     frames = min([CLIP_FRAMES] + [p.shape[2] for p in predictions.values()])
     data = load_eval_set(root, split, frames)
     stats = TrainStats.from_eval_set(load_eval_set(root, "train", frames, with_neighbours=False))

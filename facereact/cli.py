@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from dataclasses import replace
 
@@ -61,46 +62,39 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-SIZE_FLAGS = ("width", "layers", "heads", "context", "window")
+def _given(args: argparse.Namespace, names: tuple[str, ...], rename: dict[str, str] | None = None) -> dict:
+    """The flags among `names` the user set (None means: keep the library's default)."""
+    rename = rename or {}
+    return {rename.get(k, k): getattr(args, k) for k in names if getattr(args, k, None) is not None}
 
 
-def _size_overrides(args: argparse.Namespace, flags: tuple[str, ...] = SIZE_FLAGS) -> dict:
-    """The model-size flags the user set (None means: keep the config's)."""
-    return {k: getattr(args, k) for k in flags if getattr(args, k) is not None}
+def _schedule(args: argparse.Namespace, default):
+    """The trainer's settings: the library's defaults for this model, overridden by the flags given."""
+    return replace(default, **_given(args, ("epochs", "batch_size", "lr", "warmup", "seed", "device"),
+                                     {"warmup": "warmup_steps"}))
 
 
 def _tokenizer_config(args: argparse.Namespace):
     from facereact.tokenizer.model import TokenizerConfig
 
     base = TokenizerConfig.authors() if args.size == "authors" else TokenizerConfig()
-    overrides = _size_overrides(args)
-    if args.levels:
+    overrides = _given(args, ("width", "layers", "heads", "context", "quantizer", "codebook_size"))
+    if getattr(args, "levels", None):
         overrides["levels"] = tuple(args.levels)
-    if args.codebook_size:
-        overrides["codebook_size"] = args.codebook_size
-    if args.usage_weight is not None:
-        overrides["usage_weight"] = args.usage_weight
-    if args.squared_weight is not None:
-        overrides["squared_weight"] = args.squared_weight
-    if args.emotion_squared_weight is not None:
-        overrides["emotion_squared_weight"] = args.emotion_squared_weight
-    if args.emotion_reader:
-        overrides["emotion_reader"] = args.emotion_reader
-    return replace(base, quantizer=getattr(args, "quantizer", "fsq"), **overrides)
+    return replace(base, **overrides)
 
 
-def _train_config(args: argparse.Namespace):
-    from facereact.train.trainer import TrainConfig
+def _tokenizer_loss(args: argparse.Namespace):
+    from facereact.tokenizer.training import TokenizerLoss
 
-    return TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, warmup_steps=args.warmup,
-                       seed=args.seed, device=args.device)
+    return TokenizerLoss(**_given(args, ("window", "squared_weight", "emotion_squared_weight", "usage_weight")))
 
 
 def _train_tokenizer(args: argparse.Namespace) -> int:
-    from facereact.tokenizer.training import train_tokenizer
+    from facereact.tokenizer.training import SCHEDULE, train_tokenizer
 
-    train_tokenizer(args.data, args.out, _tokenizer_config(args), _train_config(args), resume=args.resume,
-                    max_steps=args.max_steps)
+    train_tokenizer(args.data, args.out, _tokenizer_config(args), _schedule(args, SCHEDULE), _tokenizer_loss(args),
+                    resume=args.resume, max_steps=args.max_steps)
     print(f"tokenizer written to {args.out}")
     return 0
 
@@ -116,25 +110,23 @@ def _tokenize(args: argparse.Namespace) -> int:
 
 def _bench_tokenizers(args: argparse.Namespace) -> int:
     from facereact.tokenizer.bench import bench_tokenizers
+    from facereact.tokenizer.training import SCHEDULE
 
-    print(bench_tokenizers(args.data, args.out, _tokenizer_config(args), _train_config(args)))
+    print(bench_tokenizers(args.data, args.out, _tokenizer_config(args), _schedule(args, SCHEDULE),
+                           _tokenizer_loss(args)))
     return 0
 
 
 def _train_generator(args: argparse.Namespace) -> int:
     from facereact.generator.model import GeneratorConfig
-    from facereact.generator.training import train_generator
+    from facereact.generator.training import SCHEDULE, GeneratorTraining, train_generator
 
     base = GeneratorConfig.authors() if args.size == "authors" else GeneratorConfig()
-    overrides = _size_overrides(args)
-    if args.listener_dropout is not None:
-        overrides["listener_dropout"] = args.listener_dropout
-    for name in ("future", "speaker_dropout"):
-        if getattr(args, name) is not None:
-            overrides[name] = getattr(args, name)
-    config = replace(base, offline=args.offline, **overrides)
-    train_generator(args.data, args.tokenizer, args.out, config, _train_config(args), resume=args.resume,
-                    max_steps=args.max_steps)
+    config = replace(base, offline=args.offline, **_given(args, ("width", "layers", "heads", "context", "future")))
+    settings = GeneratorTraining(**_given(args, ("window", "listener_dropout", "speaker_dropout",
+                                                 "aux_emotion_weight")))
+    train_generator(args.data, args.tokenizer, args.out, config, _schedule(args, SCHEDULE), settings,
+                    resume=args.resume, max_steps=args.max_steps)
     print(f"generator written to {args.out}")
     return 0
 
@@ -174,14 +166,16 @@ def _stream(args: argparse.Namespace) -> int:
 def _train_baseline(args: argparse.Namespace) -> int:
     from facereact.baselines.belfusion import BeLFusionConfig
     from facereact.baselines.trans_vae import TransVAEConfig
-    from facereact.baselines.training import train_belfusion, train_trans_vae
+    from facereact.baselines.training import SCHEDULE, train_belfusion, train_trans_vae
 
     if args.baseline == "trans-vae":
-        config = replace(TransVAEConfig(online=args.online), **_size_overrides(args, ("width", "heads", "context", "window")))
-        train_trans_vae(args.data, args.out, config, _train_config(args), resume=args.resume, max_steps=args.max_steps)
+        config = TransVAEConfig(online=args.online, **_given(args, ("width", "heads", "context", "window")))
+        train_trans_vae(args.data, args.out, config, _schedule(args, SCHEDULE), resume=args.resume,
+                        max_steps=args.max_steps)
     else:
         config = BeLFusionConfig(online=args.online, binarize_aus=args.binarize_aus)
-        train_belfusion(args.data, args.out, config, _train_config(args), resume=args.resume, max_steps=args.max_steps)
+        train_belfusion(args.data, args.out, config, _schedule(args, SCHEDULE), resume=args.resume,
+                        max_steps=args.max_steps)
     print(f"{args.baseline} written to {args.out}")
     return 0
 
@@ -214,37 +208,78 @@ def _benchmark(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = _finite_float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be greater than 0, got {text}")
+    return value
+
+
 def _add_sampling_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--samples", type=int, default=10, help="parallel reactions (K)")
+    p.add_argument("--samples", type=_positive_int, default=10, help="parallel reactions (K)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--temperature", type=float, default=None, help="default: the recommended sampling's (0.9)")
-    p.add_argument("--top-k", type=int, default=None)
-    p.add_argument("--top-p", type=float, default=None)
-    p.add_argument("--guidance", type=float, default=None,
+    p.add_argument("--temperature", type=_positive_float, default=None,
+                   help="default: the recommended sampling's (0.9)")
+    p.add_argument("--top-k", type=_positive_int, default=None)
+    p.add_argument("--top-p", type=_positive_float, default=None)
+    p.add_argument("--guidance", type=_finite_float, default=None,
                    help="classifier-free guidance toward the speaker (1: none; costs a second listener pass; "
                         "default: the recommended sampling's, 2)")
 
 
-def _add_training_flags(p: argparse.ArgumentParser, epochs: int) -> None:
+def _add_schedule_flags(p: argparse.ArgumentParser, defaults) -> None:
+    """The trainer's flags, shown with this model's library defaults (TrainConfig `defaults`)."""
     p.add_argument("--data", required=True, help="corpus root")
-    p.add_argument("--epochs", type=int, default=epochs)
-    p.add_argument("--batch-size", type=int, default=32, help="global batch, split over torchrun processes")
-    p.add_argument("--lr", type=float, default=2e-3)
-    p.add_argument("--warmup", type=int, default=50, help="warm-up steps")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
-    p.add_argument("--size", choices=("small", "authors"), default="small",
-                   help="small trains in minutes on a CPU; authors is the published size (GPU)")
-    for flag in ("width", "layers", "heads", "context", "window"):
-        p.add_argument(f"--{flag}", type=int, default=None)
-    p.add_argument("--levels", type=int, nargs="+", default=None, help="FSQ levels (default 5 x 8)")
-    p.add_argument("--codebook-size", type=int, default=None, help="VQ/LFQ vocabulary")
-    p.add_argument("--usage-weight", type=float, default=None, help="FSQ codebook-entropy weight")
-    p.add_argument("--squared-weight", type=float, default=None, help="weight of the squared-error term beside the grouped L1")
-    p.add_argument("--emotion-squared-weight", type=float, default=None,
-                   help="weight of a squared error on the emotion beside its L1")
-    p.add_argument("--emotion-reader", choices=("face", "tokens"), default=None,
-                   help="read the emotion off the decoded face and its motion (default) or off the token vectors")
+    p.add_argument("--epochs", type=_positive_int, default=None, help=f"default {defaults.epochs}")
+    p.add_argument("--batch-size", type=_positive_int, default=None,
+                   help=f"global batch, split over torchrun processes (default {defaults.batch_size})")
+    p.add_argument("--lr", type=_positive_float, default=None, help=f"default {defaults.lr:g}")
+    p.add_argument("--warmup", type=int, default=None, help=f"warm-up steps (default {defaults.warmup_steps})")
+    p.add_argument("--seed", type=int, default=None, help=f"default {defaults.seed}")
+    p.add_argument("--device", choices=("cpu", "cuda"), default=None, help="default: cuda when available")
+
+
+def _add_training_flags(p: argparse.ArgumentParser, defaults) -> None:
+    """A training command's flags: the schedule's, and where to write and how to resume."""
+    _add_schedule_flags(p, defaults)
+    p.add_argument("--out", required=True, help="model folder")
+    p.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
+    p.add_argument("--max-steps", type=_positive_int, default=None, help="stop after this many steps (resume later)")
+
+
+def _add_size_flags(p: argparse.ArgumentParser, names: tuple[str, ...], authors: bool = True) -> None:
+    if authors:
+        p.add_argument("--size", choices=("small", "authors"), default="small",
+                       help="small trains in minutes on a CPU; authors is the published size (GPU)")
+    for flag in names:
+        p.add_argument(f"--{flag}", type=_positive_int, default=None, help="default: the model config's")
+
+
+def _add_tokenizer_flags(p: argparse.ArgumentParser, quantizer: bool = True) -> None:
+    _add_size_flags(p, ("width", "layers", "heads", "context", "window"))
+    if quantizer:
+        p.add_argument("--quantizer", choices=("fsq", "vq", "lfq"), default=None, help="default fsq")
+        p.add_argument("--levels", type=_positive_int, nargs="+", default=None, help="FSQ levels (default 5 x 8)")
+        p.add_argument("--codebook-size", type=_positive_int, default=None, help="VQ/LFQ vocabulary")
+    p.add_argument("--usage-weight", type=_finite_float, default=None, help="FSQ codebook-entropy weight (default 0)")
+    p.add_argument("--squared-weight", type=_finite_float, default=None,
+                   help="weight of the squared-error term beside the grouped L1 (default 1)")
+    p.add_argument("--emotion-squared-weight", type=_finite_float, default=None,
+                   help="weight of a squared error on the emotion beside its L1 (default 4)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -280,40 +315,40 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = verbs.add_parser("train", help="train a model")
     train_verbs = p.add_subparsers(dest="model_kind", required=True, metavar="MODEL")
+    from facereact.baselines.training import SCHEDULE as BASELINE_SCHEDULE
+    from facereact.generator.training import SCHEDULE as GENERATOR_SCHEDULE
+    from facereact.tokenizer.training import SCHEDULE as TOKENIZER_SCHEDULE
+
     t = train_verbs.add_parser("tokenizer", help="the face tokenizer (FSQ, or VQ/LFQ to compare)")
-    _add_training_flags(t, epochs=40)
-    t.add_argument("--out", required=True)
-    t.add_argument("--quantizer", choices=("fsq", "vq", "lfq"), default="fsq")
-    t.add_argument("--resume", action="store_true", help="continue from the last checkpoint in --out")
-    t.add_argument("--max-steps", type=int, default=None, help="stop after this many steps (resume later)")
+    _add_training_flags(t, TOKENIZER_SCHEDULE)
+    _add_tokenizer_flags(t)
     t.set_defaults(func=_train_tokenizer)
 
     g = train_verbs.add_parser("generator", help="the cross-modal reaction generator (tokenizer frozen)")
-    _add_training_flags(g, epochs=30)
+    _add_training_flags(g, GENERATOR_SCHEDULE)
+    _add_size_flags(g, ("width", "layers", "heads", "context", "window"))
     g.add_argument("--tokenizer", required=True, help="trained tokenizer folder")
-    g.add_argument("--out", required=True)
     g.add_argument("--offline", action="store_true", help="see the whole speaker clip (default: online)")
-    g.add_argument("--future", type=int, default=None,
-                   help="offline: speaker frames ahead each listener frame sees (default: the config's)")
-    g.add_argument("--listener-dropout", type=float, default=None,
-                   help="share of the listener's past tokens masked in training (default: the config's)")
-    g.add_argument("--speaker-dropout", type=float, default=None,
-                   help="share of windows trained without the speaker (the guidance model; default: the config's)")
-    g.add_argument("--resume", action="store_true")
-    g.add_argument("--max-steps", type=int, default=None)
-    g.set_defaults(func=_train_generator, lr=1e-3, batch_size=16)
+    g.add_argument("--future", type=_positive_int, default=None,
+                   help="offline: speaker frames ahead each listener frame sees (default 100)")
+    g.add_argument("--listener-dropout", type=_finite_float, default=None,
+                   help="share of the listener's past tokens masked in training (default 0.3)")
+    g.add_argument("--speaker-dropout", type=_finite_float, default=None,
+                   help="share of windows trained without the speaker (the guidance model; default 0.1)")
+    g.add_argument("--aux-emotion-weight", type=_finite_float, default=None,
+                   help="weight of the speaker stream's guess of the listener's emotion (default 1)")
+    g.set_defaults(func=_train_generator)
 
     for name, help_text in (("trans-vae", "the Trans-VAE baseline (offline, or --online)"),
                             ("belfusion", "the BeLFusion baseline (behaviour VAE + latent DDIM, best-of-10)")):
         b = train_verbs.add_parser(name, help=help_text)
-        _add_training_flags(b, epochs=20)
-        b.add_argument("--out", required=True)
+        _add_training_flags(b, BASELINE_SCHEDULE)
         b.add_argument("--online", action="store_true", help="condition only on the speaker's past")
-        b.add_argument("--resume", action="store_true")
-        b.add_argument("--max-steps", type=int, default=None)
         if name == "belfusion":
             b.add_argument("--binarize-aus", action="store_true", help="threshold the AU columns at 0.5")
-        b.set_defaults(func=_train_baseline, lr=1e-3, batch_size=16, baseline=name)
+        else:
+            _add_size_flags(b, ("width", "heads", "context", "window"), authors=False)
+        b.set_defaults(func=_train_baseline, baseline=name)
 
     p = verbs.add_parser("generate", help="K reactions per speaker clip of a split, as PRED.npz")
     p.add_argument("--model", required=True, help="generator folder")
@@ -327,7 +362,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", required=True)
     p.add_argument("--wav", required=True)
     p.add_argument("--face", default=None, help="speaker 3DMM .npy (T, 58); default a neutral face")
-    p.add_argument("--frames", type=int, default=None, help="stop after this many frames")
+    p.add_argument("--frames", type=_positive_int, default=None, help="stop after this many frames")
     p.add_argument("--fast", action="store_true", help="do not wait for real time between frames")
     _add_sampling_flags(p)
     p.set_defaults(func=_stream)
@@ -350,7 +385,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = verbs.add_parser("bench", help="comparisons")
     bench_verbs = p.add_subparsers(dest="bench_kind", required=True, metavar="WHAT")
     b = bench_verbs.add_parser("tokenizers", help="FSQ vs VQ vs LFQ at a matched vocabulary")
-    _add_training_flags(b, epochs=40)
+    _add_schedule_flags(b, TOKENIZER_SCHEDULE)
+    _add_tokenizer_flags(b, quantizer=False)
     b.add_argument("--out", default="results/tokenizers")
     b.set_defaults(func=_bench_tokenizers)
 
@@ -380,7 +416,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except DataError as exc:
+    except (DataError, ValueError) as exc:  # the library's checks word their ValueErrors for users
         print(f"error: {exc}", file=sys.stderr)
         return 2
     finally:

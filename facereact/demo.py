@@ -9,23 +9,26 @@ index page. Each stage reuses what an earlier run left in the folder.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from facereact.baselines.belfusion import BeLFusionConfig
+from facereact.baselines.training import SCHEDULE as BASELINE_SCHEDULE
 from facereact.baselines.training import train_belfusion, train_trans_vae
 from facereact.baselines.trans_vae import TransVAEConfig
 from facereact.benchmark import benchmark
 from facereact.data.check import check_corpus
 from facereact.generator.model import GeneratorConfig
+from facereact.generator.training import SCHEDULE as GENERATOR_SCHEDULE
 from facereact.generator.training import train_generator
 from facereact.plots import plot_reconstruction, plot_token_usage, plot_training_curve
 from facereact.synth.writer import SynthConfig, synthesize_corpus
 from facereact.tokenizer.model import FaceTokenizer, TokenizerConfig
-from facereact.tokenizer.training import load_person_clips, train_tokenizer
-from facereact.train.trainer import TrainConfig
+from facereact.tokenizer.training import SCHEDULE as TOKENIZER_SCHEDULE
+from facereact.tokenizer.training import decode_in_blocks, load_person_clips, train_tokenizer
 from facereact.viz.page import write_results_page
 from facereact.viz.render import render_clip
 
@@ -59,15 +62,14 @@ def run_demo(out: str | Path, sessions: int = 36, seed: int = 0, tokenizer_epoch
     else:
         print(f"[demo] training the FSQ tokenizer ({tokenizer_epochs} epochs)")
         tokenizer = train_tokenizer(corpus, tok_dir, TokenizerConfig(),
-                                    TrainConfig(epochs=tokenizer_epochs, batch_size=32, lr=2e-3, warmup_steps=50,
-                                                seed=seed))
+                                    replace(TOKENIZER_SCHEDULE, epochs=tokenizer_epochs, seed=seed))
     _tokenizer_plots(tokenizer, corpus, tok_dir, out)
 
     gen_dir = out / "generator"
     if not (gen_dir / "model.safetensors").is_file():
         print(f"[demo] training the offline generator ({generator_epochs} epochs)")
         train_generator(corpus, tok_dir, gen_dir, GeneratorConfig(offline=True),
-                        TrainConfig(epochs=generator_epochs, batch_size=16, lr=1e-3, warmup_steps=50, seed=seed))
+                        replace(GENERATOR_SCHEDULE, epochs=generator_epochs, seed=seed))
     baseline_dirs = []
     for kind, train_fn, config, epochs in (
             ("trans_vae", train_trans_vae, TransVAEConfig(online=False), baseline_epochs),
@@ -75,8 +77,7 @@ def run_demo(out: str | Path, sessions: int = 36, seed: int = 0, tokenizer_epoch
         folder = out / kind
         if not (folder / "model.safetensors").is_file():
             print(f"[demo] training the {kind} baseline, offline like ours ({epochs} epochs)")
-            train_fn(corpus, folder, config, TrainConfig(epochs=epochs, batch_size=16, lr=1e-3, warmup_steps=20,
-                                                         seed=seed))
+            train_fn(corpus, folder, config, replace(BASELINE_SCHEDULE, epochs=epochs, warmup_steps=20, seed=seed))
         baseline_dirs.append(folder)
     print("[demo] generating and evaluating ours beside the challenge's baselines on val")
     _, table = benchmark(corpus, out, [gen_dir, *baseline_dirs], "val", SAMPLES, seed)
@@ -97,7 +98,7 @@ def _tokenizer_plots(tokenizer: FaceTokenizer, corpus: Path, tok_dir: Path, out:
     face = torch.from_numpy(val[0][0])[None]
     tokens = tokenizer.encode(face)
     plot_reconstruction(val[0][0], tokenizer.decode(tokens)[0][0].numpy(),
-                        tokenizer.decode(tokens, block=32)[0][0].numpy(), out / "tokenizer_reconstruction.png")
+                        decode_in_blocks(tokenizer, tokens, 32)[0][0].numpy(), out / "tokenizer_reconstruction.png")
     all_tokens = np.concatenate([tokenizer.encode(torch.from_numpy(f)[None])[0].numpy() for f, _ in val])
     plot_token_usage(all_tokens, tokenizer.vocab_size, out / "tokenizer_usage.png")
     plot_training_curve(tok_dir / "joint" / "train_log.csv", out / "tokenizer_training.png", ("loss", "face_l1"))

@@ -10,7 +10,7 @@ import soundfile as sf
 from facereact.data.clip_io import save_emotion
 from facereact.layout import EMOTION_DIM, EMOTION_NAMES, FACE_DIM
 
-GOLDEN = Path(__file__).resolve().parents[2] / "shared" / "golden"
+GOLDEN = Path(__file__).resolve().parent / "golden"  # the reference implementation's outputs (docs/metrics.md)
 
 # (speaker, listener) rows of a tiny val split: one NoXI and one RECOLA session.
 ROWS = [("NoXI/001_2016-03-17_Paris/Expert_video/1", "NoXI/001_2016-03-17_Paris/Novice_video/1"),

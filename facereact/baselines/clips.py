@@ -12,13 +12,14 @@ from torch import nn
 from tqdm import tqdm
 
 from facereact.data.corpus import ReactCorpus
+from facereact.data.stats import AUDIO_STD_FLOOR, FACE_STD_FLOOR, mean_std
 from facereact.layout import AUDIO_DIM, CLIP_FRAMES, EMOTION_DIM, FACE_DIM
-from facereact.train.checkpoint import load_model_files, load_weights, save_model
+from facereact.train.checkpoint import CONFIG_FILE, config_from_dict, load_model_files, load_weights, save_model
+from facereact.train.windows import draw_window
 
 # Per frame: the speaker's audio feature, 3DMM and emotion. The challenge's baselines read speaker
 # video through a CNN; there is no video model here, so the speaker's 3DMM + emotion stand in.
 SPEAKER_DIM = AUDIO_DIM + FACE_DIM + EMOTION_DIM
-STD_FLOOR = 1e-3
 
 
 @dataclass
@@ -54,10 +55,9 @@ def load_raw_pairs(root: str | Path, split: str, progress: bool = True) -> list:
 
 
 def fit_stats(raw_pairs: list) -> FeatureStats:
-    audio = np.concatenate([p.speaker_audio for p in raw_pairs])
-    face = np.concatenate([p.speaker_face for p in raw_pairs] + [p.listener_face for p in raw_pairs])
-    return FeatureStats(audio.mean(0).tolist(), np.maximum(audio.std(0), STD_FLOOR).tolist(),
-                        face.mean(0).tolist(), np.maximum(face.std(0), STD_FLOOR).tolist())
+    audio = mean_std([p.speaker_audio for p in raw_pairs], AUDIO_STD_FLOOR)
+    face = mean_std([p.speaker_face for p in raw_pairs] + [p.listener_face for p in raw_pairs], FACE_STD_FLOOR)
+    return FeatureStats(*audio, *face)
 
 
 def to_arrays(raw_pairs: list, stats: FeatureStats) -> list[PairArrays]:
@@ -73,8 +73,7 @@ def random_windows(pairs: list[PairArrays], indices: list[int], seeds: list[int]
     parts = []
     for index, seed in zip(indices, seeds):
         pair = pairs[index % len(pairs)]
-        start = int(np.random.default_rng(seed).integers(0, len(pair.speaker) - length + 1))
-        sl = slice(start, start + length)
+        sl, _ = draw_window(seed, len(pair.speaker), length)
         parts.append((pair.speaker[sl], pair.listener_face[sl], pair.listener_emotion[sl]))
     return tuple(torch.from_numpy(np.stack(x)).to(device) for x in zip(*parts))
 
@@ -94,14 +93,12 @@ class SavedBaseline(nn.Module):
         return self.config.stats
 
     def save(self, folder: str | Path, extra: dict | None = None) -> None:
-        save_model(folder, self, {"kind": self.kind, self.kind: asdict(self.config), **(extra or {})})
+        save_model(folder, self, self.kind, {self.kind: asdict(self.config), **(extra or {})})
 
     @classmethod
     def load(cls, folder: str | Path):
-        state, config = load_model_files(folder)
-        fields = dict(config[cls.kind])
-        fields["stats"] = FeatureStats(**fields["stats"])
-        model = cls(cls.config_type(**fields))
+        state, config = load_model_files(folder, cls.kind)
+        model = cls(config_from_dict(cls.config_type, config.get(cls.kind), Path(folder) / CONFIG_FILE))
         load_weights(model, state, folder)
         return model.eval()
 

@@ -1,11 +1,9 @@
 """Training the Trans-VAE and BeLFusion baselines on the shared trainer, and loading them back."""
 from __future__ import annotations
 
-import json
-import shutil
 import time
 from collections.abc import Callable
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -17,11 +15,12 @@ from facereact.baselines.belfusion import BeLFusion, BeLFusionConfig
 from facereact.baselines.clips import FeatureStats, PairArrays, fit_stats, load_raw_pairs, random_windows, to_arrays
 from facereact.baselines.trans_vae import TransVAE, TransVAEConfig
 from facereact.data.errors import DataError
-from facereact.io import write_text_atomic
 from facereact.train.checkpoint import model_kind
-from facereact.train.distributed import is_main_process
-from facereact.train.trainer import TrainConfig, Trainer
+from facereact.train.phases import Phase, fit_phases, save_trained
+from facereact.train.trainer import TrainConfig
+from facereact.train.windows import long_enough, windows_per_epoch
 
+SCHEDULE = TrainConfig(epochs=20, batch_size=16, lr=1e-3, warmup_steps=50)  # the CLI's defaults too
 BASELINE_KINDS = {trans_vae.KIND: TransVAE, belfusion.KIND: BeLFusion}
 
 
@@ -39,18 +38,20 @@ class _Objective(nn.Module):
         return self.fn(self.module, *batch)
 
 
+def _frames(pair: PairArrays) -> int:
+    return len(pair.speaker)
+
+
 class _WindowTask:
     """Random windows of clip pairs; validation on the first window of every val pair."""
 
     def __init__(self, objective: _Objective, train: list[PairArrays], val: list[PairArrays], length: int) -> None:
         self.model, self.length = objective, length
-        self.train = [p for p in train if len(p.speaker) >= length]
-        if not self.train:
-            raise ValueError(f"no training pair has the {length} frames of one window")
-        self.val = [p for p in val if len(p.speaker) >= length]
+        self.train = long_enough(train, _frames, length)
+        self.val = [p for p in val if _frames(p) >= length]
 
     def num_items(self) -> int:
-        return sum(len(p.speaker) for p in self.train) // self.length
+        return windows_per_epoch(self.train, _frames, self.length)
 
     def make_batch(self, indices: list[int], seeds: list[int], device: torch.device):
         return random_windows(self.train, indices, seeds, self.length, device)
@@ -74,11 +75,11 @@ def _behaviour_loss(model: BeLFusion, speaker: torch.Tensor, face: torch.Tensor,
     return belfusion.vae_loss(model, face, emotion)
 
 
-Phase = tuple[Callable, list[str] | None, int, TrainConfig, str]  # loss, trained parts, window, config, folder
+Plan = tuple[Callable, list[str] | None, int, TrainConfig, str]  # loss, trained parts, window, config, folder
 
 
 def _train_phases(data: str | Path, out: str | Path, build: Callable[[FeatureStats], nn.Module],
-                  plan: list[Phase], train: TrainConfig, resume: bool, progress: bool,
+                  plan: list[Plan], train: TrainConfig, resume: bool, progress: bool,
                   max_steps: int | None) -> nn.Module:
     """Build the model on the training split's statistics, fit the phases of `plan` in order, each
     in out/<folder> with its own checkpoints (resumable), then save the model under out."""
@@ -88,37 +89,32 @@ def _train_phases(data: str | Path, out: str | Path, build: Callable[[FeatureSta
     train_pairs, val_pairs = to_arrays(raw_train, stats), to_arrays(raw_val, stats)
     torch.manual_seed(train.seed)
     built = build(stats)
-    if not resume:  # a fresh run: stale checkpoints must not leak into a later phase
-        for *_, folder in plan:
-            shutil.rmtree(out / folder, ignore_errors=True)
-    val: dict = {}
-    steps_left = max_steps
-    for loss, trained, length, phase_config, folder in plan:
-        task = _WindowTask(_Objective(built, loss, trained), train_pairs, val_pairs, length)
-        val = Trainer(phase_config, out / folder, progress=progress).fit(task, resume=resume, max_steps=steps_left)
-        if steps_left is not None:
-            steps_left -= phase_config.epochs * (task.num_items() // phase_config.batch_size)
-            if steps_left <= 0:
-                return built  # interrupted on purpose: resume later
-        resume = True  # a later phase always continues what is on disk
+
+    def task(loss: Callable, trained: list[str] | None, length: int) -> Callable[[], _WindowTask]:
+        return lambda: _WindowTask(_Objective(built, loss, trained), train_pairs, val_pairs, length)
+
+    phases = [Phase(folder, task(loss, trained, length), config) for loss, trained, length, config, folder in plan]
+    val = fit_phases(phases, out, resume, progress, max_steps)
+    if val is None:
+        return built  # interrupted on purpose: resume later
     for p in built.parameters():
         p.requires_grad_(True)
-    if is_main_process():
-        metrics = {**{f"val_{k}": v for k, v in val.items()}, "train_seconds": round(time.perf_counter() - t0, 1)}
-        built.save(out, {"train": asdict(train), "val": metrics})
-        write_text_atomic(out / "val_metrics.json", json.dumps(metrics, indent=2) + "\n")
+    metrics = {**{f"val_{k}": v for k, v in val.items()}, "train_seconds": round(time.perf_counter() - t0, 1)}
+    save_trained(built, out, metrics, train)
     return built
 
 
-def train_trans_vae(data: str | Path, out: str | Path, config: TransVAEConfig, train: TrainConfig,
-                    resume: bool = False, progress: bool = True, max_steps: int | None = None) -> TransVAE:
+def train_trans_vae(data: str | Path, out: str | Path, config: TransVAEConfig = TransVAEConfig(),
+                    train: TrainConfig = SCHEDULE, resume: bool = False, progress: bool = True,
+                    max_steps: int | None = None) -> TransVAE:
     return _train_phases(data, out, lambda stats: TransVAE(replace(config, stats=stats)),
                          [(trans_vae.trans_vae_loss, None, config.window, train, "fit")],
                          train, resume, progress, max_steps)
 
 
-def train_belfusion(data: str | Path, out: str | Path, config: BeLFusionConfig, train: TrainConfig,
-                    resume: bool = False, progress: bool = True, max_steps: int | None = None) -> BeLFusion:
+def train_belfusion(data: str | Path, out: str | Path, config: BeLFusionConfig = BeLFusionConfig(),
+                    train: TrainConfig = SCHEDULE, resume: bool = False, progress: bool = True,
+                    max_steps: int | None = None) -> BeLFusion:
     """Phase 1 (behaviour VAE, half the epochs) then phase 2 (diffusion, the VAE frozen)."""
     half = max(1, train.epochs // 2)
     return _train_phases(data, out, lambda stats: BeLFusion(replace(config, stats=stats)), [

@@ -7,7 +7,7 @@ token (BOS at a clip's start). In every layer the listener block attends causall
 past and, through a gated cross-attention, to the same layer's speaker stream: online to speaker
 frames t - context .. t, offline to t - context .. t + future. Every attention adds a learned bias
 per frame offset (nn/position.py), so the listener knows when the speaker did what. The head
-predicts the next token.
+predicts the next token digit by digit.
 
 Fixes to the public implementation (method.md): causal masks everywhere, per-item masks (no
 batch mixing; windows have no padding), every row of every mask holds its own frame (no NaN),
@@ -24,17 +24,21 @@ from torch import nn
 
 from facereact.generator.digits import DigitHead, TokenEmbedding
 from facereact.layout import AUDIO_DIM, EMOTION_DIM, FACE_DIM
-from facereact.nn.blocks import Block, band_mask, keep_last, symmetric_band_mask
-from facereact.nn.cross import ListenerBlock
-from facereact.train.checkpoint import load_model_files, load_weights, save_model
+from facereact.nn.blocks import Block, BlockState, band_mask, keep_last, symmetric_band_mask
+from facereact.nn.cross import ListenerBlock, ListenerState
+from facereact.train.checkpoint import CONFIG_FILE, config_from_dict, load_model_files, load_weights, save_model
+
+KIND = "generator"
 
 
 @dataclass
 class GeneratorConfig:
-    vocab: int = 1000  # the tokenizer's; BOS is id `vocab`
-    # The token's digits (generator/digits.py): an FSQ tokenizer's levels, read and predicted one
-    # dimension at a time; empty means one flat softmax over the vocabulary (VQ, LFQ).
-    levels: tuple[int, ...] = ()
+    """What defines a generator: the tokenizer's levels, the setting, sizes and the speaker
+    features' normalisation. How it is trained is generator.training.GeneratorTraining's."""
+
+    # The token's digits (generator/digits.py): the tokenizer's levels, read and predicted one
+    # digit at a time; one level is one flat softmax over the vocabulary (VQ, LFQ).
+    levels: tuple[int, ...] = (1000,)
     offline: bool = False
     width: int = 128
     heads: int = 4
@@ -44,32 +48,41 @@ class GeneratorConfig:
     # the demo corpus 4 s beat 1 s once attention knew offsets: the speaker's answer to the
     # listener's smile, and the end of the listener's turn, come later.
     future: int = 100
-    window: int = 128  # training window in frames
     dropout: float = 0.1
-    # Share of the listener's previous tokens replaced by MASK in training: the model cannot lean
-    # on copying its own past and has to read the speaker. Never applied in generation.
-    listener_dropout: float = 0.3
-    # Weight of an auxiliary L1 loss: the speaker stream alone predicts the listener's emotion at
-    # each frame (online: from speaker frames <= t). Reactions are rare events that next-token
-    # cross-entropy barely rewards; this makes the speaker layers carry them.
-    aux_emotion_weight: float = 1.0
-    # Share of training windows in which the listener does not hear the speaker at all (every
-    # cross-attention off): the same weights then also hold a listener-only model, which
-    # classifier-free guidance contrasts with the full one to sharpen speaker-driven reactions.
-    speaker_dropout: float = 0.1
-    # A learned bias per head and frame offset in every attention (nn/position.py), so the
-    # listener can time its answer ("the speaker smiled a second ago", "stopped talking 0.5 s
-    # ago"); without it attention only knows what is in its band, not when.
-    position_bias: bool = True
     audio_mean: list[float] = field(default_factory=lambda: [0.0] * AUDIO_DIM)
     audio_std: list[float] = field(default_factory=lambda: [1.0] * AUDIO_DIM)
     face_mean: list[float] = field(default_factory=lambda: [0.0] * FACE_DIM)
     face_std: list[float] = field(default_factory=lambda: [1.0] * FACE_DIM)
 
+    @property
+    def vocab(self) -> int:
+        return math.prod(self.levels)
+
     @classmethod
     def authors(cls, **overrides) -> "GeneratorConfig":
         """The published size: width 360, 12 heads, 8 layers, 256-frame context."""
         return cls(**{"width": 360, "heads": 12, "layers": 8, "context": 256, **overrides})
+
+
+@dataclass
+class GeneratorOutput:
+    """The parallel forward's one result (teacher forcing)."""
+
+    listener: torch.Tensor  # (B, T, width) states that predict each frame's token
+    speaker_emotion: torch.Tensor  # (B, T, EMOTION_DIM) the speaker stream's own guess of the listener's emotion
+    nll: torch.Tensor | None = None  # (B, T) negative log-likelihood of the target tokens, when given
+    right: torch.Tensor | None = None  # (B, T) whether every digit's greedy choice was right
+
+
+@dataclass
+class GeneratorState:
+    """One conversation's past, frame by frame: the speaker layers' (online), every layer's speaker
+    keys and values for the cross-attention (online: the band; offline: the whole clip), and the
+    listener layers'."""
+
+    speaker: list[BlockState]
+    cross: list[tuple[torch.Tensor, torch.Tensor] | None]
+    listener: list[ListenerState]
 
 
 def cross_mask(length: int, context: int, future: int, offline: bool, device: torch.device) -> torch.Tensor:
@@ -88,17 +101,17 @@ class ReactionGenerator(nn.Module):
         super().__init__()
         self.config = config
         w = config.width
+        levels = tuple(config.levels)
+        if not levels or any(l < 2 for l in levels):
+            raise ValueError(f"token levels must be one or more numbers >= 2, got {levels}")
         self.bos = config.vocab
         self.mask = config.vocab + 1
         self.audio_in = nn.Linear(AUDIO_DIM, w)
-        levels = tuple(config.levels) or (config.vocab,)
-        if math.prod(levels) != config.vocab:
-            raise ValueError(f"token levels {levels} do not make the vocabulary of {config.vocab}")
         self.speaker_token_in = TokenEmbedding(levels, w)
         self.speaker_face_in = nn.Linear(FACE_DIM + EMOTION_DIM, w)
         self.listener_in = TokenEmbedding(levels, w, specials=2)  # BOS, MASK
-        context = config.context if config.position_bias else None
-        speaker_position = None if context is None else (context, context if config.offline else 0)
+        context = config.context
+        speaker_position = (context, context if config.offline else 0)
         future = config.future if config.offline else 0
         self.speaker_blocks = nn.ModuleList(Block(w, config.heads, config.dropout, speaker_position)
                                             for _ in range(config.layers))
@@ -130,14 +143,12 @@ class ReactionGenerator(nn.Module):
 
     # -- training -------------------------------------------------------------------------------
     def forward(self, audio: torch.Tensor, face: torch.Tensor, emotion: torch.Tensor, speaker_tokens: torch.Tensor,
-                listener_in: torch.Tensor, target: torch.Tensor | None = None, with_aux: bool = False,
-                speaker_on: torch.Tensor | None = None):
-        """Teacher forcing: listener_in[:, t] is the token before frame t. Returns the listener
-        states (B, T, width) that predict frame t's token or, given target (B, T) tokens, their
-        negative log-likelihood and whether the greedy choice was right; with_aux also the speaker
-        stream's own guess of the listener's emotion (B, T, EMOTION_DIM). speaker_on (B,): 0 where
-        an item's listener must not hear its speaker. (One forward for all, so that DDP's
-        gradient hooks see every parameter.)"""
+                listener_in: torch.Tensor, target: torch.Tensor | None = None,
+                speaker_on: torch.Tensor | None = None) -> GeneratorOutput:
+        """Teacher forcing: listener_in[:, t] is the token before frame t; given target (B, T)
+        tokens, also their negative log-likelihood. speaker_on (B,): 0 where an item's listener
+        must not hear its speaker. (One forward for all, so that DDP's gradient hooks see every
+        parameter.)"""
         cfg = self.config
         t = listener_in.shape[1]
         speaker = self.speaker_layers(self.speaker_embedding(audio, face, emotion, speaker_tokens))
@@ -148,26 +159,34 @@ class ReactionGenerator(nn.Module):
         for block, s in zip(self.listener_blocks, speaker):
             k, v = block.cross.keys_values(s)
             h = block(h, own_mask, k, v, cmask, on)
-        out = self.norm(h) if target is None else self.head.nll(self.norm(h), target)
-        if not with_aux:
-            return out
-        return out, self.listener_emotion_head(self.speaker_norm(speaker[-1]))
+        h = self.norm(h)
+        out = GeneratorOutput(h, self.listener_emotion_head(self.speaker_norm(speaker[-1])))
+        if target is not None:
+            out.nll, out.right = self.head.nll(h, target)
+        return out
 
     # -- generation, one frame at a time -----------------------------------------------------------
-    def speaker_step(self, embedding: torch.Tensor, state: dict) -> None:
-        """Online: push one speaker frame (1, 1, width) through the speaker layers; cache each
-        layer's keys and values for the listener (at most context + 1 frames)."""
-        for i, (block, lblock) in enumerate(zip(self.speaker_blocks, self.listener_blocks)):
-            embedding = block.step(embedding, state, f"s{i}", self.config.context)
-            for name, new in zip(("k", "v"), lblock.cross.keys_values(embedding)):
-                state[f"x{i}.{name}"] = keep_last(state.get(f"x{i}.{name}"), new, self.config.context + 1, 2)
+    def new_state(self) -> GeneratorState:
+        return GeneratorState([BlockState() for _ in self.speaker_blocks], [None] * len(self.listener_blocks),
+                              [ListenerState() for _ in self.listener_blocks])
 
-    def prepare_offline(self, embedding: torch.Tensor, state: dict) -> None:
+    def speaker_step(self, embedding: torch.Tensor, state: GeneratorState) -> None:
+        """Online: push one speaker frame (1, 1, width) through the speaker layers; keep each
+        layer's keys and values for the listener (at most context + 1 frames)."""
+        keep = self.config.context + 1
+        for i, (block, lblock) in enumerate(zip(self.speaker_blocks, self.listener_blocks)):
+            embedding = block.step(embedding, state.speaker[i], self.config.context)
+            k, v = lblock.cross.keys_values(embedding)
+            past = state.cross[i]
+            past_k, past_v = (None, None) if past is None else past
+            state.cross[i] = (keep_last(past_k, k, keep, 2), keep_last(past_v, v, keep, 2))
+
+    def prepare_offline(self, embedding: torch.Tensor, state: GeneratorState) -> None:
         """Offline: the whole speaker clip (1, T, width) at once; keys and values of every frame."""
         for i, (s, lblock) in enumerate(zip(self.speaker_layers(embedding), self.listener_blocks)):
-            state[f"all{i}.k"], state[f"all{i}.v"] = lblock.cross.keys_values(s)
+            state.cross[i] = lblock.cross.keys_values(s)
 
-    def listener_step(self, previous: torch.Tensor, state: dict, t: int,
+    def listener_step(self, previous: torch.Tensor, state: GeneratorState, t: int,
                       speaker_on: torch.Tensor | None = None) -> torch.Tensor:
         """previous (K,) token ids before frame t -> (K, width) states that predict frame t's
         token (self.head.sample). speaker_on (K,): 0 for rows that run the listener-only model."""
@@ -175,24 +194,23 @@ class ReactionGenerator(nn.Module):
         h = self.listener_in(previous)[:, None]
         on = None if speaker_on is None else speaker_on[:, None, None]
         for i, block in enumerate(self.listener_blocks):
+            k, v = state.cross[i]
             if cfg.offline:
                 lo, hi = max(0, t - cfg.context), t + cfg.future + 1
-                k, v = state[f"all{i}.k"][:, :, lo:hi], state[f"all{i}.v"][:, :, lo:hi]
+                k, v = k[:, :, lo:hi], v[:, :, lo:hi]
                 first = t - lo
-            else:  # the cache ends at speaker frame t
-                k, v = state[f"x{i}.k"], state[f"x{i}.v"]
+            else:  # the band ends at speaker frame t
                 first = k.shape[2] - 1
-            h = block.step(h, state, f"l{i}", cfg.context, k, v, first, on)
+            h = block.step(h, state.listener[i], cfg.context, k, v, first, on)
         return self.norm(h)[:, 0]
 
     # -- files ------------------------------------------------------------------------------------
     def save(self, folder: str | Path, extra: dict | None = None) -> None:
-        save_model(folder, self, {"kind": "generator", "generator": asdict(self.config), **(extra or {})})
+        save_model(folder, self, KIND, {KIND: asdict(self.config), **(extra or {})})
 
     @classmethod
     def load(cls, folder: str | Path) -> "ReactionGenerator":
-        state, config = load_model_files(folder)
-        cfg = {"position_bias": False, **config["generator"]}  # saved before the bias existed
-        model = cls(GeneratorConfig(**{**cfg, "levels": tuple(cfg.get("levels", ()))}))
+        state, config = load_model_files(folder, KIND)
+        model = cls(config_from_dict(GeneratorConfig, config.get(KIND), Path(folder) / CONFIG_FILE))
         load_weights(model, state, folder)
         return model.eval()

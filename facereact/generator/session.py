@@ -27,21 +27,32 @@ class ListenerFrame:
 
 
 class _Session:
-    """State shared by both settings: sampling, the listener's last tokens, the tokenizer's decoders."""
+    """What both settings share: sampling, the listener's last tokens, the generator's and the
+    tokenizer's stream states. `reset()` starts a new conversation with the same models;
+    `close()` frees the states (a server holds many sessions)."""
 
     def __init__(self, generator: ReactionGenerator, tokenizer: FaceTokenizer, samples: int,
                  sampling: Sampling, seed: int) -> None:
+        if samples < 1:
+            raise ValueError(f"samples (K) must be at least 1, got {samples}")
         self.generator, self.tokenizer = generator.eval(), tokenizer.eval()
-        self.samples, self.sampling = samples, sampling
-        self.rng = torch.Generator().manual_seed(seed)
-        self.state: dict = {}
-        self.face_state: dict = {}
-        self.emotion_state: dict = {}
-        self.previous = torch.full((samples,), generator.bos, dtype=torch.long)
-        self.frame = 0
+        self.samples, self.sampling, self.seed = samples, sampling, seed
         # With guidance the listener runs twice, K rows hearing the speaker and K not, in one batch.
         self.guided = sampling.guidance != 1.0
         self.speaker_on = torch.cat([torch.ones(samples), torch.zeros(samples)]) if self.guided else None
+        self.reset()
+
+    def reset(self) -> None:
+        """A new conversation: empty states, the first listener token is BOS, sampling reseeded."""
+        self.rng = torch.Generator().manual_seed(self.seed)
+        self.state = self.generator.new_state()
+        self.decode_state = self.tokenizer.new_decode_state()
+        self.previous = torch.full((self.samples,), self.generator.bos, dtype=torch.long)
+        self.frame = 0
+
+    def close(self) -> None:
+        """Drop the stream states now, not when the session object is collected."""
+        self.state = self.decode_state = None
 
     def _next_tokens(self) -> torch.Tensor:
         head = self.generator.head
@@ -54,10 +65,8 @@ class _Session:
     def _emit(self, tokens: torch.Tensor) -> ListenerFrame:
         self.previous = tokens
         self.frame += 1
-        vectors = self.tokenizer.quantizer.codes_to_vectors(tokens)[:, None]
-        face = self.tokenizer.face_decoder.step(vectors, self.face_state)
-        emotion = self.tokenizer.read_emotion_step(vectors, face, self.emotion_state)
-        return ListenerFrame(self.tokenizer.denormalize(face)[:, 0].numpy(), emotion[:, 0].numpy(), tokens.numpy())
+        face, emotion = self.tokenizer.decode_step(tokens, self.decode_state)
+        return ListenerFrame(face.numpy(), emotion.numpy(), tokens.numpy())
 
 
 class StreamingSession(_Session):
@@ -66,16 +75,23 @@ class StreamingSession(_Session):
     def __init__(self, generator: ReactionGenerator, tokenizer: FaceTokenizer, samples: int = 10,
                  sampling: Sampling = RECOMMENDED, seed: int = 0) -> None:
         if generator.config.offline:
-            raise ValueError("an offline generator sees the whole speaker clip: use generate_clip")
+            raise ValueError("an offline generator sees the whole speaker clip and cannot stream: "
+                             "train one without --offline")
         super().__init__(generator, tokenizer, samples, sampling, seed)
-        self.speaker_token_state: dict = {}
+
+    def reset(self) -> None:
+        super().reset()
+        self.encode_state = self.tokenizer.new_encode_state()
+
+    def close(self) -> None:
+        super().close()
+        self.encode_state = None
 
     @torch.no_grad()
     def step_features(self, audio: np.ndarray, face: np.ndarray, emotion: np.ndarray) -> ListenerFrame:
         """One frame from precomputed speaker features: audio (AUDIO_DIM,), face, emotion."""
         a, f, e = (torch.as_tensor(x, dtype=torch.float32)[None, None] for x in (audio, face, emotion))
-        tok = self.tokenizer
-        speaker_token = tok.quantizer(tok.encoder.step(tok.normalize(f), self.speaker_token_state)).codes
+        speaker_token = self.tokenizer.encode_step(f[:, 0], self.encode_state)[:, None]
         self.generator.speaker_step(self.generator.speaker_embedding(a, f, e, speaker_token), self.state)
         return self._emit(self._next_tokens())
 
@@ -94,9 +110,14 @@ class OfflineSession(_Session):
     def __init__(self, generator: ReactionGenerator, tokenizer: FaceTokenizer, audio: np.ndarray,
                  face: np.ndarray, emotion: np.ndarray, samples: int = 10, sampling: Sampling = RECOMMENDED,
                  seed: int = 0) -> None:
+        self.speaker = tuple(torch.as_tensor(x, dtype=torch.float32)[None] for x in (audio, face, emotion))
         super().__init__(generator, tokenizer, samples, sampling, seed)
-        a, f, e = (torch.as_tensor(x, dtype=torch.float32)[None] for x in (audio, face, emotion))
-        generator.prepare_offline(generator.speaker_embedding(a, f, e, tokenizer.encode(f)), self.state)
+
+    @torch.no_grad()
+    def reset(self) -> None:
+        super().reset()
+        a, f, e = self.speaker
+        self.generator.prepare_offline(self.generator.speaker_embedding(a, f, e, self.tokenizer.encode(f)), self.state)
 
     @torch.no_grad()
     def next_frame(self) -> ListenerFrame:

@@ -1,32 +1,64 @@
 """Training the reaction generator on windows of clip pairs, with the tokenizer frozen."""
 from __future__ import annotations
 
-import json
-import shutil
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
+from facereact.data.errors import DataError
+from facereact.data.stats import AUDIO_STD_FLOOR, mean_std
 from facereact.generator.data import TokenizedPair, load_tokenized_pairs
 from facereact.generator.model import GeneratorConfig, ReactionGenerator
-from facereact.io import write_text_atomic
 from facereact.tokenizer.model import FaceTokenizer
 from facereact.train.distributed import is_main_process
-from facereact.train.trainer import TrainConfig, Trainer
+from facereact.train.phases import Phase, fit_phases, save_trained
+from facereact.train.trainer import TrainConfig
+from facereact.train.windows import draw_window, long_enough, windows_per_epoch
 
-AUDIO_STD_FLOOR = 1e-3
+
+SCHEDULE = TrainConfig(epochs=30, batch_size=16, lr=1e-3, warmup_steps=50)  # `facereact train generator`'s too
 
 
-def _window(pair: TokenizedPair, start: int, length: int, bos: int) -> tuple[np.ndarray, ...]:
-    sl = slice(start, start + length)
-    previous = pair.listener_tokens[start - 1] if start > 0 else bos
-    listener_in = np.concatenate([[previous], pair.listener_tokens[start:start + length - 1]]).astype(np.int64)
-    return (pair.speaker_audio[sl], pair.speaker_face[sl], pair.speaker_emotion[sl], pair.speaker_tokens[sl],
-            listener_in, pair.listener_tokens[sl], pair.listener_emotion[sl])
+@dataclass
+class GeneratorTraining:
+    """How a generator is trained, beside the trainer's schedule (TrainConfig)."""
+
+    window: int = 128  # training window in frames
+    # Share of the listener's previous tokens replaced by MASK in training: the model cannot lean
+    # on copying its own past and has to read the speaker. Never applied in generation.
+    listener_dropout: float = 0.3
+    # Share of training windows in which the listener does not hear the speaker at all (every
+    # cross-attention off): the same weights then also hold a listener-only model, which
+    # classifier-free guidance contrasts with the full one to sharpen speaker-driven reactions.
+    speaker_dropout: float = 0.1
+    # Weight of an auxiliary L1 loss: the speaker stream alone predicts the listener's emotion at
+    # each frame (online: from speaker frames <= t). Reactions are rare events that next-token
+    # cross-entropy barely rewards; this makes the speaker layers carry them.
+    aux_emotion_weight: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.window < 2:
+            raise ValueError(f"window must be at least 2 frames, got {self.window}")
+        for name in ("listener_dropout", "speaker_dropout"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+        if not np.isfinite(self.aux_emotion_weight) or self.aux_emotion_weight < 0:
+            raise ValueError(f"aux_emotion_weight must be a finite number >= 0, got {self.aux_emotion_weight}")
+
+
+def _frames(pair: TokenizedPair) -> int:
+    return len(pair.listener_tokens)
+
+
+def _window(pair: TokenizedPair, window: slice, bos: int) -> tuple[np.ndarray, ...]:
+    previous = pair.listener_tokens[window.start - 1] if window.start > 0 else bos
+    listener_in = np.concatenate([[previous], pair.listener_tokens[window.start:window.stop - 1]]).astype(np.int64)
+    return (pair.speaker_audio[window], pair.speaker_face[window], pair.speaker_emotion[window],
+            pair.speaker_tokens[window], listener_in, pair.listener_tokens[window], pair.listener_emotion[window])
 
 
 def _stack(windows: list[tuple[np.ndarray, ...]], device: torch.device) -> tuple[torch.Tensor, ...]:
@@ -34,39 +66,35 @@ def _stack(windows: list[tuple[np.ndarray, ...]], device: torch.device) -> tuple
 
 
 class GeneratorTask:
-    def __init__(self, model: ReactionGenerator, train: list[TokenizedPair], val: list[TokenizedPair]) -> None:
-        self.model = model
-        self.window = model.config.window
-        self.train = [p for p in train if len(p.listener_tokens) >= self.window]
-        if not self.train:
-            raise ValueError(f"no training pair has the {self.window} frames of one window")
-        self.val = [p for p in val if len(p.listener_tokens) >= self.window]
+    def __init__(self, model: ReactionGenerator, train: list[TokenizedPair], val: list[TokenizedPair],
+                 settings: GeneratorTraining) -> None:
+        self.model, self.settings = model, settings
+        self.train = long_enough(train, _frames, settings.window)
+        self.val = [p for p in val if _frames(p) >= settings.window]
 
     def num_items(self) -> int:
-        return sum(len(p.listener_tokens) for p in self.train) // self.window
+        return windows_per_epoch(self.train, _frames, self.settings.window)
 
     def make_batch(self, indices: list[int], seeds: list[int], device: torch.device):
-        windows = []
+        how, windows = self.settings, []
         for index, seed in zip(indices, seeds):
             pair = self.train[index % len(self.train)]
-            rng = np.random.default_rng(seed)
-            start = int(rng.integers(0, len(pair.listener_tokens) - self.window + 1))
-            window = _window(pair, start, self.window, self.model.bos)
-            dropped = rng.random(self.window) < self.model.config.listener_dropout
-            window[4][dropped] = self.model.mask  # listener_in
-            speaker_on = np.float32(rng.random() >= self.model.config.speaker_dropout)
-            windows.append((*window, speaker_on))
+            window, rng = draw_window(seed, _frames(pair), how.window)
+            parts = _window(pair, window, self.model.bos)
+            dropped = rng.random(how.window) < how.listener_dropout
+            parts[4][dropped] = self.model.mask  # listener_in
+            speaker_on = np.float32(rng.random() >= how.speaker_dropout)
+            windows.append((*parts, speaker_on))
         return _stack(windows, device)
 
     def loss(self, model: nn.Module, batch) -> tuple[torch.Tensor, dict[str, float]]:
         audio, face, emotion, speaker_tokens, listener_in, target, listener_emotion, *rest = batch
         speaker_on = rest[0] if rest else None
-        (nll, right), aux = model(audio, face, emotion, speaker_tokens, listener_in, target, with_aux=True,
-                                  speaker_on=speaker_on)
-        ce = nll.mean()
-        aux_l1 = (aux - listener_emotion).abs().mean()
-        accuracy = right.float().mean()
-        total = ce + self.model.config.aux_emotion_weight * aux_l1
+        out = model(audio, face, emotion, speaker_tokens, listener_in, target, speaker_on=speaker_on)
+        ce = out.nll.mean()
+        aux_l1 = (out.speaker_emotion - listener_emotion).abs().mean()
+        accuracy = out.right.float().mean()
+        total = ce + self.settings.aux_emotion_weight * aux_l1
         return total, {"ce": ce.item(), "accuracy": accuracy.item(), "aux_emotion_l1": aux_l1.item()}
 
     def validate(self, model: nn.Module) -> dict[str, float]:
@@ -74,23 +102,15 @@ class GeneratorTask:
         if not self.val:
             return {}
         device = next(model.parameters()).device
-        batch = _stack([_window(p, 0, self.window, self.model.bos) for p in self.val], device)
+        first = slice(0, self.settings.window)
+        batch = _stack([_window(p, first, self.model.bos) for p in self.val], device)
         loss, logs = self.loss(model, batch)
         return {"loss": loss.item(), **logs}
 
 
-def audio_statistics(pairs: list[TokenizedPair]) -> tuple[list[float], list[float]]:
-    audio = np.concatenate([p.speaker_audio for p in pairs])
-    return audio.mean(0).tolist(), np.maximum(audio.std(0), AUDIO_STD_FLOOR).tolist()
-
-
-def token_levels(tokenizer: FaceTokenizer) -> tuple[int, ...]:
-    """The digits the generator reads tokens in: FSQ's levels, or one flat codebook."""
-    return tuple(getattr(tokenizer.quantizer, "levels", (tokenizer.vocab_size,)))
-
-
-def train_generator(data: str | Path, tokenizer_dir: str | Path, out: str | Path, config: GeneratorConfig,
-                    train: TrainConfig, resume: bool = False, progress: bool = True,
+def train_generator(data: str | Path, tokenizer_dir: str | Path, out: str | Path,
+                    config: GeneratorConfig = GeneratorConfig(), train: TrainConfig = SCHEDULE,
+                    settings: GeneratorTraining = GeneratorTraining(), resume: bool = False, progress: bool = True,
                     max_steps: int | None = None) -> ReactionGenerator:
     """Train under `out`; the folder then holds the generator and a copy of its tokenizer."""
     out = Path(out)
@@ -98,24 +118,26 @@ def train_generator(data: str | Path, tokenizer_dir: str | Path, out: str | Path
     tokenizer = FaceTokenizer.load(tokenizer_dir)
     train_pairs = load_tokenized_pairs(data, "train", tokenizer, progress=progress)
     val_pairs = load_tokenized_pairs(data, "val", tokenizer, progress=progress)
-    mean, std = audio_statistics(train_pairs)
-    config = replace(config, vocab=tokenizer.vocab_size, levels=token_levels(tokenizer), audio_mean=mean, audio_std=std,
+    mean, std = mean_std([p.speaker_audio for p in train_pairs], AUDIO_STD_FLOOR)
+    config = replace(config, levels=tokenizer.levels, audio_mean=mean, audio_std=std,
                      face_mean=tokenizer.config.face_mean, face_std=tokenizer.config.face_std)
     torch.manual_seed(train.seed)
     model = ReactionGenerator(config)
-    if not resume:
-        shutil.rmtree(out / "checkpoints", ignore_errors=True)
-    task = GeneratorTask(model, train_pairs, val_pairs)
-    val = Trainer(train, out, progress=progress).fit(task, resume=resume, max_steps=max_steps)
-    if max_steps is not None or not is_main_process():
-        return model
-    tokenizer.save(out / "tokenizer")
+    val = fit_phases([Phase("", lambda: GeneratorTask(model, train_pairs, val_pairs, settings), train)], out,
+                     resume, progress, max_steps)
+    if val is None:
+        return model  # interrupted on purpose: resume later
+    if is_main_process():
+        tokenizer.save(out / "tokenizer")
     metrics = {**{f"val_{k}": v for k, v in val.items()}, "train_seconds": round(time.perf_counter() - t0, 1)}
-    model.save(out, {"train": asdict(train), "val": metrics})
-    write_text_atomic(out / "val_metrics.json", json.dumps(metrics, indent=2) + "\n")
+    save_trained(model, out, metrics, train, asdict(settings))
     return model
 
 
 def load_generator(folder: str | Path) -> tuple[ReactionGenerator, FaceTokenizer]:
     """A trained generator folder: the generator and its tokenizer."""
-    return ReactionGenerator.load(folder), FaceTokenizer.load(Path(folder) / "tokenizer")
+    generator, tokenizer = ReactionGenerator.load(folder), FaceTokenizer.load(Path(folder) / "tokenizer")
+    if tokenizer.levels != tuple(generator.config.levels):
+        raise DataError(Path(folder) / "tokenizer", f"a tokenizer of levels {tokenizer.levels}, where the "
+                                                    f"generator reads {tuple(generator.config.levels)}")
+    return generator, tokenizer

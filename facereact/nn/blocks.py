@@ -6,17 +6,35 @@ boundaries. Position comes from a causal depthwise convolution in each block and
 asks for it, a learned bias per frame offset (nn/position.py), never from absolute position
 embeddings, so frame t behaves the same at position 5 of a window and 500 of a clip.
 
-`step` runs one new frame against a state (the convolution's last inputs and the attention's
-keys and values, trimmed to the band), so streaming costs one frame's work per frame and gives
-the same numbers as the parallel forward.
+`step` runs one new frame against the module's own state object (BlockState: the convolution's
+last inputs, the attention's keys and values trimmed to the band), so streaming costs one frame's
+work per frame and gives the same numbers as the parallel forward. A stream's state is a plain
+object owned by whoever streams: dropping it frees it, a fresh one restarts the stream.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from facereact.nn.position import RelativeBias
+from facereact.nn.position import BiasCache, RelativeBias
+
+
+@dataclass
+class AttentionCache:
+    """Keys and values (B, H, n, C / H) of the frames within the band, and the gathered offset bias."""
+
+    k: torch.Tensor | None = None
+    v: torch.Tensor | None = None
+    bias: BiasCache = field(default_factory=BiasCache)
+
+
+@dataclass
+class BlockState:
+    conv: torch.Tensor | None = None  # the convolution's last kernel - 1 inputs (B, kernel - 1, C)
+    attn: AttentionCache = field(default_factory=AttentionCache)
 
 
 def band_mask(length: int, context: int | None, device: torch.device) -> torch.Tensor:
@@ -53,12 +71,12 @@ class CausalConv(nn.Module):
         y = F.pad(x.transpose(1, 2), (self.kernel - 1, 0))
         return self.conv(y).transpose(1, 2)
 
-    def step(self, x: torch.Tensor, state: dict, key: str) -> torch.Tensor:  # x (B, 1, C)
-        past = state.get(key)
+    def step(self, x: torch.Tensor, state: BlockState) -> torch.Tensor:  # x (B, 1, C)
+        past = state.conv
         if past is None:
             past = x.new_zeros(x.shape[0], self.kernel - 1, x.shape[2])
         window = torch.cat([past, x], 1)  # (B, kernel, C)
-        state[key] = window[:, 1:]
+        state.conv = window[:, 1:]
         return torch.einsum("bkc,ck->bc", window, self.conv.weight[:, 0]).unsqueeze(1) + self.conv.bias
 
 
@@ -84,15 +102,15 @@ class SelfAttention(nn.Module):
         y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0)
         return self.out(y.transpose(1, 2).reshape(b, t, c))
 
-    def step(self, x: torch.Tensor, state: dict, key: str, context: int | None) -> torch.Tensor:
+    def step(self, x: torch.Tensor, cache: AttentionCache, context: int | None) -> torch.Tensor:
         """One new frame (B, 1, C) attending to itself and the cached frames within the band."""
         b, _, c = x.shape
         q, k, v = self.qkv(x).view(b, 1, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
         keep = None if context is None else context + 1
-        k = state[key + ".k"] = keep_last(state.get(key + ".k"), k, keep, 2)
-        v = state[key + ".v"] = keep_last(state.get(key + ".v"), v, keep, 2)
+        k = cache.k = keep_last(cache.k, k, keep, 2)
+        v = cache.v = keep_last(cache.v, v, keep, 2)
         n = k.shape[2]  # the cache ends at this frame
-        bias = None if self.position is None else self.position.step_bias(n - 1, n, state, key + ".bias")
+        bias = None if self.position is None else self.position.step_bias(n - 1, n, cache.bias)
         y = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
         return self.out(y.transpose(1, 2).reshape(b, 1, c))
 
@@ -113,9 +131,9 @@ class Block(nn.Module):
         x = x + self.attn(self.attn_norm(x), mask)
         return x + self.mlp(self.mlp_norm(x))
 
-    def step(self, x: torch.Tensor, state: dict, key: str, context: int | None) -> torch.Tensor:
-        x = x + self.conv.step(self.conv_norm(x), state, key + ".conv")
-        x = x + self.attn.step(self.attn_norm(x), state, key + ".attn", context)
+    def step(self, x: torch.Tensor, state: BlockState, context: int | None) -> torch.Tensor:
+        x = x + self.conv.step(self.conv_norm(x), state)
+        x = x + self.attn.step(self.attn_norm(x), state.attn, context)
         return x + self.mlp(self.mlp_norm(x))
 
 
@@ -138,9 +156,12 @@ class Stack(nn.Module):
             h = block(h, mask)
         return self.outp(self.norm(h))
 
-    def step(self, x: torch.Tensor, state: dict) -> torch.Tensor:
-        """(B, 1, in_dim) -> (B, 1, out_dim) for the next frame; `state` carries the past."""
+    def new_state(self) -> list[BlockState]:
+        return [BlockState() for _ in self.blocks]
+
+    def step(self, x: torch.Tensor, state: list[BlockState]) -> torch.Tensor:
+        """(B, 1, in_dim) -> (B, 1, out_dim) for the next frame; `state` (new_state()) carries the past."""
         h = self.inp(x)
-        for i, block in enumerate(self.blocks):
-            h = block.step(h, state, str(i), self.context)
+        for block, block_state in zip(self.blocks, state):
+            h = block.step(h, block_state, self.context)
         return self.outp(self.norm(h))

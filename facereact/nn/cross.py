@@ -2,12 +2,20 @@
 speaker stream of the same layer, MLP. Parallel forward for training, `step` for generation."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from facereact.nn.blocks import Block
-from facereact.nn.position import RelativeBias
+from facereact.nn.blocks import Block, BlockState
+from facereact.nn.position import BiasCache, RelativeBias
+
+
+@dataclass
+class ListenerState:
+    own: BlockState = field(default_factory=BlockState)  # the listener's own past
+    cross_bias: BiasCache = field(default_factory=BiasCache)  # the cross-attention's offset bias
 
 
 class CrossAttention(nn.Module):
@@ -59,13 +67,13 @@ class ListenerBlock(nn.Module):
         mask = cross_mask if position is None else position.masked(cross_mask)
         return x + self._cross(x, k, v, mask, speaker_on)
 
-    def step(self, x: torch.Tensor, state: dict, key: str, context: int | None, k: torch.Tensor,
+    def step(self, x: torch.Tensor, state: ListenerState, context: int | None, k: torch.Tensor,
              v: torch.Tensor, first: int, speaker_on: torch.Tensor | None = None) -> torch.Tensor:
         """first: frames from the first speaker frame in k to this listener frame (k's frames
         are consecutive)."""
-        x = self.own.step(x, state, key, context)
+        x = self.own.step(x, state.own, context)
         position = self.cross.position
-        bias = None if position is None else position.step_bias(first, k.shape[2], state, key + ".xbias")
+        bias = None if position is None else position.step_bias(first, k.shape[2], state.cross_bias)
         return x + self._cross(x, k, v, bias, speaker_on)
 
     def _cross(self, x: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None,

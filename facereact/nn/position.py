@@ -8,8 +8,18 @@ so the parallel forward and the one-frame step read the same numbers, at any pos
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
+
+
+@dataclass
+class BiasCache:
+    """The last gathered step bias and the (first, n) band it was gathered for."""
+
+    band: tuple[int, int] | None = None
+    bias: torch.Tensor | None = None
 
 
 class RelativeBias(nn.Module):
@@ -35,12 +45,11 @@ class RelativeBias(nn.Module):
         offsets = (t[:, None] - s[None, :]).clamp(-self.future, self.past)
         return self(offsets).masked_fill(~mask, float("-inf"))
 
-    def step_bias(self, first: int, n: int, state: dict, key: str) -> torch.Tensor:
+    def step_bias(self, first: int, n: int, cache: BiasCache) -> torch.Tensor:
         """(H, 1, n) bias for one query frame whose n keys lie first, first - 1, ..., first - n + 1
-        frames back. A stream's band soon stops changing, so the bias is kept in `state` and only
+        frames back. A stream's band soon stops changing, so the bias is kept in `cache` and only
         gathered again when (first, n) changes: a step costs no more than without it."""
-        cached = state.get(key)
-        if cached is None or cached[0] != (first, n):
+        if cache.bias is None or cache.band != (first, n):
             offsets = first - torch.arange(n, device=self.table.device)
-            cached = state[key] = ((first, n), self(offsets)[:, None])
-        return cached[1]
+            cache.band, cache.bias = (first, n), self(offsets)[:, None]
+        return cache.bias

@@ -8,20 +8,20 @@ from pathlib import Path
 from facereact.io import write_text_atomic
 from facereact.layout import FACE_GROUPS
 from facereact.tokenizer.model import TokenizerConfig
-from facereact.tokenizer.training import train_tokenizer
+from facereact.tokenizer.training import SCHEDULE, TokenizerLoss, train_tokenizer
 from facereact.train.trainer import TrainConfig
 
 RIVALS = {"fsq": {"levels": (8, 5, 5, 5)}, "vq": {"codebook_size": 1000}, "lfq": {"codebook_size": 1024}}
 
 
-def bench_tokenizers(data: str | Path, out: str | Path, base: TokenizerConfig, train: TrainConfig,
-                     progress: bool = True) -> str:
+def bench_tokenizers(data: str | Path, out: str | Path, base: TokenizerConfig = TokenizerConfig(),
+                     train: TrainConfig = SCHEDULE, loss: TokenizerLoss = TokenizerLoss(), progress: bool = True) -> str:
     """Train each quantizer under out/<name>, write tokenizers.{md,json} and return the Markdown."""
     out = Path(out)
     results = {}
     for name, overrides in RIVALS.items():
         config = replace(base, quantizer=name, **overrides)
-        tokenizer = train_tokenizer(data, out / name, config, train, progress=progress)
+        tokenizer = train_tokenizer(data, out / name, config, train, loss, progress=progress)
         results[name] = json.loads((out / name / "val_metrics.json").read_text()) | {"vocab": tokenizer.vocab_size}
     write_text_atomic(out / "tokenizers.json", json.dumps(results, indent=2) + "\n")
     table = format_table(results)

@@ -3,14 +3,16 @@
 Arousal follows how much a face moves, so the reader sees, beside the frame itself, the mean
 absolute frame-to-frame change of every channel over the last 0.2, 0.5 and 1 s (motion energy).
 A frame-wise network over these features reads a generated face the way it reads a real one. A
-transformer over the token vectors (the older reader, kept for folders trained with it) learned
-cues of the real faces' token paths that sampled paths lack: on the demo's generated reactions its
-arousal correlated 0.20 with the real listener's, this reader's 0.36 (README, "Face tokenizer").
+transformer over the token vectors learned cues of the real faces' token paths that sampled paths
+lack: on the demo's generated reactions its arousal correlated 0.20 with the real listener's, this
+reader's 0.36 (docs/tokenizer.md).
 
 Only past frames count, so the reader is online-safe and `step` streams it frame by frame with the
 same numbers as the parallel forward.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -42,6 +44,12 @@ def motion_energy(face: torch.Tensor) -> torch.Tensor:
     return torch.cat(parts, -1)
 
 
+@dataclass
+class MotionState:
+    face: torch.Tensor | None = None  # the last frame read (B, 1, C)
+    changes: torch.Tensor | None = None  # the last MOTION_HISTORY frame-to-frame changes
+
+
 class FaceEmotionReader(nn.Module):
     """Frame-wise MLP over (normalised face, motion energy) -> emotion."""
 
@@ -56,12 +64,11 @@ class FaceEmotionReader(nn.Module):
     def forward(self, face: torch.Tensor) -> torch.Tensor:
         return self.net(torch.cat([face, motion_energy(face)], -1))
 
-    def step(self, face: torch.Tensor, state: dict) -> torch.Tensor:
+    def step(self, face: torch.Tensor, state: MotionState) -> torch.Tensor:
         """face (B, 1, C), the next frame; state keeps the last MOTION_HISTORY changes."""
-        previous = state.get("face")
-        change = torch.zeros_like(face) if previous is None else (face - previous).abs()
-        state["face"] = face
-        changes = state["changes"] = keep_last(state.get("changes"), change, MOTION_HISTORY, 1)
+        change = torch.zeros_like(face) if state.face is None else (face - state.face).abs()
+        state.face = face
+        changes = state.changes = keep_last(state.changes, change, MOTION_HISTORY, 1)
         # Frames before the clip count as still, as in the parallel forward.
         energy = [changes[:, -w:].sum(1, keepdim=True) / w for w in MOTION_WINDOWS]
         return self.net(torch.cat([face, *energy], -1))

@@ -1,7 +1,9 @@
 """Quantizers behind one interface: FSQ (written here), VQ and LFQ (vector-quantize-pytorch).
 
 Every quantizer maps (..., dim) vectors to (..., dim) quantized vectors and integer codes and
-returns one QuantizedResult, so the tokenizer never needs to know which one it holds.
+returns one QuantizedResult, so the tokenizer never needs to know which one it holds. Every
+quantizer names its `levels`, the digits its codes are read in: FSQ's per-dimension levels, or
+one level of codebook_size for a flat codebook (VQ, LFQ).
 """
 from __future__ import annotations
 
@@ -42,6 +44,10 @@ class Quantizer(nn.Module):
     dim: int
     codebook_size: int
 
+    @property
+    def levels(self) -> tuple[int, ...]:
+        return (self.codebook_size,)
+
     def codes_to_vectors(self, codes: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
@@ -55,22 +61,25 @@ class FSQ(Quantizer):
     """
 
     def __init__(self, levels: tuple[int, ...] = (8, 5, 5, 5), eps: float = 1e-3, saturation_weight: float = 0.1,
-                 usage_weight: float = 0.0, usage_temperature: float = 0.5) -> None:
+                 usage_temperature: float = 0.5) -> None:
         super().__init__()
-        if any(l < 2 for l in levels):
+        if not levels or any(l < 2 for l in levels):
             raise ValueError(f"every FSQ level must be at least 2, got {levels}")
-        self.levels = tuple(int(l) for l in levels)
-        self.dim = len(self.levels)
-        self.codebook_size = math.prod(self.levels)
+        self._levels = tuple(int(l) for l in levels)
+        self.dim = len(self._levels)
+        self.codebook_size = math.prod(self._levels)
         self.eps = eps
         self.saturation_weight = saturation_weight
-        self.usage_weight = usage_weight
         self.usage_temperature = usage_temperature
-        self.digits = TokenDigits(self.levels)
+        self.digits = TokenDigits(self._levels)
         lv = torch.tensor(self.levels, dtype=torch.float32)
         self.register_buffer("_half_width", (lv - 1) / 2, persistent=False)
         # Even L: shift by half a step so that rounding yields exactly L values.
         self.register_buffer("_offset", torch.where(lv % 2 == 0, 0.5, 0.0), persistent=False)
+
+    @property
+    def levels(self) -> tuple[int, ...]:
+        return self._levels
 
     def _bound(self, z: torch.Tensor) -> torch.Tensor:
         """Squash to (-(L-1)/2, (L-1)/2) around the offset so that round() gives L values."""
@@ -88,13 +97,11 @@ class FSQ(Quantizer):
         # level corners (seen here: 13 of 1000 codes used). A penalty on |z| beyond 2 keeps the
         # encoder where moving z still moves the level; tanh(2) = 0.96 leaves every level reachable.
         saturation = torch.relu(z.float().abs() - 2.0).pow(2).mean() * self.saturation_weight
-        aux = saturation
-        if self.usage_weight > 0 and self.training:
-            aux = aux + self.usage_weight * self.usage_deficit(bounded)
-        return QuantizedResult(vectors.to(z.dtype), codes, aux)
+        return QuantizedResult(vectors.to(z.dtype), codes, saturation)
 
-    def usage_deficit(self, bounded: torch.Tensor) -> torch.Tensor:
-        """1 - H(batch code distribution) / log(codebook size), from soft level assignments.
+    def usage_deficit(self, z: torch.Tensor) -> torch.Tensor:
+        """1 - H(batch code distribution) / log(codebook size), from soft level assignments of the
+        encoder's outputs z (..., dim). Training adds it (TokenizerLoss.usage_weight).
 
         Rounding alone lets the encoder crowd the frames into a few hundred of the grid's cells;
         this term (LFQ's codebook entropy, computed here on FSQ's grid) spreads them. Each frame's
@@ -102,9 +109,9 @@ class FSQ(Quantizer):
         1000-code grid is small enough to form exactly; a grid over JOINT_ENTROPY_MAX_CODES spreads
         each dimension's levels instead.
         """
-        flat = bounded.reshape(-1, self.dim)
+        flat = self._bound(z.float()).reshape(-1, self.dim)
         per_dim = []
-        for d, levels in enumerate(self.levels):
+        for d, levels in enumerate(self._levels):
             centres = torch.arange(levels, device=flat.device, dtype=flat.dtype) - self._half_width[d] - self._offset[d]
             per_dim.append(torch.softmax(-(flat[:, d:d + 1] - centres) ** 2 / self.usage_temperature ** 2, dim=-1))
         if self.codebook_size > JOINT_ENTROPY_MAX_CODES:
@@ -194,10 +201,10 @@ class LFQ(Quantizer):
 
 
 def build_quantizer(kind: str, levels: tuple[int, ...] = (8, 5, 5, 5), codebook_size: int = 1000,
-                    vq_dim: int = 16, fsq_usage_weight: float = 0.0) -> Quantizer:
+                    vq_dim: int = 16) -> Quantizer:
     """fsq (levels), vq (codebook_size, vq_dim) or lfq (codebook_size, a power of two)."""
     if kind == "fsq":
-        return FSQ(levels, usage_weight=fsq_usage_weight)
+        return FSQ(levels)
     if kind == "vq":
         return VQ(vq_dim, codebook_size)
     if kind == "lfq":  # sign bits: the nearest power of two to the asked size

@@ -2,10 +2,8 @@
 error, then, on the frozen tokens, the emotion reader alone."""
 from __future__ import annotations
 
-import json
-import shutil
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -13,16 +11,43 @@ import torch
 from torch import nn
 
 from facereact.data.corpus import ReactCorpus
-from facereact.io import write_text_atomic
+from facereact.data.stats import EMOTION_STD_FLOOR, FACE_STD_FLOOR, mean_std
 from facereact.layout import FACE_GROUPS
+from facereact.tokenizer.emotion import MOTION_HISTORY
 from facereact.tokenizer.model import FaceTokenizer, TokenizerConfig, grouped_l1, grouped_squared
 from facereact.tokenizer.quantizers import usage_stats
-from facereact.train.distributed import is_main_process
-from facereact.train.trainer import TrainConfig, Trainer
+from facereact.train.phases import Phase, fit_phases, save_trained
+from facereact.train.trainer import TrainConfig
+from facereact.train.windows import draw_window, long_enough, windows_per_epoch
 
 JOINT_SHARE = 0.8  # the first 80% of epochs train everything; the rest only the emotion reader
-STD_FLOOR = 1e-2  # channels that never move in training are not blown up by normalisation
-EMOTION_SCALE_FLOOR = 0.05  # an emotion column that is almost never on is not weighted up without bound
+SCHEDULE = TrainConfig(epochs=40, batch_size=32, lr=2e-3, warmup_steps=50)  # `facereact train tokenizer`'s too
+
+
+@dataclass
+class TokenizerLoss:
+    """How a tokenizer is trained, beside the trainer's schedule (TrainConfig)."""
+
+    window: int = 64  # training window length in frames
+    # Weight of a squared error (per region, in normalised units) beside the grouped L1. L1 lets
+    # brief large excursions go: without it the tokens drop blinks entirely (decoded/real
+    # correlation 0.02; 0.99 with it).
+    squared_weight: float = 1.0
+    # Weight of a squared error on the emotion beside its L1. L1's best guess of a rare binary AU
+    # (a lip press in 5% of frames) is always 0, so on its own it never asks the tokens to keep one.
+    emotion_squared_weight: float = 4.0
+    # FSQ only: weight of the codebook-entropy term that spreads frames over the grid's codes. It
+    # rescued the authors' 1000-code grid (usage 61% -> 97%; use 0.1 there); the default grid is not
+    # crowded without it.
+    usage_weight: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.window < 2:
+            raise ValueError(f"window must be at least 2 frames, got {self.window}")
+        for name in ("squared_weight", "emotion_squared_weight", "usage_weight"):
+            value = getattr(self, name)
+            if not np.isfinite(value) or value < 0:
+                raise ValueError(f"{name} must be a finite number >= 0, got {value}")
 
 
 def load_person_clips(root: str | Path, split: str) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -30,27 +55,28 @@ def load_person_clips(root: str | Path, split: str) -> list[tuple[np.ndarray, np
     return [corpus.load_person(c) for c in corpus.clips()]
 
 
+def _frames(clip: tuple[np.ndarray, np.ndarray]) -> int:
+    return len(clip[0])
+
+
 class WindowTask:
     """Random windows of person clips; subclasses define the model and the loss."""
 
-    def __init__(self, tokenizer: FaceTokenizer, train: list, val: list, window: int) -> None:
-        self.tokenizer = tokenizer
-        self.train_clips = [c for c in train if len(c[0]) >= window]
-        if not self.train_clips:
-            raise ValueError(f"no training clip has the {window} frames of one window")
+    def __init__(self, tokenizer: FaceTokenizer, train: list, val: list, loss: TokenizerLoss) -> None:
+        self.tokenizer, self.settings = tokenizer, loss
+        self.train_clips = long_enough(train, _frames, loss.window)
         self.val_clips = val
-        self.window = window
 
     def num_items(self) -> int:
-        return sum(len(f) for f, _ in self.train_clips) // self.window
+        return windows_per_epoch(self.train_clips, _frames, self.settings.window)
 
     def make_batch(self, indices: list[int], seeds: list[int], device: torch.device):
         faces, emotions = [], []
         for index, seed in zip(indices, seeds):
             face, emotion = self.train_clips[index % len(self.train_clips)]
-            start = np.random.default_rng(seed).integers(0, len(face) - self.window + 1)
-            faces.append(face[start:start + self.window])
-            emotions.append(emotion[start:start + self.window])
+            window, _ = draw_window(seed, len(face), self.settings.window)
+            faces.append(face[window])
+            emotions.append(emotion[window])
         return torch.from_numpy(np.stack(faces)).to(device), torch.from_numpy(np.stack(emotions)).to(device)
 
     def validate(self, model: nn.Module) -> dict[str, float]:
@@ -70,10 +96,9 @@ def emotion_error(pred: torch.Tensor, target: torch.Tensor, squared_weight: floa
 class JointTask(WindowTask):
     """Phase 1: encoder, quantizer and both decoders; the face reader waits for phase 2."""
 
-    def __init__(self, tokenizer: FaceTokenizer, train: list, val: list, window: int) -> None:
-        super().__init__(tokenizer, train, val, window)
-        if tokenizer.emotion_reader is not None:  # unused here: no optimizer slot, no DDP gradient
-            tokenizer.emotion_reader.requires_grad_(False)
+    def __init__(self, tokenizer: FaceTokenizer, train: list, val: list, loss: TokenizerLoss) -> None:
+        super().__init__(tokenizer, train, val, loss)
+        tokenizer.emotion_reader.requires_grad_(False)  # unused here: no optimizer slot, no DDP gradient
 
     @property
     def model(self) -> nn.Module:
@@ -82,45 +107,59 @@ class JointTask(WindowTask):
     def loss(self, model: nn.Module, batch) -> tuple[torch.Tensor, dict[str, float]]:
         face, emotion = batch
         out = model(face)
-        tok = self.tokenizer
+        tok, how = self.tokenizer, self.settings
         face_loss, _ = grouped_l1(out.face, face, tok.group_scale)
         squared_loss = grouped_squared(out.face, face, tok.face_std)
         # Unscaled here: scaled (in a trial that read the emotion off the decoded face), the rare
         # expression columns (spread 0.05) outweighed the face: perplexity 14 000 -> 244, face L1 +40%.
-        emotion_loss, emotion_l1 = emotion_error(out.emotion, emotion, tok.config.emotion_squared_weight)
-        total = face_loss + tok.config.squared_weight * squared_loss + emotion_loss + out.quantized.aux_loss
+        emotion_loss, emotion_l1 = emotion_error(out.emotion, emotion, how.emotion_squared_weight)
+        aux = out.quantized.aux_loss
+        if how.usage_weight > 0:
+            aux = aux + how.usage_weight * tok.quantizer.usage_deficit(out.latent)
+        total = face_loss + how.squared_weight * squared_loss + emotion_loss + aux
         return total, {"face_l1": face_loss.item(), "squared": squared_loss.item(), "emotion_l1": emotion_l1.item()}
 
 
 class EmotionTask(WindowTask):
-    """Phase 2: the tokenizer frozen, only the module a decode reads the emotion with learns (the
-    face reader, or the token vectors' decoder in folders without one), each column's error
-    divided by its spread."""
+    """Phase 2: the tokenizer frozen, only the face-to-emotion reader learns, each column's error
+    divided by its spread in training (`scale`), so that arousal and valence (spread ~0.2) count as
+    much as a binary AU (~0.4), as they do in FRCorr's sum of CCCs."""
 
-    def __init__(self, tokenizer: FaceTokenizer, train: list, val: list, window: int) -> None:
-        super().__init__(tokenizer, train, val, window)
-        tokenizer.final_emotion.requires_grad_(True)
+    def __init__(self, tokenizer: FaceTokenizer, train: list, val: list, loss: TokenizerLoss,
+                 scale: list[float]) -> None:
+        super().__init__(tokenizer, train, val, loss)
+        tokenizer.emotion_reader.requires_grad_(True)
+        self.scale = torch.tensor(scale, dtype=torch.float32)
 
     @property
     def model(self) -> nn.Module:
-        return self.tokenizer.final_emotion
+        return self.tokenizer.emotion_reader
 
     def loss(self, model: nn.Module, batch) -> tuple[torch.Tensor, dict[str, float]]:
         face, emotion = batch
         tok = self.tokenizer
         for frozen in (tok.encoder, tok.quantizer, tok.face_decoder, tok.emotion_decoder):
-            if frozen is not tok.final_emotion:
-                frozen.eval()  # frozen means frozen: no dropout, and no EMA updates of a VQ codebook
+            frozen.eval()  # frozen means frozen: no dropout, and no EMA updates of a VQ codebook
         with torch.no_grad():
-            vectors = tok.quantize(face).vectors
-            inputs = tok.emotion_input(vectors)
-        loss, l1 = emotion_error(model(inputs), emotion, tok.config.emotion_squared_weight, tok.emotion_scale,
-                                 tok.emotion_history)
+            decoded = tok.face_decoder(tok.quantize(face).vectors)
+        # The first MOTION_HISTORY frames of a window have their motion history cut off by the
+        # window, not by the face: scoring them taught the reader to distrust motion.
+        loss, l1 = emotion_error(model(decoded), emotion, self.settings.emotion_squared_weight,
+                                 self.scale.to(face.device), MOTION_HISTORY)
         return loss, {"emotion_l1": l1.item()}
 
 
 @torch.no_grad()
-def evaluate_tokenizer(tokenizer: FaceTokenizer, clips: list, block: int | None = None) -> dict[str, float]:
+def decode_in_blocks(tokenizer: FaceTokenizer, codes: torch.Tensor, block: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Decode independent `block`-frame blocks, the authors' scheme: kept only to measure (and
+    show) the jumps it makes at block boundaries."""
+    vectors = tokenizer.quantizer.codes_to_vectors(codes)
+    parts = [tokenizer.decode_vectors(vectors[:, s:s + block]) for s in range(0, codes.shape[1], block)]
+    return torch.cat([p[0] for p in parts], 1), torch.cat([p[1] for p in parts], 1)
+
+
+@torch.no_grad()
+def evaluate_tokenizer(tokenizer: FaceTokenizer, clips: list) -> dict[str, float]:
     """Whole-clip reconstruction: 3DMM L1 per region (corpus units), emotion L1, the mean-face
     baseline's L1, codebook usage and perplexity."""
     was_training = tokenizer.training
@@ -131,7 +170,7 @@ def evaluate_tokenizer(tokenizer: FaceTokenizer, clips: list, block: int | None 
     for face, emotion in clips:
         x = torch.from_numpy(face)[None]
         tokens = tokenizer.encode(x)
-        rec_face, rec_emotion = tokenizer.decode(tokens, block=block)
+        rec_face, rec_emotion = tokenizer.decode(tokens)
         diff = (rec_face[0] - x[0]).abs().numpy()
         face_err.append(diff.mean())
         for name, s in FACE_GROUPS.items():
@@ -149,46 +188,32 @@ def evaluate_tokenizer(tokenizer: FaceTokenizer, clips: list, block: int | None 
     return result
 
 
-def face_statistics(clips: list) -> tuple[list[float], list[float]]:
-    faces = np.concatenate([f for f, _ in clips])
-    return faces.mean(0).tolist(), np.maximum(faces.std(0), STD_FLOOR).tolist()
-
-
-def train_tokenizer(data: str | Path, out: str | Path, config: TokenizerConfig, train: TrainConfig,
-                    resume: bool = False, progress: bool = True, max_steps: int | None = None) -> FaceTokenizer:
+def train_tokenizer(data: str | Path, out: str | Path, config: TokenizerConfig = TokenizerConfig(),
+                    train: TrainConfig = SCHEDULE, loss: TokenizerLoss = TokenizerLoss(), resume: bool = False,
+                    progress: bool = True, max_steps: int | None = None) -> FaceTokenizer:
     """Train phase 1 then phase 2 under `out`, save the model there, and write val metrics."""
+    if loss.usage_weight > 0 and config.quantizer != "fsq":
+        raise ValueError(f"usage_weight is FSQ's codebook-entropy term; the {config.quantizer} quantizer has its own")
     out = Path(out)
     t0 = time.perf_counter()
     train_clips = load_person_clips(data, "train")
     val_clips = load_person_clips(data, "val")
-    mean, std = face_statistics(train_clips)
-    emotion_std = np.concatenate([e for _, e in train_clips]).std(0)
-    config = replace(config, face_mean=mean, face_std=std,
-                     emotion_scale=np.maximum(emotion_std, EMOTION_SCALE_FLOOR).tolist())
+    mean, std = mean_std([f for f, _ in train_clips], FACE_STD_FLOOR)
+    _, emotion_scale = mean_std([e for _, e in train_clips], EMOTION_STD_FLOOR)
+    config = replace(config, face_mean=mean, face_std=std)
     torch.manual_seed(train.seed)
     tokenizer = FaceTokenizer(config)
     joint_epochs = max(1, round(train.epochs * JOINT_SHARE))
-    phases = [(JointTask, replace(train, epochs=joint_epochs), "joint"),
-              (EmotionTask, replace(train, epochs=max(1, train.epochs - joint_epochs)), "emotion")]
-    if not resume:  # a fresh run: stale checkpoints must not leak into a later phase
-        for _, _, name in phases:
-            shutil.rmtree(out / name, ignore_errors=True)
-    steps_left = max_steps
-    for task_type, phase_config, name in phases:
-        task = task_type(tokenizer, train_clips, val_clips, config.window)
-        Trainer(phase_config, out / name, progress=progress).fit(task, resume=resume, max_steps=steps_left)
-        if steps_left is not None:
-            steps_left -= phase_config.epochs * (task.num_items() // phase_config.batch_size)
-            if steps_left <= 0:
-                return tokenizer  # interrupted on purpose: resume later
-        resume = True  # a later phase always continues what is on disk
-    if not is_main_process():
-        return tokenizer
+    phases = [Phase("joint", lambda: JointTask(tokenizer, train_clips, val_clips, loss),
+                    replace(train, epochs=joint_epochs)),
+              Phase("emotion", lambda: EmotionTask(tokenizer, train_clips, val_clips, loss, emotion_scale),
+                    replace(train, epochs=max(1, train.epochs - joint_epochs)))]
+    if fit_phases(phases, out, resume, progress, max_steps) is None:
+        return tokenizer  # interrupted on purpose: resume later
     metrics = evaluate_tokenizer(tokenizer, val_clips)
     metrics.update(boundary_jumps(tokenizer, val_clips))
     metrics["train_seconds"] = round(time.perf_counter() - t0, 1)
-    tokenizer.save(out, {"train": asdict(train), "val": metrics})
-    write_text_atomic(out / "val_metrics.json", json.dumps(metrics, indent=2) + "\n")
+    save_trained(tokenizer, out, metrics, train, asdict(loss))
     return tokenizer
 
 
@@ -204,7 +229,7 @@ def boundary_jumps(tokenizer: FaceTokenizer, clips: list, block: int = 32) -> di
             continue
         x = torch.from_numpy(face)[None]
         tokens = tokenizer.encode(x)
-        series = {"jump_ratio_blocks": tokenizer.decode(tokens, block=block)[0][0].numpy(),
+        series = {"jump_ratio_blocks": decode_in_blocks(tokenizer, tokens, block)[0][0].numpy(),
                   "jump_ratio_whole": tokenizer.decode(tokens)[0][0].numpy(), "jump_ratio_real": face}
         for key, seq in series.items():
             steps = np.abs(np.diff(seq, axis=0)).mean(1)  # steps[t - 1] = change from t - 1 to t

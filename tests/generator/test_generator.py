@@ -16,14 +16,14 @@ from facereact.nn.position import RelativeBias
 from facereact.tokenizer.model import FaceTokenizer, TokenizerConfig
 
 
-FLAT, DIGITS = (), (8, 5, 5, 5)  # one softmax over the 1000 tokens; the FSQ levels digit by digit
+FLAT, DIGITS = (1000,), (8, 5, 5, 5)  # one softmax over the 1000 tokens; the FSQ levels digit by digit
 
 
 def models(offline: bool = False, levels: tuple[int, ...] = DIGITS) -> tuple[ReactionGenerator, FaceTokenizer]:
     torch.manual_seed(0)
     tokenizer = FaceTokenizer(TokenizerConfig(levels=(8, 5, 5, 5), width=16, layers=1, heads=2, emotion_layers=1,
                                               context=6)).eval()
-    generator = ReactionGenerator(GeneratorConfig(vocab=tokenizer.vocab_size, levels=levels, width=32, heads=4,
+    generator = ReactionGenerator(GeneratorConfig(levels=levels, width=32, heads=4,
                                                   layers=2, context=12, future=5, offline=offline,
                                                   dropout=0.0)).eval()
     with torch.no_grad():  # an untrained head is almost uniform over 5 levels: sharpen it so that
@@ -51,7 +51,7 @@ def test_steps_equal_teacher_forcing(offline: bool, levels: tuple[int, ...]) -> 
     listener_in = torch.randint(0, generator.config.vocab, (1, t))
     listener_in[:, 0] = generator.bos
     with torch.no_grad():
-        parallel = generator(audio, face, emotion, tokens, listener_in)
+        parallel = generator(audio, face, emotion, tokens, listener_in).listener
         steps = run_steps(generator, audio, face, emotion, tokens, listener_in)
     torch.testing.assert_close(steps, parallel, atol=1e-5, rtol=1e-5)
 
@@ -59,7 +59,7 @@ def test_steps_equal_teacher_forcing(offline: bool, levels: tuple[int, ...]) -> 
 def run_steps(generator: ReactionGenerator, audio: torch.Tensor, face: torch.Tensor, emotion: torch.Tensor,
               tokens: torch.Tensor, listener_in: torch.Tensor, speaker_on: torch.Tensor | None = None) -> torch.Tensor:
     """The generation path frame by frame (one speaker, batch rows of listeners) -> (B, T, width)."""
-    state: dict = {}
+    state = generator.new_state()
     embedding = generator.speaker_embedding(audio[:1], face[:1], emotion[:1], tokens[:1])
     if generator.config.offline:
         generator.prepare_offline(embedding, state)
@@ -100,8 +100,8 @@ def test_only_offline_looks_ahead(offline: bool) -> None:
     later = audio.clone()
     later[:, 25:] += 5.0
     with torch.no_grad():
-        before = generator(audio, face, emotion, tokens, listener_in)[:, :25]
-        after = generator(later, face, emotion, tokens, listener_in)[:, :25]
+        before = generator(audio, face, emotion, tokens, listener_in).listener[:, :25]
+        after = generator(later, face, emotion, tokens, listener_in).listener[:, :25]
     assert torch.equal(before, after) != offline
 
 
@@ -116,8 +116,8 @@ def test_listener_only_rows_ignore_the_speaker_and_steps_match(offline: bool) ->
     listener_in = torch.randint(0, generator.config.vocab, (1, t)).repeat(2, 1)
     on = torch.tensor([1.0, 0.0])
     with torch.no_grad():
-        parallel = generator(audio, face, emotion, tokens, listener_in, speaker_on=on)
-        moved = generator(audio + 3.0, face, emotion, tokens, listener_in, speaker_on=on)
+        parallel = generator(audio, face, emotion, tokens, listener_in, speaker_on=on).listener
+        moved = generator(audio + 3.0, face, emotion, tokens, listener_in, speaker_on=on).listener
         assert not torch.equal(parallel[0], moved[0]) and torch.equal(parallel[1], moved[1])
         steps = run_steps(generator, audio, face, emotion, tokens, listener_in, on)
     torch.testing.assert_close(steps, parallel, atol=1e-5, rtol=1e-5)
@@ -158,8 +158,28 @@ def test_context_slides_for_long_conversations() -> None:
     audio, face, emotion = speaker(60)
     for i in range(60):
         session.step_features(audio[i], face[i], emotion[i])
-    assert session.state["l0.attn.k"].shape[2] == generator.config.context + 1  # bounded cache
-    assert session.state["x0.k"].shape[2] == generator.config.context + 1
+    band = generator.config.context + 1  # bounded caches, whatever the conversation's length
+    assert session.state.listener[0].own.attn.k.shape[2] == band
+    assert session.state.speaker[0].attn.k.shape[2] == band
+    assert session.state.cross[0][0].shape[2] == band
+
+
+def test_a_reset_session_repeats_itself_and_a_closed_one_holds_nothing() -> None:
+    generator, tokenizer = models()
+    audio, face, emotion = speaker(20)
+    session = StreamingSession(generator, tokenizer, samples=3, seed=4)
+    first = [session.step_features(audio[i], face[i], emotion[i]).tokens for i in range(20)]
+    session.reset()
+    again = [session.step_features(audio[i], face[i], emotion[i]).tokens for i in range(20)]
+    np.testing.assert_array_equal(np.stack(first), np.stack(again))
+    session.close()
+    assert session.state is None and session.decode_state is None and session.encode_state is None
+
+
+def test_an_offline_generator_refuses_to_stream() -> None:
+    generator, tokenizer = models(offline=True)
+    with pytest.raises(ValueError, match="offline generator.*cannot stream"):
+        StreamingSession(generator, tokenizer)
 
 
 def test_sampling_rules() -> None:

@@ -1,7 +1,7 @@
 import torch
 
 from facereact.nn.blocks import band_mask, symmetric_band_mask
-from facereact.nn.position import RelativeBias
+from facereact.nn.position import BiasCache, RelativeBias
 
 
 def test_masked_bias_reads_the_offset_and_blocks_outside_the_band() -> None:
@@ -20,9 +20,9 @@ def test_masked_bias_reads_the_offset_and_blocks_outside_the_band() -> None:
 
 def test_step_bias_reads_the_offsets_back_from_the_first_key_and_is_kept() -> None:
     bias = RelativeBias(heads=2, past=4, future=2)
-    state: dict = {}
-    got = bias.step_bias(3, 5, state, "b")  # keys 3, 2, 1, 0, -1 frames back
+    cache = BiasCache()
+    got = bias.step_bias(3, 5, cache)  # keys 3, 2, 1, 0, -1 frames back
     assert got.shape == (2, 1, 5)
     assert torch.equal(got[:, 0], bias(torch.tensor([3, 2, 1, 0, -1])))
-    assert bias.step_bias(3, 5, state, "b") is got  # same band: no new gather
-    assert not torch.equal(bias.step_bias(4, 5, state, "b"), got)
+    assert bias.step_bias(3, 5, cache) is got  # same band: no new gather
+    assert not torch.equal(bias.step_bias(4, 5, cache), got)

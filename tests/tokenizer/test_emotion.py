@@ -4,13 +4,13 @@ from pathlib import Path
 import pytest
 import torch
 
+from facereact.data.errors import DataError
 from facereact.layout import EMOTION_DIM, FACE_DIM
-from facereact.tokenizer.emotion import MOTION_HISTORY, MOTION_WINDOWS, FaceEmotionReader, motion_energy
+from facereact.tokenizer.emotion import MOTION_HISTORY, MOTION_WINDOWS, FaceEmotionReader, MotionState, motion_energy
 from facereact.tokenizer.model import FaceTokenizer, TokenizerConfig
 from facereact.tokenizer.training import emotion_error
 
-TINY = TokenizerConfig(width=16, layers=1, heads=2, emotion_layers=1, reader_width=16, reader_layers=1, context=8,
-                       window=16)
+TINY = TokenizerConfig(width=16, layers=1, heads=2, emotion_layers=1, reader_width=16, reader_layers=1, context=8)
 
 
 def test_motion_energy_is_the_mean_change_over_each_window() -> None:
@@ -27,7 +27,7 @@ def test_reader_steps_equal_the_parallel_forward_and_are_causal() -> None:
     reader = FaceEmotionReader(FACE_DIM, EMOTION_DIM, width=16, layers=2).eval()
     face = torch.randn(3, MOTION_HISTORY + 20, FACE_DIM)
     parallel = reader(face)
-    state: dict = {}
+    state = MotionState()
     steps = torch.cat([reader.step(face[:, t:t + 1], state) for t in range(face.shape[1])], 1)
     torch.testing.assert_close(steps, parallel, rtol=1e-5, atol=1e-5)
     changed = face.clone()
@@ -58,37 +58,50 @@ def test_emotion_error_scales_columns_and_skips_the_cut_off_frames() -> None:
     assert loss.item() == pytest.approx(0.75 + (1.0 + 0.25) / 2)
 
 
-def test_tokenizer_streams_its_emotion_like_it_decodes_a_clip() -> None:
+def test_tokenizer_streams_like_it_encodes_and_decodes_a_clip() -> None:
+    """encode_step and decode_step, frame by frame with their own states, give what the whole-clip
+    verbs give; a fresh state starts the stream over."""
     torch.manual_seed(0)
     model = FaceTokenizer(TINY).eval()
-    assert model.emotion_history == MOTION_HISTORY
-    codes = model.encode(torch.randn(2, 40, FACE_DIM))
+    faces = torch.randn(2, 40, FACE_DIM)
+    codes = model.encode(faces)
     face, emotion = model.decode(codes)
-    face_state: dict = {}
-    emotion_state: dict = {}
-    vectors = model.quantizer.codes_to_vectors(codes)
-    streamed = []
-    for t in range(codes.shape[1]):
-        step_face = model.face_decoder.step(vectors[:, t:t + 1], face_state)
-        streamed.append(model.read_emotion_step(vectors[:, t:t + 1], step_face, emotion_state))
-    torch.testing.assert_close(torch.cat(streamed, 1), emotion, rtol=1e-4, atol=1e-4)
+    encode_state, decode_state = model.new_encode_state(), model.new_decode_state()
+    streamed_codes, streamed_face, streamed_emotion = [], [], []
+    with torch.no_grad():
+        for t in range(codes.shape[1]):
+            streamed_codes.append(model.encode_step(faces[:, t], encode_state))
+            f, e = model.decode_step(codes[:, t], decode_state)
+            streamed_face.append(f)
+            streamed_emotion.append(e)
+    assert torch.equal(torch.stack(streamed_codes, 1), codes)
+    torch.testing.assert_close(torch.stack(streamed_face, 1), face, rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(torch.stack(streamed_emotion, 1), emotion, rtol=1e-4, atol=1e-4)
+    with torch.no_grad():
+        again = model.decode_step(codes[:, 0], model.new_decode_state())
+    torch.testing.assert_close(again[0], face[:, 0], rtol=1e-4, atol=1e-4)
 
 
-def test_folders_saved_before_the_face_reader_load_with_the_token_reader(tmp_path: Path) -> None:
+def test_folders_of_an_older_format_are_refused_by_name(tmp_path: Path) -> None:
     torch.manual_seed(0)
-    old = FaceTokenizer(TokenizerConfig(**{**TINY.__dict__, "emotion_reader": "tokens"})).eval()
-    old.save(tmp_path)
+    FaceTokenizer(TINY).save(tmp_path)
     config_file = tmp_path / "config.json"
     config = json.loads(config_file.read_text())
-    for key in ("emotion_reader", "reader_width", "reader_layers", "emotion_scale"):
-        del config["tokenizer"][key]  # what an older version wrote
+    del config["format"]  # what versions before the format number wrote
     config_file.write_text(json.dumps(config))
-    again = FaceTokenizer.load(tmp_path)
-    assert again.config.emotion_reader == "tokens" and again.emotion_history == 0
-    codes = old.encode(torch.randn(1, 20, FACE_DIM))
-    torch.testing.assert_close(again.decode(codes)[1], old.decode(codes)[1])
+    with pytest.raises(DataError, match="format 1.*retrain"):
+        FaceTokenizer.load(tmp_path)
 
 
-def test_an_unknown_reader_is_a_clear_error() -> None:
-    with pytest.raises(ValueError, match="emotion_reader"):
-        FaceTokenizer(TokenizerConfig(**{**TINY.__dict__, "emotion_reader": "video"}))
+@pytest.mark.parametrize("field,value,message", [("emotion_reader", "tokens", "unknown"),
+                                                 ("width", "wide", "width"), ("levels", 5, "levels")])
+def test_a_config_with_an_unknown_field_or_a_wrong_type_is_a_clear_error(tmp_path: Path, field: str, value,
+                                                                           message: str) -> None:
+    FaceTokenizer(TINY).save(tmp_path)
+    config_file = tmp_path / "config.json"
+    config = json.loads(config_file.read_text())
+    config["tokenizer"][field] = value
+    config_file.write_text(json.dumps(config))
+    with pytest.raises(DataError, match=message) as info:
+        FaceTokenizer.load(tmp_path)
+    assert "config.json" in str(info.value)
