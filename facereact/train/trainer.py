@@ -71,9 +71,16 @@ def _item_seed(seed: int, epoch: int, position: int) -> int:
 
 
 def _param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
-    """No weight decay on biases, norms and embeddings-like 1-d parameters."""
-    decay = [p for p in model.parameters() if p.requires_grad and p.ndim >= 2]
-    no_decay = [p for p in model.parameters() if p.requires_grad and p.ndim < 2]
+    """Weight decay on the weight matrices only. Biases and norms are 1-d; embeddings and the
+    attentions' per-offset bias tables (nn/position.py) are 2-d but are lookup tables, not
+    transforms: decaying a position table pulls it from its ALiBi start toward order-blind
+    attention, and decaying a digit embedding shrinks rare tokens toward the mean token."""
+    from facereact.nn.position import RelativeBias
+
+    tables = {id(p) for m in model.modules() if isinstance(m, (nn.Embedding, RelativeBias)) for p in m.parameters()}
+    trained = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for p in trained if p.ndim >= 2 and id(p) not in tables]
+    no_decay = [p for p in trained if p.ndim < 2 or id(p) in tables]
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 

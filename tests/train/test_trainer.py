@@ -59,3 +59,18 @@ def test_torchrun_two_processes_match_one(tiny_corpus: Path, tmp_path: Path) -> 
     train(tiny_corpus, tmp_path / "other_seed", "--seed", "1")
     other = weights(tmp_path / "other_seed")
     assert max(float((one[k] - other[k]).abs().max()) for k in one) > 1e-2
+
+
+def test_weight_decay_spares_biases_norms_embeddings_and_position_tables() -> None:
+    from facereact.generator.model import GeneratorConfig, ReactionGenerator
+    from facereact.nn.position import RelativeBias
+    from facereact.train.trainer import _param_groups
+
+    model = ReactionGenerator(GeneratorConfig(levels=(4, 4), width=16, heads=2, layers=1, context=8))
+    decay, no_decay = (set(map(id, g["params"])) for g in _param_groups(model, 0.1))
+    tables = [m.table for m in model.modules() if isinstance(m, RelativeBias)]
+    embeddings = [m.weight for m in model.modules() if isinstance(m, torch.nn.Embedding)]
+    assert tables and embeddings
+    assert all(id(p) in no_decay for p in tables + embeddings)
+    assert id(model.audio_in.weight) in decay and id(model.audio_in.bias) in no_decay
+    assert len(decay) + len(no_decay) == len(list(model.parameters()))

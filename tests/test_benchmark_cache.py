@@ -1,0 +1,65 @@
+"""The benchmark reuses cached predictions only while they are what a fresh run would give."""
+from pathlib import Path
+
+import pytest
+import torch
+
+import facereact.benchmark as bench
+from facereact.generator.model import GeneratorConfig, ReactionGenerator
+from facereact.tokenizer.model import FaceTokenizer, TokenizerConfig
+
+
+def save_models(folder: Path, seed: int) -> Path:
+    torch.manual_seed(seed)
+    tokenizer = FaceTokenizer(TokenizerConfig(levels=(4, 4), width=16, layers=1, heads=2, emotion_layers=1,
+                                              reader_width=8, reader_layers=1, context=4))
+    ReactionGenerator(GeneratorConfig(levels=tokenizer.levels, width=16, heads=2, layers=1, context=8)).save(folder)
+    tokenizer.save(folder / "tokenizer")
+    return folder
+
+
+@pytest.fixture
+def counted(monkeypatch: pytest.MonkeyPatch) -> list[tuple]:
+    """Each generation the benchmark asks for, by its settings."""
+    calls: list[tuple] = []
+    real = bench.generate_split
+
+    def generate(generator, tokenizer, root, split, samples, sampling, seed, progress=True):
+        calls.append((samples, seed, sampling.temperature))
+        return real(generator, tokenizer, root, split, samples, sampling, seed, progress=False)
+
+    monkeypatch.setattr(bench, "generate_split", generate)
+    return calls
+
+
+def test_cached_predictions_are_reused_only_for_the_same_model_and_settings(tiny_corpus: Path, tmp_path: Path,
+                                                                            counted: list[tuple]) -> None:
+    model, out = save_models(tmp_path / "gen", seed=0), tmp_path / "bench"
+    first, _ = bench.benchmark(tiny_corpus, out, [model], samples=2, seed=0, progress=False)
+    again, _ = bench.benchmark(tiny_corpus, out, [model], samples=2, seed=0, progress=False)
+    assert len(counted) == 1 and again == first  # same model, same settings: the cache
+    bench.benchmark(tiny_corpus, out, [model], samples=3, seed=0, progress=False)
+    before, _ = bench.benchmark(tiny_corpus, out, [model], samples=3, seed=1, progress=False)
+    assert counted[1:] == [(3, 0, 0.9), (3, 1, 0.9)]  # another K, another seed: generated anew
+    save_models(model, seed=1)  # retrained in place: same folder name, other weights
+    retrained, _ = bench.benchmark(tiny_corpus, out, [model], samples=3, seed=1, progress=False)
+    assert len(counted) == 4
+    name = next(n for n in retrained if n.startswith("Ours"))
+    assert retrained[name] != before[name]
+
+
+def test_the_key_follows_every_input(tiny_corpus: Path, tmp_path: Path) -> None:
+    from facereact.generator.sampling import RECOMMENDED, Sampling
+
+    model = save_models(tmp_path / "gen", seed=0)
+    base = bench.prediction_key(model, tiny_corpus, "val", 10, 0, RECOMMENDED)
+    assert base == bench.prediction_key(model, tiny_corpus, "val", 10, 0, RECOMMENDED)
+    others = [bench.prediction_key(model, tiny_corpus, "train", 10, 0, RECOMMENDED),
+              bench.prediction_key(model, tiny_corpus, "val", 5, 0, RECOMMENDED),
+              bench.prediction_key(model, tiny_corpus, "val", 10, 3, RECOMMENDED),
+              bench.prediction_key(model, tiny_corpus, "val", 10, 0, Sampling(guidance=1.0))]
+    save_models(model, seed=0)  # the same content written again: the same key
+    assert bench.prediction_key(model, tiny_corpus, "val", 10, 0, RECOMMENDED) == base
+    save_models(model, seed=2)
+    others.append(bench.prediction_key(model, tiny_corpus, "val", 10, 0, RECOMMENDED))
+    assert len({base, *others}) == 6
