@@ -10,7 +10,7 @@ FPS = 25
 # Metrics score the first 750 frames; the release mixes 750- and 751-frame clips.
 CLIP_FRAMES = 750
 
-# FaceVerse expression basis in ARKit order (react-format.md).
+# FaceVerse expression basis in ARKit order (docs/data.md).
 BLENDSHAPE_NAMES: tuple[str, ...] = (
     "browDownLeft", "browDownRight", "browInnerUp", "browOuterUpLeft", "browOuterUpRight",
     "cheekPuff", "cheekSquintLeft", "cheekSquintRight",

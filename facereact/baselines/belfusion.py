@@ -1,4 +1,4 @@
-"""BeLFusion, the challenge's latent-diffusion baseline (method.md section 4), offline and online.
+"""BeLFusion, the challenge's latent-diffusion baseline (docs/baselines.md), offline and online.
 
 1. A behaviour VAE: a GRU encodes a 50-frame window of listener behaviour (emotion + normalized
    3DMM) into a 128-d latent; a GRU decodes the latent back into the window.

@@ -1,4 +1,4 @@
-"""Random, Mime, MeanSeq, MeanFr and ground truth, as the challenge defines them (method.md).
+"""Random, Mime, MeanSeq, MeanFr and ground truth, as the challenge defines them (docs/baselines.md).
 
 Each returns emotion predictions (N, K, T, EMOTION_DIM) in the corpus's mirrored row order and,
 where the definition carries over, 3DMM predictions (N, K, T, FACE_DIM) for rendering.

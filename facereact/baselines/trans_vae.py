@@ -1,4 +1,4 @@
-"""Trans-VAE, the challenge's transformer VAE baseline (method.md section 4), offline and online.
+"""Trans-VAE, the challenge's transformer VAE baseline (docs/baselines.md), offline and online.
 
 Speaker features (MFCC + the speaker's 3DMM and emotion, standing in for the video CNN) pass a
 1-layer transformer encoder; a Gaussian latent drawn from it is added to every frame; two 1-layer

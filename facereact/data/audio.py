@@ -1,6 +1,6 @@
 """Per-video-frame audio features without torchaudio.
 
-The official REACT baseline's recipe (react-format.md): for each video frame, Kaldi MFCC
+The official REACT baseline's recipe (docs/data.md): for each video frame, Kaldi MFCC
 (torchaudio.compliance.kaldi.mfcc defaults, use_energy=True) on that frame's own samples only,
 then deltas and delta-deltas over its 2 sub-frames. A frame never sees later samples, which is
 what online models rely on.

@@ -9,7 +9,7 @@ frames t - context .. t, offline to t - context .. t + future. Every attention a
 per frame offset (nn/position.py), so the listener knows when the speaker did what. The head
 predicts the next token digit by digit.
 
-Fixes to the public implementation (method.md): causal masks everywhere, per-item masks (no
+Fixes to the public implementation (docs/generator.md): causal masks everywhere, per-item masks (no
 batch mixing; windows have no padding), every row of every mask holds its own frame (no NaN),
 every layer fuses, and the vocabulary is the tokenizer's (plus BOS and MASK), not 2048.
 """

@@ -1,4 +1,4 @@
-"""The REACT 2024 metrics, exact and fast: see ../shared/docs/metrics.md for the semantics."""
+"""The REACT 2024 metrics, exact and fast: see docs/metrics.md for the semantics."""
 from facereact.metrics.correlation import ccc_matrix, frcorr
 from facereact.metrics.diversity import frdiv, frdvs, frvar
 from facereact.metrics.dtw import frdist, grouped_dtw
