@@ -18,6 +18,7 @@ from facereact.baselines.clips import predict_split
 from facereact.baselines.rule_based import RULE_BASED, TrainStats, rule_based
 from facereact.baselines.training import baseline_name, load_baseline
 from facereact.data.eval_set import load_eval_set
+from facereact.data.paths import split_fingerprint
 from facereact.generator.generate import generate_split
 from facereact.generator.model import ReactionGenerator
 from facereact.generator.sampling import RECOMMENDED, Sampling
@@ -27,7 +28,7 @@ from facereact.layout import CLIP_FRAMES
 from facereact.metrics import evaluate_both
 from facereact.report import write_results
 from facereact.tokenizer.model import FaceTokenizer
-from facereact.train.checkpoint import model_kind
+from facereact.train.checkpoint import folder_fingerprint, model_kind
 
 
 def system_name(generator: ReactionGenerator, tokenizer: FaceTokenizer, model_dir: Path) -> str:
@@ -37,18 +38,13 @@ def system_name(generator: ReactionGenerator, tokenizer: FaceTokenizer, model_di
 
 def prediction_key(folder: Path, root: str | Path, split: str, samples: int, seed: int,
                    sampling: Sampling | None) -> str:
-    """What the predictions of `folder` on `split` depend on, as a hex digest: every file of the
-    model folder (the generator's tokenizer included), the split's row list and where the corpus
-    is, K, the seed, and the sampling settings (None for baselines, which have none)."""
-    digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.name in ("model.safetensors", "config.json")):
-        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
-    split_list = Path(root) / f"{split}.csv"
-    digest.update(split_list.read_bytes() if split_list.is_file() else b"")
-    settings = {"corpus": str(Path(root).resolve()), "split": split, "samples": samples, "seed": seed,
+    """What the predictions of `folder` on `split` depend on, as a hex digest: the model folder's
+    content (the generator's tokenizer included), the split (its rows, neighbours and where the
+    corpus is), K, the seed, and the sampling settings (None for baselines, which have none)."""
+    settings = {"model": folder_fingerprint(folder), "split": split_fingerprint(root, split),
+                "corpus": str(Path(root).resolve()), "samples": samples, "seed": seed,
                 "sampling": None if sampling is None else asdict(sampling)}
-    digest.update(json.dumps(settings, sort_keys=True).encode())
-    return digest.hexdigest()
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
 
 
 def _cached(path: Path, key: str) -> np.ndarray | None:

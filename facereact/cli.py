@@ -4,9 +4,11 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+import traceback
 from dataclasses import replace
 
-from facereact.data.errors import DataError
+from facereact.data.errors import DataError, UsageError
+from facereact.io import check_writable
 
 
 def _synth(args: argparse.Namespace) -> int:
@@ -140,13 +142,17 @@ def _sampling(args: argparse.Namespace):
 
 
 def _generate(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from facereact.generator.generate import generate_split
-    from facereact.io import save_npz_atomic
     from facereact.generator.training import load_generator
+    from facereact.io import save_npz_atomic
+    from facereact.train.checkpoint import folder_fingerprint
 
     generator, tokenizer = load_generator(args.model)
     arrays = generate_split(generator, tokenizer, args.data, args.split, args.samples, _sampling(args), args.seed)
-    save_npz_atomic(args.out, arrays)
+    model = f"{args.model} {folder_fingerprint(args.model)[:16]}"
+    save_npz_atomic(args.out, {**arrays, "model": np.array(model)})
     print(f"wrote {args.out}: pred {arrays['pred'].shape}, pred_face {arrays['pred_face'].shape}")
     return 0
 
@@ -193,7 +199,7 @@ def _render(args: argparse.Namespace) -> int:
     elif args.pred:
         written = render_predictions(args.pred, args.clip, args.out, args.samples, style)
     else:
-        raise SystemExit("render: give --face FILE.npy ..., --data ROOT [--pred PRED.npz], or --pred PRED.npz")
+        raise UsageError("render: give --face FILE.npy ..., --data ROOT [--pred PRED.npz], or --pred PRED.npz")
     print("wrote " + ", ".join(str(p) for p in written))
     return 0
 
@@ -412,13 +418,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Commands whose --out (or OUT) is checked for writing before any work: True for a folder.
+OUTPUT_IS_FOLDER = {_synth: True, _demo: True, _evaluate: False, _train_tokenizer: True, _tokenize: True,
+                    _bench_tokenizers: True, _train_generator: True, _generate: False, _train_baseline: True,
+                    _render: False, _benchmark: True}
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Every expected failure (a bad file, flag or setting) is one line and exit 2; Ctrl-C says how
+    to go on; anything else is a bug and keeps its traceback, with a line saying so."""
     args = build_parser().parse_args(argv)
     try:
+        if getattr(args, "out", None) and args.func in OUTPUT_IS_FOLDER:
+            check_writable(args.out, folder=OUTPUT_IS_FOLDER[args.func])
         return args.func(args)
-    except (DataError, ValueError) as exc:  # the library's checks word their ValueErrors for users
+    except (DataError, UsageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        hint = " (checkpoints are kept: run the same command with --resume to continue)" \
+            if getattr(args, "resume", None) is not None else ""
+        print(f"interrupted{hint}", file=sys.stderr)
+        return 130
+    except Exception:
+        traceback.print_exc()
+        print("error: the above is a bug in facereact, not in your input: please report it with the command",
+              file=sys.stderr)
+        return 1
     finally:
         if "torch" in sys.modules:  # only commands that trained can hold a process group
             from facereact.train.distributed import teardown

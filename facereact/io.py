@@ -56,3 +56,23 @@ def save_npz_atomic(path: str | Path, arrays: dict[str, np.ndarray]) -> None:
     buf = io.BytesIO()
     np.savez(buf, **arrays)
     write_bytes_atomic(path, buf.getvalue())
+
+
+def check_writable(path: str | Path, folder: bool = False) -> None:
+    """Before long work starts: `path` (a file, or with folder=True a folder) can be written, so a
+    run never ends, minutes later, in an output it cannot write. Creates missing folders."""
+    from facereact.data.errors import DataError
+
+    path = Path(path)
+    if folder and path.exists() and not path.is_dir():
+        raise DataError(path, "is a file, where an output folder is needed")
+    if not folder and path.is_dir():
+        raise DataError(path, "is a folder, where an output file is needed")
+    target = path if folder else path.parent
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=target, prefix=".write-check.")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise DataError(path, f"cannot write there ({exc.strerror})") from None

@@ -10,6 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from facereact.data.errors import UsageError
 from facereact.layout import (AFFECT_NAMES, AU, AU_NAMES, EMOTION_DIM, EXPRESSION, EXPRESSION_NAMES,  # noqa: E402
                               FPS, emotion_index, face_index)
 
@@ -69,7 +70,7 @@ def plot_emotions(tracks: list[tuple[str, np.ndarray]], out: str | Path) -> None
     valence and arousal curves of all tracks overlaid."""
     for label, e in tracks:
         if e.ndim != 2 or e.shape[1] != EMOTION_DIM:
-            raise ValueError(f"{label}: emotion is (T, {EMOTION_DIM}), got shape {e.shape}")
+            raise UsageError(f"{label}: emotion is (T, {EMOTION_DIM}), got shape {e.shape}")
     frames = min(len(e) for _, e in tracks)
     seconds = frames / FPS
     ratios = [len(AU_NAMES) + len(EXPRESSION_NAMES)] * len(tracks) + [8, 8]

@@ -19,7 +19,7 @@ def best_rows(results: dict[str, dict]) -> dict[str, str]:
     best = {}
     rivals = {name: r for name, r in results.items() if name != REFERENCE}
     for col, rule in COLUMNS.items():
-        values = {name: r[col] for name, r in rivals.items() if col in r}
+        values = {name: r[col] for name, r in rivals.items() if r.get(col) is not None}
         if not values:
             continue
         if rule == "max":
@@ -39,7 +39,7 @@ def markdown_table(results: dict[str, dict]) -> str:
     for name, r in results.items():
         cells = []
         for c in cols:
-            text = f"{r[c]:.4f}" if c in r else "-"
+            text = f"{r[c]:.4f}" if r.get(c) is not None else "-"
             cells.append(f"**{text}**" if best.get(c) == name else text)
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     notes = ["", "Best per column in bold (ground truth excluded; FRSyn: closest to the ground truth's).",

@@ -12,6 +12,7 @@ from torch import nn
 from tqdm import tqdm
 
 from facereact.data.corpus import ReactCorpus
+from facereact.data.paths import provenance
 from facereact.data.stats import AUDIO_STD_FLOOR, FACE_STD_FLOOR, mean_std
 from facereact.layout import AUDIO_DIM, CLIP_FRAMES, EMOTION_DIM, FACE_DIM
 from facereact.train.checkpoint import CONFIG_FILE, config_from_dict, load_model_files, load_weights, save_model
@@ -125,4 +126,5 @@ def predict_split(model: ReactionSampler, root: str | Path, split: str, samples:
         face, emotion = model.sample(speaker, samples, torch.Generator().manual_seed(seed + k))
         faces.append(face.numpy())
         emotions.append(emotion.numpy())
-    return {"pred": np.stack(emotions).astype(np.float32), "pred_face": np.stack(faces).astype(np.float32)}
+    return {"pred": np.stack(emotions).astype(np.float32), "pred_face": np.stack(faces).astype(np.float32),
+            **provenance(root, split)}

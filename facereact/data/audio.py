@@ -26,6 +26,8 @@ RECIPE_VERSION = "kaldi-mfcc78-v1"
 
 def read_wav(path: str | Path) -> tuple[np.ndarray, int]:
     """Mono float64 samples in [-1, 1] (channels averaged) and the sample rate."""
+    if not Path(path).is_file():
+        raise DataError(path, "missing wav file")
     try:
         samples, rate = sf.read(str(path), dtype="float64", always_2d=True)
     except Exception as exc:  # soundfile raises several types for unreadable files

@@ -6,14 +6,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 from tqdm import tqdm
 
-from facereact.data.audio import check_rate
+from facereact.data.audio import check_rate, read_wav
 from facereact.data.clip_io import load_emotion, load_face, load_neighbours
 from facereact.data.corpus import MAX_FRAME_SKEW, ReactCorpus
 from facereact.data.errors import DataError
 from facereact.data.paths import AUDIO_DIR, FACE_DIR, SPLITS, ClipRef, neighbour_file
+from facereact.layout import FPS
 
 
 @dataclass
@@ -35,21 +35,17 @@ class CheckReport:
         return "\n".join(out)
 
 
-def _check_wav(path: Path) -> int:
-    """Sample rate of a readable wav whose rate fits the MFCC recipe; DataError otherwise."""
+def _check_wav(path: Path) -> tuple[int, float]:
+    """Sample rate and length in video frames of a readable wav of finite samples whose rate fits
+    the MFCC recipe; DataError otherwise."""
     if not path.is_file():
         raise DataError(path, "missing wav file")
+    samples, rate = read_wav(path)  # names the file: unreadable, empty, NaN or inf samples
     try:
-        info = sf.info(str(path))
-    except Exception as exc:
-        raise DataError(path, f"unreadable wav ({exc})") from None
-    if info.frames == 0:
-        raise DataError(path, "wav holds no samples")
-    try:
-        check_rate(info.samplerate)
+        check_rate(rate)
     except DataError as exc:
         raise DataError(path, exc.problem) from None
-    return info.samplerate
+    return rate, len(samples) / int(rate / FPS)
 
 
 def _check_clip(root: Path, clip: ClipRef, report: CheckReport, rates: Counter) -> int | None:
@@ -60,13 +56,20 @@ def _check_clip(root: Path, clip: ClipRef, report: CheckReport, rates: Counter) 
             lengths.append(len(loader(file)))
         except DataError as exc:
             report.problems.append(str(exc))
+    wav = clip.file(root, AUDIO_DIR)
     try:
-        rates[_check_wav(clip.file(root, AUDIO_DIR))] += 1
+        rate, audio_frames = _check_wav(wav)
+        rates[rate] += 1
     except DataError as exc:
         report.problems.append(str(exc))
+        audio_frames = None
     if len(lengths) == 2 and abs(lengths[0] - lengths[1]) > MAX_FRAME_SKEW:
         report.problems.append(f"{clip.file(root, FACE_DIR)}: {lengths[0]} frames but its emotion csv "
                                f"has {lengths[1]}")
+    if lengths and audio_frames is not None and abs(audio_frames - min(lengths)) > MAX_FRAME_SKEW:
+        # Features of a short wav would be zero-padded silence: the model would hear nothing.
+        report.problems.append(f"{wav}: {audio_frames / FPS:.2f} s of audio for a clip of {min(lengths)} frames "
+                               f"({min(lengths) / FPS:.2f} s)")
     return min(lengths) if len(lengths) == 2 else None
 
 
@@ -99,6 +102,9 @@ def check_corpus(root: str | Path, splits: tuple[str, ...] = SPLITS, progress: b
             line += f"; frames min {min(known)} median {int(np.median(known))} max {max(known)}"
         line += f"; sample rates {dict(rates)}"
         report.lines.append(line)
+        if len(rates) > 1:
+            report.lines.append(f"  note: {len(rates)} sample rates in {split}; each wav's features are computed at "
+                                "its own rate, so they stay comparable")
         if split != "train" or neighbour_file(root, split).is_file():
             try:
                 m = load_neighbours(neighbour_file(root, split), len(corpus))

@@ -20,10 +20,29 @@ def _load_npy(path: Path, what: str) -> np.ndarray:
     """An .npy array (never unpickled), or a DataError saying it is missing or unreadable."""
     if not path.is_file():
         raise DataError(path, f"missing {what}")
+    check_magic(path, NPY_MAGIC, "a NumPy .npy file")
     try:
-        return np.load(path, allow_pickle=False)
+        array = np.load(path, allow_pickle=False)
     except Exception as exc:
-        raise DataError(path, f"unreadable npy ({exc})") from None
+        raise DataError(path, f"unreadable npy ({str(exc).splitlines()[0]})") from None
+    if not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
+        raise DataError(path, f"{what} holds {array.dtype} values, not numbers")
+    return array
+
+
+NPY_MAGIC, NPZ_MAGIC = b"\x93NUMPY", b"PK"
+
+
+def check_magic(path: Path, magic: bytes, what: str) -> None:
+    """A file whose first bytes are not `magic` is not `what` (a text file renamed, say): say so,
+    instead of NumPy's hint about pickles."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(len(magic))
+    except OSError as exc:
+        raise DataError(path, f"unreadable ({exc.strerror})") from None
+    if head != magic:
+        raise DataError(path, f"not {what}")
 
 
 def load_face(path: Path) -> np.ndarray:

@@ -36,6 +36,7 @@ class ClipPair:
     speaker_emotion: np.ndarray  # (T, EMOTION_DIM)
     listener_face: np.ndarray
     listener_emotion: np.ndarray
+    recorded_frames: int = 0  # the pair's frames before a clip_frames cut
 
     @property
     def frames(self) -> int:
@@ -116,7 +117,7 @@ class ReactCorpus:
         if max(lengths.values()) - min(lengths.values()) > MAX_FRAME_SKEW:
             raise DataError(ref.speaker.file(self.root, FACE_DIR),
                             f"frame counts disagree for pair {ref.speaker.path} -> {ref.listener.path}: {lengths}")
-        frames = min(lengths.values())
+        frames = recorded = min(lengths.values())
         if self.clip_frames is not None:
             if frames < self.clip_frames:
                 raise DataError(ref.speaker.file(self.root, FACE_DIR),
@@ -124,4 +125,5 @@ class ReactCorpus:
             frames = self.clip_frames
         audio = (wav_features(ref.speaker.file(self.root, AUDIO_DIR), frames, self.cache_dir)
                  if with_audio else np.zeros((frames, 0), np.float32))
-        return ClipPair(ref, audio, s_face[:frames], s_emotion[:frames], l_face[:frames], l_emotion[:frames])
+        return ClipPair(ref, audio, s_face[:frames], s_emotion[:frames], l_face[:frames], l_emotion[:frames],
+                        recorded)

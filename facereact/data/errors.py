@@ -11,3 +11,8 @@ class DataError(ValueError):
         self.path = None if path is None else str(path)
         self.problem = problem
         super().__init__(problem if path is None else f"{path}: {problem}")
+
+
+class UsageError(ValueError):
+    """Raised for a setting or argument a user gave that cannot work (a flag, a config field, a
+    session's input); the command line prints it as one line, like a DataError."""

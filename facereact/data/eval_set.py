@@ -18,6 +18,7 @@ class EvalSet:
     listener_emotion: np.ndarray
     listener_face: np.ndarray
     neighbour: np.ndarray | None = None  # (N, N) bool, for evaluation splits
+    recorded_frames: int = 0  # the shortest pair's frames before the cut to T
 
 
 def load_eval_set(root: str | Path, split: str, frames: int, with_neighbours: bool = True) -> EvalSet:
@@ -25,4 +26,4 @@ def load_eval_set(root: str | Path, split: str, frames: int, with_neighbours: bo
     pairs = [corpus.load_pair(i, with_audio=False) for i in range(len(corpus))]
     return EvalSet(np.stack([p.speaker_emotion for p in pairs]), np.stack([p.speaker_face for p in pairs]),
                    np.stack([p.listener_emotion for p in pairs]), np.stack([p.listener_face for p in pairs]),
-                   corpus.neighbours() if with_neighbours else None)
+                   corpus.neighbours() if with_neighbours else None, min(p.recorded_frames for p in pairs))

@@ -1,9 +1,12 @@
 """Where the files of one clip live in a REACT 2024 corpus, as distributed."""
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 SPLITS = ("train", "val", "test")
 FACE_DIR, EMOTION_DIR, AUDIO_DIR, VIDEO_DIR = "3D_FV_files", "Emotion", "Audio_files", "Video_files"
@@ -62,3 +65,17 @@ def _person_number(name: str) -> tuple[int, str]:
 
 def neighbour_file(root: Path, split: str) -> Path:
     return root / f"neighbour_emotion_{split}.npy"
+
+
+def split_fingerprint(root: str | Path, split: str) -> str:
+    """What identifies a corpus split for predictions made on it: its row list and neighbour
+    matrix, as a short hex digest (the same copy of a corpus anywhere gives the same one)."""
+    digest = hashlib.sha256(split.encode())
+    for path in (Path(root) / f"{split}.csv", neighbour_file(Path(root), split)):
+        digest.update(path.read_bytes() if path.is_file() else b"-")
+    return digest.hexdigest()[:16]
+
+
+def provenance(root: str | Path, split: str) -> dict[str, np.ndarray]:
+    """What a predictions file records about the data it was made for (string arrays in an .npz)."""
+    return {"split": np.array(split), "corpus": np.array(split_fingerprint(root, split))}

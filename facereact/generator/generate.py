@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from facereact.data.paths import provenance
 from facereact.generator.data import load_tokenized_pairs
 from facereact.generator.model import ReactionGenerator
 from facereact.generator.sampling import RECOMMENDED, Sampling
@@ -20,7 +21,8 @@ def generate_split(generator: ReactionGenerator, tokenizer: FaceTokenizer, root:
     """pred (N, K, T, EMOTION_DIM) and pred_face (N, K, T, FACE_DIM) in the split's mirrored row order,
     T = the shortest clip's frames, at most the 750 the metrics score.
 
-    Row k is seeded with seed + k, so any subset of rows can be regenerated identically.
+    Row k is seeded with seed + k, so any subset of rows can be regenerated identically. The split
+    and its corpus fingerprint ride along (`provenance`), for `facereact evaluate` to check.
     """
     pairs = load_tokenized_pairs(root, split, tokenizer, progress=progress)
     t = min(CLIP_FRAMES, *(len(p.listener_tokens) for p in pairs))
@@ -30,4 +32,5 @@ def generate_split(generator: ReactionGenerator, tokenizer: FaceTokenizer, root:
                                          pair.speaker_emotion[:t], samples, sampling, seed + k)
         faces.append(face)
         emotions.append(emotion)
-    return {"pred": np.stack(emotions).astype(np.float32), "pred_face": np.stack(faces).astype(np.float32)}
+    return {"pred": np.stack(emotions).astype(np.float32), "pred_face": np.stack(faces).astype(np.float32),
+            **provenance(root, split)}

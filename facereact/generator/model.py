@@ -22,6 +22,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from facereact.data.errors import UsageError
 from facereact.generator.digits import DigitHead, TokenEmbedding
 from facereact.layout import AUDIO_DIM, EMOTION_DIM, FACE_DIM
 from facereact.nn.blocks import Block, BlockState, band_mask, keep_last, symmetric_band_mask
@@ -103,7 +104,7 @@ class ReactionGenerator(nn.Module):
         w = config.width
         levels = tuple(config.levels)
         if not levels or any(l < 2 for l in levels):
-            raise ValueError(f"token levels must be one or more numbers >= 2, got {levels}")
+            raise UsageError(f"token levels must be one or more numbers >= 2, got {levels}")
         self.bos = config.vocab
         self.mask = config.vocab + 1
         self.audio_in = nn.Linear(AUDIO_DIM, w)

@@ -5,6 +5,8 @@ from dataclasses import dataclass
 
 import torch
 
+from facereact.data.errors import UsageError
+
 
 @dataclass(frozen=True)
 class Sampling:
@@ -20,13 +22,13 @@ class Sampling:
 
     def __post_init__(self) -> None:
         if self.temperature < 0:
-            raise ValueError("temperature must be >= 0 (0 means greedy)")
+            raise UsageError("temperature must be >= 0 (0 means greedy)")
         if self.top_k is not None and self.top_k < 1:
-            raise ValueError("top_k must be >= 1")
+            raise UsageError("top_k must be >= 1")
         if self.top_p is not None and not 0 < self.top_p <= 1:
-            raise ValueError("top_p must be in (0, 1]")
+            raise UsageError("top_p must be in (0, 1]")
         if self.guidance < 0:
-            raise ValueError("guidance must be >= 0 (1 means none)")
+            raise UsageError("guidance must be >= 0 (1 means none)")
 
 
 # The sampling `generate`, `benchmark` and the sessions use unless told otherwise, chosen on the

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from facereact.data.errors import UsageError
 from facereact.data.audio import frame_features
 from facereact.generator.model import ReactionGenerator
 from facereact.generator.sampling import RECOMMENDED, Sampling
@@ -34,7 +35,7 @@ class _Session:
     def __init__(self, generator: ReactionGenerator, tokenizer: FaceTokenizer, samples: int,
                  sampling: Sampling, seed: int) -> None:
         if samples < 1:
-            raise ValueError(f"samples (K) must be at least 1, got {samples}")
+            raise UsageError(f"samples (K) must be at least 1, got {samples}")
         self.generator, self.tokenizer = generator.eval(), tokenizer.eval()
         self.samples, self.sampling, self.seed = samples, sampling, seed
         # With guidance the listener runs twice, K rows hearing the speaker and K not, in one batch.
@@ -75,7 +76,7 @@ class StreamingSession(_Session):
     def __init__(self, generator: ReactionGenerator, tokenizer: FaceTokenizer, samples: int = 10,
                  sampling: Sampling = RECOMMENDED, seed: int = 0) -> None:
         if generator.config.offline:
-            raise ValueError("an offline generator sees the whole speaker clip and cannot stream: "
+            raise UsageError("an offline generator sees the whole speaker clip and cannot stream: "
                              "train one without --offline")
         super().__init__(generator, tokenizer, samples, sampling, seed)
 
@@ -99,7 +100,7 @@ class StreamingSession(_Session):
         """One frame from raw audio: `samples` are this frame's int(rate / 25) mono samples."""
         expected = int(rate / FPS)
         if np.shape(samples) != (expected,):
-            raise ValueError(f"one frame at {rate} Hz is {expected} mono samples, got shape {np.shape(samples)}")
+            raise UsageError(f"one frame at {rate} Hz is {expected} mono samples, got shape {np.shape(samples)}")
         return self.step_features(frame_features(samples, rate, 1)[0], face, emotion)
 
 

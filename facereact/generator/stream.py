@@ -7,8 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from facereact.data.audio import read_wav
+from facereact.data.audio import check_rate, read_wav
 from facereact.data.clip_io import load_face
+from facereact.data.errors import DataError
 from facereact.generator.session import StreamingSession
 from facereact.layout import EMOTION_DIM, FPS
 
@@ -30,8 +31,14 @@ def replay(session: StreamingSession, wav: str | Path, face_file: str | Path | N
            realtime: bool = True, frames: int | None = None) -> StreamReport:
     """Feed the wav (and the speaker's face, if given; else a neutral face) frame by frame."""
     samples, rate = read_wav(wav)
+    try:
+        check_rate(rate)
+    except DataError as exc:
+        raise DataError(wav, exc.problem) from None
     per_frame = int(rate / FPS)
     n = len(samples) // per_frame
+    if n == 0:
+        raise DataError(wav, f"{len(samples)} samples, shorter than one frame ({per_frame} samples at {rate} Hz)")
     faces = load_face(Path(face_file)) if face_file else None
     if faces is not None:
         n = min(n, len(faces))

@@ -16,6 +16,7 @@ from facereact.generator.model import GeneratorConfig, ReactionGenerator
 from facereact.tokenizer.model import FaceTokenizer
 from facereact.train.distributed import is_main_process
 from facereact.train.phases import Phase, fit_phases, save_trained
+from facereact.train.settings import check_settings
 from facereact.train.trainer import TrainConfig
 from facereact.train.windows import draw_window, long_enough, windows_per_epoch
 
@@ -41,13 +42,7 @@ class GeneratorTraining:
     aux_emotion_weight: float = 1.0
 
     def __post_init__(self) -> None:
-        if self.window < 2:
-            raise ValueError(f"window must be at least 2 frames, got {self.window}")
-        for name in ("listener_dropout", "speaker_dropout"):
-            if not 0.0 <= getattr(self, name) < 1.0:
-                raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
-        if not np.isfinite(self.aux_emotion_weight) or self.aux_emotion_weight < 0:
-            raise ValueError(f"aux_emotion_weight must be a finite number >= 0, got {self.aux_emotion_weight}")
+        check_settings(self, weights=("aux_emotion_weight",), shares=("listener_dropout", "speaker_dropout"))
 
 
 def _frames(pair: TokenizedPair) -> int:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 
-
+from facereact.data.errors import UsageError
 from facereact.metrics.correlation import frcorr
 from facereact.metrics.diversity import frdiv, frdvs, frvar
 from facereact.metrics.dtw import min_distances
@@ -23,7 +23,7 @@ def evaluate(pred, listener_gt, speaker_gt, neighbour, mode: str = "official", p
     figures are the same in both modes.
     """
     if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, got '{mode}'")
+        raise UsageError(f"mode must be one of {MODES}, got '{mode}'")
     return _evaluate(check_inputs(pred, listener_gt, speaker_gt, neighbour, source=source), mode, progress)
 
 
@@ -41,7 +41,8 @@ def _evaluate(inputs: MetricInputs, mode: str, progress: bool) -> dict:
     result["FRCorr"] = timed("FRCorr", lambda: frcorr(inputs, progress))
     distances, work = timed("FRDist", lambda: min_distances(inputs, progress))
     result["FRDist"] = float(distances.sum(axis=1).mean())
-    result["FRDiv"] = timed("FRDiv", lambda: frdiv(inputs.pred))
+    # One reaction per speaker has no diversity to measure: say so instead of reporting 0.
+    result["FRDiv"] = timed("FRDiv", lambda: frdiv(inputs.pred)) if inputs.pred.shape[1] > 1 else None
     result["FRVar"] = timed("FRVar", lambda: frvar(inputs.pred))
     result["FRDvs"] = timed("FRDvs", lambda: frdvs(inputs.pred))
     result["FRFD"] = timed("FRFD", lambda: frfd(inputs.pred, inputs.listener_gt))

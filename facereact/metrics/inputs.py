@@ -63,5 +63,11 @@ def check_inputs(pred, listener_gt, speaker_gt, neighbour, dim: int = EMOTION_DI
     if empty.size:
         raise DataError(source, f"'neighbour' rows with no appropriate reaction (no 1): {empty[:10].tolist()}")
     # The reference receives float32 tensors: round first so that the figures match it.
-    f32 = np.float32
-    return MetricInputs(pred.astype(f32), listener_gt.astype(f32), speaker_gt.astype(f32), neighbour.astype(bool))
+    rounded = {}
+    for name, array in (("pred", pred), ("listener_gt", listener_gt), ("speaker_gt", speaker_gt)):
+        with np.errstate(over="ignore"):
+            rounded[name] = array.astype(np.float32)
+        if not np.isfinite(rounded[name]).all():
+            raise DataError(source, f"'{name}' holds values beyond float32's range (the metrics, like the "
+                                    f"reference, compute in float32): largest magnitude {np.abs(array).max():.3g}")
+    return MetricInputs(rounded["pred"], rounded["listener_gt"], rounded["speaker_gt"], neighbour.astype(bool))

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from facereact.data.errors import UsageError
 from facereact.nn.position import BiasCache, RelativeBias
 
 
@@ -87,7 +88,7 @@ class SelfAttention(nn.Module):
         None keeps attention order-blind (the tokenizer's and the baselines' blocks)."""
         super().__init__()
         if width % heads:
-            raise ValueError(f"width {width} is not divisible by {heads} heads")
+            raise UsageError(f"width {width} is not divisible by {heads} heads")
         self.heads = heads
         self.qkv = nn.Linear(width, 3 * width)
         self.out = nn.Linear(width, width)

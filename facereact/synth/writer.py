@@ -11,15 +11,20 @@ import numpy as np
 import soundfile as sf
 from tqdm import tqdm
 
+from facereact.data.audio import check_rate
 from facereact.data.clip_io import save_emotion
-from facereact.io import save_npy_atomic, write_text_atomic
+from facereact.data.errors import DataError, UsageError
 from facereact.data.paths import AUDIO_DIR, EMOTION_DIR, FACE_DIR, SPLITS, neighbour_file
+from facereact.io import save_npy_atomic, write_text_atomic
 from facereact.layout import EMOTION_NAMES, FPS
 from facereact.synth.conversation import PersonTrack, schedule_clip
 from facereact.synth.emotion_rules import emotion_from_face
 from facereact.synth.face import render_face
 from facereact.synth.persona import sample_persona
 from facereact.synth.voice import render_voice
+
+
+MIN_FRAMES = 2 * FPS
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,24 @@ class SynthConfig:
     split_shares: tuple[float, float, float] = (0.6, 0.2, 0.2)
     neighbour_share: float = 0.12  # share of the closest speakers marked appropriate
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        # Checked here, not after minutes of writing: a corpus every later command accepts.
+        if self.sessions < 3:
+            raise UsageError(f"--sessions {self.sessions}: at least 3, one each for train, val and test")
+        if self.clips_per_session < 1:
+            raise UsageError(f"--clips {self.clips_per_session}: at least 1 clip per session")
+        if self.frames < MIN_FRAMES:
+            raise UsageError(f"--frames {self.frames}: at least {MIN_FRAMES} ({MIN_FRAMES // FPS} s), room for a "
+                             "phrase and its reaction")
+        if self.channels not in (1, 2):
+            raise UsageError(f"--channels {self.channels}: 1 or 2")
+        try:
+            check_rate(self.sample_rate)
+        except DataError as exc:
+            raise UsageError(f"--sample-rate: {exc.problem}") from None
+        if not 0.0 < self.neighbour_share <= 1.0:
+            raise UsageError(f"neighbour_share must be in (0, 1], got {self.neighbour_share}")
 
 
 def _session_names(index: int) -> tuple[str, str, tuple[str, str], tuple[str, str]]:

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from facereact.data.errors import UsageError
+
 
 @dataclass
 class QuantizedResult:
@@ -64,7 +66,7 @@ class FSQ(Quantizer):
                  usage_temperature: float = 0.5) -> None:
         super().__init__()
         if not levels or any(l < 2 for l in levels):
-            raise ValueError(f"every FSQ level must be at least 2, got {levels}")
+            raise UsageError(f"every FSQ level must be at least 2, got {levels}")
         self._levels = tuple(int(l) for l in levels)
         self.dim = len(self._levels)
         self.codebook_size = math.prod(self._levels)
@@ -184,7 +186,7 @@ class LFQ(Quantizer):
 
         bits = int(round(math.log2(codebook_size)))
         if 2 ** bits != codebook_size:
-            raise ValueError(f"LFQ needs a power-of-two codebook size, got {codebook_size}")
+            raise UsageError(f"LFQ needs a power-of-two codebook size, got {codebook_size}")
         self.dim = bits
         self.codebook_size = codebook_size
         self.lfq = _LFQ(dim=bits, codebook_size=codebook_size, entropy_loss_weight=entropy_weight,
@@ -209,7 +211,7 @@ def build_quantizer(kind: str, levels: tuple[int, ...] = (8, 5, 5, 5), codebook_
         return VQ(vq_dim, codebook_size)
     if kind == "lfq":  # sign bits: the nearest power of two to the asked size
         return LFQ(2 ** round(math.log2(codebook_size)))
-    raise ValueError(f"unknown quantizer '{kind}', expected fsq, vq or lfq")
+    raise UsageError(f"unknown quantizer '{kind}', expected fsq, vq or lfq")
 
 
 def usage_stats(codes: torch.Tensor, codebook_size: int) -> dict[str, float]:

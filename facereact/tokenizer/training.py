@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from facereact.data.errors import UsageError
 from facereact.data.corpus import ReactCorpus
 from facereact.data.stats import EMOTION_STD_FLOOR, FACE_STD_FLOOR, mean_std
 from facereact.layout import FACE_GROUPS
@@ -17,6 +18,7 @@ from facereact.tokenizer.emotion import MOTION_HISTORY
 from facereact.tokenizer.model import FaceTokenizer, TokenizerConfig, grouped_l1, grouped_squared
 from facereact.tokenizer.quantizers import usage_stats
 from facereact.train.phases import Phase, fit_phases, save_trained
+from facereact.train.settings import check_settings
 from facereact.train.trainer import TrainConfig
 from facereact.train.windows import draw_window, long_enough, windows_per_epoch
 
@@ -42,12 +44,7 @@ class TokenizerLoss:
     usage_weight: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.window < 2:
-            raise ValueError(f"window must be at least 2 frames, got {self.window}")
-        for name in ("squared_weight", "emotion_squared_weight", "usage_weight"):
-            value = getattr(self, name)
-            if not np.isfinite(value) or value < 0:
-                raise ValueError(f"{name} must be a finite number >= 0, got {value}")
+        check_settings(self, weights=("squared_weight", "emotion_squared_weight", "usage_weight"))
 
 
 def load_person_clips(root: str | Path, split: str) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -193,7 +190,7 @@ def train_tokenizer(data: str | Path, out: str | Path, config: TokenizerConfig =
                     progress: bool = True, max_steps: int | None = None) -> FaceTokenizer:
     """Train phase 1 then phase 2 under `out`, save the model there, and write val metrics."""
     if loss.usage_weight > 0 and config.quantizer != "fsq":
-        raise ValueError(f"usage_weight is FSQ's codebook-entropy term; the {config.quantizer} quantizer has its own")
+        raise UsageError(f"usage_weight is FSQ's codebook-entropy term; the {config.quantizer} quantizer has its own")
     out = Path(out)
     t0 = time.perf_counter()
     train_clips = load_person_clips(data, "train")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import shutil
@@ -124,6 +125,16 @@ def load_weights(model: torch.nn.Module, state: dict[str, torch.Tensor], folder:
         raise DataError(Path(folder) / MODEL_FILE, f"{what} (missing {missing}, unexpected {unexpected}): retrain it")
 
 
+def folder_fingerprint(folder: str | Path) -> str:
+    """A hex digest of every model file under a model folder (a generator's tokenizer copy
+    included): equal for equal models, whatever the folder is called."""
+    folder = Path(folder)
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.name in (MODEL_FILE, CONFIG_FILE)):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 def model_kind(folder: str | Path) -> str:
     """The "kind" a saved model folder declares (tokenizer, generator, trans_vae, belfusion)."""
     return str(read_config(folder)["kind"])
@@ -179,11 +190,19 @@ def load_training_state(folder: str | Path, model: torch.nn.Module,
         return None
     ckpt = Path(folder) / pointer.read_text().strip()
     try:
-        model.load_state_dict(load((ckpt / "model.safetensors").read_bytes()))
+        weights = load((ckpt / "model.safetensors").read_bytes())
         opt_tensors = load((ckpt / "optimizer.safetensors").read_bytes())
         state = json.loads((ckpt / "state.json").read_text())
     except Exception as exc:
-        raise DataError(ckpt, f"unreadable checkpoint ({exc})") from None
+        raise DataError(ckpt, f"unreadable checkpoint ({str(exc).splitlines()[0]})") from None
+    mine = model.state_dict()
+    differ = [k for k in mine if k not in weights or weights[k].shape != mine[k].shape] + \
+        [k for k in weights if k not in mine]
+    if differ:
+        raise DataError(ckpt, f"the checkpoint holds a model of another shape ({len(differ)} tensors differ, first "
+                              f"{differ[0]}): resume with the settings it was trained with, or train without "
+                              "--resume")
+    model.load_state_dict(weights)
     torch.set_rng_state(opt_tensors.pop("__rng_cpu"))
     optimizer.load_state_dict(_unflatten_optimizer(opt_tensors, state.pop("optimizer")))
     return state

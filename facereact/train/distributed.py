@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
+from facereact.data.errors import UsageError
+
 
 @dataclass(frozen=True)
 class Dist:
@@ -25,7 +27,11 @@ def setup(device: str | None = None) -> Dist:
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
     local = int(os.environ.get("LOCAL_RANK", "0"))
-    want_cuda = (device or ("cuda" if torch.cuda.is_available() else "cpu")).startswith("cuda")
+    if device not in (None, "cpu", "cuda"):
+        raise UsageError(f"--device must be cpu or cuda, got {device!r}")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise UsageError("--device cuda: this machine has no CUDA device (use --device cpu)")
+    want_cuda = (device or ("cuda" if torch.cuda.is_available() else "cpu")) == "cuda"
     dev = torch.device("cuda", local) if want_cuda else torch.device("cpu")
     if want_cuda:
         torch.cuda.set_device(dev)

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from facereact.data.errors import UsageError
 from facereact.io import write_text_atomic
 from facereact.train.distributed import is_main_process
 from facereact.train.trainer import Task, TrainConfig, Trainer
@@ -31,6 +32,8 @@ def fit_phases(phases: list[Phase], out: str | Path, resume: bool = False, progr
     """Run the phases in order; the last phase's validation figures, or None when max_steps
     stopped the run early on purpose (resume it later)."""
     out = Path(out)
+    if resume and not any((out / phase.folder / "checkpoints" / "latest").is_file() for phase in phases):
+        raise UsageError(f"--resume: no checkpoint under {out} to resume from (train without --resume to start)")
     if not resume:  # a fresh run: stale checkpoints must not leak into a later phase
         for phase in phases:
             shutil.rmtree(out / phase.folder / "checkpoints", ignore_errors=True)

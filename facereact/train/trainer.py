@@ -14,6 +14,7 @@ N-th item of the global batch) see the same windows as one process with the same
 from __future__ import annotations
 
 import csv
+import io
 import math
 import time
 from dataclasses import asdict, dataclass
@@ -25,6 +26,8 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
+from facereact.data.errors import UsageError
+from facereact.io import write_text_atomic
 from facereact.train import checkpoint, distributed
 
 
@@ -101,10 +104,10 @@ class Trainer:
         model = task.model.to(dist_.device)
         n_items = task.num_items()
         if cfg.batch_size % dist_.world:
-            raise ValueError(f"batch size {cfg.batch_size} is not divisible by {dist_.world} processes")
+            raise UsageError(f"batch size {cfg.batch_size} is not divisible by {dist_.world} processes")
         steps_per_epoch = n_items // cfg.batch_size
         if steps_per_epoch == 0:
-            raise ValueError(f"{n_items} training items are fewer than one batch of {cfg.batch_size}")
+            raise UsageError(f"{n_items} training items are fewer than one batch of {cfg.batch_size}")
         total = cfg.epochs * steps_per_epoch
         optimizer = torch.optim.AdamW(_param_groups(model, cfg.weight_decay), lr=cfg.lr, betas=cfg.betas)
         start = 0
@@ -209,11 +212,11 @@ class _Log:
         step = int(row["step"])
         self.rows.append(row)
         keys = list(dict.fromkeys(k for r in self.rows for k in r))
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=keys)
-            w.writeheader()
-            w.writerows(self.rows)
+        buffer = io.StringIO()
+        w = csv.DictWriter(buffer, fieldnames=keys)
+        w.writeheader()
+        w.writerows(self.rows)
+        write_text_atomic(self.path, buffer.getvalue())  # a crash never leaves half a log
         if self.tb is not None:
             for k, v in row.items():
                 if k not in ("step", "epoch") and isinstance(v, (int, float)):

@@ -10,6 +10,8 @@ from typing import TypeVar
 
 import numpy as np
 
+from facereact.data.errors import UsageError
+
 T = TypeVar("T")
 
 
@@ -17,7 +19,7 @@ def long_enough(items: Sequence[T], length: Callable[[T], int], window: int) -> 
     """The items holding at least one window; none is an error (nothing to train on)."""
     kept = [item for item in items if length(item) >= window]
     if not kept:
-        raise ValueError(f"no training clip has the {window} frames of one window")
+        raise UsageError(f"no training clip has the {window} frames of one window")
     return kept
 
 

@@ -8,6 +8,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from tqdm import tqdm
 
+from facereact.data.errors import UsageError
 from facereact.io import atomic_path
 from facereact.layout import FACE_DIM, FPS
 from facereact.viz.face import FaceStyle, draw_face
@@ -22,9 +23,9 @@ def check_track(label: str, face: np.ndarray) -> np.ndarray:
     if face.ndim == 3 and face.shape[1] == 1:  # the release's (T, 1, 58)
         face = face[:, 0]
     if face.ndim != 2 or face.shape[1] != FACE_DIM:
-        raise ValueError(f"{label}: a face sequence is (T, {FACE_DIM}), got shape {face.shape}")
+        raise UsageError(f"{label}: a face sequence is (T, {FACE_DIM}), got shape {face.shape}")
     if not np.isfinite(face).all():
-        raise ValueError(f"{label}: the face sequence holds NaN or infinite values")
+        raise UsageError(f"{label}: the face sequence holds NaN or infinite values")
     return face
 
 
@@ -42,11 +43,11 @@ def strip_frames(tracks: Sequence[tuple[str, np.ndarray]], style: FaceStyle = Fa
                  progress: bool = True) -> Iterator[np.ndarray]:
     """Yield (HEADER + size + BAR, size * len(tracks), 3) uint8 frames, one per time step."""
     if not tracks:
-        raise ValueError("nothing to render: no face tracks given")
+        raise UsageError("nothing to render: no face tracks given")
     faces = [check_track(label, face) for label, face in tracks]
     frames = min(len(f) for f in faces)
     if frames == 0:
-        raise ValueError("nothing to render: a face track has no frames")
+        raise UsageError("nothing to render: a face track has no frames")
     size, width = style.size, style.size * len(faces)
     header = _header([label for label, _ in tracks], size, style.background)
     for t in tqdm(range(frames), desc="render", unit="frame", disable=not progress, leave=False):
@@ -103,5 +104,5 @@ def render_tracks(tracks: Sequence[tuple[str, np.ndarray]], out: str | Path, sty
         elif suffix == ".mp4":
             written.append(write_mp4(frames, target, audio=audio))
         else:
-            raise ValueError(f"{out}: write .gif or .mp4 (or give no suffix for both)")
+            raise UsageError(f"{out}: write .gif or .mp4 (or give no suffix for both)")
     return written

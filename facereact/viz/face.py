@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw
 
+from facereact.data.errors import UsageError
 from facereact.layout import FACE_DIM, FACE_NAMES, ROTATION, TRANSLATION
 
 _INDEX = {name: i for i, name in enumerate(FACE_NAMES)}
@@ -237,7 +238,7 @@ def draw_face(frame: np.ndarray, style: FaceStyle = FaceStyle()) -> Image.Image:
     """One (58,) frame -> an RGB image of `style.size` pixels square."""
     frame = np.asarray(frame, dtype=np.float64)
     if frame.shape != (FACE_DIM,):
-        raise ValueError(f"a face frame has {FACE_DIM} channels, got shape {frame.shape}")
+        raise UsageError(f"a face frame has {FACE_DIM} channels, got shape {frame.shape}")
     px = style.size * style.supersample
     image = Image.new("RGB", (px, px), style.background)
     draw = ImageDraw.Draw(image)

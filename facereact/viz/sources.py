@@ -8,7 +8,7 @@ import numpy as np
 
 from facereact.data.clip_io import load_face
 from facereact.data.corpus import ReactCorpus
-from facereact.data.errors import DataError
+from facereact.data.errors import DataError, UsageError
 from facereact.data.paths import AUDIO_DIR
 from facereact.layout import EMOTION_DIM, FACE_DIM
 from facereact.metrics.files import read_npz
@@ -42,7 +42,7 @@ def clip_view(root: str | Path, split: str, row: int, predictions: str | Path | 
     """Row `row` of the split's mirrored order; `samples` generated reactions from `predictions`."""
     corpus = ReactCorpus(root, split)
     if not 0 <= row < len(corpus):
-        raise ValueError(f"{split} has rows 0..{len(corpus) - 1}, not {row}")
+        raise UsageError(f"{split} has rows 0..{len(corpus) - 1}, not {row}")
     pair = corpus.load_pair(row, with_audio=False)
     faces = [("speaker", pair.speaker_face), ("listener (real)", pair.listener_face)]
     emotions = [("speaker", pair.speaker_emotion), ("listener (real)", pair.listener_emotion)]
@@ -59,7 +59,7 @@ def prediction_tracks(path: str | Path, row: int, samples: int) -> list[tuple[st
     """Generated listeners of one row of a predictions file, without the corpus."""
     face, _ = load_predictions(path)
     if not 0 <= row < len(face):
-        raise ValueError(f"{path} has rows 0..{len(face) - 1}, not {row}")
+        raise UsageError(f"{path} has rows 0..{len(face) - 1}, not {row}")
     return [(f"generated {k + 1}", face[row, k]) for k in range(min(samples, face.shape[1]))]
 
 
