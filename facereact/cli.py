@@ -150,7 +150,8 @@ def _generate(args: argparse.Namespace) -> int:
     from facereact.train.checkpoint import folder_fingerprint
 
     generator, tokenizer = load_generator(args.model)
-    arrays = generate_split(generator, tokenizer, args.data, args.split, args.samples, _sampling(args), args.seed)
+    arrays = generate_split(generator, tokenizer, args.data, args.split, args.samples, _sampling(args), args.seed,
+                            inputs=args.inputs)
     model = f"{args.model} {folder_fingerprint(args.model)[:16]}"
     save_npz_atomic(args.out, {**arrays, "model": np.array(model)})
     print(f"wrote {args.out}: pred {arrays['pred'].shape}, pred_face {arrays['pred_face'].shape}")
@@ -163,7 +164,8 @@ def _stream(args: argparse.Namespace) -> int:
     from facereact.generator.training import load_generator
 
     generator, tokenizer = load_generator(args.model)
-    session = StreamingSession(generator, tokenizer, args.samples, _sampling(args), args.seed)
+    session = StreamingSession(generator, tokenizer, args.samples, _sampling(args), args.seed,
+                               read_emotion=args.read_emotion)
     report = replay(session, args.wav, args.face, realtime=not args.fast, frames=args.frames)
     print(report.text())
     return 0
@@ -289,6 +291,8 @@ def _add_tokenizer_flags(p: argparse.ArgumentParser, quantizer: bool = True) -> 
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from facereact.generator.inputs import INPUT_SETS
+
     parser = argparse.ArgumentParser(prog="facereact", description="Listener facial reaction generation (REACT).")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
 
@@ -362,12 +366,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="val", choices=("train", "val", "test"))
     p.add_argument("--out", required=True)
     _add_sampling_flags(p)
+    p.add_argument("--inputs", default="full", choices=INPUT_SETS,
+                   help="what the speaker stream hears: full (audio, face, emotion), audio+face, "
+                        "audio+face+read (emotion read off the face) or audio")
     p.set_defaults(func=_generate)
 
     p = verbs.add_parser("stream", help="replay a recording through the live session, print latency")
     p.add_argument("--model", required=True)
     p.add_argument("--wav", required=True)
-    p.add_argument("--face", default=None, help="speaker 3DMM .npy (T, 58); default a neutral face")
+    p.add_argument("--face", default=None,
+                   help="speaker face track: (T, 58) .npy, or .csv of ARKit blendshape names + pitch, yaw, roll "
+                        "[+ tx, ty, tz]; without it the speaker is heard with audio alone")
+    p.add_argument("--read-emotion", action="store_true",
+                   help="read the speaker's emotion off the face (the tokenizer's reader) instead of leaving it absent")
     p.add_argument("--frames", type=_positive_int, default=None, help="stop after this many frames")
     p.add_argument("--fast", action="store_true", help="do not wait for real time between frames")
     _add_sampling_flags(p)

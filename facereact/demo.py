@@ -21,6 +21,7 @@ from facereact.baselines.training import train_belfusion, train_trans_vae
 from facereact.baselines.trans_vae import TransVAEConfig
 from facereact.benchmark import benchmark
 from facereact.data.check import check_corpus
+from facereact.data.errors import DataError
 from facereact.generator.model import GeneratorConfig
 from facereact.generator.training import SCHEDULE as GENERATOR_SCHEDULE
 from facereact.generator.training import train_generator
@@ -29,6 +30,7 @@ from facereact.synth.writer import SynthConfig, synthesize_corpus
 from facereact.tokenizer.model import FaceTokenizer, TokenizerConfig
 from facereact.tokenizer.training import SCHEDULE as TOKENIZER_SCHEDULE
 from facereact.tokenizer.training import decode_in_blocks, load_person_clips, train_tokenizer
+from facereact.train.checkpoint import read_config
 from facereact.viz.page import write_results_page
 from facereact.viz.render import render_clip
 
@@ -56,7 +58,7 @@ def run_demo(out: str | Path, sessions: int = 36, seed: int = 0, tokenizer_epoch
         raise SystemExit(1)
 
     tok_dir = out / "tokenizer"
-    if (tok_dir / "model.safetensors").is_file():
+    if _trained(tok_dir):
         print(f"[demo] reusing the tokenizer in {tok_dir}")
         tokenizer = FaceTokenizer.load(tok_dir)
     else:
@@ -66,7 +68,7 @@ def run_demo(out: str | Path, sessions: int = 36, seed: int = 0, tokenizer_epoch
     _tokenizer_plots(tokenizer, corpus, tok_dir, out)
 
     gen_dir = out / "generator"
-    if not (gen_dir / "model.safetensors").is_file():
+    if not _trained(gen_dir):
         print(f"[demo] training the offline generator ({generator_epochs} epochs)")
         train_generator(corpus, tok_dir, gen_dir, GeneratorConfig(offline=True),
                         replace(GENERATOR_SCHEDULE, epochs=generator_epochs, seed=seed))
@@ -75,7 +77,7 @@ def run_demo(out: str | Path, sessions: int = 36, seed: int = 0, tokenizer_epoch
             ("trans_vae", train_trans_vae, TransVAEConfig(online=False), baseline_epochs),
             ("belfusion", train_belfusion, BeLFusionConfig(online=False), 2 * baseline_epochs)):
         folder = out / kind
-        if not (folder / "model.safetensors").is_file():
+        if not _trained(folder):
             print(f"[demo] training the {kind} baseline, offline like ours ({epochs} epochs)")
             train_fn(corpus, folder, config, replace(BASELINE_SCHEDULE, epochs=epochs, warmup_steps=20, seed=seed))
         baseline_dirs.append(folder)
@@ -90,6 +92,18 @@ def run_demo(out: str | Path, sessions: int = 36, seed: int = 0, tokenizer_epoch
     page = write_results_page(out, "facereact demo", INTRO)
     print(f"[demo] done in {time.perf_counter() - t0:.0f} s; results in {out.resolve()}: open {page}")
     return out
+
+
+def _trained(folder: Path) -> bool:
+    """Whether an earlier run left a model this version can load in `folder` (else: train it again)."""
+    if not (folder / "model.safetensors").is_file():
+        return False
+    try:
+        read_config(folder)
+    except DataError as exc:
+        print(f"[demo] training {folder.name} again: {exc.problem}")
+        return False
+    return True
 
 
 @torch.no_grad()

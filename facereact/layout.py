@@ -4,7 +4,12 @@ Everything else imports dimensions, names and groups from here instead of writin
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
 
 FPS = 25
 # Metrics score the first 750 frames; the release mixes 750- and 751-frame clips.
@@ -99,3 +104,51 @@ def emotion_index(name: str) -> int:
 
 assert N_BLENDSHAPES == 52 and FACE_DIM == 58 and EMOTION_DIM == 25 and AUDIO_DIM == 78
 assert sum(s.stop - s.start for s in FACE_GROUPS.values()) == FACE_DIM
+
+
+# -- face frames as face trackers give them ------------------------------------------------------
+# Trackers such as MediaPipe's face landmarker name the 52 blendshapes as ARKit does (the names
+# above) and give the head pose apart; MediaPipe adds a "_neutral" score, which carries nothing here.
+ROTATION_NAMES: tuple[str, ...] = POSE_NAMES[:3]
+TRANSLATION_NAMES: tuple[str, ...] = POSE_NAMES[3:]
+IGNORED_TRACKER_NAMES = frozenset({"_neutral"})
+
+
+def face_from_tracker(scores: Mapping[str, float], translation: Sequence[float] | None = None) -> np.ndarray:
+    """A tracker's frame -> the (FACE_DIM,) face vector: all 52 ARKit blendshape names with scores
+    in [0, 1], the head rotation as pitch, yaw, roll (radians), and translation as tx, ty, tz when
+    the tracker gives it (else `translation`, e.g. a model's resting head). Unknown names, missing
+    names and values out of range are a ValueError naming them."""
+    import math
+
+    import numpy as np
+
+    unknown = sorted(set(scores) - set(FACE_NAMES) - IGNORED_TRACKER_NAMES)
+    if unknown:
+        raise ValueError(f"unknown face names {unknown[:5]}: expected ARKit blendshape names and "
+                         f"{', '.join(POSE_NAMES)}")
+    has_translation = [n in scores for n in TRANSLATION_NAMES]
+    if any(has_translation) and not all(has_translation):
+        raise ValueError(f"translation needs all of {TRANSLATION_NAMES}, got only some")
+    required = BLENDSHAPE_NAMES + ROTATION_NAMES + (() if all(has_translation) or translation is not None
+                                                    else TRANSLATION_NAMES)
+    missing = [n for n in required if n not in scores]
+    if missing:
+        raise ValueError(f"missing face names {missing[:5]}{' ...' if len(missing) > 5 else ''} "
+                         f"({len(missing)} of {len(required)})")
+    face = np.empty(FACE_DIM, np.float32)
+    for i, name in enumerate(FACE_NAMES):
+        value = float(scores[name]) if name in scores else float(translation[i - TRANSLATION.start])
+        if not math.isfinite(value):
+            raise ValueError(f"face value {name} = {value} is not finite")
+        if i < N_BLENDSHAPES and not 0.0 <= value <= 1.0:
+            raise ValueError(f"blendshape {name} = {value:g} is outside [0, 1]")
+        if ROTATION.start <= i < ROTATION.stop and abs(value) > math.pi:
+            raise ValueError(f"head rotation {name} = {value:g} is not in radians (|value| <= pi)")
+        face[i] = value
+    return face
+
+
+def face_to_tracker(face: Sequence[float]) -> dict[str, float]:
+    """The (FACE_DIM,) face vector as tracker-style named values (the inverse of face_from_tracker)."""
+    return {name: float(value) for name, value in zip(FACE_NAMES, face)}

@@ -86,6 +86,15 @@ class GeneratorState:
     listener: list[ListenerState]
 
 
+def _present(x: torch.Tensor, on: torch.Tensor | None, absent: torch.Tensor) -> torch.Tensor:
+    """x (B, T, W) where `on` (B,) or (B, T) is 1, the learned `absent` vector (W,) where it is 0."""
+    if on is None:
+        return x
+    on = on.to(x.dtype)
+    on = on[:, None, None] if on.dim() == 1 else on[..., None]
+    return on * x + (1 - on) * absent
+
+
 def cross_mask(length: int, context: int, future: int, offline: bool, device: torch.device) -> torch.Tensor:
     """(T, T) True where listener frame t may see speaker frame s."""
     t = torch.arange(length, device=device)
@@ -109,7 +118,12 @@ class ReactionGenerator(nn.Module):
         self.mask = config.vocab + 1
         self.audio_in = nn.Linear(AUDIO_DIM, w)
         self.speaker_token_in = TokenEmbedding(levels, w)
-        self.speaker_face_in = nn.Linear(FACE_DIM + EMOTION_DIM, w)
+        self.speaker_face_in = nn.Linear(FACE_DIM, w)
+        self.speaker_emotion_in = nn.Linear(EMOTION_DIM, w, bias=False)
+        # What an absent face or emotion looks like to the model (a robot with no camera, a tracker
+        # that lost the face, no emotion labels): learned, never a fake neutral face or zeros.
+        self.absent_face = nn.Parameter(torch.zeros(w))
+        self.absent_emotion = nn.Parameter(torch.zeros(w))
         self.listener_in = TokenEmbedding(levels, w, specials=2)  # BOS, MASK
         context = config.context
         speaker_position = (context, context if config.offline else 0)
@@ -127,11 +141,16 @@ class ReactionGenerator(nn.Module):
 
     # -- inputs -----------------------------------------------------------------------------------
     def speaker_embedding(self, audio: torch.Tensor, face: torch.Tensor, emotion: torch.Tensor,
-                          tokens: torch.Tensor) -> torch.Tensor:
-        """(B, T, ...) speaker features -> (B, T, width)."""
+                          tokens: torch.Tensor, face_on: torch.Tensor | None = None,
+                          emotion_on: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, T, ...) speaker features -> (B, T, width). face_on, emotion_on: (B,) or (B, T), 1 where
+        that input is present, 0 where it is absent (its values then do not matter); None: present."""
         audio = (audio - self.audio_mean) / self.audio_std
         face = (face - self.face_mean) / self.face_std
-        return self.audio_in(audio) + self.speaker_token_in(tokens) + self.speaker_face_in(torch.cat([face, emotion], -1))
+        seen = self.speaker_token_in(tokens) + self.speaker_face_in(face)
+        felt = self.speaker_emotion_in(emotion)
+        return self.audio_in(audio) + _present(seen, face_on, self.absent_face) + \
+            _present(felt, emotion_on, self.absent_emotion)
 
     def speaker_layers(self, speaker: torch.Tensor) -> list[torch.Tensor]:
         """The speaker stream after each layer, in parallel over the whole sequence."""
@@ -145,14 +164,16 @@ class ReactionGenerator(nn.Module):
     # -- training -------------------------------------------------------------------------------
     def forward(self, audio: torch.Tensor, face: torch.Tensor, emotion: torch.Tensor, speaker_tokens: torch.Tensor,
                 listener_in: torch.Tensor, target: torch.Tensor | None = None,
-                speaker_on: torch.Tensor | None = None) -> GeneratorOutput:
+                speaker_on: torch.Tensor | None = None, face_on: torch.Tensor | None = None,
+                emotion_on: torch.Tensor | None = None) -> GeneratorOutput:
         """Teacher forcing: listener_in[:, t] is the token before frame t; given target (B, T)
         tokens, also their negative log-likelihood. speaker_on (B,): 0 where an item's listener
-        must not hear its speaker. (One forward for all, so that DDP's gradient hooks see every
-        parameter.)"""
+        must not hear its speaker; face_on, emotion_on: see speaker_embedding. (One forward for
+        all, so that DDP's gradient hooks see every parameter.)"""
         cfg = self.config
         t = listener_in.shape[1]
-        speaker = self.speaker_layers(self.speaker_embedding(audio, face, emotion, speaker_tokens))
+        speaker = self.speaker_layers(self.speaker_embedding(audio, face, emotion, speaker_tokens, face_on,
+                                                             emotion_on))
         own_mask = band_mask(t, cfg.context, listener_in.device)
         cmask = cross_mask(t, cfg.context, cfg.future, cfg.offline, listener_in.device)
         h = self.listener_in(listener_in)

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from facereact.data.errors import DataError
+from facereact.data.errors import DataError, UsageError
 from facereact.data.stats import AUDIO_STD_FLOOR, mean_std
 from facereact.generator.data import TokenizedPair, load_tokenized_pairs
 from facereact.generator.model import GeneratorConfig, ReactionGenerator
@@ -40,9 +40,18 @@ class GeneratorTraining:
     # each frame (online: from speaker frames <= t). Reactions are rare events that next-token
     # cross-entropy barely rewards; this makes the speaker layers carry them.
     aux_emotion_weight: float = 1.0
+    # Shares of training windows in which the speaker is heard with audio alone (no camera), and
+    # with audio and face but no emotion (what a robot has: it is never given emotion labels). The
+    # same weights then serve every input set, each absent input marked as absent.
+    audio_only: float = 0.2
+    no_emotion: float = 0.2
 
     def __post_init__(self) -> None:
-        check_settings(self, weights=("aux_emotion_weight",), shares=("listener_dropout", "speaker_dropout"))
+        check_settings(self, weights=("aux_emotion_weight",),
+                       shares=("listener_dropout", "speaker_dropout", "audio_only", "no_emotion"))
+        if self.audio_only + self.no_emotion >= 1.0:
+            raise UsageError(f"audio_only + no_emotion must leave windows with every input, got "
+                             f"{self.audio_only} + {self.no_emotion}")
 
 
 def _frames(pair: TokenizedPair) -> int:
@@ -79,13 +88,17 @@ class GeneratorTask:
             dropped = rng.random(how.window) < how.listener_dropout
             parts[4][dropped] = self.model.mask  # listener_in
             speaker_on = np.float32(rng.random() >= how.speaker_dropout)
-            windows.append((*parts, speaker_on))
+            u = rng.random()
+            face_on = np.float32(u >= how.audio_only)
+            emotion_on = np.float32(u >= how.audio_only + how.no_emotion)
+            windows.append((*parts, speaker_on, face_on, emotion_on))
         return _stack(windows, device)
 
     def loss(self, model: nn.Module, batch) -> tuple[torch.Tensor, dict[str, float]]:
         audio, face, emotion, speaker_tokens, listener_in, target, listener_emotion, *rest = batch
-        speaker_on = rest[0] if rest else None
-        out = model(audio, face, emotion, speaker_tokens, listener_in, target, speaker_on=speaker_on)
+        speaker_on, face_on, emotion_on = rest if rest else (None, None, None)  # validation: every input
+        out = model(audio, face, emotion, speaker_tokens, listener_in, target, speaker_on=speaker_on,
+                    face_on=face_on, emotion_on=emotion_on)
         ce = out.nll.mean()
         aux_l1 = (out.speaker_emotion - listener_emotion).abs().mean()
         accuracy = out.right.float().mean()

@@ -18,11 +18,13 @@ from facereact.data.errors import DataError
 from facereact.io import write_bytes_atomic, write_text_atomic
 
 MODEL_FILE, CONFIG_FILE = "model.safetensors", "config.json"
-# Written into every config.json. Bump it when a saved model's meaning changes; loading refuses
-# other formats instead of carrying code paths for folders saved before an option existed.
+# The format of each kind of model folder, written into every config.json. Bump a kind's when a
+# saved model's meaning changes; loading refuses other formats instead of carrying code paths for
+# folders saved before an option existed.
 # 2: the tokenizer always reads the emotion off the decoded face, attention always has the offset
 # bias, quantizers name their levels, and loss settings left the model configs.
-FORMAT_VERSION = 2
+# 3 (generators): the speaker's face and emotion enter apart, each with a learned "absent" vector.
+FORMATS = {"tokenizer": 2, "generator": 3, "trans_vae": 2, "belfusion": 2}
 
 C = TypeVar("C")
 
@@ -33,7 +35,7 @@ def save_model(out: str | Path, model: torch.nn.Module, kind: str, config: dict[
     out = Path(out)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     write_bytes_atomic(out / MODEL_FILE, save(state))
-    write_text_atomic(out / CONFIG_FILE, json.dumps({"kind": kind, "format": FORMAT_VERSION, **config}, indent=2)
+    write_text_atomic(out / CONFIG_FILE, json.dumps({"kind": kind, "format": FORMATS[kind], **config}, indent=2)
                       + "\n")
 
 
@@ -48,9 +50,11 @@ def read_config(folder: str | Path, kind: str | tuple[str, ...] | None = None) -
         raise DataError(path, f"unreadable model config ({exc})") from None
     if not isinstance(config, dict) or "kind" not in config:
         raise DataError(path, "not a facereact model config (no 'kind')")
-    if config.get("format") != FORMAT_VERSION:
-        raise DataError(path, f"saved in model format {config.get('format', 1)}; this facereact reads format "
-                              f"{FORMAT_VERSION}: retrain the model")
+    if config["kind"] not in FORMATS:
+        raise DataError(path, f"unknown model kind {config['kind']!r} (facereact knows {', '.join(FORMATS)})")
+    if config.get("format") != FORMATS[config["kind"]]:
+        raise DataError(path, f"a {config['kind']} saved in model format {config.get('format', 1)}; this facereact "
+                              f"reads format {FORMATS[config['kind']]}: retrain the model")
     wanted = (kind,) if isinstance(kind, str) else kind
     if wanted and config["kind"] not in wanted:
         raise DataError(path, f"a {config['kind']} folder, where a {' or '.join(wanted)} folder is needed")

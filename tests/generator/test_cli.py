@@ -35,4 +35,4 @@ def test_train_generate_evaluate(tiny_corpus: Path, tmp_path: Path, capsys) -> N
     wav = next((tiny_corpus / "val" / "Audio_files").rglob("*.wav"))
     capsys.readouterr()
     assert main(["stream", "--model", str(gen), "--wav", str(wav), "--frames", "20", "--fast", "--samples", "2"]) == 0
-    assert "20 frames; step latency p50" in capsys.readouterr().out
+    assert "20 frames from audio; step latency p50" in capsys.readouterr().out
