@@ -18,7 +18,7 @@ from facereact.data.errors import UsageError
 from facereact.generator.inputs import describe, emotion_frame, face_frame
 from facereact.generator.model import ReactionGenerator
 from facereact.generator.sampling import RECOMMENDED, Sampling
-from facereact.layout import EMOTION_DIM, FACE_DIM, FPS
+from facereact.layout import EMOTION_DIM, FPS
 from facereact.tokenizer.emotion import MotionState
 from facereact.tokenizer.model import FaceTokenizer
 
@@ -142,7 +142,7 @@ class OfflineSession(_Session):
                  face: np.ndarray | None = None, emotion: np.ndarray | None = None, samples: int = 10,
                  sampling: Sampling = RECOMMENDED, seed: int = 0, read_emotion: bool = False) -> None:
         frames = len(audio)
-        resting = np.broadcast_to(tokenizer.face_mean.numpy(), (frames, FACE_DIM))
+        resting = np.tile(tokenizer.face_mean.numpy(), (frames, 1))
         f = torch.as_tensor(resting if face is None else face, dtype=torch.float32)[None]
         read = read_emotion and face is not None and emotion is None
         if read:
