@@ -20,11 +20,21 @@ import torch
 from facereact.baselines.rule_based import TrainStats, rule_based
 from facereact.data.eval_set import load_eval_set
 from facereact.generator.data import load_tokenized_pairs
-from facereact.generator.inputs import INPUT_SETS, uses
+from facereact.generator.generate import generate_split
+from facereact.generator.inputs import INPUT_SETS
 from facereact.generator.session import generate_clip
 from facereact.generator.training import load_generator
 from facereact.layout import CLIP_FRAMES, EMOTION_DIM
 from facereact.metrics import evaluate
+
+
+def neutral_inputs(generator, tokenizer, args: argparse.Namespace) -> np.ndarray:
+    """The old live path: a neutral face and zero emotion fed as if they were real."""
+    pairs = load_tokenized_pairs(args.corpus, "val", tokenizer, progress=False)[:args.rows]
+    face = np.tile(tokenizer.face_mean.numpy(), (CLIP_FRAMES, 1))
+    emotion = np.zeros((CLIP_FRAMES, EMOTION_DIM), np.float32)
+    return np.stack([generate_clip(generator, tokenizer, p.speaker_audio[:CLIP_FRAMES], face, emotion, args.samples,
+                                   seed=args.seed + k)[1] for k, p in enumerate(pairs)])
 
 
 def main() -> None:
@@ -51,24 +61,16 @@ def main() -> None:
              for name in ("Mime", "MeanSeq")}
     for folder in args.models:
         generator, tokenizer = load_generator(folder)
-        pairs = load_tokenized_pairs(args.corpus, "val", tokenizer, progress=False)[:args.rows]
         setting = "offline" if generator.config.offline else "online"
         for input_set in (args.offline_sets if generator.config.offline else args.sets):
             t0 = time.perf_counter()
-            preds = []
-            for k, p in enumerate(pairs):
-                t = CLIP_FRAMES
-                if input_set == "neutral":  # the old live path: fake inputs fed as if real
-                    face = np.broadcast_to(tokenizer.face_mean.numpy(), (t, p.speaker_face.shape[1])).copy()
-                    emotion, read = np.zeros((t, EMOTION_DIM), np.float32), False
-                else:
-                    with_face, with_emotion, read = uses(input_set)
-                    face = p.speaker_face[:t] if with_face else None
-                    emotion = p.speaker_emotion[:t] if with_emotion else None
-                preds.append(generate_clip(generator, tokenizer, p.speaker_audio[:t], face, emotion, args.samples,
-                                           seed=args.seed + k, read_emotion=read)[1])
+            if input_set == "neutral":
+                pred = neutral_inputs(generator, tokenizer, args)
+            else:
+                pred = generate_split(generator, tokenizer, args.corpus, "val", args.samples, seed=args.seed,
+                                      progress=False, inputs=input_set, rows=args.rows)["pred"]
             name = f"{Path(folder).name} ({setting}) {input_set}"
-            table[name] = score(np.stack(preds))
+            table[name] = score(pred)
             print(f"{name}: {time.perf_counter() - t0:.0f} s", flush=True)
     print(f"\nval rows 0..{args.rows - 1} (their neighbours only), K = {args.samples}, seed {args.seed}\n")
     print("| system | FRCorr | FRDist | FRDiv |\n|---|---:|---:|---:|")

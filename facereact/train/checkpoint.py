@@ -130,11 +130,13 @@ def load_weights(model: torch.nn.Module, state: dict[str, torch.Tensor], folder:
 
 
 def folder_fingerprint(folder: str | Path) -> str:
-    """A hex digest of every model file under a model folder (a generator's tokenizer copy
-    included): equal for equal models, whatever the folder is called."""
+    """A hex digest of the model files under a model folder (a generator's tokenizer copy included;
+    training checkpoints left out): equal for equal models, whatever the folder is called."""
     folder = Path(folder)
     digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.name in (MODEL_FILE, CONFIG_FILE)):
+    model_files = (p for p in folder.rglob("*") if p.is_file() and p.name in (MODEL_FILE, CONFIG_FILE)
+                   and "checkpoints" not in p.relative_to(folder).parts)
+    for path in sorted(model_files):
         digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
