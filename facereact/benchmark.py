@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from facereact.baselines.training import baseline_name, load_baseline
 from facereact.data.eval_set import load_eval_set
 from facereact.data.paths import split_fingerprint
 from facereact.generator.generate import generate_split
+from facereact.generator.inputs import uses
 from facereact.generator.model import ReactionGenerator
 from facereact.generator.sampling import RECOMMENDED, Sampling
 from facereact.generator.training import load_generator
@@ -31,19 +33,21 @@ from facereact.tokenizer.model import FaceTokenizer
 from facereact.train.checkpoint import folder_fingerprint, model_kind
 
 
-def system_name(generator: ReactionGenerator, tokenizer: FaceTokenizer, model_dir: Path) -> str:
+def system_name(generator: ReactionGenerator, tokenizer: FaceTokenizer, model_dir: Path, inputs: str = "full") -> str:
     setting = "offline" if generator.config.offline else "online"
-    return f"Ours ({tokenizer.config.quantizer.upper()}, {setting}, {model_dir.name})"
+    heard = "" if inputs == "full" else f", hears {inputs}"
+    return f"Ours ({tokenizer.config.quantizer.upper()}, {setting}, {model_dir.name}{heard})"
 
 
 def prediction_key(folder: Path, root: str | Path, split: str, samples: int, seed: int,
-                   sampling: Sampling | None) -> str:
+                   sampling: Sampling | None, inputs: str = "full") -> str:
     """What the predictions of `folder` on `split` depend on, as a hex digest: the model folder's
     content (the generator's tokenizer included), the split (its rows, neighbours and where the
-    corpus is), K, the seed, and the sampling settings (None for baselines, which have none)."""
+    corpus is), K, the seed, the sampling settings (None for baselines, which have none) and the
+    speaker inputs heard (generator/inputs.py)."""
     settings = {"model": folder_fingerprint(folder), "split": split_fingerprint(root, split),
                 "corpus": str(Path(root).resolve()), "samples": samples, "seed": seed,
-                "sampling": None if sampling is None else asdict(sampling)}
+                "sampling": None if sampling is None else asdict(sampling), "inputs": inputs}
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
 
 
@@ -57,35 +61,47 @@ def _cached(path: Path, key: str) -> np.ndarray | None:
         return arrays["pred"]
 
 
+def _predict(path: Path, key: str, make: Callable[[], dict[str, np.ndarray]]) -> np.ndarray:
+    """The predictions cached at `path` under `key`, else made and cached."""
+    pred = _cached(path, key)
+    if pred is None:
+        arrays = make()
+        save_npz_atomic(path, {**arrays, "cache_key": np.array(key)})
+        pred = arrays["pred"]
+    return pred
+
+
 def benchmark(root: str | Path, out: str | Path, model_dirs: list[str | Path] = (), split: str = "val",
-              samples: int = 10, seed: int = 0, progress: bool = True,
-              sampling: Sampling = RECOMMENDED) -> tuple[dict[str, dict], str]:
-    """Evaluate the rule-based baselines and each generator on `split`; write out/results.{md,csv,json}.
-    Predictions are cached in `out` per model folder (and per sampling, when not the recommended)."""
+              samples: int = 10, seed: int = 0, progress: bool = True, sampling: Sampling = RECOMMENDED,
+              inputs: Mapping[str | Path, Sequence[str]] | Sequence[str] = ("full",)) -> tuple[dict[str, dict], str]:
+    """Evaluate the rule-based baselines and each model on `split`; write out/results.{md,csv,json}.
+    inputs: the input sets each generator is scored with, one row each (generator/inputs.py): one
+    list for every generator, or a list per generator folder as given (others: full inputs).
+    Predictions are cached in `out` per model folder and input set (and per sampling, when not the
+    recommended)."""
     out = Path(out)
     predictions: dict[str, np.ndarray] = {}
     for folder in map(Path, model_dirs):
-        path = out / f"pred_{split}_{folder.name}.npz"
-        if model_kind(folder) == "generator":
-            generator, tokenizer = load_generator(folder)
-            name = system_name(generator, tokenizer, folder)
+        if model_kind(folder) != "generator":
+            model = load_baseline(folder)
+            make = lambda: predict_split(model, root, split, samples, seed, progress)  # noqa: E731
+            predictions[baseline_name(model, folder)] = _predict(
+                out / f"pred_{split}_{folder.name}.npz", prediction_key(folder, root, split, samples, seed, None), make)
+            continue
+        generator, tokenizer = load_generator(folder)
+        heard = inputs.get(str(folder), ("full",)) if isinstance(inputs, Mapping) else inputs
+        for input_set in heard:
+            uses(input_set)  # an unknown name fails before any work
+            name, stem = system_name(generator, tokenizer, folder, input_set), f"pred_{split}_{folder.name}"
+            if input_set != "full":
+                stem += "_" + input_set.replace("+", "_")
             if sampling != RECOMMENDED:
                 tag = f"t{sampling.temperature:g}_k{sampling.top_k}_p{sampling.top_p}_g{sampling.guidance:g}"
-                path, name = out / f"pred_{split}_{folder.name}_{tag}.npz", f"{name} {tag}"
-            key = prediction_key(folder, root, split, samples, seed, sampling)
+                stem, name = f"{stem}_{tag}", f"{name} {tag}"
             make = lambda: generate_split(generator, tokenizer, root, split, samples, sampling, seed,  # noqa: E731
-                                          progress=progress)
-        else:
-            model = load_baseline(folder)
-            name = baseline_name(model, folder)
-            key = prediction_key(folder, root, split, samples, seed, None)
-            make = lambda: predict_split(model, root, split, samples, seed, progress)  # noqa: E731
-        pred = _cached(path, key)
-        if pred is None:
-            arrays = make()
-            save_npz_atomic(path, {**arrays, "cache_key": np.array(key)})
-            pred = arrays["pred"]
-        predictions[name] = pred
+                                          progress=progress, inputs=input_set)
+            predictions[name] = _predict(out / f"{stem}.npz",
+                                         prediction_key(folder, root, split, samples, seed, sampling, input_set), make)
     frames = min([CLIP_FRAMES] + [p.shape[2] for p in predictions.values()])
     data = load_eval_set(root, split, frames)
     stats = TrainStats.from_eval_set(load_eval_set(root, "train", frames, with_neighbours=False))

@@ -32,7 +32,7 @@ def _data_check(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from facereact.demo import run_demo
 
-    run_demo(args.out, sessions=args.sessions, seed=args.seed)
+    run_demo(args.out, sessions=args.sessions, seed=args.seed, settings=tuple(args.settings))
     return 0
 
 
@@ -171,6 +171,52 @@ def _stream(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from facereact.generator.training import load_generator
+    from facereact.live.server import Limits, ReactionServer, token_from
+
+    from facereact.live.livelink import LiveLinkEmitter, parse_address
+
+    try:
+        emitter = LiveLinkEmitter(*parse_address(args.livelink)) if args.livelink else None
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    generator, tokenizer = load_generator(args.model)
+    limits = Limits(sessions=args.max_sessions, samples=args.samples)
+    server = ReactionServer(generator, tokenizer, _sampling(args), read_emotion=not args.no_read_emotion,
+                            limits=limits, token=token_from(args.token), on_frame=emitter)
+    print(f"serving {args.model} on ws://{args.host}:{args.port} (K up to {args.samples}, "
+          f"{args.max_sessions} conversations" + (f", Live Link to {args.livelink}" if emitter else "") +
+          "; Ctrl-C stops)")
+    asyncio.run(server.run(args.host, args.port))
+    print("stopped")
+    return 0
+
+
+def _client(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from facereact.data.audio import read_wav
+    from facereact.generator.stream import load_face_track
+    from facereact.live.client import stream_recording
+    from facereact.live.server import token_from
+
+    samples, rate = read_wav(args.wav)
+    faces = load_face_track(args.face) if args.face else None
+    if faces is not None:
+        faces = [dict(f) if isinstance(f, dict) else f for f in faces]
+    received, latency = asyncio.run(stream_recording(args.url, samples, rate, faces, args.samples, args.seed,
+                                                     token_from(args.token), realtime=not args.fast,
+                                                     frames=args.frames))
+    figures = latency.summary()
+    print(f"{figures['frames']} listener frames back, {figures['lost']} lost" +
+          (f"; round trip p50 {figures['p50_ms']:.1f} ms, p99 {figures['p99_ms']:.1f} ms, max "
+           f"{figures['max_ms']:.1f} ms, {figures['late_over_40ms']} over 40 ms" if figures["frames"] else ""))
+    return 0 if figures["frames"] and not figures["lost"] else 1
+
+
 def _train_baseline(args: argparse.Namespace) -> int:
     from facereact.baselines.belfusion import BeLFusionConfig
     from facereact.baselines.trans_vae import TransVAEConfig
@@ -210,7 +256,7 @@ def _benchmark(args: argparse.Namespace) -> int:
     from facereact.benchmark import benchmark
 
     _, table = benchmark(args.data, args.out, args.models, args.split, args.samples, args.seed,
-                         sampling=_sampling(args))
+                         sampling=_sampling(args), inputs=args.inputs)
     print(table)
     print(f"written to {args.out}/results.md, .csv, .json")
     return 0
@@ -384,10 +430,36 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sampling_flags(p)
     p.set_defaults(func=_stream)
 
+    p = verbs.add_parser("serve", help="live listener reactions over WebSockets (docs/live.md)")
+    p.add_argument("--model", required=True, help="an online generator folder")
+    p.add_argument("--host", default="127.0.0.1", help="default loopback; any other address needs a token")
+    p.add_argument("--port", type=int, default=8765)
+    p.add_argument("--token", default=None, help="shared secret clients must present (or $FACEREACT_TOKEN)")
+    p.add_argument("--max-sessions", type=_positive_int, default=64)
+    p.add_argument("--livelink", default=None, metavar="HOST:PORT",
+                   help="also send each listener frame as Unreal Live Link Face UDP packets (port 11111 in Unreal)")
+    p.add_argument("--no-read-emotion", action="store_true",
+                   help="leave the speaker's emotion absent instead of reading it off a client's face")
+    _add_sampling_flags(p)
+    p.set_defaults(func=_serve, samples=10)
+
+    p = verbs.add_parser("client", help="stream a recording to a server in real time; print the latency")
+    p.add_argument("--wav", required=True)
+    p.add_argument("--face", default=None, help="speaker face track: (T, 58) .npy or a tracker .csv")
+    p.add_argument("--url", default="ws://127.0.0.1:8765")
+    p.add_argument("--token", default=None, help="the server's token (or $FACEREACT_TOKEN)")
+    p.add_argument("--samples", type=_positive_int, default=1, help="reactions to ask for (K)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--frames", type=_positive_int, default=None, help="stop after this many frames")
+    p.add_argument("--fast", action="store_true", help="send as fast as the server allows, not in real time")
+    p.set_defaults(func=_client)
+
     p = verbs.add_parser("benchmark", help="every system on one split, one comparison table")
     p.add_argument("--data", required=True)
     p.add_argument("--split", default="val", choices=("train", "val", "test"))
     p.add_argument("--models", nargs="*", default=[], help="trained generator folders to include")
+    p.add_argument("--inputs", nargs="+", default=["full"], choices=INPUT_SETS,
+                   help="what each generator's speaker stream hears, one row per set (default: full)")
     p.add_argument("--out", default="results/benchmark")
     _add_sampling_flags(p)
     p.set_defaults(func=_benchmark)
@@ -425,6 +497,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="results/demo")
     p.add_argument("--sessions", type=int, default=36)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--settings", nargs="+", default=["online"], choices=("online", "offline"),
+                   help="generators to train (default: online, the one a robot streams; each adds ~6 min)")
     p.set_defaults(func=_demo)
     return parser
 

@@ -1,13 +1,15 @@
 """`make demo`: the main job on a synthetic corpus.
 
-synthesize -> check -> train the FSQ tokenizer -> train the offline generator (it scores higher
-than the online one; both settings are one flag apart) and the offline Trans-VAE and BeLFusion
-baselines -> K = 10 reactions for every val clip -> evaluate them beside
-the rule-based baselines -> results table (Markdown, CSV, JSON), plots, face animations and an
-index page. Each stage reuses what an earlier run left in the folder.
+synthesize -> check -> train the FSQ tokenizer -> train the offline and the online generator and
+the offline Trans-VAE and BeLFusion baselines -> K = 10 reactions for every val clip (the online
+generator also hearing audio + face, and audio alone) -> evaluate them beside the rule-based
+baselines -> results table (Markdown, CSV, JSON), plots, face animations and an index page. The
+online generator folder is what `facereact stream` and `facereact serve` take. Each stage reuses
+what an earlier run left in the folder.
 """
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -21,10 +23,11 @@ from facereact.baselines.training import train_belfusion, train_trans_vae
 from facereact.baselines.trans_vae import TransVAEConfig
 from facereact.benchmark import benchmark
 from facereact.data.check import check_corpus
-from facereact.data.errors import DataError
+from facereact.data.errors import DataError, UsageError
 from facereact.generator.model import GeneratorConfig
 from facereact.generator.training import SCHEDULE as GENERATOR_SCHEDULE
 from facereact.generator.training import train_generator
+from facereact.io import write_text_atomic
 from facereact.plots import plot_reconstruction, plot_token_usage, plot_training_curve
 from facereact.synth.writer import SynthConfig, synthesize_corpus
 from facereact.tokenizer.model import FaceTokenizer, TokenizerConfig
@@ -35,20 +38,31 @@ from facereact.viz.page import write_results_page
 from facereact.viz.render import render_clip
 
 SAMPLES = 10
-INTRO = ("A synthetic 36-session corpus: the FSQ tokenizer, the offline generator and the offline Trans-VAE and "
+# What the online generator is scored hearing besides everything: a camera and no emotion labels,
+# and a microphone alone (generator/inputs.py).
+ONLINE_INPUT_SETS = ("full", "audio+face", "audio")
+INTRO = ("A synthetic 36-session corpus: the FSQ tokenizer, the offline and the online generator (the one a "
+         "robot can stream, also scored on audio + face and on audio alone) and the offline Trans-VAE and "
          "BeLFusion baselines trained on it, 10 reactions per validation clip scored beside the challenge's "
          "rule-based baselines. "
          "Animations: speaker | real listener | two generated listeners, with the speaker's audio in the MP4.")
 
 
 def run_demo(out: str | Path, sessions: int = 36, seed: int = 0, tokenizer_epochs: int = 20,
-             generator_epochs: int = 20, baseline_epochs: int = 4) -> Path:
-    """The defaults fit the 15-minute budget on 2 CPU cores. The generator needs data: trained on
-    12 sessions (32 training rows) it learns mostly the listener's own motion; 36 sessions give it
-    the speaker-driven reactions (validation cross-entropy 3.2 -> 2.5 nats)."""
+             generator_epochs: int = 10, baseline_epochs: int = 4, settings: tuple[str, ...] = ("online",)) -> Path:
+    """The defaults fit the 15-minute budget on 2 CPU cores (docs/demo.md says where the time goes).
+    settings: the generators to train, "online" (the one a robot streams) and/or "offline"; each
+    adds about 6 minutes. The baselines follow: online unless an offline generator is in the table.
+    The generator needs data: trained on 12 sessions (32 training rows) it learns mostly the
+    listener's own motion; 36 sessions give it the speaker-driven reactions."""
+    unknown = set(settings) - {"online", "offline"}
+    if unknown or not settings:
+        raise UsageError(f"demo settings are 'online' and/or 'offline', got {', '.join(settings) or 'none'}")
+    baselines_online = "offline" not in settings
     out = Path(out)
     corpus = out / "corpus"
     t0 = time.perf_counter()
+    clock = StageClock()
     if not (corpus / "train.csv").is_file():
         print(f"[demo] synthesizing {sessions} sessions into {corpus}")
         synthesize_corpus(corpus, SynthConfig(sessions=sessions, seed=seed))
@@ -56,6 +70,7 @@ def run_demo(out: str | Path, sessions: int = 36, seed: int = 0, tokenizer_epoch
     print(report.text())
     if not report.ok:
         raise SystemExit(1)
+    clock.lap("corpus")
 
     tok_dir = out / "tokenizer"
     if _trained(tok_dir):
@@ -66,32 +81,68 @@ def run_demo(out: str | Path, sessions: int = 36, seed: int = 0, tokenizer_epoch
         tokenizer = train_tokenizer(corpus, tok_dir, TokenizerConfig(),
                                     replace(TOKENIZER_SCHEDULE, epochs=tokenizer_epochs, seed=seed))
     _tokenizer_plots(tokenizer, corpus, tok_dir, out)
+    clock.lap("tokenizer")
 
-    gen_dir = out / "generator"
-    if not _trained(gen_dir):
-        print(f"[demo] training the offline generator ({generator_epochs} epochs)")
-        train_generator(corpus, tok_dir, gen_dir, GeneratorConfig(offline=True),
-                        replace(GENERATOR_SCHEDULE, epochs=generator_epochs, seed=seed))
+    generators = {}
+    for setting in settings:
+        folder = generators[setting] = out / f"generator_{setting}"
+        if not _trained(folder):
+            print(f"[demo] training the {setting} generator ({generator_epochs} epochs)")
+            train_generator(corpus, tok_dir, folder, GeneratorConfig(offline=setting == "offline"),
+                            replace(GENERATOR_SCHEDULE, epochs=generator_epochs, seed=seed))
+        clock.lap(f"{setting} generator")
     baseline_dirs = []
     for kind, train_fn, config, epochs in (
-            ("trans_vae", train_trans_vae, TransVAEConfig(online=False), baseline_epochs),
-            ("belfusion", train_belfusion, BeLFusionConfig(online=False), 2 * baseline_epochs)):
+            ("trans_vae", train_trans_vae, TransVAEConfig(online=baselines_online), baseline_epochs),
+            ("belfusion", train_belfusion, BeLFusionConfig(online=baselines_online), 2 * baseline_epochs)):
         folder = out / kind
-        if not _trained(folder):
-            print(f"[demo] training the {kind} baseline, offline like ours ({epochs} epochs)")
+        if not _trained(folder) or _online(folder, kind) != baselines_online:
+            print(f"[demo] training the {kind} baseline, {'online' if baselines_online else 'offline'} "
+                  f"({epochs} epochs)")
             train_fn(corpus, folder, config, replace(BASELINE_SCHEDULE, epochs=epochs, warmup_steps=20, seed=seed))
         baseline_dirs.append(folder)
+        clock.lap(kind)
     print("[demo] generating and evaluating ours beside the challenge's baselines on val")
-    _, table = benchmark(corpus, out, [gen_dir, *baseline_dirs], "val", SAMPLES, seed)
+    # The online generator is the one a robot can use: scored for what a robot hears too.
+    inputs = {str(generators["online"]): ONLINE_INPUT_SETS} if "online" in generators else {}
+    _, table = benchmark(corpus, out, [*generators.values(), *baseline_dirs], "val", SAMPLES, seed,
+                         inputs=inputs)
     print(table)
+    clock.lap("generate and evaluate")
     print("[demo] drawing reactions and plots")
-    plot_training_curve(gen_dir / "train_log.csv", out / "generator_training.png", ("loss", "val_loss"))
+    for setting, folder in generators.items():
+        plot_training_curve(folder / "train_log.csv", out / f"generator_{setting}_training.png", ("loss", "val_loss"))
     for row in (0, 1):
-        render_clip(corpus, "val", row, out / f"reaction_val_clip{row}", out / f"pred_val_{gen_dir.name}.npz",
-                    samples=2, progress=False)
+        render_clip(corpus, "val", row, out / f"reaction_val_clip{row}",
+                    out / f"pred_val_{generators[settings[0]].name}.npz", samples=2, progress=False)
     page = write_results_page(out, "facereact demo", INTRO)
+    clock.lap("pictures")
+    print(clock.table())
+    write_text_atomic(out / "timings.json", json.dumps(clock.seconds, indent=1))
     print(f"[demo] done in {time.perf_counter() - t0:.0f} s; results in {out.resolve()}: open {page}")
     return out
+
+
+class StageClock:
+    """Seconds per demo stage (a stage reused from an earlier run takes about none)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.seconds[stage] = round(now - self._last, 1)
+        self._last = now
+
+    def table(self) -> str:
+        width = max(map(len, self.seconds))
+        lines = [f"  {stage:<{width}}  {s:7.1f} s" for stage, s in self.seconds.items()]
+        return "\n".join(["[demo] where the time went:", *lines, f"  {'total':<{width}}  {sum(self.seconds.values()):7.1f} s"])
+
+
+def _online(folder: Path, kind: str) -> bool:
+    return bool(read_config(folder, kind)[kind].get("online"))
 
 
 def _trained(folder: Path) -> bool:

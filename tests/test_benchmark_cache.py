@@ -1,6 +1,7 @@
 """The benchmark reuses cached predictions only while they are what a fresh run would give."""
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -24,9 +25,9 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> list[tuple]:
     calls: list[tuple] = []
     real = bench.generate_split
 
-    def generate(generator, tokenizer, root, split, samples, sampling, seed, progress=True):
-        calls.append((samples, seed, sampling.temperature))
-        return real(generator, tokenizer, root, split, samples, sampling, seed, progress=False)
+    def generate(generator, tokenizer, root, split, samples, sampling, seed, progress=True, inputs="full"):
+        calls.append((samples, seed, sampling.temperature) + (() if inputs == "full" else (inputs,)))
+        return real(generator, tokenizer, root, split, samples, sampling, seed, progress=False, inputs=inputs)
 
     monkeypatch.setattr(bench, "generate_split", generate)
     return calls
@@ -57,9 +58,22 @@ def test_the_key_follows_every_input(tiny_corpus: Path, tmp_path: Path) -> None:
     others = [bench.prediction_key(model, tiny_corpus, "train", 10, 0, RECOMMENDED),
               bench.prediction_key(model, tiny_corpus, "val", 5, 0, RECOMMENDED),
               bench.prediction_key(model, tiny_corpus, "val", 10, 3, RECOMMENDED),
-              bench.prediction_key(model, tiny_corpus, "val", 10, 0, Sampling(guidance=1.0))]
+              bench.prediction_key(model, tiny_corpus, "val", 10, 0, Sampling(guidance=1.0)),
+              bench.prediction_key(model, tiny_corpus, "val", 10, 0, RECOMMENDED, "audio")]
     save_models(model, seed=0)  # the same content written again: the same key
     assert bench.prediction_key(model, tiny_corpus, "val", 10, 0, RECOMMENDED) == base
     save_models(model, seed=2)
     others.append(bench.prediction_key(model, tiny_corpus, "val", 10, 0, RECOMMENDED))
-    assert len({base, *others}) == 6
+    assert len({base, *others}) == 7
+
+
+def test_each_input_set_is_a_row_of_its_own(tiny_corpus: Path, tmp_path: Path, counted: list[tuple]) -> None:
+    model, out = save_models(tmp_path / "gen", seed=0), tmp_path / "bench"
+    results, _ = bench.benchmark(tiny_corpus, out, [model], samples=2, progress=False, inputs=("full", "audio"))
+    ours = sorted(n for n in results if n.startswith("Ours"))
+    assert len(ours) == 2 and ours[1].endswith("hears audio)") and results[ours[0]] != results[ours[1]]
+    assert counted == [(2, 0, 0.9), (2, 0, 0.9, "audio")]
+    with np.load(out / "pred_val_gen_audio.npz") as arrays:
+        assert str(arrays["inputs"]) == "audio"
+    bench.benchmark(tiny_corpus, out, [model], samples=2, progress=False, inputs={str(model): ("audio",)})
+    assert len(counted) == 2  # cached per input set

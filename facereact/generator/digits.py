@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from facereact.generator.sampling import Sampling, guide, sample
+from facereact.generator.sampling import Sampling, guide, sample, uniforms
 from facereact.tokenizer.quantizers import TokenDigits
 
 
@@ -58,16 +58,18 @@ class DigitHead(TokenDigits):
                 h = h + self.chosen[i](digits[..., i])
         return nll, right
 
-    def sample(self, h: torch.Tensor, how: Sampling, rng: torch.Generator,
+    def sample(self, h: torch.Tensor, how: Sampling, rng: torch.Generator | list[torch.Generator],
                h_free: torch.Tensor | None = None) -> torch.Tensor:
         """(K, width) states -> (K,) tokens, digit by digit. h_free: the listener-only states for
-        classifier-free guidance, given the same chosen digits."""
+        classifier-free guidance, given the same chosen digits. rng: one generator, or one per clip
+        (sampling.uniforms)."""
+        u = uniforms(h.shape[0], len(self.outputs), rng)
         digits = []
         for i, output in enumerate(self.outputs):
             logits = output(h)
             if h_free is not None:
                 logits = guide(logits, output(h_free), how.guidance)
-            digit = sample(logits, how, rng)
+            digit = sample(logits, how, u[:, i])
             digits.append(digit)
             if i < len(self.chosen):
                 chosen = self.chosen[i](digit)

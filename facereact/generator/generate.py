@@ -11,9 +11,13 @@ from facereact.generator.data import load_tokenized_pairs
 from facereact.generator.inputs import uses
 from facereact.generator.model import ReactionGenerator
 from facereact.generator.sampling import RECOMMENDED, Sampling
-from facereact.generator.session import generate_clip
+from facereact.generator.session import generate_clips
 from facereact.layout import CLIP_FRAMES
 from facereact.tokenizer.model import FaceTokenizer
+
+# Clips generated side by side in one batch: one forward pass per frame serves them all. On 2
+# cores (K = 10, guidance 2) a clip-frame costs 13-17 ms alone, 3.3-3.9 with 8 clips, 1.6 with 56.
+BATCH_CLIPS = 64
 
 
 def generate_split(generator: ReactionGenerator, tokenizer: FaceTokenizer, root: str | Path, split: str,
@@ -22,20 +26,26 @@ def generate_split(generator: ReactionGenerator, tokenizer: FaceTokenizer, root:
     """pred (N, K, T, EMOTION_DIM) and pred_face (N, K, T, FACE_DIM) in the split's mirrored row order,
     T = the shortest clip's frames, at most the 750 the metrics score.
 
-    Row k is seeded with seed + k, so any subset of rows can be regenerated identically (`rows`:
-    only the first rows). `inputs` names what the speaker stream hears (generator/inputs.py). The
+    Row k is seeded with seed + k, so the first `rows` rows can be regenerated alone (identically up
+    to the float rounding of batched products, which can flip a rare draw). `inputs` names what the speaker stream hears (generator/inputs.py). The
     split, its corpus fingerprint and the input set ride along, for `facereact evaluate` to check.
     """
     with_face, with_emotion, read = uses(inputs)
     pairs = load_tokenized_pairs(root, split, tokenizer, progress=progress)[:rows]
     t = min(CLIP_FRAMES, *(len(p.listener_tokens) for p in pairs))
     emotions, faces = [], []
-    for k, pair in enumerate(tqdm(pairs, desc=f"generate {split}", disable=not progress)):
-        face, emotion, _ = generate_clip(generator, tokenizer, pair.speaker_audio[:t],
-                                         pair.speaker_face[:t] if with_face else None,
-                                         pair.speaker_emotion[:t] if with_emotion else None, samples, sampling,
-                                         seed + k, read_emotion=read)
-        faces.append(face)
-        emotions.append(emotion)
-    return {"pred": np.stack(emotions).astype(np.float32), "pred_face": np.stack(faces).astype(np.float32),
+    with tqdm(total=len(pairs) * t, desc=f"generate {split} ({inputs})", unit="clip-frame", unit_scale=True,
+              disable=not progress) as bar:
+        for start in range(0, len(pairs), BATCH_CLIPS):
+            batch = pairs[start:start + BATCH_CLIPS]
+            face, emotion, _ = generate_clips(
+                generator, tokenizer, np.stack([p.speaker_audio[:t] for p in batch]),
+                np.stack([p.speaker_face[:t] for p in batch]) if with_face else None,
+                np.stack([p.speaker_emotion[:t] for p in batch]) if with_emotion else None,
+                samples, sampling, [seed + start + i for i in range(len(batch))], read_emotion=read,
+                on_frame=lambda: bar.update(len(batch)))
+            faces.append(face)
+            emotions.append(emotion)
+    return {"pred": np.concatenate(emotions).astype(np.float32),
+            "pred_face": np.concatenate(faces).astype(np.float32),
             **provenance(root, split), "inputs": np.array(inputs)}

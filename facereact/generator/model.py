@@ -25,7 +25,7 @@ from torch import nn
 from facereact.data.errors import UsageError
 from facereact.generator.digits import DigitHead, TokenEmbedding
 from facereact.layout import AUDIO_DIM, EMOTION_DIM, FACE_DIM
-from facereact.nn.blocks import Block, BlockState, band_mask, keep_last, symmetric_band_mask
+from facereact.nn.blocks import Band, Block, BlockState, band_mask, symmetric_band_mask
 from facereact.nn.cross import ListenerBlock, ListenerState
 from facereact.train.checkpoint import CONFIG_FILE, config_from_dict, load_model_files, load_weights, save_model
 
@@ -84,6 +84,7 @@ class GeneratorState:
     speaker: list[BlockState]
     cross: list[tuple[torch.Tensor, torch.Tensor] | None]
     listener: list[ListenerState]
+    cross_bands: list[tuple[Band, Band]] | None = None  # online: where `cross` lives
 
 
 def _present(x: torch.Tensor, on: torch.Tensor | None, absent: torch.Tensor) -> torch.Tensor:
@@ -195,13 +196,14 @@ class ReactionGenerator(nn.Module):
     def speaker_step(self, embedding: torch.Tensor, state: GeneratorState) -> None:
         """Online: push one speaker frame (1, 1, width) through the speaker layers; keep each
         layer's keys and values for the listener (at most context + 1 frames)."""
-        keep = self.config.context + 1
+        if state.cross_bands is None:
+            keep = self.config.context + 1
+            state.cross_bands = [(Band(keep, 2), Band(keep, 2)) for _ in self.listener_blocks]
         for i, (block, lblock) in enumerate(zip(self.speaker_blocks, self.listener_blocks)):
             embedding = block.step(embedding, state.speaker[i], self.config.context)
             k, v = lblock.cross.keys_values(embedding)
-            past = state.cross[i]
-            past_k, past_v = (None, None) if past is None else past
-            state.cross[i] = (keep_last(past_k, k, keep, 2), keep_last(past_v, v, keep, 2))
+            keys, values = state.cross_bands[i]
+            state.cross[i] = (keys.append(k), values.append(v))
 
     def prepare_offline(self, embedding: torch.Tensor, state: GeneratorState) -> None:
         """Offline: the whole speaker clip (1, T, width) at once; keys and values of every frame."""
@@ -220,10 +222,10 @@ class ReactionGenerator(nn.Module):
             if cfg.offline:
                 lo, hi = max(0, t - cfg.context), t + cfg.future + 1
                 k, v = k[:, :, lo:hi], v[:, :, lo:hi]
-                first = t - lo
-            else:  # the band ends at speaker frame t
-                first = k.shape[2] - 1
-            h = block.step(h, state.listener[i], cfg.context, k, v, first, on)
+                offsets = t - lo - torch.arange(k.shape[2])
+            else:  # the speaker's band, newest frame t
+                offsets = state.cross_bands[i][0].ages()
+            h = block.step(h, state.listener[i], cfg.context, k, v, offsets, on)
         return self.norm(h)[:, 0]
 
     # -- files ------------------------------------------------------------------------------------

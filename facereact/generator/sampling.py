@@ -44,8 +44,20 @@ def guide(conditional: torch.Tensor, listener_only: torch.Tensor, guidance: floa
     return c + (guidance - 1.0) * (c - u)
 
 
-def sample(logits: torch.Tensor, how: Sampling, generator: torch.Generator) -> torch.Tensor:
-    """(K, V) logits -> (K,) token ids."""
+def uniforms(rows: int, count: int, generator: torch.Generator | list[torch.Generator]) -> torch.Tensor:
+    """(rows, count) uniform draws in [0, 1). A list of generators splits the rows into that many
+    equal groups (one per clip, clip-major), each drawn from its own generator, so a clip's draws
+    do not depend on the clips beside it."""
+    if isinstance(generator, torch.Generator):
+        return torch.rand(rows, count, generator=generator)
+    group = rows // len(generator)
+    return torch.cat([torch.rand(group, count, generator=g) for g in generator])
+
+
+def sample(logits: torch.Tensor, how: Sampling, u: torch.Tensor) -> torch.Tensor:
+    """(K, V) logits and (K,) uniform draws -> (K,) token ids, by inverting each row's cumulative
+    distribution (the first token whose cumulative probability exceeds u): one batched operation
+    for every row, where torch.multinomial costs a call per generator."""
     if how.temperature == 0:
         return logits.argmax(-1)
     logits = logits.float() / how.temperature
@@ -57,4 +69,7 @@ def sample(logits: torch.Tensor, how: Sampling, generator: torch.Generator) -> t
         cumulative = sorted_logits.softmax(-1).cumsum(-1)
         drop = cumulative - sorted_logits.softmax(-1) >= how.top_p  # keep the token that crosses p
         logits = logits.scatter(-1, order, sorted_logits.masked_fill(drop, float("-inf")))
-    return torch.multinomial(logits.softmax(-1), 1, generator=generator)[:, 0]
+    cdf = logits.softmax(-1).cumsum(-1)
+    # u * total < total, so some token's cumulative probability exceeds it; tokens of zero
+    # probability add nothing to the cumulative sum and are never the first to exceed it.
+    return (cdf <= (u * cdf[:, -1])[:, None]).sum(-1).clamp(max=logits.shape[-1] - 1)

@@ -2,12 +2,16 @@
 listener frame out for each of K parallel reactions.
 
 Every model keeps its past in a key/value cache trimmed to its attention band, so a step costs
-one frame's work whatever the conversation's length. `generate_clip` runs this same session
-over a clip for online models, so streaming a clip gives exactly the frames of generating it.
+one frame's work whatever the conversation's length. `generate_clips` runs this same session
+over clips for online models, so streaming a clip gives exactly the frames of generating it.
+
+One session can carry several speaker clips at once (`seeds`: one per clip): the rows of every
+forward pass are clip-major, K reactions per clip, and each clip draws from its own seeded
+generator, so a batch of clips is one forward pass per frame instead of one per clip.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,7 +29,7 @@ from facereact.tokenizer.model import FaceTokenizer
 
 @dataclass
 class ListenerFrame:
-    face: np.ndarray  # (K, FACE_DIM)
+    face: np.ndarray  # (K, FACE_DIM); (clips * K, FACE_DIM) clip-major in a batch of clips
     emotion: np.ndarray  # (K, EMOTION_DIM)
     tokens: np.ndarray  # (K,)
 
@@ -36,22 +40,28 @@ class _Session:
     `close()` frees the states (a server holds many sessions)."""
 
     def __init__(self, generator: ReactionGenerator, tokenizer: FaceTokenizer, samples: int,
-                 sampling: Sampling, seed: int) -> None:
+                 sampling: Sampling, seeds: list[int]) -> None:
         if samples < 1:
             raise UsageError(f"samples (K) must be at least 1, got {samples}")
         self.generator, self.tokenizer = generator.eval(), tokenizer.eval()
-        self.samples, self.sampling, self.seed = samples, sampling, seed
-        # With guidance the listener runs twice, K rows hearing the speaker and K not, in one batch.
+        self.samples, self.sampling, self.seeds = samples, sampling, list(seeds)
+        self.clips = len(self.seeds)
+        # With guidance the listener runs twice per clip, K rows hearing the speaker and K not.
         self.guided = sampling.guidance != 1.0
-        self.speaker_on = torch.cat([torch.ones(samples), torch.zeros(samples)]) if self.guided else None
+        self.speaker_on = torch.cat([torch.ones(samples), torch.zeros(samples)]).repeat(self.clips) \
+            if self.guided else None
         self.reset()
+
+    @property
+    def seed(self) -> int:
+        return self.seeds[0]
 
     def reset(self) -> None:
         """A new conversation: empty states, the first listener token is BOS, sampling reseeded."""
-        self.rng = torch.Generator().manual_seed(self.seed)
+        self.rngs = [torch.Generator().manual_seed(s) for s in self.seeds]
         self.state = self.generator.new_state()
         self.decode_state = self.tokenizer.new_decode_state()
-        self.previous = torch.full((self.samples,), self.generator.bos, dtype=torch.long)
+        self.previous = torch.full((self.clips * self.samples,), self.generator.bos, dtype=torch.long)
         self.frame = 0
 
     def close(self) -> None:
@@ -59,12 +69,13 @@ class _Session:
         self.state = self.decode_state = None
 
     def _next_tokens(self) -> torch.Tensor:
-        head = self.generator.head
+        head, c, k = self.generator.head, self.clips, self.samples
         if not self.guided:
             return head.sample(self.generator.listener_step(self.previous, self.state, self.frame), self.sampling,
-                               self.rng)
-        both = self.generator.listener_step(self.previous.repeat(2), self.state, self.frame, self.speaker_on)
-        return head.sample(both[:self.samples], self.sampling, self.rng, both[self.samples:])
+                               self.rngs)
+        previous = self.previous.view(c, 1, k).expand(c, 2, k).reshape(-1)
+        both = self.generator.listener_step(previous, self.state, self.frame, self.speaker_on).view(c, 2, k, -1)
+        return head.sample(both[:, 0].reshape(c * k, -1), self.sampling, self.rngs, both[:, 1].reshape(c * k, -1))
 
     def _emit(self, tokens: torch.Tensor) -> ListenerFrame:
         self.previous = tokens
@@ -83,13 +94,15 @@ class StreamingSession(_Session):
     """
 
     def __init__(self, generator: ReactionGenerator, tokenizer: FaceTokenizer, samples: int = 10,
-                 sampling: Sampling = RECOMMENDED, seed: int = 0, read_emotion: bool = False) -> None:
+                 sampling: Sampling = RECOMMENDED, seed: int = 0, read_emotion: bool = False,
+                 seeds: list[int] | None = None) -> None:
+        """seeds: several speaker clips at once, one seed each (generate_clips); else one, `seed`."""
         if generator.config.offline:
             raise UsageError("an offline generator sees the whole speaker clip and cannot stream: "
                              "train one without --offline")
         self.read_emotion = read_emotion
         self.resting = tokenizer.face_mean.numpy()
-        super().__init__(generator, tokenizer, samples, sampling, seed)
+        super().__init__(generator, tokenizer, samples, sampling, [seed] if seeds is None else seeds)
 
     def reset(self) -> None:
         super().reset()
@@ -107,20 +120,37 @@ class StreamingSession(_Session):
         """One frame from precomputed speaker features: audio (AUDIO_DIM,), and the face and emotion
         when present (None: absent)."""
         face, emotion = face_frame(face, self.resting), emotion_frame(emotion)
+        return self.step_clips(np.asarray(audio, np.float32)[None], None if face is None else face[None],
+                               None if emotion is None else emotion[None])
+
+    @torch.no_grad()
+    def step_clips(self, audio: np.ndarray, face: np.ndarray | None = None, emotion: np.ndarray | None = None,
+                   face_on: np.ndarray | None = None, emotion_on: np.ndarray | None = None) -> ListenerFrame:
+        """One frame of every conversation: audio (clips, AUDIO_DIM), face (clips, FACE_DIM) and
+        emotion (clips, EMOTION_DIM) already checked, or None where absent for all. face_on and
+        emotion_on (clips,) bool: which conversations have that input this frame (default: all
+        when the array is given); the rows of the others are ignored."""
+        c = self.clips
+        has_face = np.zeros(c, bool) if face is None else np.ones(c, bool) if face_on is None else face_on
+        has_emotion = np.zeros(c, bool) if emotion is None else np.ones(c, bool) if emotion_on is None else emotion_on
         # The face encoder and reader keep streaming through frames without a face (a resting face
         # fills them), so their bands stay aligned; the generator is told the face is absent.
-        f = torch.from_numpy(self.resting if face is None else face)[None, None]
+        faces = np.tile(self.resting, (c, 1))
+        if face is not None:
+            faces[has_face] = face[has_face]
+        f = torch.from_numpy(faces)[:, None]
         speaker_token = self.tokenizer.encode_step(f[:, 0], self.encode_state)[:, None]
-        read = self.read_emotion and face is not None and emotion is None
+        read = has_face & ~has_emotion if self.read_emotion else np.zeros(c, bool)
+        e = torch.zeros(c, 1, EMOTION_DIM)
+        if emotion is not None:
+            e[torch.from_numpy(has_emotion)] = torch.from_numpy(emotion[has_emotion])[:, None]
         if self.read_emotion:
             reading = self.tokenizer.emotion_reader.step(self.tokenizer.normalize(f), self.read_state)
-        e = reading if read else torch.from_numpy(np.zeros(EMOTION_DIM, np.float32) if emotion is None
-                                                  else emotion)[None, None]
-        on = (torch.ones(1) if face is not None else torch.zeros(1),
-              torch.ones(1) if emotion is not None or read else torch.zeros(1))
-        a = torch.as_tensor(audio, dtype=torch.float32)[None, None]
+            e[torch.from_numpy(read)] = reading[torch.from_numpy(read)]
+        on = (torch.from_numpy(has_face.astype(np.float32)), torch.from_numpy((has_emotion | read).astype(np.float32)))
+        a = torch.as_tensor(audio, dtype=torch.float32)[:, None]
         self.generator.speaker_step(self.generator.speaker_embedding(a, f, e, speaker_token, *on), self.state)
-        self.inputs_seen.add(describe(face is not None, emotion is not None, read))
+        self.inputs_seen.update(describe(*flags) for flags in set(zip(has_face, has_emotion, read)))
         return self._emit(self._next_tokens())
 
     def step(self, samples: np.ndarray, rate: int, face: np.ndarray | Mapping[str, float] | None = None,
@@ -135,23 +165,23 @@ class StreamingSession(_Session):
 
 class OfflineSession(_Session):
     """The whole speaker clip is encoded first; the listener is still generated frame by frame.
-    face and emotion (whole clips) may be None: absent for the whole clip."""
+    audio (clips, T, AUDIO_DIM); face and emotion (clips, T, ...) may be None: absent throughout."""
 
     @torch.no_grad()
     def __init__(self, generator: ReactionGenerator, tokenizer: FaceTokenizer, audio: np.ndarray,
                  face: np.ndarray | None = None, emotion: np.ndarray | None = None, samples: int = 10,
-                 sampling: Sampling = RECOMMENDED, seed: int = 0, read_emotion: bool = False) -> None:
-        frames = len(audio)
-        resting = np.tile(tokenizer.face_mean.numpy(), (frames, 1))
-        f = torch.as_tensor(resting if face is None else face, dtype=torch.float32)[None]
+                 sampling: Sampling = RECOMMENDED, seeds: list[int] = (0,), read_emotion: bool = False) -> None:
+        clips, frames = audio.shape[:2]
+        resting = np.broadcast_to(tokenizer.face_mean.numpy(), (clips, frames, tokenizer.face_mean.shape[0]))
+        f = torch.tensor(resting if face is None else face, dtype=torch.float32)
         read = read_emotion and face is not None and emotion is None
         if read:
             e = tokenizer.emotion_reader(tokenizer.normalize(f))
         else:
-            e = torch.as_tensor(np.zeros((frames, EMOTION_DIM), np.float32) if emotion is None else emotion)[None]
-        on = (torch.full((1,), float(face is not None)), torch.full((1,), float(emotion is not None or read)))
-        self.speaker = (torch.as_tensor(audio, dtype=torch.float32)[None], f, e.float(), on)
-        super().__init__(generator, tokenizer, samples, sampling, seed)
+            e = torch.as_tensor(np.zeros((clips, frames, EMOTION_DIM), np.float32) if emotion is None else emotion)
+        on = (torch.full((clips,), float(face is not None)), torch.full((clips,), float(emotion is not None or read)))
+        self.speaker = (torch.as_tensor(audio, dtype=torch.float32), f, e.float(), on)
+        super().__init__(generator, tokenizer, samples, sampling, seeds)
 
     @torch.no_grad()
     def reset(self) -> None:
@@ -166,22 +196,47 @@ class OfflineSession(_Session):
 
 
 @torch.no_grad()
+def generate_clips(generator: ReactionGenerator, tokenizer: FaceTokenizer, audio: np.ndarray,
+                   face: np.ndarray | None = None, emotion: np.ndarray | None = None, samples: int = 10,
+                   sampling: Sampling = RECOMMENDED, seeds: list[int] = (0,), read_emotion: bool = False,
+                   on_frame: Callable[[], None] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """K reactions to each of several equal-length speaker clips, in one batch: audio
+    (clips, T, AUDIO_DIM), face and emotion likewise or None (absent); one seed per clip.
+    Returns faces (clips, K, T, FACE_DIM), emotions (clips, K, T, EMOTION_DIM), tokens (clips, K, T).
+    on_frame() is called after every frame (a progress bar).
+
+    Online models run the streaming session over the clips, so this is what a live stream gives.
+    A clip's reactions do not depend on which clips share its batch, up to float rounding in the
+    batched matrix products.
+    """
+    clips, n = audio.shape[:2]
+    if len(seeds) != clips:
+        raise UsageError(f"{clips} clips need {clips} seeds, got {len(seeds)}")
+    if generator.config.offline:
+        offline = OfflineSession(generator, tokenizer, audio, face, emotion, samples, sampling, seeds, read_emotion)
+        step = lambda t: offline.next_frame()  # noqa: E731
+    else:
+        online = StreamingSession(generator, tokenizer, samples, sampling, read_emotion=read_emotion, seeds=seeds)
+        step = lambda t: online.step_clips(audio[:, t], None if face is None else face[:, t],  # noqa: E731
+                                           None if emotion is None else emotion[:, t])
+    frames = []
+    for t in range(n):
+        frames.append(step(t))
+        if on_frame is not None:
+            on_frame()
+    shape = (clips, samples, n)
+    return (np.stack([f.face for f in frames], 1).reshape(*shape, -1),
+            np.stack([f.emotion for f in frames], 1).reshape(*shape, -1),
+            np.stack([f.tokens for f in frames], 1).reshape(shape))
+
+
 def generate_clip(generator: ReactionGenerator, tokenizer: FaceTokenizer, audio: np.ndarray,
                   face: np.ndarray | None = None, emotion: np.ndarray | None = None, samples: int = 10,
                   sampling: Sampling = RECOMMENDED, seed: int = 0,
                   read_emotion: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """K reactions to one speaker clip: faces (K, T, FACE_DIM), emotions (K, T, EMOTION_DIM), tokens (K, T).
-    face and emotion may be None (absent); see StreamingSession for read_emotion.
-
-    Online models run the streaming session over the clip, so this is what a live stream gives.
-    """
-    n = len(audio)
-    if generator.config.offline:
-        offline = OfflineSession(generator, tokenizer, audio, face, emotion, samples, sampling, seed, read_emotion)
-        frames = [offline.next_frame() for _ in range(n)]
-    else:
-        online = StreamingSession(generator, tokenizer, samples, sampling, seed, read_emotion)
-        frames = [online.step_features(audio[t], None if face is None else face[t],
-                                       None if emotion is None else emotion[t]) for t in range(n)]
-    return (np.stack([f.face for f in frames], 1), np.stack([f.emotion for f in frames], 1),
-            np.stack([f.tokens for f in frames], 1))
+    face and emotion may be None (absent); see StreamingSession for read_emotion."""
+    batch = [None if x is None else np.asarray(x)[None] for x in (face, emotion)]
+    out = generate_clips(generator, tokenizer, np.asarray(audio)[None], *batch, samples, sampling, [seed],
+                         read_emotion)
+    return tuple(x[0] for x in out)

@@ -20,16 +20,105 @@ import torch.nn.functional as F
 from torch import nn
 
 from facereact.data.errors import UsageError
-from facereact.nn.position import BiasCache, RelativeBias
+from facereact.nn.position import RelativeBias
+
+
+class Band:
+    """The last `keep` frames of a stream along `dim`, kept in a ring of exactly `keep` slots.
+
+    An append overwrites the oldest slot, so a step copies one frame, and once full the band is the
+    whole storage: contiguous, so attention reads it in place. (A sliding window copied the band
+    every frame, or left a strided view that every matrix product copied again: together more than
+    a third of a batched generation step.) The slots are then out of time order; `ages()` says how
+    many frames back each slot lies, and attention, blind to key order but for its offset bias,
+    reads the bias by age. `keep=None` keeps every frame, in order, in a storage that doubles."""
+
+    def __init__(self, keep: int | None, dim: int) -> None:
+        self.keep, self.dim = keep, dim
+        self.data: torch.Tensor | None = None
+        self.count = 0  # frames appended (ring: slot count % keep is the next to write)
+
+    @property
+    def length(self) -> int:
+        return self.count if self.keep is None else min(self.count, self.keep)
+
+    @property
+    def view(self) -> torch.Tensor | None:
+        """The band's slots (all of the storage once a ring is full)."""
+        if self.data is None:
+            return None
+        return self.data if self.length == self.data.shape[self.dim] else self.data.narrow(self.dim, 0, self.length)
+
+    def ages(self) -> torch.Tensor:
+        """(length,) frames between each slot and the newest frame (0: the newest)."""
+        slots = torch.arange(self.length)
+        if self.keep is None or self.count <= self.keep:
+            return self.length - 1 - slots
+        return ((self.count - 1) % self.keep - slots) % self.keep
+
+    def ordered(self) -> torch.Tensor | None:
+        """The band's frames oldest first (a copy when the ring has wrapped)."""
+        if self.keep is None or self.count <= self.keep:
+            return self.view
+        return torch.roll(self.data, -(self.count % self.keep), self.dim)
+
+    def append(self, new: torch.Tensor) -> torch.Tensor:
+        """Add `new`'s frames; the band (self.view)."""
+        d, n = self.dim, new.shape[self.dim]
+        if self.keep is None:
+            if self.data is None or self.count + n > self.data.shape[d]:
+                grown = new.new_empty(self._shape(new, 2 * (self.count + n)))
+                if self.data is not None:
+                    grown.narrow(d, 0, self.count).copy_(self.view)
+                self.data = grown
+            self.data.narrow(d, self.count, n).copy_(new)
+            self.count += n
+            return self.view
+        if self.data is None:
+            self.data = new.new_zeros(self._shape(new, self.keep))
+        for i in range(n):
+            self.data.narrow(d, self.count % self.keep, 1).copy_(new.narrow(d, i, 1))
+            self.count += 1
+        return self.view
+
+    @classmethod
+    def filled(cls, frames: torch.Tensor, keep: int | None, dim: int) -> "Band":
+        """A band holding `frames` (oldest first)."""
+        band = cls(keep, dim)
+        band.append(frames if keep is None else frames.narrow(dim, max(0, frames.shape[dim] - keep),
+                                                              min(keep, frames.shape[dim])))
+        return band
+
+    def _shape(self, new: torch.Tensor, frames: int) -> list[int]:
+        shape = list(new.shape)
+        shape[self.dim] = frames
+        return shape
 
 
 @dataclass
 class AttentionCache:
-    """Keys and values (B, H, n, C / H) of the frames within the band, and the gathered offset bias."""
+    """Keys and values (B, H, n, C / H) of the frames within the band."""
 
-    k: torch.Tensor | None = None
-    v: torch.Tensor | None = None
-    bias: BiasCache = field(default_factory=BiasCache)
+    keys: Band | None = None
+    values: Band | None = None
+
+    @property
+    def k(self) -> torch.Tensor | None:
+        return None if self.keys is None else self.keys.view
+
+    @property
+    def v(self) -> torch.Tensor | None:
+        return None if self.values is None else self.values.view
+
+
+def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """Attention for a few query frames against a cached band: q (..., n_q, D), k and v (..., n, D),
+    bias broadcastable to (..., n_q, n). Scaling q, not k (as SDPA's CPU path does), keeps a step
+    from touching the whole band one more time."""
+    scores = (q * q.shape[-1] ** -0.5) @ k.transpose(-1, -2)
+    if bias is not None:
+        scores = scores + bias
+    return scores.softmax(-1) @ v
 
 
 @dataclass
@@ -100,19 +189,19 @@ class SelfAttention(nn.Module):
         q, k, v = self.qkv(x).view(b, t, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
         if self.position is not None:
             mask = self.position.masked(mask)
-        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0)
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=0.0)
         return self.out(y.transpose(1, 2).reshape(b, t, c))
 
     def step(self, x: torch.Tensor, cache: AttentionCache, context: int | None) -> torch.Tensor:
         """One new frame (B, 1, C) attending to itself and the cached frames within the band."""
         b, _, c = x.shape
         q, k, v = self.qkv(x).view(b, 1, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
-        keep = None if context is None else context + 1
-        k = cache.k = keep_last(cache.k, k, keep, 2)
-        v = cache.v = keep_last(cache.v, v, keep, 2)
-        n = k.shape[2]  # the cache ends at this frame
-        bias = None if self.position is None else self.position.step_bias(n - 1, n, cache.bias)
-        y = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
+        if cache.keys is None:
+            keep = None if context is None else context + 1
+            cache.keys, cache.values = Band(keep, 2), Band(keep, 2)
+        k, v = cache.keys.append(k), cache.values.append(v)
+        bias = None if self.position is None else self.position(cache.keys.ages())[:, None]
+        y = attend(q, k, v, bias)
         return self.out(y.transpose(1, 2).reshape(b, 1, c))
 
 

@@ -8,14 +8,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from facereact.nn.blocks import Block, BlockState
-from facereact.nn.position import BiasCache, RelativeBias
+from facereact.nn.blocks import Block, BlockState, attend
+from facereact.nn.position import RelativeBias
 
 
 @dataclass
 class ListenerState:
     own: BlockState = field(default_factory=BlockState)  # the listener's own past
-    cross_bias: BiasCache = field(default_factory=BiasCache)  # the cross-attention's offset bias
 
 
 class CrossAttention(nn.Module):
@@ -39,8 +38,15 @@ class CrossAttention(nn.Module):
         """mask: SDPA's attention mask, boolean or an additive float bias (position included)."""
         b, t, c = x.shape
         q = self.q(x).view(b, t, self.heads, c // self.heads).transpose(1, 2)
-        if k.shape[0] != b:  # one speaker, K listeners: share the speaker's keys
-            k, v = k.expand(b, -1, -1, -1), v.expand(b, -1, -1, -1)
+        speakers = k.shape[0]
+        if t == 1:
+            # Generation: each speaker's rows (its K reactions, clip-major) are that speaker's
+            # queries, so the speaker's keys are read once, never copied per reaction.
+            q = q.reshape(speakers, b // speakers, self.heads, c // self.heads).transpose(1, 2)
+            y = attend(q, k, v, mask)  # (speakers, H, rows, C / H)
+            return self.out(y.transpose(1, 2).reshape(b, 1, c))
+        if speakers != b:
+            k, v = k.repeat_interleave(b // speakers, 0), v.repeat_interleave(b // speakers, 0)
         y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
         return self.out(y.transpose(1, 2).reshape(b, t, c))
 
@@ -68,12 +74,11 @@ class ListenerBlock(nn.Module):
         return x + self._cross(x, k, v, mask, speaker_on)
 
     def step(self, x: torch.Tensor, state: ListenerState, context: int | None, k: torch.Tensor,
-             v: torch.Tensor, first: int, speaker_on: torch.Tensor | None = None) -> torch.Tensor:
-        """first: frames from the first speaker frame in k to this listener frame (k's frames
-        are consecutive)."""
+             v: torch.Tensor, offsets: torch.Tensor, speaker_on: torch.Tensor | None = None) -> torch.Tensor:
+        """offsets (n,): this listener frame minus each speaker frame in k (k's frames in any order)."""
         x = self.own.step(x, state.own, context)
         position = self.cross.position
-        bias = None if position is None else position.step_bias(first, k.shape[2], state.cross_bias)
+        bias = None if position is None else position(offsets)[:, None]
         return x + self._cross(x, k, v, bias, speaker_on)
 
     def _cross(self, x: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None,

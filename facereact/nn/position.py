@@ -4,22 +4,13 @@ Attention by itself is blind to order, and the blocks' causal convolution only t
 about its neighbours. A listener answers a speaker's smile about a second later and starts to
 talk some tenths of a second after the speaker stops; to time that, a score has to know how far
 back a key frame lies. The bias is a table indexed by the offset (query frame minus key frame),
-so the parallel forward and the one-frame step read the same numbers, at any position in a clip.
+so the parallel forward and the one-frame step read the same numbers, at any position in a clip
+(a step reads it by each cached key's age: nn/blocks.py, Band).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 from torch import nn
-
-
-@dataclass
-class BiasCache:
-    """The last gathered step bias and the (first, n) band it was gathered for."""
-
-    band: tuple[int, int] | None = None
-    bias: torch.Tensor | None = None
 
 
 class RelativeBias(nn.Module):
@@ -44,12 +35,3 @@ class RelativeBias(nn.Module):
         s = torch.arange(mask.shape[1], device=mask.device)
         offsets = (t[:, None] - s[None, :]).clamp(-self.future, self.past)
         return self(offsets).masked_fill(~mask, float("-inf"))
-
-    def step_bias(self, first: int, n: int, cache: BiasCache) -> torch.Tensor:
-        """(H, 1, n) bias for one query frame whose n keys lie first, first - 1, ..., first - n + 1
-        frames back. A stream's band soon stops changing, so the bias is kept in `cache` and only
-        gathered again when (first, n) changes: a step costs no more than without it."""
-        if cache.bias is None or cache.band != (first, n):
-            offsets = first - torch.arange(n, device=self.table.device)
-            cache.band, cache.bias = (first, n), self(offsets)[:, None]
-        return cache.bias

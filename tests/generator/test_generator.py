@@ -9,7 +9,7 @@ import torch
 from facereact.data.audio import wav_features
 from facereact.data.errors import DataError
 from facereact.generator.model import GeneratorConfig, ReactionGenerator
-from facereact.generator.sampling import Sampling, guide, sample
+from facereact.generator.sampling import Sampling, guide, sample, uniforms
 from facereact.generator.session import StreamingSession, generate_clip
 from facereact.layout import AUDIO_DIM, EMOTION_DIM, FACE_DIM
 from facereact.nn.position import RelativeBias
@@ -184,16 +184,32 @@ def test_an_offline_generator_refuses_to_stream() -> None:
 
 def test_sampling_rules() -> None:
     logits = torch.tensor([[0.0, 1.0, 2.0, 3.0]]).repeat(2000, 1)
-    g = torch.Generator().manual_seed(0)
-    assert set(sample(logits, Sampling(top_k=2), g).tolist()) == {2, 3}
-    assert sample(logits, Sampling(temperature=0), g).unique().tolist() == [3]
+    u = torch.rand(2000, generator=torch.Generator().manual_seed(0))
+    assert set(sample(logits, Sampling(top_k=2), u).tolist()) == {2, 3}
+    assert sample(logits, Sampling(temperature=0), u).unique().tolist() == [3]
     probs = logits[0].softmax(-1)  # 0.03, 0.09, 0.24, 0.64: top-p 0.7 keeps {3, 2}
-    assert set(sample(logits, Sampling(top_p=0.7), g).tolist()) == {2, 3}
-    assert set(sample(logits, Sampling(top_p=0.5), g).tolist()) == {3} and probs[3] > 0.5
-    a = sample(logits[:5], Sampling(), torch.Generator().manual_seed(1))
-    assert torch.equal(a, sample(logits[:5], Sampling(), torch.Generator().manual_seed(1)))
+    assert set(sample(logits, Sampling(top_p=0.7), u).tolist()) == {2, 3}
+    assert set(sample(logits, Sampling(top_p=0.5), u).tolist()) == {3} and probs[3] > 0.5
     with pytest.raises(ValueError):
         Sampling(top_p=1.5)
+
+
+def test_inverse_cdf_draws_follow_the_distribution_and_never_pick_impossible_tokens() -> None:
+    logits = torch.tensor([[float("-inf"), 0.0, float("-inf"), 1.0, 2.0, float("-inf")]]).repeat(20000, 1)
+    u = torch.rand(20000, generator=torch.Generator().manual_seed(4))
+    u[:3] = torch.tensor([0.0, 1.0 - 2 ** -24, 0.5])  # the edges of [0, 1)
+    drawn = sample(logits, Sampling(), u)
+    freq = torch.bincount(drawn, minlength=6).float() / len(drawn)
+    torch.testing.assert_close(freq, logits[0].softmax(-1), atol=0.01, rtol=0)
+    assert drawn[0] == 1 and drawn[1] == 4 and freq[[0, 2, 5]].sum() == 0
+
+
+def test_each_clip_draws_from_its_own_generator() -> None:
+    """Clip-major rows: a clip's draws are the same alone or beside other clips."""
+    alone = uniforms(3, 4, [torch.Generator().manual_seed(7)])
+    together = uniforms(9, 4, [torch.Generator().manual_seed(s) for s in (5, 7, 9)])
+    assert torch.equal(together[3:6], alone)
+    assert not torch.equal(together[:3], alone)
 
 
 def test_a_checkpoint_of_another_head_is_a_clear_error(tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 import torch
 
-from facereact.nn.blocks import band_mask, symmetric_band_mask
-from facereact.nn.position import BiasCache, RelativeBias
+from facereact.nn.blocks import Band, band_mask, symmetric_band_mask
+from facereact.nn.position import RelativeBias
 
 
 def test_masked_bias_reads_the_offset_and_blocks_outside_the_band() -> None:
@@ -18,11 +18,18 @@ def test_masked_bias_reads_the_offset_and_blocks_outside_the_band() -> None:
     assert torch.isinf(causal[0, 2, 3]) and causal[0, 3, 3] == 1.0  # offset 0 -> column 1
 
 
-def test_step_bias_reads_the_offsets_back_from_the_first_key_and_is_kept() -> None:
-    bias = RelativeBias(heads=2, past=4, future=2)
-    cache = BiasCache()
-    got = bias.step_bias(3, 5, cache)  # keys 3, 2, 1, 0, -1 frames back
-    assert got.shape == (2, 1, 5)
-    assert torch.equal(got[:, 0], bias(torch.tensor([3, 2, 1, 0, -1])))
-    assert bias.step_bias(3, 5, cache) is got  # same band: no new gather
-    assert not torch.equal(bias.step_bias(4, 5, cache), got)
+def test_a_ring_band_keeps_the_last_frames_and_knows_their_ages() -> None:
+    band = Band(keep=4, dim=1)
+    frames = torch.arange(7.0).view(1, 7, 1)
+    for t in range(3):
+        band.append(frames[:, t:t + 1])
+    assert band.view[0, :, 0].tolist() == [0, 1, 2] and band.ages().tolist() == [2, 1, 0]
+    for t in range(3, 7):
+        band.append(frames[:, t:t + 1])
+    # slots hold frames 4, 5, 6, 3 (the ring wrapped); each slot's age is how far back its frame lies
+    assert band.view[0, :, 0].tolist() == [4, 5, 6, 3] and band.ages().tolist() == [2, 1, 0, 3]
+    assert band.view.is_contiguous() and band.ordered()[0, :, 0].tolist() == [3, 4, 5, 6]
+    assert Band.filled(band.ordered(), 4, 1).ages().tolist() == [3, 2, 1, 0]
+    # the bias of the wrapped ring is the bias of the ordered band, slot by slot
+    bias = RelativeBias(heads=2, past=4)
+    assert torch.equal(bias(band.ages())[:, [3, 0, 1, 2]], bias(torch.tensor([3, 2, 1, 0])))

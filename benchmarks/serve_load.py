@@ -1,0 +1,117 @@
+"""Load on `facereact serve`, loopback only and bounded in time: N clients each stream a recording in
+real time; per-frame round trip p50/p99/max, frames over 40 ms, frames lost, the server's CPU use,
+and its memory before and after connect/disconnect cycles.
+
+    python benchmarks/serve_load.py --model results/demo/generator_online --clients 1 8 32 --samples 1 10
+
+The server runs as its own process (`facereact serve`), the clients in this one.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+from facereact.layout import FPS
+from facereact.live.client import ReactionClient, stream_recording
+
+RATE = 16000
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mib(pid: int) -> float:
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def recording(seconds: float, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * RATE)) / RATE
+    voiced = (np.sin(2 * np.pi * 0.4 * t) > 0) * np.sin(2 * np.pi * 180 * t) * 0.3
+    return (voiced + rng.normal(0, 0.02, len(t))).astype(np.float32)
+
+
+async def wait_for_server(url: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            async with ReactionClient(url):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.5)
+
+
+async def load(url: str, clients: int, samples: int, seconds: float) -> dict:
+    audio = [recording(seconds, s) for s in range(clients)]
+    results = await asyncio.gather(*(stream_recording(url, a, RATE, samples=samples, seed=i)
+                                     for i, a in enumerate(audio)))
+    seconds_all = np.concatenate([np.asarray(lat.seconds) for _, lat in results]) * 1000
+    lost = sum(lat.frames_sent - len(lat.seconds) for _, lat in results)
+    return {"frames": len(seconds_all), "lost": lost, "p50": np.percentile(seconds_all, 50),
+            "p99": np.percentile(seconds_all, 99), "max": seconds_all.max(),
+            "late": int((seconds_all > 1000 / FPS).sum())}
+
+
+async def cycles(url: str, count: int) -> None:
+    silence = np.zeros(RATE // FPS, "<i2").tobytes()
+    for _ in range(count):
+        async with ReactionClient(url) as client:
+            await client.send_audio(silence)
+            await client.next_frame()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default="results/demo/generator_online")
+    parser.add_argument("--clients", type=int, nargs="+", default=[1, 8, 32, 64])
+    parser.add_argument("--samples", type=int, nargs="+", default=[1, 10])
+    parser.add_argument("--seconds", type=float, default=10.0, help="of audio per client per run")
+    parser.add_argument("--cycles", type=int, default=1000, help="connect/disconnect cycles for the memory figure")
+    args = parser.parse_args()
+    port = free_port()
+    url = f"ws://127.0.0.1:{port}"
+    server = subprocess.Popen([sys.executable, "-m", "facereact.cli", "serve", "--model", args.model, "--port",
+                               str(port), "--samples", str(max(args.samples)), "--max-sessions",
+                               str(max(args.clients) + 1)], stdout=subprocess.DEVNULL)
+    try:
+        asyncio.run(wait_for_server(url))
+        print("| clients | K | frames | lost | p50 ms | p99 ms | max ms | over 40 ms | server CPU (cores) |")
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for samples in args.samples:
+            for clients in args.clients:
+                cpu0, t0 = cpu_seconds(server.pid), time.monotonic()
+                r = asyncio.run(asyncio.wait_for(load(url, clients, samples, args.seconds), args.seconds + 60))
+                cores = (cpu_seconds(server.pid) - cpu0) / (time.monotonic() - t0)
+                print(f"| {clients} | {samples} | {r['frames']} | {r['lost']} | {r['p50']:.1f} | {r['p99']:.1f} | "
+                      f"{r['max']:.1f} | {r['late']} | {cores:.2f} |", flush=True)
+        before = rss_mib(server.pid)
+        asyncio.run(asyncio.wait_for(cycles(url, args.cycles), 600))
+        print(f"\nserver memory: {before:.0f} MiB before {args.cycles} connect/disconnect cycles, "
+              f"{rss_mib(server.pid):.0f} MiB after")
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+if __name__ == "__main__":
+    main()

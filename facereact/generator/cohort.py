@@ -1,0 +1,120 @@
+"""Many conversations in one batch: streaming sessions merged into one, and taken apart again.
+
+A StreamingSession over several seeds already is a batch of conversations, and every tensor of its
+state is clip-major: its rows are conversation after conversation, the same number for each (one
+for the speaker's layers, K or 2K for the listener's). So merging sessions concatenates each state
+tensor, and taking conversations out selects their blocks of rows, whatever the state's shape.
+
+A step attends over each band with a position bias read by each slot's age, so two sessions can
+share a forward pass once all their bands are full (`warm_frames`, joined in time order): from then on a
+conversation's frames in a merged session equal its solo frames up to the float rounding of
+batched matrix products, and it keeps drawing from its own seeded generator.
+"""
+from __future__ import annotations
+
+from dataclasses import fields, is_dataclass
+
+import torch
+
+from facereact.data.errors import UsageError
+from facereact.generator.session import StreamingSession
+from facereact.nn.blocks import Band
+from facereact.tokenizer.emotion import MOTION_HISTORY
+
+
+def warm_frames(session: StreamingSession) -> int:
+    """Frames after which every band of the session's models is full."""
+    tokenizer_band = (session.tokenizer.config.context or 0) + 1
+    return max(session.generator.config.context + 1, tokenizer_band, MOTION_HISTORY + 1)
+
+
+def _join(parts: list):
+    first = parts[0]
+    if first is None or isinstance(first, (bool, int, float, str)):
+        return first
+    if isinstance(first, torch.Tensor):
+        return torch.cat(parts, 0)
+    if isinstance(first, Band):  # rings turned differently: joined in time order
+        return Band.filled(torch.cat([p.ordered() for p in parts], 0), first.keep, first.dim)
+    if is_dataclass(first):
+        return type(first)(**{f.name: _join([getattr(p, f.name) for p in parts]) for f in fields(first)})
+    if isinstance(first, (list, tuple)):
+        return type(first)(_join([p[i] for p in parts]) for i in range(len(first)))
+    raise TypeError(f"cannot merge stream state of type {type(first).__name__}")
+
+
+def _take(state, keep: torch.Tensor, total: int):
+    """Rows of the conversations `keep` (indices) out of `total` conversations."""
+    if state is None or isinstance(state, (bool, int, float, str)):
+        return state
+    if isinstance(state, torch.Tensor):
+        per = state.shape[0] // total
+        return state.reshape(total, per, *state.shape[1:])[keep].reshape(len(keep) * per, *state.shape[1:])
+    if isinstance(state, Band):  # the same ring, fewer rows
+        band = Band(state.keep, state.dim)
+        band.data, band.count = _take(state.data, keep, total), state.count
+        return band
+    if is_dataclass(state):
+        return type(state)(**{f.name: _take(getattr(state, f.name), keep, total) for f in fields(state)})
+    if isinstance(state, (list, tuple)):
+        return type(state)(_take(s, keep, total) for s in state)
+    raise TypeError(f"cannot split stream state of type {type(state).__name__}")
+
+
+_STATES = ("state", "decode_state", "encode_state", "read_state")
+
+
+def _relink(session: StreamingSession) -> None:
+    """The generator's cross-attention keys are views of its bands: point them at the new bands."""
+    state = session.state
+    if state.cross_bands is not None:
+        state.cross = [(k.view, v.view) for k, v in state.cross_bands]
+
+
+def merge(sessions: list[StreamingSession]) -> StreamingSession:
+    """One session carrying every conversation of `sessions`, in order. All must share models and
+    sampling and be warm (past warm_frames)."""
+    first = sessions[0]
+    for s in sessions:
+        if s.generator is not first.generator or s.tokenizer is not first.tokenizer:
+            raise UsageError("sessions of different models cannot share a batch")
+        if (s.samples, s.sampling, s.read_emotion) != (first.samples, first.sampling, first.read_emotion):
+            raise UsageError("sessions with different K, sampling or emotion reading cannot share a batch")
+    for s in sessions:
+        if s.frame < warm_frames(s):
+            raise UsageError(f"a session joins a batch once its bands are full ({warm_frames(s)} frames), "
+                             f"this one has {s.frame}")
+    merged = StreamingSession.__new__(StreamingSession)
+    merged.__dict__.update(first.__dict__)
+    merged.seeds = [seed for s in sessions for seed in s.seeds]
+    merged.clips = len(merged.seeds)
+    merged.rngs = [rng for s in sessions for rng in s.rngs]
+    merged.previous = torch.cat([s.previous for s in sessions])
+    merged.speaker_on = None if first.speaker_on is None else torch.cat([s.speaker_on for s in sessions])
+    merged.frame = max(s.frame for s in sessions)
+    merged.inputs_seen = set().union(*(s.inputs_seen for s in sessions))
+    for name in _STATES:
+        setattr(merged, name, _join([getattr(s, name) for s in sessions]))
+    _relink(merged)
+    return merged
+
+
+def take(session: StreamingSession, conversations: list[int]) -> StreamingSession:
+    """A session carrying only the given conversations (indices into session.seeds), in that order;
+    the original is left as it was."""
+    total = session.clips
+    if not conversations or any(not 0 <= c < total for c in conversations):
+        raise UsageError(f"conversations must be indices below {total}, got {conversations}")
+    keep = torch.tensor(conversations)
+    part = StreamingSession.__new__(StreamingSession)
+    part.__dict__.update(session.__dict__)
+    part.seeds = [session.seeds[c] for c in conversations]
+    part.clips = len(conversations)
+    part.rngs = [session.rngs[c] for c in conversations]
+    part.previous = _take(session.previous, keep, total)
+    part.speaker_on = None if session.speaker_on is None else _take(session.speaker_on, keep, total)
+    part.inputs_seen = set(session.inputs_seen)
+    for name in _STATES:
+        setattr(part, name, _take(getattr(session, name), keep, total))
+    _relink(part)
+    return part

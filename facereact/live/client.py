@@ -1,0 +1,116 @@
+"""A Python client of `facereact serve`, and `facereact client`: stream a recording in real time and
+measure how long each listener frame takes to come back."""
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+from websockets.asyncio.client import ClientConnection, connect
+
+from facereact.layout import FPS
+
+
+class ReactionClient:
+    """One conversation with a reaction server.
+
+        async with ReactionClient("ws://127.0.0.1:8765", sample_rate=16000) as client:
+            await client.send_audio(pcm16_bytes)
+            frame = await client.next_frame()  # {"frame": 0, "blendshapes": {...}, "head": {...}, ...}
+    """
+
+    def __init__(self, url: str, sample_rate: int = 16000, channels: int = 1, samples: int = 1, seed: int = 0,
+                 all_samples: bool = False, token: str | None = None) -> None:
+        self.url, self.token = url, token
+        self.hello = {"type": "hello", "sample_rate": sample_rate, "channels": channels, "samples": samples,
+                      "seed": seed, "all_samples": all_samples}
+        self.connection: ClientConnection | None = None
+        self.ready: dict = {}
+        self.errors: list[str] = []
+
+    async def __aenter__(self) -> "ReactionClient":
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else None
+        self.connection = await connect(self.url, additional_headers=headers, max_size=2 ** 22)
+        await self.connection.send(json.dumps(self.hello))
+        self.ready = json.loads(await self.connection.recv())
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.connection.close()
+
+    async def send_audio(self, pcm16: bytes) -> None:
+        await self.connection.send(pcm16)
+
+    async def send_face(self, face: Mapping[str, float] | np.ndarray | None) -> None:
+        """Tracker names (ARKit blendshapes, pitch, yaw, roll, optional tx, ty, tz), the FACE_DIM
+        coefficients, or None: the face is lost."""
+        if face is None:
+            message = {"type": "face", "lost": True}
+        elif isinstance(face, Mapping):
+            names = dict(face)
+            pose = {k: names.pop(k) for k in ("pitch", "yaw", "roll", "tx", "ty", "tz") if k in names}
+            message = {"type": "face", "blendshapes": names, **pose}
+        else:
+            message = {"type": "face", "coefficients": np.asarray(face, float).tolist()}
+        await self.connection.send(json.dumps(message))
+
+    async def next_frame(self) -> dict:
+        """The next listener frame; error messages on the way are kept in `errors`."""
+        while True:
+            message = json.loads(await self.connection.recv())
+            if message.get("type") == "frame":
+                return message
+            if message.get("type") == "error":
+                self.errors.append(message["error"])
+
+
+@dataclass
+class Latency:
+    """Round trips, from sending a frame's last audio sample to receiving its listener frame."""
+
+    seconds: list[float] = field(default_factory=list)
+    frames_sent: int = 0
+
+    def summary(self) -> dict[str, float]:
+        ms = np.asarray(self.seconds) * 1000
+        if not len(ms):
+            return {"frames": 0, "lost": self.frames_sent}
+        return {"frames": len(ms), "lost": self.frames_sent - len(ms), "p50_ms": float(np.percentile(ms, 50)),
+                "p99_ms": float(np.percentile(ms, 99)), "max_ms": float(ms.max()),
+                "late_over_40ms": int((ms > 1000 / FPS).sum())}
+
+
+async def stream_recording(url: str, audio: np.ndarray, rate: int, faces: list | None = None, samples: int = 1,
+                           seed: int = 0, token: str | None = None, realtime: bool = True,
+                           frames: int | None = None) -> tuple[list[dict], Latency]:
+    """Send mono float audio (and a face per frame, when given) frame by frame, at real time unless
+    told otherwise; collect every listener frame and the round-trip times."""
+    per = int(rate / FPS)
+    n = len(audio) // per if frames is None else min(frames, len(audio) // per)
+    pcm = (np.clip(audio[:n * per], -1, 1) * 32767).astype("<i2")
+    latency, received, sent_at = Latency(), [], {}
+    async with ReactionClient(url, rate, 1, samples, seed, token=token) as client:
+        async def reader() -> None:
+            while len(received) < n:
+                frame = await client.next_frame()
+                latency.seconds.append(time.perf_counter() - sent_at[frame["frame"]])
+                received.append(frame)
+
+        task = asyncio.create_task(reader())
+        start = time.perf_counter()
+        for i in range(n):
+            if realtime:
+                await asyncio.sleep(max(0.0, start + (i + 1) / FPS - time.perf_counter()))
+            if faces is not None:
+                await client.send_face(faces[i])
+            sent_at[i] = time.perf_counter()
+            await client.send_audio(pcm[i * per:(i + 1) * per].tobytes())
+            latency.frames_sent += 1
+        try:
+            await asyncio.wait_for(task, timeout=5.0 + (0 if realtime else n / FPS))
+        except asyncio.TimeoutError:
+            task.cancel()
+    return received, latency

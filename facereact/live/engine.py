@@ -1,0 +1,143 @@
+"""Every live conversation of one model, stepped together.
+
+Each conversation queues speaker frames (audio features, and a face and emotion when it has them);
+every `tick`, each conversation with a frame waiting advances one frame. Conversations whose bands
+are full (cohort.warm_frames, 4 s of the demo model) share one batched forward pass: one
+StreamingSession that carries them all. A conversation still warming up steps alone. The shared
+batch is rebuilt only when its members change (one joins, leaves, or has no frame this tick), so in
+steady state a tick is one forward pass, with no copying of the conversations' states.
+"""
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from facereact.data.errors import UsageError
+from facereact.generator.cohort import merge, take, warm_frames
+from facereact.generator.model import ReactionGenerator
+from facereact.generator.sampling import RECOMMENDED, Sampling
+from facereact.generator.session import ListenerFrame, StreamingSession
+from facereact.layout import EMOTION_DIM, FACE_DIM
+from facereact.tokenizer.model import FaceTokenizer
+
+
+@dataclass
+class SpeakerFrame:
+    audio: np.ndarray  # (AUDIO_DIM,) features
+    face: np.ndarray | None = None  # (FACE_DIM,) or None: no face this frame
+    emotion: np.ndarray | None = None  # (EMOTION_DIM,) or None
+
+
+@dataclass
+class Conversation:
+    seed: int
+    session: StreamingSession | None  # its own session while not in the shared batch
+    queue: deque
+    frames: int = 0
+
+
+class ReactionEngine:
+    def __init__(self, generator: ReactionGenerator, tokenizer: FaceTokenizer, samples: int = 10,
+                 sampling: Sampling = RECOMMENDED, read_emotion: bool = False, max_queue: int = 50) -> None:
+        if generator.config.offline:
+            raise UsageError("an offline generator cannot serve live conversations: give an online one")
+        self.generator, self.tokenizer = generator, tokenizer
+        self.samples, self.sampling, self.read_emotion, self.max_queue = samples, sampling, read_emotion, max_queue
+        self.conversations: dict[int, Conversation] = {}
+        self.batch: StreamingSession | None = None  # the warm conversations' shared session
+        self.members: list[int] = []  # its conversations, in row order
+        self._next_id = 0
+        self.warm = warm_frames(self._new_session(0))
+
+    def _new_session(self, seed: int) -> StreamingSession:
+        return StreamingSession(self.generator, self.tokenizer, self.samples, self.sampling, seed, self.read_emotion)
+
+    def open(self, seed: int, cid: int | None = None) -> int:
+        """A new conversation (under `cid`, or the next free id); its id."""
+        if cid is None:
+            cid = self._next_id
+        if cid in self.conversations:
+            raise UsageError(f"conversation {cid} is already open")
+        self._next_id = max(self._next_id, cid + 1)
+        self.conversations[cid] = Conversation(seed, self._new_session(seed), deque())
+        return cid
+
+    def close(self, cid: int) -> None:
+        """End a conversation and free its state."""
+        conversation = self.conversations.pop(cid, None)
+        if conversation is None:
+            return
+        if cid in self.members:
+            self._leave([cid], keep_sessions=False)
+
+    def submit(self, cid: int, frame: SpeakerFrame) -> None:
+        queue = self.conversations[cid].queue
+        if len(queue) >= self.max_queue:
+            raise UsageError(f"more than {self.max_queue} speaker frames are waiting: faster than real time")
+        queue.append(frame)
+
+    def pending(self) -> int:
+        return sum(len(c.queue) for c in self.conversations.values())
+
+    def tick(self) -> dict[int, ListenerFrame]:
+        """One frame for every conversation that has one waiting: {id: its listener frame (K rows)}."""
+        ready = [cid for cid, c in self.conversations.items() if c.queue]
+        warm = [cid for cid in ready if self.conversations[cid].frames >= self.warm]
+        out = {}
+        if warm:
+            self._regroup(warm)
+            frames = [self.conversations[cid].queue.popleft() for cid in self.members]
+            listener = self.batch.step_clips(*_stack(frames))
+            k = self.samples
+            for i, cid in enumerate(self.members):
+                rows = slice(i * k, (i + 1) * k)
+                out[cid] = ListenerFrame(listener.face[rows], listener.emotion[rows], listener.tokens[rows])
+        elif self.members:
+            self._leave(list(self.members))
+        for cid in ready:
+            conversation = self.conversations[cid]
+            if cid not in out:  # warming up: alone
+                out[cid] = conversation.session.step_clips(*_stack([conversation.queue.popleft()]))
+            conversation.frames += 1
+        return out
+
+    # -- the shared batch ----------------------------------------------------------------------------
+    def _regroup(self, warm: list[int]) -> None:
+        """Make the shared batch's members exactly `warm` (kept members first, in their order)."""
+        if self.members == warm:
+            return
+        leaving = [cid for cid in self.members if cid not in warm]
+        if leaving:
+            self._leave(leaving)
+        joining = [cid for cid in warm if cid not in self.members]
+        parts = ([self.batch] if self.batch is not None else []) + \
+            [self.conversations[cid].session for cid in joining]
+        self.batch = merge(parts) if len(parts) > 1 else parts[0]
+        for cid in joining:
+            self.conversations[cid].session = None
+        self.members = self.members + joining
+
+    def _leave(self, leaving: list[int], keep_sessions: bool = True) -> None:
+        """Take conversations out of the shared batch (back to their own sessions, unless closed)."""
+        index = {cid: i for i, cid in enumerate(self.members)}
+        if keep_sessions:
+            for cid in leaving:
+                self.conversations[cid].session = take(self.batch, [index[cid]])
+        staying = [cid for cid in self.members if cid not in leaving]
+        self.batch = take(self.batch, [index[cid] for cid in staying]) if staying else None
+        self.members = staying
+
+
+def _stack(frames: list[SpeakerFrame]) -> tuple[np.ndarray, ...]:
+    """step_clips' arguments for one frame of each conversation."""
+    n = len(frames)
+    face, emotion = np.zeros((n, FACE_DIM), np.float32), np.zeros((n, EMOTION_DIM), np.float32)
+    face_on, emotion_on = np.zeros(n, bool), np.zeros(n, bool)
+    for i, f in enumerate(frames):
+        if f.face is not None:
+            face[i], face_on[i] = f.face, True
+        if f.emotion is not None:
+            emotion[i], emotion_on[i] = f.emotion, True
+    return np.stack([f.audio for f in frames]), face, emotion, face_on, emotion_on

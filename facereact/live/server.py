@@ -1,0 +1,287 @@
+"""`facereact serve`: listener reactions for many robots and avatars at once, over WebSockets.
+
+One connection is one conversation (the protocol: live/protocol.py, docs/live.md). The audio that
+arrives, in chunks of any size, is cut into 1/25 s frames; each frame joins its conversation's
+queue in a ReactionEngine (one per K), and one ticker steps every conversation with a frame waiting,
+in one batched forward pass where their states allow (live/engine.py). The forward runs in a worker
+thread so that the event loop keeps receiving; only the ticker touches the engines.
+
+Built on the `websockets` library: a maintained asyncio WebSocket stack with per-message size
+limits, and no web framework to carry. Safe by default: loopback unless told otherwise, a shared
+token required on any other address, and bounds on message size, sessions, rate and idle time;
+a bad message gets an error or a close code with a reason and touches no other conversation.
+"""
+from __future__ import annotations
+
+import asyncio
+import hmac
+import ipaddress
+import json
+import os
+import signal
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from http import HTTPStatus
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import numpy as np
+from websockets.asyncio.server import ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+
+from facereact.data.audio import frame_features
+from facereact.data.errors import UsageError
+from facereact.generator.model import ReactionGenerator
+from facereact.generator.sampling import RECOMMENDED, Sampling
+from facereact.layout import FPS
+from facereact.live.engine import ReactionEngine, SpeakerFrame
+from facereact.live.protocol import (Hello, ProtocolError, frame_message, parse_emotion, parse_face, parse_hello,
+                                     parse_json, pcm16_to_mono)
+from facereact.tokenizer.model import FaceTokenizer
+
+TOKEN_ENV = "FACEREACT_TOKEN"
+# The live page (microphone in, the listener's face and emotion out), served at "/".
+PAGE = (Path(__file__).parent / "page.html").read_text()
+
+
+@dataclass(frozen=True)
+class Limits:
+    sessions: int = 64  # conversations at once
+    message_bytes: int = 64 * 1024  # one WebSocket message (2 s of 16 kHz mono PCM16)
+    burst_frames: int = 25  # how far (frames) a client may run ahead of real time
+    idle_seconds: float = 20.0  # a connection that sends nothing this long is closed
+    hello_seconds: float = 5.0  # time to say hello after connecting
+    outbox_frames: int = 250  # listener frames a client may leave unread (10 s) before it is dropped
+    samples: int = 10  # the largest K a client may ask for
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass
+class _Conversation:
+    cid: int
+    hello: Hello
+    outbox: asyncio.Queue
+    connection: ServerConnection
+    started: float = field(default_factory=time.monotonic)
+    audio: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    frames_in: int = 0
+    face: np.ndarray | None = None
+    emotion: np.ndarray | None = None
+
+
+class ReactionServer:
+    def __init__(self, generator: ReactionGenerator, tokenizer: FaceTokenizer, sampling: Sampling = RECOMMENDED,
+                 read_emotion: bool = True, limits: Limits = Limits(), token: str | None = None,
+                 on_frame: Callable[[int, int, np.ndarray, np.ndarray], None] | None = None) -> None:
+        """read_emotion: a conversation with a face and no emotion values has the speaker's emotion
+        read off the face (what a robot has). on_frame(conversation, frame index, face (K, FACE_DIM),
+        emotion (K, EMOTION_DIM)): called for every listener frame, e.g. to drive an avatar
+        (live/livelink.py)."""
+        if generator.config.offline:
+            raise UsageError("an offline generator cannot serve live conversations: give an online one")
+        self.generator, self.tokenizer, self.sampling = generator.eval(), tokenizer.eval(), sampling
+        self.read_emotion, self.limits, self.token, self.on_frame = read_emotion, limits, token, on_frame
+        self.resting = tokenizer.face_mean.numpy()
+        self.engines: dict[int, ReactionEngine] = {}
+        self.live: dict[int, _Conversation] = {}
+        self._ops: list[tuple] = []  # engine changes, applied by the ticker between ticks
+        self._next = 0
+        self._wake = asyncio.Event()
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="facereact-tick")
+        self.ticks = 0
+
+    # -- handshake: the token, and the live page for plain HTTP requests ---------------------------
+    def _check_request(self, connection: ServerConnection, request):
+        if self.token is not None:
+            given = request.headers.get("Authorization", "")
+            given = given[len("Bearer "):] if given.startswith("Bearer ") else ""
+            if not given:
+                given = (parse_qs(urlsplit(request.path).query).get("token") or [""])[0]
+            if not hmac.compare_digest(given.encode(), self.token.encode()):
+                return connection.respond(HTTPStatus.UNAUTHORIZED, "a valid token is required\n")
+        if request.headers.get("Upgrade", "").lower() != "websocket":
+            if urlsplit(request.path).path not in ("/", "/index.html"):
+                return connection.respond(HTTPStatus.NOT_FOUND, "not found\n")
+            response = connection.respond(HTTPStatus.OK, PAGE)
+            del response.headers["Content-Type"]
+            response.headers["Content-Type"] = "text/html; charset=utf-8"
+            return response
+        return None
+
+    # -- one conversation --------------------------------------------------------------------------
+    async def _handler(self, connection: ServerConnection) -> None:
+        try:
+            first = await asyncio.wait_for(connection.recv(), self.limits.hello_seconds)
+        except (asyncio.TimeoutError, ConnectionClosed):
+            await connection.close(1008, "no hello")
+            return
+        try:
+            if not isinstance(first, str):
+                raise ProtocolError("binary where text is due: the first message is the JSON hello", True, 1003)
+            hello = parse_hello(parse_json(first), self.limits.samples)
+        except ProtocolError as exc:
+            await connection.close(exc.code, exc.reason)
+            return
+        if len(self.live) >= self.limits.sessions:
+            await connection.close(1013, f"the server holds its limit of {self.limits.sessions} conversations")
+            return
+        cid, self._next = self._next, self._next + 1
+        conversation = _Conversation(cid, hello, asyncio.Queue(self.limits.outbox_frames), connection)
+        self.live[cid] = conversation
+        self._ops.append(("open", cid, hello.samples, hello.seed))
+        sender = asyncio.create_task(self._send(connection, conversation))
+        try:
+            await connection.send(json.dumps({"type": "ready", "conversation": cid, "fps": FPS,
+                                              "frame_samples": hello.frame_samples, "hello": asdict(hello)}))
+            await self._receive(connection, conversation)
+        except ConnectionClosed:
+            pass
+        except ProtocolError as exc:
+            await connection.close(exc.code, exc.reason)
+        finally:
+            sender.cancel()
+            self.live.pop(cid, None)
+            self._ops.append(("close", cid, hello.samples))
+            self._wake.set()
+
+    async def _receive(self, connection: ServerConnection, c: _Conversation) -> None:
+        while True:
+            try:
+                message = await asyncio.wait_for(connection.recv(), self.limits.idle_seconds)
+            except asyncio.TimeoutError:
+                raise ProtocolError(f"idle for {self.limits.idle_seconds:g} s", True) from None
+            try:
+                if isinstance(message, bytes):
+                    self._audio(c, pcm16_to_mono(message, c.hello.channels))
+                    continue
+                request = parse_json(message)
+                kind = request["type"]
+                if kind == "bye":
+                    await connection.close(1000, "bye")
+                    return
+                if kind == "face":
+                    c.face = parse_face(request, self.resting)
+                    if c.face is None:
+                        c.emotion = None  # emotion never comes without a face
+                elif kind == "emotion":
+                    if c.face is None:
+                        raise ProtocolError("emotion values need a face: send a face message first")
+                    c.emotion = parse_emotion(request)
+                else:
+                    raise ProtocolError(f"unknown message type {kind!r} (hello comes once; then face, emotion, bye)")
+            except ProtocolError as exc:
+                if exc.fatal:
+                    raise
+                await connection.send(json.dumps({"type": "error", "error": exc.reason}))
+
+    def _audio(self, c: _Conversation, mono: np.ndarray) -> None:
+        c.audio = np.concatenate([c.audio, mono])
+        per = c.hello.frame_samples
+        n = len(c.audio) // per
+        if n == 0:
+            return
+        allowed = self.limits.burst_frames + (time.monotonic() - c.started) * FPS
+        if c.frames_in + n > allowed:
+            raise ProtocolError(f"audio faster than real time (more than {self.limits.burst_frames} frames ahead)",
+                                True)
+        features = frame_features(c.audio[:n * per], c.hello.sample_rate, n)
+        c.audio = c.audio[n * per:]
+        for f in features:
+            self._ops.append(("frame", c.cid, c.hello.samples, SpeakerFrame(f, c.face, c.emotion)))
+        c.frames_in += n
+        self._wake.set()
+
+    async def _send(self, connection: ServerConnection, c: _Conversation) -> None:
+        while True:
+            message = await c.outbox.get()
+            await connection.send(message)
+
+    # -- the ticker --------------------------------------------------------------------------------
+    def _apply_ops(self) -> None:
+        ops, self._ops = self._ops, []
+        for op in ops:
+            kind, cid, samples = op[:3]
+            engine = self.engines.get(samples)
+            if kind == "open":
+                if engine is None:
+                    engine = self.engines[samples] = ReactionEngine(self.generator, self.tokenizer, samples,
+                                                                    self.sampling, self.read_emotion,
+                                                                    max_queue=4 * self.limits.burst_frames)
+                engine.open(op[3], cid)
+            elif kind == "close":
+                engine.close(cid)
+            elif cid in engine.conversations:
+                engine.submit(cid, op[3])
+
+    def _tick(self) -> list[tuple[int, str]]:
+        """Runs in the worker thread: one tick of every engine, with the messages to send."""
+        out = []
+        for engine in self.engines.values():
+            for cid, frame in engine.tick().items():
+                c = self.live.get(cid)
+                if c is None:
+                    continue
+                index = engine.conversations[cid].frames - 1
+                if self.on_frame is not None:
+                    self.on_frame(cid, index, frame.face, frame.emotion)
+                out.append((cid, frame_message(index, frame.face, frame.emotion, 0, c.hello.all_samples)))
+        return out
+
+    async def _ticker(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            self._apply_ops()
+            if not any(engine.pending() for engine in self.engines.values()):
+                continue
+            messages = await loop.run_in_executor(self._pool, self._tick)
+            self.ticks += 1
+            for cid, message in messages:
+                c = self.live.get(cid)
+                if c is None:
+                    continue
+                try:
+                    c.outbox.put_nowait(message)
+                except asyncio.QueueFull:  # the client stopped reading: it alone is dropped
+                    self.live.pop(cid, None)
+                    asyncio.create_task(c.connection.close(1008, "frames left unread"))
+            self._wake.set()  # frames that arrived during the tick, or more queued
+
+    # -- running -----------------------------------------------------------------------------------
+    async def run(self, host: str = "127.0.0.1", port: int = 8765, ready: asyncio.Future | None = None,
+                  stop: asyncio.Future | None = None) -> None:
+        """Serve until `stop` is set (or SIGINT/SIGTERM); `ready` receives the bound port."""
+        if not is_loopback(host) and not self.token:
+            raise UsageError(f"binding to {host} (not loopback) needs a token: --token or ${TOKEN_ENV}")
+        loop = asyncio.get_running_loop()
+        stop = stop if stop is not None else loop.create_future()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, lambda: stop.done() or stop.set_result(None))
+            except (NotImplementedError, RuntimeError):  # not the main thread (tests)
+                pass
+        ticker = asyncio.create_task(self._ticker())
+        try:
+            async with serve(self._handler, host, port, max_size=self.limits.message_bytes,
+                             process_request=self._check_request, ping_interval=20, ping_timeout=20) as server:
+                if ready is not None:
+                    ready.set_result(server.sockets[0].getsockname()[1])
+                await stop
+        finally:
+            ticker.cancel()
+            self._pool.shutdown(wait=True)
+
+
+def token_from(flag: str | None) -> str | None:
+    return flag or os.environ.get(TOKEN_ENV) or None
