@@ -67,6 +67,9 @@ async def load(url: str, clients: int, samples: int, seconds: float) -> dict:
                                      for i, a in enumerate(audio)))
     seconds_all = np.concatenate([np.asarray(lat.seconds) for _, lat in results]) * 1000
     lost = sum(lat.frames_sent - len(lat.seconds) for _, lat in results)
+    closed = [lat.closed for _, lat in results if lat.closed]
+    if closed:
+        print(f"  {len(closed)} of {clients} conversations closed early, e.g. {closed[0]}")
     return {"frames": len(seconds_all), "lost": lost, "p50": np.percentile(seconds_all, 50),
             "p99": np.percentile(seconds_all, 99), "max": seconds_all.max(),
             "late": int((seconds_all > 1000 / FPS).sum())}

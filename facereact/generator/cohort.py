@@ -5,10 +5,12 @@ state is clip-major: its rows are conversation after conversation, the same numb
 for the speaker's layers, K or 2K for the listener's). So merging sessions concatenates each state
 tensor, and taking conversations out selects their blocks of rows, whatever the state's shape.
 
-A step attends over each band with a position bias read by each slot's age, so two sessions can
-share a forward pass once all their bands are full (`warm_frames`, joined in time order): from then on a
-conversation's frames in a merged session equal its solo frames up to the float rounding of
-batched matrix products, and it keeps drawing from its own seeded generator.
+Conversations of any age share a forward pass: a step attends over each key/value band with a
+position bias read by each slot's age, and a band joined from younger and older conversations
+masks the slots a younger one has not filled (nn/blocks.py, Band). So a conversation's frames in a
+merged session equal its solo frames up to the float rounding of batched matrix products, and it
+keeps drawing from its own seeded generator. A session joins once it has stepped one frame (its
+stream states exist).
 """
 from __future__ import annotations
 
@@ -17,15 +19,15 @@ from dataclasses import fields, is_dataclass
 import torch
 
 from facereact.data.errors import UsageError
+from facereact.generator.model import GeneratorState
 from facereact.generator.session import StreamingSession
 from facereact.nn.blocks import Band
-from facereact.tokenizer.emotion import MOTION_HISTORY
+from facereact.tokenizer.emotion import MotionState
 
 
-def warm_frames(session: StreamingSession) -> int:
-    """Frames after which every band of the session's models is full."""
-    tokenizer_band = (session.tokenizer.config.context or 0) + 1
-    return max(session.generator.config.context + 1, tokenizer_band, MOTION_HISTORY + 1)
+def _derived(state, name: str) -> bool:
+    """A generator state's cross-attention keys are views of its bands: rebuilt by _relink."""
+    return isinstance(state, GeneratorState) and name == "cross" and state.cross_bands is not None
 
 
 def _join(parts: list):
@@ -34,10 +36,18 @@ def _join(parts: list):
         return first
     if isinstance(first, torch.Tensor):
         return torch.cat(parts, 0)
-    if isinstance(first, Band):  # rings turned differently: joined in time order
-        return Band.filled(torch.cat([p.ordered() for p in parts], 0), first.keep, first.dim)
+    if isinstance(first, Band):  # rings turned differently, filled differently: joined in time order
+        return Band.joined(parts)
+    if isinstance(first, MotionState):  # recent changes, fewer for a younger stream: still before it
+        if first.changes is None:  # a reader that is not used (no emotion read off the face)
+            return MotionState()
+        changes = [p.changes for p in parts]
+        longest = max(c.shape[1] for c in changes)
+        changes = [torch.cat([c.new_zeros(c.shape[0], longest - c.shape[1], c.shape[2]), c], 1) for c in changes]
+        return MotionState(torch.cat([p.face for p in parts]), torch.cat(changes))
     if is_dataclass(first):
-        return type(first)(**{f.name: _join([getattr(p, f.name) for p in parts]) for f in fields(first)})
+        return type(first)(**{f.name: None if _derived(first, f.name) else _join([getattr(p, f.name) for p in parts])
+                              for f in fields(first)})
     if isinstance(first, (list, tuple)):
         return type(first)(_join([p[i] for p in parts]) for i in range(len(first)))
     raise TypeError(f"cannot merge stream state of type {type(first).__name__}")
@@ -51,11 +61,11 @@ def _take(state, keep: torch.Tensor, total: int):
         per = state.shape[0] // total
         return state.reshape(total, per, *state.shape[1:])[keep].reshape(len(keep) * per, *state.shape[1:])
     if isinstance(state, Band):  # the same ring, fewer rows
-        band = Band(state.keep, state.dim)
-        band.data, band.count = _take(state.data, keep, total), state.count
-        return band
+        per = state.data.shape[0] // total
+        return state.rows((keep[:, None] * per + torch.arange(per)).reshape(-1))
     if is_dataclass(state):
-        return type(state)(**{f.name: _take(getattr(state, f.name), keep, total) for f in fields(state)})
+        return type(state)(**{f.name: None if _derived(state, f.name) else _take(getattr(state, f.name), keep, total)
+                              for f in fields(state)})
     if isinstance(state, (list, tuple)):
         return type(state)(_take(s, keep, total) for s in state)
     raise TypeError(f"cannot split stream state of type {type(state).__name__}")
@@ -73,7 +83,7 @@ def _relink(session: StreamingSession) -> None:
 
 def merge(sessions: list[StreamingSession]) -> StreamingSession:
     """One session carrying every conversation of `sessions`, in order. All must share models and
-    sampling and be warm (past warm_frames)."""
+    sampling and have stepped at least one frame."""
     first = sessions[0]
     for s in sessions:
         if s.generator is not first.generator or s.tokenizer is not first.tokenizer:
@@ -81,9 +91,8 @@ def merge(sessions: list[StreamingSession]) -> StreamingSession:
         if (s.samples, s.sampling, s.read_emotion) != (first.samples, first.sampling, first.read_emotion):
             raise UsageError("sessions with different K, sampling or emotion reading cannot share a batch")
     for s in sessions:
-        if s.frame < warm_frames(s):
-            raise UsageError(f"a session joins a batch once its bands are full ({warm_frames(s)} frames), "
-                             f"this one has {s.frame}")
+        if s.frame < 1:
+            raise UsageError("a session joins a batch once it has stepped a frame (its stream states exist)")
     merged = StreamingSession.__new__(StreamingSession)
     merged.__dict__.update(first.__dict__)
     merged.seeds = [seed for s in sessions for seed in s.seeds]

@@ -222,10 +222,11 @@ class ReactionGenerator(nn.Module):
             if cfg.offline:
                 lo, hi = max(0, t - cfg.context), t + cfg.future + 1
                 k, v = k[:, :, lo:hi], v[:, :, lo:hi]
-                offsets = t - lo - torch.arange(k.shape[2])
+                offsets, invalid = t - lo - torch.arange(k.shape[2]), None
             else:  # the speaker's band, newest frame t
-                offsets = state.cross_bands[i][0].ages()
-            h = block.step(h, state.listener[i], cfg.context, k, v, offsets, on)
+                band = state.cross_bands[i][0]
+                offsets, invalid = band.ages(), band.invalid()
+            h = block.step(h, state.listener[i], cfg.context, k, v, offsets, on, invalid)
         return self.norm(h)[:, 0]
 
     # -- files ------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
 from facereact.layout import FPS
 
@@ -73,6 +74,7 @@ class Latency:
 
     seconds: list[float] = field(default_factory=list)
     frames_sent: int = 0
+    closed: str | None = None  # why the server closed the conversation early, if it did
 
     def summary(self) -> dict[str, float]:
         ms = np.asarray(self.seconds) * 1000
@@ -94,21 +96,27 @@ async def stream_recording(url: str, audio: np.ndarray, rate: int, faces: list |
     latency, received, sent_at = Latency(), [], {}
     async with ReactionClient(url, rate, 1, samples, seed, token=token) as client:
         async def reader() -> None:
-            while len(received) < n:
-                frame = await client.next_frame()
-                latency.seconds.append(time.perf_counter() - sent_at[frame["frame"]])
-                received.append(frame)
+            try:
+                while len(received) < n:
+                    frame = await client.next_frame()
+                    latency.seconds.append(time.perf_counter() - sent_at[frame["frame"]])
+                    received.append(frame)
+            except ConnectionClosed as exc:
+                latency.closed = f"{exc.rcvd.code} {exc.rcvd.reason}" if exc.rcvd else str(exc)
 
         task = asyncio.create_task(reader())
         start = time.perf_counter()
-        for i in range(n):
-            if realtime:
-                await asyncio.sleep(max(0.0, start + (i + 1) / FPS - time.perf_counter()))
-            if faces is not None:
-                await client.send_face(faces[i])
-            sent_at[i] = time.perf_counter()
-            await client.send_audio(pcm[i * per:(i + 1) * per].tobytes())
-            latency.frames_sent += 1
+        try:
+            for i in range(n):
+                if realtime:
+                    await asyncio.sleep(max(0.0, start + (i + 1) / FPS - time.perf_counter()))
+                if faces is not None:
+                    await client.send_face(faces[i])
+                sent_at[i] = time.perf_counter()
+                await client.send_audio(pcm[i * per:(i + 1) * per].tobytes())
+                latency.frames_sent += 1
+        except ConnectionClosed:
+            pass  # the reader says why
         try:
             await asyncio.wait_for(task, timeout=5.0 + (0 if realtime else n / FPS))
         except asyncio.TimeoutError:

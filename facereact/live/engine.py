@@ -1,11 +1,12 @@
 """Every live conversation of one model, stepped together.
 
 Each conversation queues speaker frames (audio features, and a face and emotion when it has them);
-every `tick`, each conversation with a frame waiting advances one frame. Conversations whose bands
-are full (cohort.warm_frames, 4 s of the demo model) share one batched forward pass: one
-StreamingSession that carries them all. A conversation still warming up steps alone. The shared
-batch is rebuilt only when its members change (one joins, leaves, or has no frame this tick), so in
-steady state a tick is one forward pass, with no copying of the conversations' states.
+every `tick`, each conversation with a frame waiting advances one frame. All of them share one
+batched forward pass: one StreamingSession that carries them all (generator/cohort.py), whatever
+their ages. New conversations step their first frame together in a session of their own (their
+stream states are created then), which joins the batch. The shared batch is rebuilt only when its members change (one joins,
+leaves, or has no frame this tick), so in steady state a tick is one forward pass, with no copying
+of the conversations' states.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from facereact.data.errors import UsageError
-from facereact.generator.cohort import merge, take, warm_frames
+from facereact.generator.cohort import merge, take
 from facereact.generator.model import ReactionGenerator
 from facereact.generator.sampling import RECOMMENDED, Sampling
 from facereact.generator.session import ListenerFrame, StreamingSession
@@ -46,13 +47,9 @@ class ReactionEngine:
         self.generator, self.tokenizer = generator, tokenizer
         self.samples, self.sampling, self.read_emotion, self.max_queue = samples, sampling, read_emotion, max_queue
         self.conversations: dict[int, Conversation] = {}
-        self.batch: StreamingSession | None = None  # the warm conversations' shared session
+        self.batch: StreamingSession | None = None  # the shared session
         self.members: list[int] = []  # its conversations, in row order
         self._next_id = 0
-        self.warm = warm_frames(self._new_session(0))
-
-    def _new_session(self, seed: int) -> StreamingSession:
-        return StreamingSession(self.generator, self.tokenizer, self.samples, self.sampling, seed, self.read_emotion)
 
     def open(self, seed: int, cid: int | None = None) -> int:
         """A new conversation (under `cid`, or the next free id); its id."""
@@ -61,7 +58,7 @@ class ReactionEngine:
         if cid in self.conversations:
             raise UsageError(f"conversation {cid} is already open")
         self._next_id = max(self._next_id, cid + 1)
-        self.conversations[cid] = Conversation(seed, self._new_session(seed), deque())
+        self.conversations[cid] = Conversation(seed, None, deque())
         return cid
 
     def close(self, cid: int) -> None:
@@ -84,28 +81,34 @@ class ReactionEngine:
     def tick(self) -> dict[int, ListenerFrame]:
         """One frame for every conversation that has one waiting: {id: its listener frame (K rows)}."""
         ready = [cid for cid, c in self.conversations.items() if c.queue]
-        warm = [cid for cid in ready if self.conversations[cid].frames >= self.warm]
+        started = [cid for cid in ready if self.conversations[cid].frames >= 1]
+        new = [cid for cid in ready if self.conversations[cid].frames == 0]
         out = {}
-        if warm:
-            self._regroup(warm)
-            frames = [self.conversations[cid].queue.popleft() for cid in self.members]
-            listener = self.batch.step_clips(*_stack(frames))
-            k = self.samples
-            for i, cid in enumerate(self.members):
-                rows = slice(i * k, (i + 1) * k)
-                out[cid] = ListenerFrame(listener.face[rows], listener.emotion[rows], listener.tokens[rows])
+        if started:
+            self._regroup(started)
+            out.update(self._step(self.batch, self.members))
         elif self.members:
             self._leave(list(self.members))
+        if new:  # first frames, together in a session of their own, which then joins the batch
+            group = StreamingSession(self.generator, self.tokenizer, self.samples, self.sampling,
+                                     read_emotion=self.read_emotion, seeds=[self.conversations[c].seed for c in new])
+            out.update(self._step(group, new))
+            self.batch = merge([self.batch, group]) if self.batch is not None else group
+            self.members = self.members + new
         for cid in ready:
-            conversation = self.conversations[cid]
-            if cid not in out:  # warming up: alone
-                out[cid] = conversation.session.step_clips(*_stack([conversation.queue.popleft()]))
-            conversation.frames += 1
+            self.conversations[cid].frames += 1
         return out
+
+    def _step(self, session: StreamingSession, members: list[int]) -> dict[int, ListenerFrame]:
+        listener = session.step_clips(*_stack([self.conversations[cid].queue.popleft() for cid in members]))
+        k = self.samples
+        return {cid: ListenerFrame(listener.face[i * k:(i + 1) * k], listener.emotion[i * k:(i + 1) * k],
+                                   listener.tokens[i * k:(i + 1) * k]) for i, cid in enumerate(members)}
 
     # -- the shared batch ----------------------------------------------------------------------------
     def _regroup(self, warm: list[int]) -> None:
-        """Make the shared batch's members exactly `warm` (kept members first, in their order)."""
+        """Make the shared batch's members exactly `warm` (those past their first frame; kept members
+        first, in their order)."""
         if self.members == warm:
             return
         leaving = [cid for cid in self.members if cid not in warm]

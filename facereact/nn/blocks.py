@@ -31,12 +31,18 @@ class Band:
     every frame, or left a strided view that every matrix product copied again: together more than
     a third of a batched generation step.) The slots are then out of time order; `ages()` says how
     many frames back each slot lies, and attention, blind to key order but for its offset bias,
-    reads the bias by age. `keep=None` keeps every frame, in order, in a storage that doubles."""
+    reads the bias by age.
+
+    Rows (dim 0) may hold streams of different lengths once bands are joined (conversations that
+    started at different times: generator/cohort.py): `filled` counts each row's frames, and
+    `invalid()` masks the slots a row has not filled yet. `keep=None` keeps every frame, in order,
+    in a storage that doubles."""
 
     def __init__(self, keep: int | None, dim: int) -> None:
         self.keep, self.dim = keep, dim
         self.data: torch.Tensor | None = None
         self.count = 0  # frames appended (ring: slot count % keep is the next to write)
+        self.filled: torch.Tensor | None = None  # (rows,) frames per row when rows differ; None: all `length`
 
     @property
     def length(self) -> int:
@@ -55,6 +61,12 @@ class Band:
         if self.keep is None or self.count <= self.keep:
             return self.length - 1 - slots
         return ((self.count - 1) % self.keep - slots) % self.keep
+
+    def invalid(self) -> torch.Tensor | None:
+        """(rows, length) True at slots a row has not filled yet; None when every row is full."""
+        if self.filled is None:
+            return None
+        return self.ages()[None, :] >= self.filled[:, None]
 
     def ordered(self) -> torch.Tensor | None:
         """The band's frames oldest first (a copy when the ring has wrapped)."""
@@ -79,20 +91,67 @@ class Band:
         for i in range(n):
             self.data.narrow(d, self.count % self.keep, 1).copy_(new.narrow(d, i, 1))
             self.count += 1
+        if self.filled is not None:
+            self.filled = (self.filled + n).clamp(max=self.keep)
+            if bool((self.filled == self.keep).all()):
+                self.filled = None
         return self.view
 
     @classmethod
-    def filled(cls, frames: torch.Tensor, keep: int | None, dim: int) -> "Band":
-        """A band holding `frames` (oldest first)."""
-        band = cls(keep, dim)
-        band.append(frames if keep is None else frames.narrow(dim, max(0, frames.shape[dim] - keep),
-                                                              min(keep, frames.shape[dim])))
+    def joined(cls, bands: list["Band"]) -> "Band":
+        """One band of every band's rows (dim 0), in time order, newest frames aligned; rows with
+        fewer frames than the longest are padded in front and marked by `filled`."""
+        first = bands[0]
+        if first.keep is None:
+            if len({b.count for b in bands}) > 1:
+                raise ValueError("unbounded bands of different lengths cannot be joined")
+            band = cls(None, first.dim)
+            band.append(torch.cat([b.view for b in bands], 0))
+            return band
+        length = max(b.length for b in bands)
+        parts, filled = [], []
+        for b in bands:
+            frames = b.ordered()
+            if frames.shape[first.dim] < length:
+                pad = list(frames.shape)
+                pad[first.dim] = length - frames.shape[first.dim]
+                frames = torch.cat([frames.new_zeros(pad), frames], first.dim)
+            parts.append(frames)
+            filled.append(torch.full((frames.shape[0],), b.length) if b.filled is None else b.filled)
+        band = cls(first.keep, first.dim)
+        band.data, band.count = torch.cat(parts, 0), length
+        if length < first.keep:  # a ring not yet full grows from slot `length` on: make it whole
+            pad = list(band.data.shape)
+            pad[first.dim] = first.keep - length
+            band.data = torch.cat([band.data, band.data.new_zeros(pad)], first.dim)
+        filled = torch.cat(filled)
+        band.filled = None if bool((filled == length).all()) else filled
+        return band
+
+    def rows(self, index: torch.Tensor) -> "Band":
+        """The same band with only the given rows (dim 0)."""
+        band = Band(self.keep, self.dim)
+        band.data, band.count = self.data[index], self.count
+        band.filled = None if self.filled is None else self.filled[index]
+        if band.filled is not None and bool((band.filled == band.length).all()):
+            band.filled = None
         return band
 
     def _shape(self, new: torch.Tensor, frames: int) -> list[int]:
         shape = list(new.shape)
         shape[self.dim] = frames
         return shape
+
+
+def band_bias(band: Band, position: "RelativeBias | None") -> torch.Tensor | None:
+    """The additive attention bias for one query frame against `band`: the offset bias by age
+    (H, 1, n), and -inf at slots a row has not filled (then (rows, H, 1, n)); None if neither."""
+    bias = None if position is None else position(band.ages())[:, None]
+    invalid = band.invalid()
+    if invalid is None:
+        return bias
+    mask = torch.zeros(invalid.shape[0], 1, 1, invalid.shape[1]).masked_fill(invalid[:, None, None], float("-inf"))
+    return mask if bias is None else mask + bias
 
 
 @dataclass
@@ -200,8 +259,7 @@ class SelfAttention(nn.Module):
             keep = None if context is None else context + 1
             cache.keys, cache.values = Band(keep, 2), Band(keep, 2)
         k, v = cache.keys.append(k), cache.values.append(v)
-        bias = None if self.position is None else self.position(cache.keys.ages())[:, None]
-        y = attend(q, k, v, bias)
+        y = attend(q, k, v, band_bias(cache.keys, self.position))
         return self.out(y.transpose(1, 2).reshape(b, 1, c))
 
 

@@ -74,11 +74,17 @@ class ListenerBlock(nn.Module):
         return x + self._cross(x, k, v, mask, speaker_on)
 
     def step(self, x: torch.Tensor, state: ListenerState, context: int | None, k: torch.Tensor,
-             v: torch.Tensor, offsets: torch.Tensor, speaker_on: torch.Tensor | None = None) -> torch.Tensor:
-        """offsets (n,): this listener frame minus each speaker frame in k (k's frames in any order)."""
+             v: torch.Tensor, offsets: torch.Tensor, speaker_on: torch.Tensor | None = None,
+             invalid: torch.Tensor | None = None) -> torch.Tensor:
+        """offsets (n,): this listener frame minus each speaker frame in k (k's frames in any order);
+        invalid (speakers, n): speaker slots a conversation has not filled yet (Band.invalid)."""
         x = self.own.step(x, state.own, context)
         position = self.cross.position
         bias = None if position is None else position(offsets)[:, None]
+        if invalid is not None:
+            mask = torch.zeros(invalid.shape[0], 1, 1, invalid.shape[1]).masked_fill(invalid[:, None, None],
+                                                                                      float("-inf"))
+            bias = mask if bias is None else mask + bias
         return x + self._cross(x, k, v, bias, speaker_on)
 
     def _cross(self, x: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None,

@@ -2,10 +2,9 @@
 import numpy as np
 import pytest
 
-from facereact.generator.cohort import merge, take, warm_frames
+from facereact.generator.cohort import merge, take
 from facereact.generator.sampling import Sampling
 from facereact.generator.session import StreamingSession
-from facereact.tokenizer.emotion import MOTION_HISTORY
 
 from tests.generator.test_generator import models, speaker
 
@@ -25,42 +24,43 @@ def test_merged_conversations_match_their_solo_runs_and_split_apart_again() -> N
     # conversation 0 hears everything, 1 audio and face, 2 audio alone: one batch of mixed input sets
     kinds = [(a, f, e) for a, f, e in [inputs[0], (*inputs[1][:2], None), (inputs[2][0], None, None)]]
     solo = [_solo(generator, tokenizer, 10 + i, *kind, t) for i, kind in enumerate(kinds)]
-    warm = warm_frames(solo[0][0])
-    assert warm == max(generator.config.context + 1, MOTION_HISTORY + 1) < t - 20
-
-    live = [_solo(generator, tokenizer, 10 + i, *kind, warm)[0] for i, kind in enumerate(kinds)]
+    # they join at different ages: 20 frames (bands full), 5 and 1 (bands still filling; the tiny
+    # model's bands are 13 frames, the emotion reader's 25)
+    ages = [20, 5, 1]
+    live = [_solo(generator, tokenizer, 10 + i, *kind, age)[0] for i, (kind, age) in enumerate(zip(kinds, ages))]
     batch = merge(live)
     assert batch.clips == 3 and batch.seeds == [10, 11, 12]
-    for step in range(warm, t):
-        audio = np.stack([k[0][step] for k in kinds])
-        face = np.stack([kinds[0][1][step], kinds[1][1][step], np.zeros_like(kinds[0][1][step])])
-        emotion = np.stack([kinds[0][2][step]] * 3)
+    steps = [age for age in ages]
+    for n in range(30):
+        audio = np.stack([k[0][s] for k, s in zip(kinds, steps)])
+        face = np.stack([kinds[0][1][steps[0]], kinds[1][1][steps[1]], np.zeros_like(kinds[0][1][0])])
+        emotion = np.stack([kinds[0][2][steps[0]]] * 3)
         frame = batch.step_clips(audio, face, emotion, face_on=np.array([True, True, False]),
                                  emotion_on=np.array([True, False, False]))
-        tokens = frame.tokens.reshape(3, 3)
         for i in range(3):  # each conversation: its solo tokens, drawn from its own generator
-            np.testing.assert_array_equal(tokens[i], solo[i][1][step].tokens)
-            np.testing.assert_allclose(frame.face.reshape(3, 3, -1)[i], solo[i][1][step].face, atol=1e-5)
-        if step == warm + 10:  # conversation 1 leaves; the others go on unchanged
-            batch = take(batch, [0, 2])
-            kinds, solo = [kinds[0], kinds[2]], [solo[0], solo[2]]
-            break
+            np.testing.assert_array_equal(frame.tokens.reshape(3, 3)[i], solo[i][1][steps[i]].tokens)
+            np.testing.assert_allclose(frame.face.reshape(3, 3, -1)[i], solo[i][1][steps[i]].face, atol=1e-5)
+        steps = [s + 1 for s in steps]
+    batch = take(batch, [0, 2])  # conversation 1 leaves; the others go on unchanged
+    kinds, solo, steps = [kinds[0], kinds[2]], [solo[0], solo[2]], [steps[0], steps[2]]
     assert batch.clips == 2
-    for step in range(warm + 11, t):
-        audio = np.stack([k[0][step] for k in kinds])
-        face = np.stack([kinds[0][1][step], np.zeros_like(kinds[0][1][step])])
-        frame = batch.step_clips(audio, face, np.stack([kinds[0][2][step]] * 2),
+    for n in range(5):
+        audio = np.stack([k[0][s] for k, s in zip(kinds, steps)])
+        face = np.stack([kinds[0][1][steps[0]], np.zeros_like(kinds[0][1][0])])
+        frame = batch.step_clips(audio, face, np.stack([kinds[0][2][steps[0]]] * 2),
                                  face_on=np.array([True, False]), emotion_on=np.array([True, False]))
         for i in range(2):
-            np.testing.assert_array_equal(frame.tokens.reshape(2, 3)[i], solo[i][1][step].tokens)
+            np.testing.assert_array_equal(frame.tokens.reshape(2, 3)[i], solo[i][1][steps[i]].tokens)
+        steps = [s + 1 for s in steps]
 
 
-def test_only_warm_sessions_of_the_same_models_and_settings_merge() -> None:
+def test_only_started_sessions_of_the_same_models_and_settings_merge() -> None:
     generator, tokenizer = models()
     audio, face, emotion = speaker(5)
     young = _solo(generator, tokenizer, 0, audio, face, emotion, 5)[0]
-    with pytest.raises(ValueError, match="bands are full"):
-        merge([young, young])
+    new = StreamingSession(generator, tokenizer, samples=3, sampling=GUIDED)
+    with pytest.raises(ValueError, match="stepped a frame"):
+        merge([young, new])
     other = StreamingSession(generator, tokenizer, samples=2, sampling=GUIDED)
     with pytest.raises(ValueError, match="different K"):
         merge([young, other])

@@ -194,3 +194,31 @@ def test_tracker_frames_round_trip_through_the_protocol() -> None:
                "pitch": 0.1, "yaw": -0.2, "roll": 0.05, "tx": float(face[55]), "ty": float(face[56]),
                "tz": float(face[57])}
     np.testing.assert_allclose(parse_face(message, np.zeros(58, np.float32)), face, atol=1e-6)
+
+
+def test_an_internal_error_ends_the_conversations_and_the_server_goes_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    from facereact.live.engine import ReactionEngine
+
+    generator, tokenizer = models()
+    real_tick, failures = ReactionEngine.tick, []
+
+    def tick_once_broken(self):
+        if not failures:
+            failures.append(1)
+            raise RuntimeError("a bug in a tick")
+        return real_tick(self)
+
+    monkeypatch.setattr(ReactionEngine, "tick", tick_once_broken)
+
+    async def main():
+        async with running(ReactionServer(generator, tokenizer, GUIDED, limits=FAST)) as url:
+            async with ReactionClient(url) as first:
+                await first.send_audio(np.zeros(PER, "<i2").tobytes())
+                with pytest.raises(ConnectionClosed) as closed:
+                    await first.next_frame()
+            received, _ = await stream_recording(url, recording(5, 0), RATE, realtime=False)
+        return closed.value.rcvd, received
+
+    closed, received = asyncio.run(main())
+    assert closed.code == 1011 and "reconnect" in closed.reason
+    assert len(received) == 5  # the next conversation is served
