@@ -1,35 +1,22 @@
 """The live page in headless Chromium, its microphone fed from a wav file: frames arrive from the
 server and the listener's face moves."""
 import asyncio
-import shutil
 import threading
 import time
 from pathlib import Path
 
 import numpy as np
-import pytest
 import soundfile as sf
 
 from facereact.live.server import Limits, ReactionServer
 
+from tests.browser import headless_chromium
 from tests.generator.test_generator import models
 
 
 def _browser(wav: Path):
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver_path = shutil.which("chromedriver")
-    if not (chromium and driver_path):
-        pytest.skip("headless Chromium not installed; to run this test: apt-get install chromium chromium-driver")
-    webdriver = pytest.importorskip("selenium.webdriver", reason="pip install selenium (in the dev extras)")
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--autoplay-policy=no-user-gesture-required", "--use-fake-ui-for-media-stream",
-                "--use-fake-device-for-media-stream", f"--use-file-for-fake-audio-capture={wav}"):
-        options.add_argument(arg)
-    return webdriver.Chrome(service=Service(driver_path), options=options)
+    return headless_chromium("--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                             f"--use-file-for-fake-audio-capture={wav}")
 
 
 class ServerThread:

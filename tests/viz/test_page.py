@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from pathlib import Path
 
@@ -15,6 +14,8 @@ from facereact.report import write_results
 from facereact.viz.animate import render_tracks
 from facereact.viz.face import FaceStyle
 from facereact.viz.page import write_results_page
+
+from tests.browser import headless_chromium
 
 RESULTS = {"GroundTruth": {"FRCorr": 8.8, "FRDist": 0.0}, "Mime": {"FRCorr": 1.7, "FRDist": 110.8},
            "Ours": {"FRCorr": 1.9, "FRDist": 100.1}}
@@ -43,24 +44,8 @@ def test_page_holds_the_table_with_best_marked_and_links_every_file(results_fold
     assert 'href="results.csv"' in page
 
 
-def _browser():
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver_path = shutil.which("chromedriver")
-    if not (chromium and driver_path):
-        pytest.skip("headless Chromium not installed; to run this test: apt-get install chromium chromium-driver")
-    webdriver = pytest.importorskip("selenium.webdriver", reason="pip install selenium (in the dev extras)")
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--autoplay-policy=no-user-gesture-required"):
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    return webdriver.Chrome(service=Service(driver_path), options=options)
-
-
 def test_chromium_loads_the_table_images_and_animations(results_folder: Path) -> None:
-    browser = _browser()
+    browser = headless_chromium()
     try:
         browser.get((results_folder / "index.html").as_uri())
         state = None
