@@ -64,15 +64,17 @@ class DigitHead(TokenDigits):
         classifier-free guidance, given the same chosen digits. rng: one generator, or one per clip
         (sampling.uniforms)."""
         u = uniforms(h.shape[0], len(self.outputs), rng)
+        rows = h.shape[0]
+        if h_free is not None:  # both models' states in one batch: half the calls per digit
+            h = torch.cat([h, h_free])
         digits = []
         for i, output in enumerate(self.outputs):
             logits = output(h)
             if h_free is not None:
-                logits = guide(logits, output(h_free), how.guidance)
+                logits = guide(logits[:rows], logits[rows:], how.guidance)
             digit = sample(logits, how, u[:, i])
             digits.append(digit)
             if i < len(self.chosen):
                 chosen = self.chosen[i](digit)
-                h = h + chosen
-                h_free = None if h_free is None else h_free + chosen
+                h = h + (chosen if h_free is None else chosen.repeat(2, 1))
         return self.join(torch.stack(digits, -1))

@@ -114,7 +114,7 @@ class StreamingSession(_Session):
         super().close()
         self.encode_state = self.read_state = None
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def step_features(self, audio: np.ndarray, face: np.ndarray | Mapping[str, float] | None = None,
                       emotion: np.ndarray | None = None) -> ListenerFrame:
         """One frame from precomputed speaker features: audio (AUDIO_DIM,), and the face and emotion
@@ -123,7 +123,7 @@ class StreamingSession(_Session):
         return self.step_clips(np.asarray(audio, np.float32)[None], None if face is None else face[None],
                                None if emotion is None else emotion[None])
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def step_clips(self, audio: np.ndarray, face: np.ndarray | None = None, emotion: np.ndarray | None = None,
                    face_on: np.ndarray | None = None, emotion_on: np.ndarray | None = None) -> ListenerFrame:
         """One frame of every conversation: audio (clips, AUDIO_DIM), face (clips, FACE_DIM) and
@@ -167,7 +167,7 @@ class OfflineSession(_Session):
     """The whole speaker clip is encoded first; the listener is still generated frame by frame.
     audio (clips, T, AUDIO_DIM); face and emotion (clips, T, ...) may be None: absent throughout."""
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def __init__(self, generator: ReactionGenerator, tokenizer: FaceTokenizer, audio: np.ndarray,
                  face: np.ndarray | None = None, emotion: np.ndarray | None = None, samples: int = 10,
                  sampling: Sampling = RECOMMENDED, seeds: list[int] = (0,), read_emotion: bool = False) -> None:
@@ -183,19 +183,19 @@ class OfflineSession(_Session):
         self.speaker = (torch.as_tensor(audio, dtype=torch.float32), f, e.float(), on)
         super().__init__(generator, tokenizer, samples, sampling, seeds)
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def reset(self) -> None:
         super().reset()
         a, f, e, on = self.speaker
         self.generator.prepare_offline(self.generator.speaker_embedding(a, f, e, self.tokenizer.encode(f), *on),
                                        self.state)
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def next_frame(self) -> ListenerFrame:
         return self._emit(self._next_tokens())
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def generate_clips(generator: ReactionGenerator, tokenizer: FaceTokenizer, audio: np.ndarray,
                    face: np.ndarray | None = None, emotion: np.ndarray | None = None, samples: int = 10,
                    sampling: Sampling = RECOMMENDED, seeds: list[int] = (0,), read_emotion: bool = False,
