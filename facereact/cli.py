@@ -175,7 +175,7 @@ def _serve(args: argparse.Namespace) -> int:
     import asyncio
 
     from facereact.generator.training import load_generator
-    from facereact.live.server import Limits, ReactionServer, token_from
+    from facereact.live.server import Limits, ReactionServer, is_loopback, token_from
 
     from facereact.live.livelink import LiveLinkEmitter, parse_address
 
@@ -183,6 +183,8 @@ def _serve(args: argparse.Namespace) -> int:
         emitter = LiveLinkEmitter(*parse_address(args.livelink)) if args.livelink else None
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    if not is_loopback(args.host) and not token_from(args.token):
+        raise UsageError(f"binding to {args.host} (not loopback) needs a token: --token or $FACEREACT_TOKEN")
     generator, tokenizer = load_generator(args.model)
     limits = Limits(sessions=args.max_sessions, samples=args.samples)
     server = ReactionServer(generator, tokenizer, _sampling(args), read_emotion=not args.no_read_emotion,
