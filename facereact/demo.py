@@ -120,6 +120,8 @@ def run_demo(out: str | Path, sessions: int = 36, seed: int = 0, tokenizer_epoch
     print(clock.table())
     write_text_atomic(out / "timings.json", json.dumps(clock.seconds, indent=1))
     print(f"[demo] done in {time.perf_counter() - t0:.0f} s; results in {out.resolve()}: open {page}")
+    if "online" in generators:
+        print(f"[demo] live: facereact serve --model {generators['online']}, then open http://127.0.0.1:8765/")
     return out
 
 
