@@ -204,9 +204,11 @@ class ReactionServer:
         self._wake.set()
 
     async def _send(self, connection: ServerConnection, c: _Conversation) -> None:
-        while True:
-            message = await c.outbox.get()
-            await connection.send(message)
+        try:
+            while True:
+                await connection.send(await c.outbox.get())
+        except ConnectionClosed:
+            pass  # the receiving side ends the conversation
 
     # -- the ticker --------------------------------------------------------------------------------
     def _apply_ops(self) -> None:
