@@ -99,6 +99,7 @@ class ReactionServer:
         self.live: dict[int, _Conversation] = {}
         self._ops: list[tuple] = []  # engine changes, applied by the ticker between ticks
         self._next = 0
+        self._greeting = 0
         self._wake = asyncio.Event()
         self.ticks = 0
 
@@ -122,11 +123,17 @@ class ReactionServer:
 
     # -- one conversation --------------------------------------------------------------------------
     async def _handler(self, connection: ServerConnection) -> None:
+        if self._greeting >= self.limits.sessions:  # connections that have not said hello yet, bounded too
+            await connection.close(1013, "too many connections waiting to say hello")
+            return
+        self._greeting += 1
         try:
             first = await asyncio.wait_for(connection.recv(), self.limits.hello_seconds)
         except (asyncio.TimeoutError, ConnectionClosed):
             await connection.close(1008, "no hello")
             return
+        finally:
+            self._greeting -= 1
         try:
             if not isinstance(first, str):
                 raise ProtocolError("binary where text is due: the first message is the JSON hello", True, 1003)

@@ -222,3 +222,23 @@ def test_an_internal_error_ends_the_conversations_and_the_server_goes_on(monkeyp
     closed, received = asyncio.run(main())
     assert closed.code == 1011 and "reconnect" in closed.reason
     assert len(received) == 5  # the next conversation is served
+
+
+def test_connections_that_never_say_hello_are_bounded() -> None:
+    generator, tokenizer = models()
+
+    async def main():
+        async with running(ReactionServer(generator, tokenizer, GUIDED, limits=Limits(sessions=2))) as url:
+            silent = [await connect(url) for _ in range(2)]  # connected, no hello yet
+            async with connect(url) as third:
+                with pytest.raises(ConnectionClosed) as closed:
+                    await third.recv()
+            for ws in silent:
+                await ws.close()
+            await asyncio.sleep(0.3)  # their handlers see the close
+            async with ReactionClient(url) as later:  # once they are gone, a conversation is served
+                ready = later.ready
+        return closed.value.rcvd, ready
+
+    closed, ready = asyncio.run(main())
+    assert closed.code == 1013 and "waiting to say hello" in closed.reason and ready["type"] == "ready"
