@@ -19,7 +19,7 @@ import time
 import numpy as np
 
 from facereact.layout import FPS
-from facereact.live.client import ReactionClient, stream_recording
+from facereact.live.client import Latency, ReactionClient, stream_recording
 
 RATE = 16000
 
@@ -61,18 +61,16 @@ async def wait_for_server(url: str, timeout: float = 60.0) -> None:
             await asyncio.sleep(0.5)
 
 
-async def load(url: str, clients: int, samples: int, seconds: float) -> dict:
+async def load(url: str, clients: int, samples: int, seconds: float) -> dict[str, float]:
+    """Latency.summary over every client's frames."""
     audio = [recording(seconds, s) for s in range(clients)]
     results = await asyncio.gather(*(stream_recording(url, a, RATE, samples=samples, seed=i)
                                      for i, a in enumerate(audio)))
-    seconds_all = np.concatenate([np.asarray(lat.seconds) for _, lat in results]) * 1000
-    lost = sum(lat.frames_sent - len(lat.seconds) for _, lat in results)
     closed = [lat.closed for _, lat in results if lat.closed]
     if closed:
         print(f"  {len(closed)} of {clients} conversations closed early, e.g. {closed[0]}")
-    return {"frames": len(seconds_all), "lost": lost, "p50": np.percentile(seconds_all, 50),
-            "p99": np.percentile(seconds_all, 99), "max": seconds_all.max(),
-            "late": int((seconds_all > 1000 / FPS).sum())}
+    return Latency([t for _, lat in results for t in lat.seconds],
+                   sum(lat.frames_sent for _, lat in results)).summary()
 
 
 async def cycles(url: str, count: int) -> None:
@@ -105,8 +103,8 @@ def main() -> None:
                 cpu0, t0 = cpu_seconds(server.pid), time.monotonic()
                 r = asyncio.run(asyncio.wait_for(load(url, clients, samples, args.seconds), args.seconds + 60))
                 cores = (cpu_seconds(server.pid) - cpu0) / (time.monotonic() - t0)
-                print(f"| {clients} | {samples} | {r['frames']} | {r['lost']} | {r['p50']:.1f} | {r['p99']:.1f} | "
-                      f"{r['max']:.1f} | {r['late']} | {cores:.2f} |", flush=True)
+                print(f"| {clients} | {samples} | {r['frames']} | {r['lost']} | {r['p50_ms']:.1f} | "
+                      f"{r['p99_ms']:.1f} | {r['max_ms']:.1f} | {r['late_over_40ms']} | {cores:.2f} |", flush=True)
         before = rss_mib(server.pid)
         asyncio.run(asyncio.wait_for(cycles(url, args.cycles), 600))
         print(f"\nserver memory: {before:.0f} MiB before {args.cycles} connect/disconnect cycles, "

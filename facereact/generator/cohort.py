@@ -71,7 +71,8 @@ def _take(state, keep: torch.Tensor, total: int):
     raise TypeError(f"cannot split stream state of type {type(state).__name__}")
 
 
-_STATES = ("state", "decode_state", "encode_state", "read_state")
+# What a session holds per conversation (rows, clip-major), besides its seeds and generators.
+_STATES = ("previous", "speaker_on", "state", "decode_state", "encode_state", "read_state")
 
 
 def _relink(session: StreamingSession) -> None:
@@ -79,6 +80,16 @@ def _relink(session: StreamingSession) -> None:
     state = session.state
     if state.cross_bands is not None:
         state.cross = [(k.view, v.view) for k, v in state.cross_bands]
+
+
+def _session(base: StreamingSession, seeds: list[int], rngs: list[torch.Generator], inputs_seen: set[str],
+             frame: int, states: dict) -> StreamingSession:
+    """A session with `base`'s models and settings carrying the given conversations."""
+    session = StreamingSession.__new__(StreamingSession)
+    session.__dict__.update(base.__dict__)
+    session.__dict__.update(states, seeds=seeds, clips=len(seeds), rngs=rngs, inputs_seen=inputs_seen, frame=frame)
+    _relink(session)
+    return session
 
 
 def merge(sessions: list[StreamingSession]) -> StreamingSession:
@@ -90,22 +101,11 @@ def merge(sessions: list[StreamingSession]) -> StreamingSession:
             raise UsageError("sessions of different models cannot share a batch")
         if (s.samples, s.sampling, s.read_emotion) != (first.samples, first.sampling, first.read_emotion):
             raise UsageError("sessions with different K, sampling or emotion reading cannot share a batch")
-    for s in sessions:
-        if s.frame < 1:
-            raise UsageError("a session joins a batch once it has stepped a frame (its stream states exist)")
-    merged = StreamingSession.__new__(StreamingSession)
-    merged.__dict__.update(first.__dict__)
-    merged.seeds = [seed for s in sessions for seed in s.seeds]
-    merged.clips = len(merged.seeds)
-    merged.rngs = [rng for s in sessions for rng in s.rngs]
-    merged.previous = torch.cat([s.previous for s in sessions])
-    merged.speaker_on = None if first.speaker_on is None else torch.cat([s.speaker_on for s in sessions])
-    merged.frame = max(s.frame for s in sessions)
-    merged.inputs_seen = set().union(*(s.inputs_seen for s in sessions))
-    for name in _STATES:
-        setattr(merged, name, _join([getattr(s, name) for s in sessions]))
-    _relink(merged)
-    return merged
+    if any(s.frame < 1 for s in sessions):
+        raise UsageError("a session joins a batch once it has stepped a frame (its stream states exist)")
+    return _session(first, [seed for s in sessions for seed in s.seeds], [rng for s in sessions for rng in s.rngs],
+                    set().union(*(s.inputs_seen for s in sessions)), max(s.frame for s in sessions),
+                    {name: _join([getattr(s, name) for s in sessions]) for name in _STATES})
 
 
 def take(session: StreamingSession, conversations: list[int]) -> StreamingSession:
@@ -115,15 +115,6 @@ def take(session: StreamingSession, conversations: list[int]) -> StreamingSessio
     if not conversations or any(not 0 <= c < total for c in conversations):
         raise UsageError(f"conversations must be indices below {total}, got {conversations}")
     keep = torch.tensor(conversations)
-    part = StreamingSession.__new__(StreamingSession)
-    part.__dict__.update(session.__dict__)
-    part.seeds = [session.seeds[c] for c in conversations]
-    part.clips = len(conversations)
-    part.rngs = [session.rngs[c] for c in conversations]
-    part.previous = _take(session.previous, keep, total)
-    part.speaker_on = None if session.speaker_on is None else _take(session.speaker_on, keep, total)
-    part.inputs_seen = set(session.inputs_seen)
-    for name in _STATES:
-        setattr(part, name, _take(getattr(session, name), keep, total))
-    _relink(part)
-    return part
+    return _session(session, [session.seeds[c] for c in conversations], [session.rngs[c] for c in conversations],
+                    set(session.inputs_seen), session.frame,
+                    {name: _take(getattr(session, name), keep, total) for name in _STATES})

@@ -52,10 +52,6 @@ class _Session:
             if self.guided else None
         self.reset()
 
-    @property
-    def seed(self) -> int:
-        return self.seeds[0]
-
     def reset(self) -> None:
         """A new conversation: empty states, the first listener token is BOS, sampling reseeded."""
         self.rngs = [torch.Generator().manual_seed(s) for s in self.seeds]

@@ -78,11 +78,11 @@ class Latency:
 
     def summary(self) -> dict[str, float]:
         ms = np.asarray(self.seconds) * 1000
-        if not len(ms):
-            return {"frames": 0, "lost": self.frames_sent}
-        return {"frames": len(ms), "lost": self.frames_sent - len(ms), "p50_ms": float(np.percentile(ms, 50)),
-                "p99_ms": float(np.percentile(ms, 99)), "max_ms": float(ms.max()),
-                "late_over_40ms": int((ms > 1000 / FPS).sum())}
+        if not len(ms):  # nothing came back
+            ms = np.array([np.nan])
+        return {"frames": len(self.seconds), "lost": self.frames_sent - len(self.seconds),
+                "p50_ms": float(np.percentile(ms, 50)), "p99_ms": float(np.percentile(ms, 99)),
+                "max_ms": float(ms.max()), "late_over_40ms": int((ms > 1000 / FPS).sum())}
 
 
 async def stream_recording(url: str, audio: np.ndarray, rate: int, faces: list | None = None, samples: int = 1,

@@ -101,7 +101,6 @@ class ReactionServer:
         self._next = 0
         self._greeting = 0
         self._wake = asyncio.Event()
-        self.ticks = 0
 
     # -- handshake: the token, and the live page for plain HTTP requests ---------------------------
     def _check_request(self, connection: ServerConnection, request):
@@ -284,7 +283,6 @@ class ReactionServer:
                     self._drop(cid, 1011, "internal error; please reconnect")
                 self.engines.clear()
                 continue
-            self.ticks += 1
             for cid, message in messages:
                 c = self.live.get(cid)
                 if c is None:

@@ -144,10 +144,13 @@ class Band:
 
 
 def band_bias(band: Band, position: "RelativeBias | None") -> torch.Tensor | None:
-    """The additive attention bias for one query frame against `band`: the offset bias by age
-    (H, 1, n), and -inf at slots a row has not filled (then (rows, H, 1, n)); None if neither."""
-    bias = None if position is None else position(band.ages())[:, None]
-    invalid = band.invalid()
+    """The additive attention bias for one query frame against `band`: the offset bias by age."""
+    return mask_unfilled(None if position is None else position(band.ages())[:, None], band.invalid())
+
+
+def mask_unfilled(bias: torch.Tensor | None, invalid: torch.Tensor | None) -> torch.Tensor | None:
+    """bias (H, 1, n) or None, with -inf added at slots a row has not filled (invalid (rows, n):
+    Band.invalid), then (rows, H, 1, n); None if neither."""
     if invalid is None:
         return bias
     mask = torch.zeros(invalid.shape[0], 1, 1, invalid.shape[1]).masked_fill(invalid[:, None, None], float("-inf"))

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from facereact.nn.blocks import Block, BlockState, attend
+from facereact.nn.blocks import Block, BlockState, attend, mask_unfilled
 from facereact.nn.position import RelativeBias
 
 
@@ -80,11 +80,7 @@ class ListenerBlock(nn.Module):
         invalid (speakers, n): speaker slots a conversation has not filled yet (Band.invalid)."""
         x = self.own.step(x, state.own, context)
         position = self.cross.position
-        bias = None if position is None else position(offsets)[:, None]
-        if invalid is not None:
-            mask = torch.zeros(invalid.shape[0], 1, 1, invalid.shape[1]).masked_fill(invalid[:, None, None],
-                                                                                      float("-inf"))
-            bias = mask if bias is None else mask + bias
+        bias = mask_unfilled(None if position is None else position(offsets)[:, None], invalid)
         return x + self._cross(x, k, v, bias, speaker_on)
 
     def _cross(self, x: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None,
