@@ -373,9 +373,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = verbs.add_parser("train", help="train a model")
     train_verbs = p.add_subparsers(dest="model_kind", required=True, metavar="MODEL")
-    from facereact.baselines.training import SCHEDULE as BASELINE_SCHEDULE
-    from facereact.generator.training import SCHEDULE as GENERATOR_SCHEDULE
-    from facereact.tokenizer.training import SCHEDULE as TOKENIZER_SCHEDULE
+    from facereact.train.schedules import BASELINES as BASELINE_SCHEDULE
+    from facereact.train.schedules import GENERATOR as GENERATOR_SCHEDULE
+    from facereact.train.schedules import TOKENIZER as TOKENIZER_SCHEDULE
 
     t = train_verbs.add_parser("tokenizer", help="the face tokenizer (FSQ, or VQ/LFQ to compare)")
     _add_training_flags(t, TOKENIZER_SCHEDULE)

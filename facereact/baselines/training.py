@@ -17,10 +17,11 @@ from facereact.baselines.trans_vae import TransVAE, TransVAEConfig
 from facereact.data.errors import DataError
 from facereact.train.checkpoint import model_kind
 from facereact.train.phases import Phase, fit_phases, save_trained
-from facereact.train.trainer import TrainConfig
+from facereact.train import schedules
+from facereact.train.schedules import TrainConfig
 from facereact.train.windows import long_enough, windows_per_epoch
 
-SCHEDULE = TrainConfig(epochs=20, batch_size=16, lr=1e-3, warmup_steps=50)  # the CLI's defaults too
+SCHEDULE = schedules.BASELINES
 BASELINE_KINDS = {trans_vae.KIND: TransVAE, belfusion.KIND: BeLFusion}
 
 

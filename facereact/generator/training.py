@@ -17,11 +17,12 @@ from facereact.tokenizer.model import FaceTokenizer
 from facereact.train.distributed import is_main_process
 from facereact.train.phases import Phase, fit_phases, save_trained
 from facereact.train.settings import check_settings
-from facereact.train.trainer import TrainConfig
+from facereact.train import schedules
+from facereact.train.schedules import TrainConfig
 from facereact.train.windows import draw_window, long_enough, windows_per_epoch
 
 
-SCHEDULE = TrainConfig(epochs=30, batch_size=16, lr=1e-3, warmup_steps=50)  # `facereact train generator`'s too
+SCHEDULE = schedules.GENERATOR
 
 
 @dataclass

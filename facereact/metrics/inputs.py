@@ -29,12 +29,14 @@ class MetricInputs:
 
 def _array(name: str, value, ndim: int, source: str | None) -> np.ndarray:
     try:
-        array = np.asarray(value, dtype=np.float64)
+        array = np.asarray(value)
+        if array.dtype.kind not in "fiub":
+            array = array.astype(np.float64)
     except (TypeError, ValueError) as exc:
         raise DataError(source, f"'{name}' is not numeric ({exc})") from None
     if array.ndim != ndim:
         raise DataError(source, f"'{name}' has shape {array.shape}, expected {ndim} axes")
-    if not np.isfinite(array).all():
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
         raise DataError(source, f"'{name}' holds NaN or inf (first at index {tuple(np.argwhere(~np.isfinite(array))[0])})")
     return array
 
@@ -66,7 +68,7 @@ def check_inputs(pred, listener_gt, speaker_gt, neighbour, dim: int = EMOTION_DI
     rounded = {}
     for name, array in (("pred", pred), ("listener_gt", listener_gt), ("speaker_gt", speaker_gt)):
         with np.errstate(over="ignore"):
-            rounded[name] = array.astype(np.float32)
+            rounded[name] = array.astype(np.float32, copy=False)  # float32 input (the usual) is not copied
         if not np.isfinite(rounded[name]).all():
             raise DataError(source, f"'{name}' holds values beyond float32's range (the metrics, like the "
                                     f"reference, compute in float32): largest magnitude {np.abs(array).max():.3g}")

@@ -9,7 +9,7 @@ from facereact.io import write_text_atomic
 from facereact.layout import FACE_GROUPS
 from facereact.tokenizer.model import TokenizerConfig
 from facereact.tokenizer.training import SCHEDULE, TokenizerLoss, train_tokenizer
-from facereact.train.trainer import TrainConfig
+from facereact.train.schedules import TrainConfig
 
 RIVALS = {"fsq": {"levels": (8, 5, 5, 5)}, "vq": {"codebook_size": 1000}, "lfq": {"codebook_size": 1024}}
 

@@ -19,11 +19,12 @@ from facereact.tokenizer.model import FaceTokenizer, TokenizerConfig, grouped_l1
 from facereact.tokenizer.quantizers import usage_stats
 from facereact.train.phases import Phase, fit_phases, save_trained
 from facereact.train.settings import check_settings
-from facereact.train.trainer import TrainConfig
+from facereact.train import schedules
+from facereact.train.schedules import TrainConfig
 from facereact.train.windows import draw_window, long_enough, windows_per_epoch
 
 JOINT_SHARE = 0.8  # the first 80% of epochs train everything; the rest only the emotion reader
-SCHEDULE = TrainConfig(epochs=40, batch_size=32, lr=2e-3, warmup_steps=50)  # `facereact train tokenizer`'s too
+SCHEDULE = schedules.TOKENIZER
 
 
 @dataclass

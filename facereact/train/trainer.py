@@ -17,7 +17,7 @@ import csv
 import io
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -29,23 +29,7 @@ from tqdm import tqdm
 from facereact.data.errors import UsageError
 from facereact.io import write_text_atomic
 from facereact.train import checkpoint, distributed
-
-
-@dataclass
-class TrainConfig:
-    epochs: int = 10
-    batch_size: int = 32  # global: split evenly over the processes
-    lr: float = 1e-3
-    betas: tuple[float, float] = (0.9, 0.95)
-    weight_decay: float = 0.1
-    warmup_steps: int = 300
-    min_lr_ratio: float = 0.1  # cosine decays to this share of lr
-    grad_clip: float = 1.0
-    seed: int = 0
-    checkpoint_every: int = 200  # steps; also at the end of every epoch
-    validate_every: int = 1  # epochs
-    log_every: int = 10  # steps
-    device: str | None = None  # None: cuda when available
+from facereact.train.schedules import TrainConfig
 
 
 class Task(Protocol):

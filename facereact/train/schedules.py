@@ -1,0 +1,27 @@
+"""Training settings and each model's default schedule: torch-free, so the CLI's flag defaults
+come from here without importing torch."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 10
+    batch_size: int = 32  # global: split evenly over the processes
+    lr: float = 1e-3
+    betas: tuple[float, float] = (0.9, 0.95)
+    weight_decay: float = 0.1
+    warmup_steps: int = 300
+    min_lr_ratio: float = 0.1  # cosine decays to this share of lr
+    grad_clip: float = 1.0
+    seed: int = 0
+    checkpoint_every: int = 200  # steps; also at the end of every epoch
+    validate_every: int = 1  # epochs
+    log_every: int = 10  # steps
+    device: str | None = None  # None: cuda when available
+
+
+TOKENIZER = TrainConfig(epochs=40, batch_size=32, lr=2e-3, warmup_steps=50)  # `facereact train tokenizer`
+GENERATOR = TrainConfig(epochs=30, batch_size=16, lr=1e-3, warmup_steps=50)  # `facereact train generator`
+BASELINES = TrainConfig(epochs=20, batch_size=16, lr=1e-3, warmup_steps=50)  # Trans-VAE and BeLFusion
