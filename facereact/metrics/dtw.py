@@ -2,8 +2,10 @@
 window) on three emotion column groups, minimised over appropriate real reactions.
 
 Exact, but far less work than the reference's pair-by-pair loop:
-- all three groups are accumulated in one sweep of the cost matrix (three independent dependency
-  chains keep the CPU busy);
+- all three groups are accumulated in one sweep of the cost matrix, two rows at a time (six
+  independent dependency chains keep the CPU busy), with costs vectorised over frames;
+- binary AUs (the real data's) cost a popcount of bit masks instead of 15 subtract-multiply-adds:
+  every term is 0 or 1, so the sum is the same float64 to the last bit;
 - neighbours are visited in order of a cheap lower bound (each frame's squared distance to the
   other sequence's per-column bounding box; warping cannot get closer than that) and skipped when
   that bound already exceeds the best distance so far;
@@ -14,7 +16,7 @@ Pruning only skips work whose result could not be the minimum, so the figure equ
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import get_num_threads, get_thread_id, njit, prange
 from tqdm import tqdm
 
 from facereact.layout import EMOTION_GROUPS
@@ -23,6 +25,10 @@ from facereact.metrics.inputs import MetricInputs
 GROUP_WEIGHTS = {"au": 1.0 / 15.0, "affect": 1.0, "expression": 1.0 / 8.0}
 # Slack on the initial upper bound (a diagonal path), far above float64 rounding of the sums.
 _UB_SLACK = 1.0 + 1e-9
+BLOCK = 4  # DP rows per sweep: four dependency chains in flight (the loops below are written for 4)
+PAD = BLOCK  # inf slots either side of a row, so the skewed sweep runs without bounds checks
+# The kernel takes group 0 as the AUs, packed into 16-bit masks when binary.
+assert next(iter(GROUP_WEIGHTS)) == "au" and EMOTION_GROUPS["au"].stop - EMOTION_GROUPS["au"].start <= 16
 
 
 def _group_arrays() -> tuple[np.ndarray, np.ndarray]:
@@ -78,109 +84,140 @@ def _diagonal_bound(a, b, bounds, weights):
     return total
 
 
-@njit(cache=True, nogil=True)
-def _add_costs(a, bt, i, lo, hi, out0, out1):
-    """outX[j] = squared distance on columns lo..hi-1 of frames a[i] (X=0) and a[i+1] (X=1) to b[j].
+@njit(cache=True, nogil=True, inline="always")
+def _popcount16(x):
+    """Set bits of x < 2**16 (the AU masks)."""
+    x = x - ((x >> 1) & 0x5555)
+    x = (x & 0x3333) + ((x >> 2) & 0x3333)
+    x = (x + (x >> 4)) & 0x0F0F
+    return (x + (x >> 8)) & 0x1F
 
-    Vectorised over j; columns are added in order for every cell, exactly as tslearn's loop does.
-    """
+
+@njit(cache=True, nogil=True)
+def _block_popcounts(ma, mb, i, out):
+    """_block_costs for 0/1 AUs: every term is 0 or 1, so the sum is exactly the number of AUs that
+    differ, a popcount of the frames' AU bit masks (the same float64 to the last bit)."""
+    for k in range(BLOCK):
+        row = out[k, PAD:PAD + mb.shape[0]]
+        if i + k >= ma.shape[0]:
+            row[:] = np.inf
+            continue
+        x = ma[i + k]
+        for j in range(mb.shape[0]):
+            row[j] = np.float64(_popcount16(x ^ mb[j]))
+
+
+@njit(cache=True, nogil=True)
+def _block_costs(a, bt, i, lo, hi, out):
+    """out[k, PAD + j] = squared distance on columns lo..hi-1 of frames a[i + k] and b[j], k < BLOCK
+    (inf past a's end). Vectorised over j; columns are added in order for every cell, exactly as
+    tslearn's loop does."""
+    t1 = a.shape[0]
     t2 = bt.shape[1]
-    two = i + 1 < a.shape[0]
+    r0 = out[0, PAD:PAD + t2]
+    r1 = out[1, PAD:PAD + t2]
+    r2 = out[2, PAD:PAD + t2]
+    r3 = out[3, PAD:PAD + t2]
     for j in range(t2):
-        out0[j] = 0.0
-        out1[j] = 0.0
+        r0[j] = 0.0
+        r1[j] = 0.0
+        r2[j] = 0.0
+        r3[j] = 0.0
     for c in range(lo, hi):
         x0 = a[i, c]
-        x1 = a[i + 1, c] if two else 0.0
+        x1 = a[min(i + 1, t1 - 1), c]
+        x2 = a[min(i + 2, t1 - 1), c]
+        x3 = a[min(i + 3, t1 - 1), c]
+        y = bt[c]
         for j in range(t2):
-            b = bt[c, j]
-            e0 = x0 - b
-            out0[j] += e0 * e0
-            e1 = x1 - b
-            out1[j] += e1 * e1
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _step(p_up, p_diag, left, cost):
-    # The left neighbour (the serial chain) enters the min last: one min and one add per step.
-    return cost + min(min(p_up, p_diag), left)
+            e0 = x0 - y[j]
+            r0[j] += e0 * e0
+            e1 = x1 - y[j]
+            r1[j] += e1 * e1
+            e2 = x2 - y[j]
+            r2[j] += e2 * e2
+            e3 = x3 - y[j]
+            r3[j] += e3 * e3
+    for k in range(1, BLOCK):
+        if i + k >= t1:
+            out[k, PAD:PAD + t2] = np.inf
 
 
 @njit(cache=True, nogil=True)
-def _dp_rows(p, r0, r1, s0, s1, t2, two):
-    """Rows i (into r0[g]) and, if `two`, i + 1 (into r1[g]) of the three groups' DPs from the
-    previous rows p[g]. Row i + 1 runs one cell behind row i: six independent chains overlap.
-    Returns the minima of the last row computed, per group.
+def _block_dp(p, c, r):
+    """BLOCK rows of one group's accumulated cost, from the previous row p.
+
+    Slot PAD + j holds column j; every other slot of p, c and r is inf (c past a's end too), so the
+    skewed loop needs no guards: row k runs k columns behind row k - 1, which gives four
+    independent dependency chains. Each cell is its cost plus the min of its up, diagonal and left
+    neighbours. Returns the minimum of the last row (every warping path crosses it).
     """
-    inf = np.inf
-    for g in range(3):  # column -1 of rows >= 0; the reused slots may hold the start's 0
-        r0[g, 0] = inf
-        r1[g, 0] = inf
-    a0 = s0[0, 0] + min(min(p[0, 1], p[0, 0]), inf)
-    a1 = s0[1, 0] + min(min(p[1, 1], p[1, 0]), inf)
-    a2 = s0[2, 0] + min(min(p[2, 1], p[2, 0]), inf)
-    r0[0, 1], r0[1, 1], r0[2, 1] = a0, a1, a2
-    d0 = d1 = d2 = inf  # row i at j - 1
-    b0 = b1 = b2 = inf  # row i + 1, left neighbour
-    m0, m1, m2 = a0, a1, a2
-    n0 = n1 = n2 = inf
-    for j in range(1, t2):
-        v0 = _step(p[0, j + 1], p[0, j], a0, s0[0, j])
-        v1 = _step(p[1, j + 1], p[1, j], a1, s0[1, j])
-        v2 = _step(p[2, j + 1], p[2, j], a2, s0[2, j])
-        r0[0, j + 1], r0[1, j + 1], r0[2, j + 1] = v0, v1, v2
-        if two:
-            b0 = _step(a0, d0, b0, s1[0, j - 1])
-            b1 = _step(a1, d1, b1, s1[1, j - 1])
-            b2 = _step(a2, d2, b2, s1[2, j - 1])
-            r1[0, j], r1[1, j], r1[2, j] = b0, b1, b2
-            n0, n1, n2 = min(n0, b0), min(n1, b1), min(n2, b2)
-        d0, d1, d2 = a0, a1, a2
-        a0, a1, a2 = v0, v1, v2
-        m0, m1, m2 = min(m0, v0), min(m1, v1), min(m2, v2)
-    if not two:
-        return m0, m1, m2
-    b0 = _step(a0, d0, b0, s1[0, t2 - 1])
-    b1 = _step(a1, d1, b1, s1[1, t2 - 1])
-    b2 = _step(a2, d2, b2, s1[2, t2 - 1])
-    r1[0, t2], r1[1, t2], r1[2, t2] = b0, b1, b2
-    return min(n0, b0), min(n1, b1), min(n2, b2)
+    t2 = p.shape[0] - 2 * PAD
+    c0, c1, c2, c3 = c[0], c[1], c[2], c[3]
+    r0, r1, r2, r3 = r[0], r[1], r[2], r[3]
+    a0 = a1 = a2 = a3 = np.inf  # each row's latest value: its next cell's left neighbour
+    b0 = b1 = b2 = np.inf  # the value before: the next row's diagonal
+    pd = p[PAD - 1]  # column -1 of the previous row: inf, or the start's 0
+    m3 = np.inf
+    for j in range(t2 + BLOCK - 1):
+        q = j + PAD
+        pu = p[q]
+        v0 = c0[q] + min(min(pu, pd), a0)
+        v1 = c1[q - 1] + min(min(a0, b0), a1)
+        v2 = c2[q - 2] + min(min(a1, b1), a2)
+        v3 = c3[q - 3] + min(min(a2, b2), a3)
+        r0[q] = v0
+        r1[q - 1] = v1
+        r2[q - 2] = v2
+        r3[q - 3] = v3
+        m3 = min(m3, v3)
+        pd = pu
+        b0, b1, b2 = a0, a1, a2
+        a0, a1, a2, a3 = v0, v1, v2, v3
+    return m3
 
 
 @njit(cache=True, nogil=True)
-def grouped_dtw(a, bt, bounds, weights, limit, scratch):
-    """sum_g w_g * DTW_g(a, b) for b = bt.T, or inf once it provably exceeds `limit`; also the rows done.
+def grouped_dtw_kernel(a, bt, ma, mb, binary, bounds, weights, limit, scratch):
+    """sum_g w_g * DTW_g(a, b) for b = bt.T, or inf once it provably exceeds `limit`; also the
+    group-cells computed.
 
-    scratch: (5, 3 groups, T + 1) work space. Each cell is its cost plus the min of its up, left
-    and diagonal neighbours, as in tslearn, so the result is bit-for-bit the reference's. Every
-    warping path crosses every row and costs are non-negative, so a row's minima bound the result.
+    ma, mb: the frames' AU bit masks, used when `binary` (every AU of a and b is 0 or 1);
+    scratch: (4, 3 groups, BLOCK, T + 2 PAD) work space, filled with inf once by the caller: the
+    kernel only writes inf to the padding, so one fill serves every call with the same T. The result is bit-for-bit tslearn's: the
+    same costs, and each cell its cost plus the min of its three neighbours. Costs are
+    non-negative and every warping path crosses every row, so a row's minima bound the result.
     """
     t1 = a.shape[0]
     t2 = bt.shape[1]
-    for g in range(3):
-        for j in range(t2 + 1):
-            scratch[0, g, j] = np.inf
-        scratch[0, g, 0] = 0.0
-    prev = 0  # which of slots 0 / 2 holds the previous row
-    i = 0
-    while i < t1:
-        two = i + 1 < t1
+    for g in range(3):  # row -1: the start (0) before column 0, inf after
+        scratch[3, g, 0, PAD - 1] = 0.0
+    prev = 3
+    last = (t1 - 1) // BLOCK * BLOCK
+    for i in range(0, t1, BLOCK):
         for g in range(3):
-            _add_costs(a, bt, i, bounds[g, 0], bounds[g, 1], scratch[3, g], scratch[4, g])
-        m0, m1, m2 = _dp_rows(scratch[prev], scratch[1], scratch[2 - prev], scratch[3], scratch[4], t2, two)
-        if not two:  # odd tail: the single row becomes the previous row
-            scratch[2 - prev, :, :] = scratch[1]
-        prev = 2 - prev
-        i += 2 if two else 1
-        if weights[0] * np.sqrt(m0) + weights[1] * np.sqrt(m1) + weights[2] * np.sqrt(m2) > limit:
-            return np.inf, i
-    total = weights[0] * np.sqrt(scratch[prev, 0, t2]) + weights[1] * np.sqrt(scratch[prev, 1, t2])
-    return total + weights[2] * np.sqrt(scratch[prev, 2, t2]), t1
+            if g == 0 and binary:
+                _block_popcounts(ma, mb, i, scratch[0, g])
+            else:
+                _block_costs(a, bt, i, bounds[g, 0], bounds[g, 1], scratch[0, g])
+        out = 1 if prev != 1 else 2
+        bound = 0.0
+        for g in range(3):
+            row = scratch[prev, g, BLOCK - 1] if prev != 3 else scratch[3, g, 0]
+            bound += weights[g] * np.sqrt(_block_dp(row, scratch[0, g], scratch[out, g]))
+        prev = out
+        if i != last and bound > limit:
+            return np.inf, 3 * (i + BLOCK) * t2
+    k = t1 - 1 - last
+    total = 0.0
+    for g in range(3):
+        total += weights[g] * np.sqrt(scratch[prev, g, k, PAD + t2 - 1])
+    return (np.inf if total > limit else total), 3 * t1 * t2
 
 
 @njit(cache=True, nogil=True)
-def _best_neighbour(a, gt, gtt, candidates, bounds, weights, scratch):
-    """min over candidate rows j of grouped_dtw(a, gt[j]) and the number of DP rows computed."""
+def _best_neighbour(a, ma, binary_a, gt, gtt, gt_masks, gt_binary, candidates, bounds, weights, scratch):
+    """min over candidate rows j of the grouped DTW of a and gt[j], and the group-cells computed."""
     m = candidates.shape[0]
     lower = np.empty(m)
     upper = np.empty(m)
@@ -192,32 +229,53 @@ def _best_neighbour(a, gt, gtt, candidates, bounds, weights, scratch):
     order = np.argsort(upper)
     limit = upper[order[0]] * _UB_SLACK
     best = np.inf
-    rows = 0
-    for q in order:
-        if lower[q] > limit:
-            continue
-        d, done = grouped_dtw(a, gtt[candidates[q]], bounds, weights, limit, scratch)
-        rows += done
-        if d < best:
-            best = d
-            limit = min(limit, d)
-    if best == np.inf:  # only reachable if rounding defeated the slack: recompute without pruning
-        for q in range(m):
-            d, done = grouped_dtw(a, gtt[candidates[q]], bounds, weights, np.inf, scratch)
-            rows += done
+    cells = 0
+    for rounds in range(2):
+        for q in order:
+            if lower[q] > limit:
+                continue
+            j = candidates[q]
+            d, done = grouped_dtw_kernel(a, gtt[j], ma, gt_masks[j], binary_a and gt_binary[j], bounds, weights,
+                                         limit, scratch)
+            cells += done
             best = min(best, d)
-    return best, rows
+            limit = min(limit, d)
+        if best < np.inf:
+            break
+        limit = np.inf  # only reachable if rounding defeated the slack: again without pruning
+    return best, cells
 
 
 @njit(cache=True, parallel=True)
-def _min_distances(pred, gt, gtt, tasks, nbr_idx, nbr_ptr, bounds, weights, out, rows_done):
-    t = pred.shape[2]
+def _min_distances(pred, pred_masks, pred_binary, gt, gtt, gt_masks, gt_binary, tasks, nbr_idx, nbr_ptr, bounds,
+                   weights, scratches, out, cells_done):
+    # One work space per thread, allocated once by the caller: a fresh 300 KB a task costs page
+    # faults that the threads then wait on each other for.
     for q in prange(tasks.shape[0]):
         k = tasks[q, 0]
         i = tasks[q, 1]
-        scratch = np.empty((5, 3, t + 1))
+        scratch = scratches[get_thread_id()]
         candidates = nbr_idx[nbr_ptr[k]:nbr_ptr[k + 1]]
-        out[q], rows_done[q] = _best_neighbour(pred[k, i], gt, gtt, candidates, bounds, weights, scratch)
+        out[q], cells_done[q] = _best_neighbour(pred[k, i], pred_masks[k, i], pred_binary[k, i], gt, gtt, gt_masks,
+                                                gt_binary, candidates, bounds, weights, scratch)
+
+
+def au_masks(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per frame the AU bits of (..., T, D) sequences, and per sequence whether every AU is 0 or 1."""
+    au = x[..., EMOTION_GROUPS["au"]]
+    binary = ((au == 0) | (au == 1)).all(axis=(-2, -1))
+    masks = (au == 1).astype(np.int64) @ (1 << np.arange(au.shape[-1], dtype=np.int64))
+    return masks, binary
+
+
+def grouped_dtw(a: np.ndarray, b: np.ndarray, limit: float = np.inf) -> tuple[float, int]:
+    """FRDist's distance of two (T, 25) sequences (inf once it provably exceeds `limit`) and the
+    group-cells computed: the reference's figure to the last bit."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    bounds, weights = _group_arrays()
+    (ma, binary_a), (mb, binary_b) = au_masks(a), au_masks(b)
+    return grouped_dtw_kernel(a, np.ascontiguousarray(b.T), ma, mb, bool(binary_a and binary_b), bounds, weights,
+                              float(limit), np.full((4, 3, BLOCK, len(b) + 2 * PAD), np.inf))
 
 
 def min_distances(inputs: MetricInputs, progress: bool = False, chunk: int = 64) -> tuple[np.ndarray, dict]:
@@ -226,19 +284,21 @@ def min_distances(inputs: MetricInputs, progress: bool = False, chunk: int = 64)
     pred = inputs.pred.astype(np.float64)
     gt = inputs.listener_gt.astype(np.float64)
     gtt = np.ascontiguousarray(gt.transpose(0, 2, 1))  # (N, D, T): costs vectorise over frames
+    (pred_masks, pred_binary), (gt_masks, gt_binary) = au_masks(pred), au_masks(gt)
     nbr_idx, nbr_ptr = inputs.neighbour_lists()
     bounds, weights = _group_arrays()
     tasks = np.array([(row, s) for row in range(n) for s in range(k)], np.int64)
     out = np.empty(len(tasks))
-    rows_done = np.zeros(len(tasks), np.int64)
+    cells_done = np.zeros(len(tasks), np.int64)
+    scratches = np.full((get_num_threads(), 4, 3, BLOCK, t + 2 * PAD), np.inf)
     with tqdm(total=len(tasks), desc="FRDist", disable=not progress, leave=False) as bar:
         for start in range(0, len(tasks), chunk):
             sl = slice(start, start + chunk)
-            _min_distances(pred, gt, gtt, tasks[sl], nbr_idx, nbr_ptr, bounds, weights, out[sl], rows_done[sl])
+            _min_distances(pred, pred_masks, pred_binary, gt, gtt, gt_masks, gt_binary, tasks[sl], nbr_idx, nbr_ptr,
+                           bounds, weights, scratches, out[sl], cells_done[sl])
             bar.update(len(tasks[sl]))
     pairs = int((nbr_ptr[1:] - nbr_ptr[:-1]).sum()) * k
-    work = {"dtw_cells": pairs * len(GROUP_WEIGHTS) * t * t,
-            "dtw_cells_computed": int(rows_done.sum()) * len(GROUP_WEIGHTS) * t}
+    work = {"dtw_cells": pairs * len(GROUP_WEIGHTS) * t * t, "dtw_cells_computed": int(cells_done.sum())}
     return out.reshape(n, k), work
 
 

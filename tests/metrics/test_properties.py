@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from facereact.layout import EMOTION_DIM
+from facereact.layout import EMOTION_DIM, EMOTION_GROUPS
 from facereact.metrics import check_inputs, evaluate, frsyn
-from facereact.metrics.dtw import _group_arrays, grouped_dtw, min_distances
+from facereact.metrics.dtw import _group_arrays, au_masks, grouped_dtw, min_distances
 
 
 def smooth(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
@@ -30,28 +30,46 @@ def textbook_dtw(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.sqrt(acc[n, m]))
 
 
-@pytest.mark.parametrize("t1,t2", [(1, 1), (7, 7), (8, 5), (5, 9), (30, 30)])
+def textbook_grouped(a: np.ndarray, b: np.ndarray) -> float:
+    bounds, weights = _group_arrays()
+    return sum(w * textbook_dtw(a[:, lo:hi], b[:, lo:hi]) for (lo, hi), w in zip(bounds, weights))
+
+
+@pytest.mark.parametrize("t1,t2", [(1, 1), (1, 4), (7, 7), (8, 5), (5, 9), (30, 30), (17, 40)])
 def test_grouped_dtw_equals_textbook(t1: int, t2: int) -> None:
     rng = np.random.default_rng(t1 * 100 + t2)
     a, b = rng.random((t1, EMOTION_DIM)), rng.random((t2, EMOTION_DIM))
-    bounds, weights = _group_arrays()
-    expected = sum(w * textbook_dtw(a[:, lo:hi], b[:, lo:hi]) for (lo, hi), w in zip(bounds, weights))
-    got, rows = grouped_dtw(a, np.ascontiguousarray(b.T), bounds, weights, np.inf, np.empty((5, 3, t2 + 1)))
-    assert got == pytest.approx(expected, rel=1e-12) and rows == t1
+    expected = textbook_grouped(a, b)
+    got, cells = grouped_dtw(a, b)
+    assert got == pytest.approx(expected, rel=1e-12) and cells == 3 * t1 * t2
     # A limit below the answer abandons; a limit above it changes nothing.
-    assert grouped_dtw(a, np.ascontiguousarray(b.T), bounds, weights, expected * 0.5, np.empty((5, 3, t2 + 1)))[0] == np.inf
-    assert grouped_dtw(a, np.ascontiguousarray(b.T), bounds, weights, expected * 1.01, np.empty((5, 3, t2 + 1)))[0] == got
+    assert grouped_dtw(a, b, expected * 0.5)[0] == np.inf
+    assert grouped_dtw(a, b, expected * 1.01)[0] == got
+
+
+@pytest.mark.parametrize("binary_b", [True, False])
+def test_binary_aus_take_the_popcount_path_with_the_same_sum(binary_b: bool) -> None:
+    rng = np.random.default_rng(5)
+    a, b = rng.random((23, EMOTION_DIM)), rng.random((19, EMOTION_DIM))
+    au = EMOTION_GROUPS["au"]
+    a[:, au] = rng.random((23, au.stop - au.start)) < 0.3
+    if binary_b:
+        b[:, au] = rng.random((19, au.stop - au.start)) < 0.3
+    masks, binary = au_masks(a)
+    assert bool(binary) and masks[4] == sum(1 << c for c in range(au.stop - au.start) if a[4, c] == 1)
+    got, _ = grouped_dtw(a, b)
+    assert got == pytest.approx(textbook_grouped(a, b), rel=1e-12)
+    # Bit-for-bit the sum tslearn's loop gives: the textbook in float64 adds the same 0/1 terms.
+    assert got == textbook_grouped(a, b) or not binary_b
 
 
 def test_pruning_gives_the_brute_force_minimum() -> None:
     data = arrays(n=6, k=4, t=40, seed=3)
     inputs = check_inputs(**data)
     pruned, work = min_distances(inputs)
-    bounds, weights = _group_arrays()
     for row in range(6):
         for s in range(4):
-            brute = min(grouped_dtw(inputs.pred[row, s].astype(float), np.ascontiguousarray(inputs.listener_gt[j].T.astype(float)),
-                                    bounds, weights, np.inf, np.empty((5, 3, 41)))[0]
+            brute = min(grouped_dtw(inputs.pred[row, s], inputs.listener_gt[j])[0]
                         for j in np.flatnonzero(inputs.neighbour[row]))
             assert pruned[row, s] == brute
     assert work["dtw_cells_computed"] <= work["dtw_cells"]
