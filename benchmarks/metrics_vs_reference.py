@@ -152,7 +152,7 @@ def main() -> None:
             work = ours["work"]
             print(f"\n{kind}: N={args.n} K={args.k} T={args.t}, {data['neighbour'].sum(1).mean():.2f} "
                   f"neighbours per row; reference pool of {args.processes}")
-            print(f"| | FRCorr | FRDist | FRSyn | rest | whole |\n|---|---:|---:|---:|---:|---:|")
+            print("| | FRCorr | FRDist | FRSyn | rest | whole |\n|---|---:|---:|---:|---:|---:|")
             ref_whole = sum(ref_seconds.values())
             print(f"| reference | {ref_seconds['FRCorr']:.2f} s | {ref_seconds['FRDist']:.2f} s | "
                   f"{ref_seconds['FRSyn']:.2f} s | {ref_rest:.2f} s | {ref_whole:.2f} s |")

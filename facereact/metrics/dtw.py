@@ -123,11 +123,30 @@ def _block_costs(a, bt, i, lo, hi, out):
         r1[j] = 0.0
         r2[j] = 0.0
         r3[j] = 0.0
-    for c in range(lo, hi):
-        x0 = a[i, c]
-        x1 = a[min(i + 1, t1 - 1), c]
-        x2 = a[min(i + 2, t1 - 1), c]
-        x3 = a[min(i + 3, t1 - 1), c]
+    last = min(i + BLOCK, t1) - 1
+    for c in range(lo, hi - 1, 2):  # two columns a sweep: half the stores, the same order of sums
+        x0, u0 = a[i, c], a[i, c + 1]
+        x1, u1 = a[min(i + 1, last), c], a[min(i + 1, last), c + 1]
+        x2, u2 = a[min(i + 2, last), c], a[min(i + 2, last), c + 1]
+        x3, u3 = a[min(i + 3, last), c], a[min(i + 3, last), c + 1]
+        y = bt[c]
+        z = bt[c + 1]
+        for j in range(t2):
+            e0 = x0 - y[j]
+            f0 = u0 - z[j]
+            r0[j] = r0[j] + e0 * e0 + f0 * f0
+            e1 = x1 - y[j]
+            f1 = u1 - z[j]
+            r1[j] = r1[j] + e1 * e1 + f1 * f1
+            e2 = x2 - y[j]
+            f2 = u2 - z[j]
+            r2[j] = r2[j] + e2 * e2 + f2 * f2
+            e3 = x3 - y[j]
+            f3 = u3 - z[j]
+            r3[j] = r3[j] + e3 * e3 + f3 * f3
+    if (hi - lo) % 2:
+        c = hi - 1
+        x0, x1, x2, x3 = a[i, c], a[min(i + 1, last), c], a[min(i + 2, last), c], a[min(i + 3, last), c]
         y = bt[c]
         for j in range(t2):
             e0 = x0 - y[j]
