@@ -2,16 +2,18 @@
 window) on three emotion column groups, minimised over appropriate real reactions.
 
 Exact, but far less work than the reference's pair-by-pair loop:
-- all three groups are accumulated in one sweep of the cost matrix, two rows at a time (six
-  independent dependency chains keep the CPU busy), with costs vectorised over frames;
+- the three groups are accumulated in one sweep of the cost matrix, four rows a sweep: costs
+  are vectorised over frames (two columns a pass), and the four rows' DP runs skewed, one column
+  apart, so four independent dependency chains keep the CPU busy;
 - binary AUs (the real data's) cost a popcount of bit masks instead of 15 subtract-multiply-adds:
   every term is 0 or 1, so the sum is the same float64 to the last bit;
-- neighbours are visited in order of a cheap lower bound (each frame's squared distance to the
-  other sequence's per-column bounding box; warping cannot get closer than that) and skipped when
-  that bound already exceeds the best distance so far;
+- neighbours are visited in order of a cheap upper bound (the cost of the diagonal path), so the
+  winner usually comes first;
 - a DTW is abandoned as soon as the weighted row minima (every warping path crosses every row,
   and costs are non-negative) exceed the best distance so far.
-Pruning only skips work whose result could not be the minimum, so the figure equals the reference's.
+Pruning only skips work whose result could not be the minimum, so the figure equals the reference's
+(each cell is its cost, summed column by column in order, plus the min of its three neighbours,
+as tslearn computes it).
 """
 from __future__ import annotations
 
@@ -34,40 +36,6 @@ assert next(iter(GROUP_WEIGHTS)) == "au" and EMOTION_GROUPS["au"].stop - EMOTION
 def _group_arrays() -> tuple[np.ndarray, np.ndarray]:
     bounds = np.array([[EMOTION_GROUPS[g].start, EMOTION_GROUPS[g].stop] for g in GROUP_WEIGHTS], np.int64)
     return bounds, np.array(list(GROUP_WEIGHTS.values()), np.float64)
-
-
-@njit(cache=True, nogil=True)
-def _box_bound(a, b, bounds, weights):
-    """Weighted lower bound on the grouped DTW of a and b from per-column bounding boxes."""
-    t, d = a.shape
-    lo_b = np.empty(d)
-    hi_b = np.empty(d)
-    lo_a = np.empty(d)
-    hi_a = np.empty(d)
-    for c in range(d):
-        lo_b[c] = b[0, c]
-        hi_b[c] = b[0, c]
-        lo_a[c] = a[0, c]
-        hi_a[c] = a[0, c]
-        for i in range(1, t):
-            lo_b[c] = min(lo_b[c], b[i, c])
-            hi_b[c] = max(hi_b[c], b[i, c])
-            lo_a[c] = min(lo_a[c], a[i, c])
-            hi_a[c] = max(hi_a[c], a[i, c])
-    total = 0.0
-    for g in range(bounds.shape[0]):
-        sa = 0.0
-        sb = 0.0
-        for i in range(t):
-            for c in range(bounds[g, 0], bounds[g, 1]):
-                x = a[i, c]
-                e = lo_b[c] - x if x < lo_b[c] else (x - hi_b[c] if x > hi_b[c] else 0.0)
-                sa += e * e
-                y = b[i, c]
-                e = lo_a[c] - y if y < lo_a[c] else (y - hi_a[c] if y > hi_a[c] else 0.0)
-                sb += e * e
-        total += weights[g] * np.sqrt(max(sa, sb))
-    return total
 
 
 @njit(cache=True, nogil=True)
@@ -238,10 +206,8 @@ def grouped_dtw_kernel(a, bt, ma, mb, binary, bounds, weights, limit, scratch):
 def _best_neighbour(a, ma, binary_a, gt, gtt, gt_masks, gt_binary, candidates, bounds, weights, scratch):
     """min over candidate rows j of the grouped DTW of a and gt[j], and the group-cells computed."""
     m = candidates.shape[0]
-    lower = np.empty(m)
     upper = np.empty(m)
     for q in range(m):
-        lower[q] = _box_bound(a, gt[candidates[q]], bounds, weights)
         upper[q] = _diagonal_bound(a, gt[candidates[q]], bounds, weights)
     # Visit the most promising first (smallest diagonal cost): the winner is then usually found
     # first and the others are abandoned early.
@@ -251,8 +217,6 @@ def _best_neighbour(a, ma, binary_a, gt, gtt, gt_masks, gt_binary, candidates, b
     cells = 0
     for rounds in range(2):
         for q in order:
-            if lower[q] > limit:
-                continue
             j = candidates[q]
             d, done = grouped_dtw_kernel(a, gtt[j], ma, gt_masks[j], binary_a and gt_binary[j], bounds, weights,
                                          limit, scratch)
