@@ -4,6 +4,7 @@ reported under its own name, FRFD."""
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
 from facereact.layout import FPS
 
@@ -14,29 +15,40 @@ STRIDE = FPS // 2
 def window_features(seqs: np.ndarray, window: int = WINDOW, stride: int = STRIDE) -> np.ndarray:
     """(..., T, D) -> (M, 3 D): per window the mean, standard deviation and mean |velocity|."""
     flat = seqs.reshape(-1, *seqs.shape[-2:])
-    # A few sequences at a time keeps the float64 temporaries in cache.
-    return np.concatenate([_window_features(flat[s:s + 16], window, stride) for s in range(0, len(flat), 16)])
-
-
-def _window_features(seqs: np.ndarray, window: int, stride: int) -> np.ndarray:
-    """Window sums come from cumulative sums: O(T) per sequence whatever the window."""
-    x = seqs.astype(np.float64)
-    t, d = x.shape[1:]
+    t, d = flat.shape[1:]
     if t < window:
         window, stride = t, t
-    offset = x.mean(axis=1, keepdims=True)
-    x = x - offset  # centre each sequence: running sums of squares then lose less precision
     starts = np.arange(0, t - window + 1, stride)
+    out = np.empty((len(flat), len(starts), 3 * d))
+    _window_features(flat, window, starts, out)  # compiled: one pass, no float64 copy of the input
+    return out.reshape(-1, 3 * d)
 
-    def window_sums(v: np.ndarray, length: int) -> np.ndarray:
-        c = np.concatenate([np.zeros((v.shape[0], 1, d)), np.cumsum(v, axis=1)], axis=1)
-        return c[:, starts + length] - c[:, starts]
 
-    mean = window_sums(x, window) / window
-    var = np.clip(window_sums(x * x, window) / window - mean ** 2, 0, None)
-    mean += offset
-    speed = window_sums(np.abs(np.diff(x, axis=1)), window - 1) / (window - 1)
-    return np.concatenate([mean, np.sqrt(var), speed], axis=-1).reshape(-1, 3 * d)
+@njit(cache=True)
+def _window_features(seqs, window, starts, out):
+    """Window sums come from running sums: O(T) per sequence whatever the window."""
+    n, t, d = seqs.shape
+    sums = np.zeros((3, t + 1))
+    for s in range(n):
+        for c in range(d):
+            offset = 0.0
+            for i in range(t):
+                offset += seqs[s, i, c]
+            offset /= t  # centre each column: running sums of squares then lose less precision
+            for i in range(t):
+                x = seqs[s, i, c] - offset
+                sums[0, i + 1] = sums[0, i] + x
+                sums[1, i + 1] = sums[1, i] + x * x
+                step = abs(x - (seqs[s, i - 1, c] - offset)) if i > 0 else 0.0
+                sums[2, i + 1] = sums[2, i] + step
+            for w in range(starts.shape[0]):
+                a = starts[w]
+                mean = (sums[0, a + window] - sums[0, a]) / window
+                var = max((sums[1, a + window] - sums[1, a]) / window - mean * mean, 0.0)
+                out[s, w, c] = mean + offset
+                out[s, w, d + c] = np.sqrt(var)
+                # |velocity| over the window - 1 steps inside it: steps a + 1 .. a + window - 1
+                out[s, w, 2 * d + c] = (sums[2, a + window] - sums[2, a + 1]) / (window - 1)
 
 
 def _sqrtm_psd(m: np.ndarray) -> np.ndarray:
