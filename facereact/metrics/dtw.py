@@ -131,13 +131,15 @@ def _block_costs(a, bt, i, lo, hi, out):
 
 
 @njit(cache=True, nogil=True)
-def _block_dp(p, c, r):
+def _block_dp(p, c, r, every_row):
     """BLOCK rows of one group's accumulated cost, from the previous row p.
 
     Slot PAD + j holds column j; every other slot of p, c and r is inf (c past a's end too), so the
     skewed loop needs no guards: row k runs k columns behind row k - 1, which gives four
     independent dependency chains. Each cell is its cost plus the min of its up, diagonal and left
-    neighbours. Returns the minimum of the last row (every warping path crosses it).
+    neighbours. Only the last row is stored (the next block's previous row) unless `every_row`
+    (the final block, whose rows hold the result). Returns the minimum of the last row (every
+    warping path crosses it).
     """
     t2 = p.shape[0] - 2 * PAD
     c0, c1, c2, c3 = c[0], c[1], c[2], c[3]
@@ -153,9 +155,10 @@ def _block_dp(p, c, r):
         v1 = c1[q - 1] + min(min(a0, b0), a1)
         v2 = c2[q - 2] + min(min(a1, b1), a2)
         v3 = c3[q - 3] + min(min(a2, b2), a3)
-        r0[q] = v0
-        r1[q - 1] = v1
-        r2[q - 2] = v2
+        if every_row:
+            r0[q] = v0
+            r1[q - 1] = v1
+            r2[q - 2] = v2
         r3[q - 3] = v3
         m3 = min(m3, v3)
         pd = pu
@@ -191,7 +194,7 @@ def grouped_dtw_kernel(a, bt, ma, mb, binary, bounds, weights, limit, scratch):
         bound = 0.0
         for g in range(3):
             row = scratch[prev, g, BLOCK - 1] if prev != 3 else scratch[3, g, 0]
-            bound += weights[g] * np.sqrt(_block_dp(row, scratch[0, g], scratch[out, g]))
+            bound += weights[g] * np.sqrt(_block_dp(row, scratch[0, g], scratch[out, g], i == last))
         prev = out
         if i != last and bound > limit:
             return np.inf, 3 * (i + BLOCK) * t2
