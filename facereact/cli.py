@@ -12,12 +12,24 @@ from facereact.io import check_writable
 
 
 def _synth(args: argparse.Namespace) -> int:
+    if args.layout == "mars":
+        from facereact.synth.mars_writer import MarsSynthConfig, synthesize_mars
+
+        if args.channels is not None:
+            raise UsageError("--channels is for --layout react2024: the MARS stand-in writes mono 16-bit wavs")
+        config = MarsSynthConfig(**_given(args, ("sessions", "clips", "min_frames", "frames", "sample_rate", "seed"),
+                                          {"clips": "clips_per_session", "frames": "max_frames"}))
+        synthesize_mars(args.out, config)
+        print(f"wrote a MARS-layout corpus of {config.sessions} sessions to {args.out}")
+        return 0
     from facereact.synth.writer import SynthConfig, synthesize_corpus
 
-    config = SynthConfig(sessions=args.sessions, clips_per_session=args.clips, frames=args.frames,
-                         sample_rate=args.sample_rate, channels=args.channels, seed=args.seed)
+    if args.min_frames is not None:
+        raise UsageError("--min-frames is for --layout mars: REACT 2024 clips all have --frames frames")
+    config = SynthConfig(**_given(args, ("sessions", "clips", "frames", "sample_rate", "channels", "seed"),
+                                  {"clips": "clips_per_session"}))
     synthesize_corpus(args.out, config)
-    print(f"wrote {args.sessions * args.clips} clip pairs to {args.out}")
+    print(f"wrote {config.sessions * config.clips_per_session} clip pairs to {args.out}")
     return 0
 
 
@@ -346,11 +358,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = verbs.add_parser("synth", help="write a synthetic dyadic corpus in the REACT layout")
     p.add_argument("out")
-    p.add_argument("--sessions", type=int, default=12)
-    p.add_argument("--clips", type=int, default=4, help="clips per session")
-    p.add_argument("--frames", type=int, default=751)
+    p.add_argument("--layout", default="react2024", choices=("react2024", "mars"),
+                   help="react2024 (NoXi/RECOLA, 25 fps) or mars (REACT 2025/2026: sessions, 30 fps, any length)")
+    p.add_argument("--sessions", type=int, default=None, help="default 12 (mars: 4 prompts)")
+    p.add_argument("--clips", type=int, default=None, help="clips per session (default 4; mars: 3 train clips)")
+    p.add_argument("--frames", type=int, default=None, help="clip length (default 751; mars: the longest, 600)")
+    p.add_argument("--min-frames", type=int, default=None, help="mars: the shortest clip (default 150)")
     p.add_argument("--sample-rate", type=int, default=16000)
-    p.add_argument("--channels", type=int, choices=(1, 2), default=1)
+    p.add_argument("--channels", type=int, choices=(1, 2), default=None, help="react2024: 1 or 2 (default 1)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_synth)
 

@@ -92,6 +92,15 @@ class AudioLayout:
 MFCC = AudioLayout()
 AUDIO_DIM = MFCC.dim
 
+# REACT 2025/2026 (MARS): 30 fps video, wav2vec2-base features shipped per frame, and for 2026 the
+# Big Five per person (1..5 in the files) and listener EEG (docs/data.md).
+MARS_FPS = 30
+WAV2VEC_DIM = 768
+PERSONALITY_NAMES: tuple[str, ...] = ("Extraversion", "Agreeableness", "Conscientiousness", "Neuroticism", "Openness")
+EEG_NAMES: tuple[str, ...] = (
+    "TP9", "AF7", "AF8", "TP10",
+    *(f"{band}_{site}" for site in ("TP9", "TP10") for band in ("Delta", "Theta", "Alpha", "Beta", "Gamma")))
+
 
 def face_index(name: str) -> int:
     """Channel index of a blendshape or pose name, e.g. face_index("jawOpen")."""

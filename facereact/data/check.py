@@ -74,11 +74,18 @@ def _check_clip(root: Path, clip: ClipRef, report: CheckReport, rates: Counter) 
 
 
 def check_corpus(root: str | Path, splits: tuple[str, ...] = SPLITS, progress: bool = True) -> CheckReport:
+    """Check a corpus in the REACT 2024 layout or, recognised by its folders, the MARS one (2025/2026)."""
     root = Path(root)
     report = CheckReport()
     if not root.is_dir():
         report.problems.append(f"{root}: corpus folder does not exist")
         return report
+    from facereact.data.mars import is_mars
+
+    if is_mars(root):
+        from facereact.data.mars_check import check_mars
+
+        return check_mars(root, splits, progress)
     present = [s for s in splits if (root / f"{s}.csv").is_file()]
     if not present:
         report.problems.append(f"{root}: no split list ({', '.join(s + '.csv' for s in splits)})")

@@ -9,14 +9,14 @@ from facereact.data.errors import DataError
 from facereact.layout import EMOTION_DIM, FACE_DIM
 
 
-def _finite(path: Path, array: np.ndarray) -> np.ndarray:
+def check_finite(path: Path, array: np.ndarray) -> np.ndarray:
     if not np.isfinite(array).all():
         bad = np.argwhere(~np.isfinite(array))[0]
         raise DataError(path, f"holds NaN or inf (first at frame {bad[0]})")
     return array
 
 
-def _load_npy(path: Path, what: str) -> np.ndarray:
+def load_npy(path: Path, what: str) -> np.ndarray:
     """An .npy array (never unpickled), or a DataError saying it is missing or unreadable."""
     if not path.is_file():
         raise DataError(path, f"missing {what}")
@@ -47,7 +47,7 @@ def check_magic(path: Path, magic: bytes, what: str) -> None:
 
 def load_face(path: Path) -> np.ndarray:
     """(T, 58) float32 3DMM coefficients; (T, 1, 58) is accepted and squeezed."""
-    array = _load_npy(path, "3DMM file")
+    array = load_npy(path, "3DMM file")
     if array.ndim == 3 and array.shape[1] == 1:
         array = array[:, 0]
     if array.ndim != 2 or array.shape[1] != FACE_DIM:
@@ -56,7 +56,7 @@ def load_face(path: Path) -> np.ndarray:
         raise DataError(path, "3DMM file holds no frames")
     if not np.issubdtype(array.dtype, np.number):
         raise DataError(path, f"3DMM dtype {array.dtype} is not numeric")
-    return _finite(path, array.astype(np.float32))
+    return check_finite(path, array.astype(np.float32))
 
 
 def load_emotion(path: Path) -> np.ndarray:
@@ -78,7 +78,7 @@ def load_emotion(path: Path) -> np.ndarray:
         array = np.array([[float(v) for v in r.split(",")] for r in rows], dtype=np.float32)
     except ValueError as exc:
         raise DataError(path, f"non-numeric value in emotion csv ({exc})") from None
-    return _finite(path, array)
+    return check_finite(path, array)
 
 
 def save_emotion(path: Path, emotion: np.ndarray, names: tuple[str, ...]) -> None:
@@ -88,11 +88,11 @@ def save_emotion(path: Path, emotion: np.ndarray, names: tuple[str, ...]) -> Non
 
 def load_neighbours(path: Path, n_rows: int) -> np.ndarray:
     """(N, N) 0/1 appropriateness matrix in the mirrored row order, N = n_rows."""
-    matrix = _load_npy(path, "neighbour matrix")
+    matrix = load_npy(path, "neighbour matrix")
     if matrix.shape != (n_rows, n_rows):
         raise DataError(path, f"neighbour matrix shape {matrix.shape}, expected ({n_rows}, {n_rows}) "
                               "(rows of the split list, then the same rows mirrored)")
-    matrix = _finite(path, matrix.astype(np.float64))
+    matrix = check_finite(path, matrix.astype(np.float64))
     if not np.isin(matrix, (0.0, 1.0)).all():
         raise DataError(path, "neighbour matrix holds values other than 0 and 1")
     empty = np.flatnonzero(matrix.sum(1) == 0)

@@ -31,7 +31,7 @@ def _mean(face: np.ndarray, names: tuple[str, ...]) -> np.ndarray:
     return face[:, [face_index(n) for n in names]].mean(axis=1)
 
 
-def emotion_from_face(face: np.ndarray) -> np.ndarray:
+def emotion_from_face(face: np.ndarray, fps: int = FPS) -> np.ndarray:
     """(T, 58) -> (T, 25) float32 by the rules above; arousal looks only at the past half second."""
     n = face.shape[0]
     out = np.zeros((n, EMOTION_DIM))
@@ -44,7 +44,7 @@ def emotion_from_face(face: np.ndarray) -> np.ndarray:
     velocity = np.zeros(n)
     velocity[1:] = (np.abs(np.diff(face[:, :N_BLENDSHAPES], axis=0)).sum(1)
                     + 20 * np.abs(np.diff(face[:, ROTATION], axis=0)).sum(1))
-    window = FPS // 2
+    window = fps // 2
     energy = np.convolve(velocity, np.ones(window) / window)[:n]  # causal moving average
     out[:, emotion_index("arousal")] = np.tanh(3.0 * energy - 1.0)
     logits = np.stack([

@@ -1,4 +1,4 @@
-"""Render one person's event track into a (T, 58) 3DMM sequence at 25 fps."""
+"""Render one person's event track into a (T, 58) 3DMM sequence (25 fps unless told)."""
 from __future__ import annotations
 
 import numpy as np
@@ -16,9 +16,9 @@ def _envelope(t: np.ndarray, start: float, duration: float, attack: float, relea
     return 0.5 - 0.5 * np.cos(np.pi * np.minimum(rise, fall))
 
 
-def _ou(n: int, rng: np.random.Generator, tau_s: float, sigma: float) -> np.ndarray:
+def _ou(n: int, rng: np.random.Generator, tau_s: float, sigma: float, fps: int) -> np.ndarray:
     """Ornstein-Uhlenbeck drift (slow wandering around 0)."""
-    a = np.exp(-1.0 / (tau_s * FPS))
+    a = np.exp(-1.0 / (tau_s * fps))
     noise = rng.normal(0.0, sigma * np.sqrt(1 - a * a), n)
     out = np.empty(n)
     x = rng.normal(0.0, sigma)
@@ -98,17 +98,17 @@ def _blinks(face: np.ndarray, t: np.ndarray, rate: float, rng: np.random.Generat
         s += 0.3 + rng.exponential(1.0 / rate)
 
 
-def _gaze_and_head(face: np.ndarray, track: PersonTrack, rng: np.random.Generator) -> None:
+def _gaze_and_head(face: np.ndarray, track: PersonTrack, rng: np.random.Generator, fps: int) -> None:
     n = face.shape[0]
     p = track.persona
     gx = np.zeros(n)
     gy = np.zeros(n)
-    i = int(rng.exponential(3.0) * FPS)
+    i = int(rng.exponential(3.0) * fps)
     while i < n:  # brief glances away, back to the partner
-        length = int(rng.uniform(0.4, 1.5) * FPS)
+        length = int(rng.uniform(0.4, 1.5) * fps)
         gx[i:i + length] = rng.uniform(-0.6, 0.6)
         gy[i:i + length] = rng.uniform(-0.4, 0.3)
-        i += length + int(rng.exponential(4.0) * FPS)
+        i += length + int(rng.exponential(4.0) * fps)
     kernel = np.ones(3) / 3
     gx, gy = np.convolve(gx, kernel, "same"), np.convolve(gy, kernel, "same")
     right, left, up, down = (np.clip(v, 0, None) for v in (gx, -gx, gy, -gy))
@@ -120,16 +120,16 @@ def _gaze_and_head(face: np.ndarray, track: PersonTrack, rng: np.random.Generato
     _add(face, ("eyeLookUpLeft", "eyeLookUpRight"), up)
     _add(face, ("eyeLookDownLeft", "eyeLookDownRight"), down)
     m = p.head_motion
-    face[:, I("yaw")] += 0.15 * gx + _ou(n, rng, 3.0, 0.04 * m)
-    face[:, I("pitch")] += _ou(n, rng, 2.0, 0.025 * m) - 0.05 * gy
-    face[:, I("roll")] += _ou(n, rng, 4.0, 0.02 * m)
-    face[:, I("tx")] += _ou(n, rng, 5.0, 0.02 * m)
-    face[:, I("ty")] += _ou(n, rng, 5.0, 0.015 * m)
-    face[:, I("tz")] += _ou(n, rng, 8.0, 0.03 * m)
+    face[:, I("yaw")] += 0.15 * gx + _ou(n, rng, 3.0, 0.04 * m, fps)
+    face[:, I("pitch")] += _ou(n, rng, 2.0, 0.025 * m, fps) - 0.05 * gy
+    face[:, I("roll")] += _ou(n, rng, 4.0, 0.02 * m, fps)
+    face[:, I("tx")] += _ou(n, rng, 5.0, 0.02 * m, fps)
+    face[:, I("ty")] += _ou(n, rng, 5.0, 0.015 * m, fps)
+    face[:, I("tz")] += _ou(n, rng, 8.0, 0.03 * m, fps)
 
 
-def render_face(track: PersonTrack, n_frames: int, rng: np.random.Generator) -> np.ndarray:
-    t = np.arange(n_frames) / FPS
+def render_face(track: PersonTrack, n_frames: int, rng: np.random.Generator, fps: int = FPS) -> np.ndarray:
+    t = np.arange(n_frames) / fps
     face = np.zeros((n_frames, FACE_DIM))
     p = track.persona
     _add(face, ("mouthSmileLeft", "mouthSmileRight"), np.ones(n_frames), p.rest_smile)
@@ -138,7 +138,7 @@ def render_face(track: PersonTrack, n_frames: int, rng: np.random.Generator) -> 
     for g in track.gestures:
         _gesture(face, t, g.kind, g.start, g.duration, g.amplitude * p.expressiveness, rng)
     _blinks(face, t, p.blink_rate, rng)
-    _gaze_and_head(face, track, rng)
+    _gaze_and_head(face, track, rng, fps)
     face[:, :N_BLENDSHAPES] += rng.normal(0.0, 0.01, (n_frames, N_BLENDSHAPES))
     face[:, :N_BLENDSHAPES] = np.clip(face[:, :N_BLENDSHAPES], 0.0, 1.0)
     return face.astype(np.float32)
