@@ -5,6 +5,7 @@ import argparse
 import math
 import sys
 import traceback
+from pathlib import Path
 from dataclasses import replace
 
 from facereact.data.errors import DataError, UsageError
@@ -54,6 +55,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     from facereact.metrics import evaluate, evaluate_both
     from facereact.metrics.files import load_inputs, load_with_corpus
 
+    if args.protocol == "react2025":
+        return _evaluate_react2025(args)
     if (args.inputs is None) == (args.pred is None):
         raise DataError(None, "give either --inputs FILE.npz or PRED.npz with --data ROOT")
     if args.pred is not None:
@@ -73,6 +76,31 @@ def _evaluate(args: argparse.Namespace) -> int:
 
         write_text_atomic(args.out, text + "\n")
     print(text)
+    return 0
+
+
+def _evaluate_react2025(args: argparse.Namespace) -> int:
+    import json
+
+    from facereact.data.mars import MarsCorpus, is_mars
+    from facereact.metrics.files import read_npz
+    from facereact.metrics.react2025 import evaluate_react2025
+
+    if args.pred is None or args.data is None:
+        raise DataError(None, "--protocol react2025 scores PRED.npz (one (K, T, 25) array per input clip name) "
+                              "against --data ROOT, a MARS corpus")
+    if not is_mars(args.data):
+        raise DataError(args.data, "not a MARS corpus (REACT 2025/2026 layout): --protocol react2025 needs one")
+    predictions = read_npz(Path(args.pred))
+    result = evaluate_react2025(predictions, MarsCorpus(args.data, args.split), args.directions, args.seed,
+                                progress=not args.quiet, source=args.pred)
+    text = json.dumps(result, indent=2)
+    if args.out:
+        from facereact.io import write_text_atomic
+
+        write_text_atomic(args.out, text + "\n")
+    print(json.dumps({k: v for k, v in result.items() if k != "targets"} |
+                     {"targets": {k: v for k, v in result["targets"].items() if k != "draws"}}, indent=2))
     return 0
 
 
@@ -382,6 +410,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", help="corpus root for the ground truth and neighbours")
     p.add_argument("--split", default="val", choices=("train", "val", "test"))
     p.add_argument("--mode", default="official", choices=("official", "corrected", "both"))
+    p.add_argument("--protocol", default="react2024", choices=("react2024", "react2025"),
+                   help="react2025: MARS, targets drawn from the input's session, clips of any length")
+    p.add_argument("--directions", default="both", choices=("both", "speaker"),
+                   help="react2025: every clip as an input (2025) or speaker clips only (2026)")
+    p.add_argument("--seed", type=int, default=2025, help="react2025: the target draw's seed")
     p.add_argument("--out", help="write the figures as JSON here too")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_evaluate)

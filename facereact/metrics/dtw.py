@@ -283,12 +283,27 @@ def grouped_dtw(a: np.ndarray, b: np.ndarray, limit: float = np.inf) -> tuple[fl
 
 def min_distances(inputs: MetricInputs, progress: bool = False, chunk: int = 64) -> tuple[np.ndarray, dict]:
     """(N, K) grouped DTW of each sample to its closest appropriate real reaction, and work figures."""
-    n, k, t, _ = inputs.pred.shape
-    pred = inputs.pred  # float32, read as such: each value widens exactly, and no 150 MB copy to fault in
-    gt = inputs.listener_gt.astype(np.float64)
-    gtt = np.ascontiguousarray(gt.transpose(0, 2, 1))  # (N, D, T): costs vectorise over frames
-    (pred_masks, pred_binary), (gt_masks, gt_binary) = au_masks(pred), au_masks(gt)
     nbr_idx, nbr_ptr = inputs.neighbour_lists()
+    return _closest(inputs.pred, inputs.listener_gt, nbr_idx, nbr_ptr, progress, chunk)
+
+
+def closest_targets(pred: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """(K,) grouped DTW of each of K reactions (K, T, D) to the closest of M targets (M, T, D)."""
+    m = len(targets)
+    distances, _ = _closest(np.asarray(pred, np.float32)[None], np.asarray(targets, np.float32), np.arange(m),
+                            np.array([0, m]), progress=False)
+    return distances[0]
+
+
+def _closest(pred: np.ndarray, gt: np.ndarray, nbr_idx: np.ndarray, nbr_ptr: np.ndarray, progress: bool,
+             chunk: int = 64) -> tuple[np.ndarray, dict]:
+    """pred (N, K, T, D) float32 (read as such: each value widens exactly, and no copy to fault
+    in); gt (M, T, D); row n's candidates are gt[nbr_idx[nbr_ptr[n]:nbr_ptr[n + 1]]]."""
+    n, k, t, _ = pred.shape
+    gt = gt.astype(np.float64)
+    gtt = np.ascontiguousarray(gt.transpose(0, 2, 1))  # (M, D, T): costs vectorise over frames
+    (pred_masks, pred_binary), (gt_masks, gt_binary) = au_masks(pred), au_masks(gt)
+    nbr_idx, nbr_ptr = nbr_idx.astype(np.int64), nbr_ptr.astype(np.int64)
     bounds, weights = _group_arrays()
     tasks = np.array([(row, s) for row in range(n) for s in range(k)], np.int64)
     out = np.empty(len(tasks))
