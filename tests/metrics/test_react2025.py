@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from facereact.cli import main
-from facereact.data.mars import MarsClip, MarsCorpus
+from facereact.data.mars import MarsCorpus
 from facereact.layout import AFFECT, AU, EMOTION_DIM, EXPRESSION
 from facereact.metrics.react2025 import align, draw_targets, evaluate_react2025, score_input
 from facereact.synth.mars_writer import MarsSynthConfig, synthesize_mars
