@@ -295,6 +295,16 @@ def _render(args: argparse.Namespace) -> int:
 
 
 def _benchmark(args: argparse.Namespace) -> int:
+    if args.protocol == "react2025":
+        from facereact.benchmark_react2025 import benchmark_react2025
+
+        if args.models:
+            raise UsageError("--protocol react2025 compares the rule-based baselines for now: generators do not "
+                             "train on MARS yet (30 fps, wav2vec2 features)")
+        _, table = benchmark_react2025(args.data, args.out, args.split, args.directions, args.samples, args.seed)
+        print(table)
+        print(f"written to {args.out}/results.md, .csv, .json and targets.json")
+        return 0
     from facereact.benchmark import benchmark
 
     _, table = benchmark(args.data, args.out, args.models, args.split, args.samples, args.seed,
@@ -511,6 +521,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--inputs", nargs="+", default=["full"], choices=INPUT_SETS,
                    help="what each generator's speaker stream hears, one row per set (default: full)")
     p.add_argument("--out", default="results/benchmark")
+    p.add_argument("--protocol", default="react2024", choices=("react2024", "react2025"),
+                   help="react2025: a MARS corpus, scored by session (rule-based baselines for now)")
+    p.add_argument("--directions", default="both", choices=("both", "speaker"),
+                   help="react2025: every clip as an input (2025) or speaker clips only (2026)")
     _add_sampling_flags(p)
     p.set_defaults(func=_benchmark)
 

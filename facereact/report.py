@@ -11,14 +11,16 @@ from facereact.io import write_text_atomic
 # Column -> how "best" is judged; FRSyn is best when closest to the ground truth's.
 COLUMNS = {"FRCorr": "max", "FRDist": "min", "FRDiv": "max", "FRVar": "max", "FRDvs": "max", "FRFD": "min",
            "FRSyn": "closest_to_gt", "FRSyn_corrected": "closest_to_gt"}
+# REACT 2025/2026's figures (metrics/react2025.py): TLCC is best closest to the ground truth's too.
+COLUMNS_2025 = {"FRC": "max", "FRD": "min", "S-MSE": "max", "FRVar": "max", "TLCC": "closest_to_gt", "MAE": "min"}
 REFERENCE = "GroundTruth"
 
 
-def best_rows(results: dict[str, dict]) -> dict[str, str]:
+def best_rows(results: dict[str, dict], columns: dict[str, str] = COLUMNS) -> dict[str, str]:
     """Column -> name of the best system other than the ground truth."""
     best = {}
     rivals = {name: r for name, r in results.items() if name != REFERENCE}
-    for col, rule in COLUMNS.items():
+    for col, rule in columns.items():
         values = {name: r[col] for name, r in rivals.items() if r.get(col) is not None}
         if not values:
             continue
@@ -32,9 +34,9 @@ def best_rows(results: dict[str, dict]) -> dict[str, str]:
     return best
 
 
-def markdown_table(results: dict[str, dict]) -> str:
-    cols = [c for c in COLUMNS if any(c in r for r in results.values())]
-    best = best_rows(results)
+def markdown_table(results: dict[str, dict], columns: dict[str, str] = COLUMNS) -> str:
+    cols = [c for c in columns if any(c in r for r in results.values())]
+    best = best_rows(results, columns)
     lines = ["| system | " + " | ".join(cols) + " |", "|---|" + "---:|" * len(cols)]
     for name, r in results.items():
         cells = []
@@ -42,18 +44,20 @@ def markdown_table(results: dict[str, dict]) -> str:
             text = f"{r[c]:.4f}" if r.get(c) is not None else "-"
             cells.append(f"**{text}**" if best.get(c) == name else text)
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    notes = ["", "Best per column in bold (ground truth excluded; FRSyn: closest to the ground truth's).",
-             "FRFD is a Fréchet distance of 1 s emotion-window statistics, not the challenge's FRRea."]
+    notes = ["", "Best per column in bold (ground truth excluded; FRSyn and TLCC: closest to the ground truth's)."]
+    if "FRFD" in cols:
+        notes.append("FRFD is a Fréchet distance of 1 s emotion-window statistics, not the challenge's FRRea.")
     return "\n".join(lines + notes) + "\n"
 
 
-def write_results(out: str | Path, results: dict[str, dict], stem: str = "results") -> str:
+def write_results(out: str | Path, results: dict[str, dict], stem: str = "results",
+                  columns: dict[str, str] = COLUMNS) -> str:
     """out/<stem>.md, .csv and .json; returns the Markdown."""
     out = Path(out)
-    table = markdown_table(results)
+    table = markdown_table(results, columns)
     write_text_atomic(out / f"{stem}.md", table)
     write_text_atomic(out / f"{stem}.json", json.dumps(results, indent=2) + "\n")
-    cols = [c for c in COLUMNS if any(c in r for r in results.values())]
+    cols = [c for c in columns if any(c in r for r in results.values())]
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(["system", *cols])

@@ -109,3 +109,16 @@ def test_evaluate_react2025_end_to_end(mars: Path, tmp_path: Path, capsys) -> No
     np.savez(path, **short)
     assert main(["evaluate", str(path), "--data", str(mars), "--split", "val", "--protocol", "react2025"]) == 2
     assert "as long as the input" in capsys.readouterr().err
+
+
+def test_benchmark_react2025_rule_based_table(mars: Path, tmp_path: Path) -> None:
+    from facereact.benchmark_react2025 import benchmark_react2025
+
+    results, table = benchmark_react2025(mars, tmp_path / "bench", "val", "speaker", samples=3, progress=False)
+    assert list(results) == ["GroundTruth", "Random", "Mime", "MeanSeq", "MeanFr"]
+    assert results["GroundTruth"]["FRD"] == 0.0  # its own partner is the first target
+    assert results["Random"]["S-MSE"] > 0 and results["Mime"]["S-MSE"] == 0.0
+    assert results["MeanFr"]["FRVar"] == 0.0 and results["MeanSeq"]["FRVar"] > 0
+    assert "| Mime |" in table and "not official" in table
+    assert json.loads((tmp_path / "bench" / "targets.json").read_text())["seed"] == 2025
+    assert main(["benchmark", "--protocol", "react2025", "--data", str(mars), "--models", "x"]) == 2
