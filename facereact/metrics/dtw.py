@@ -75,6 +75,20 @@ def _block_popcounts(ma, mb, i, out):
             row[j] = np.float64(_popcount16(x ^ mb[j]))
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _plus_one(total, x, y):
+    e = x - y
+    return total + e * e
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _plus_two(total, x, u, y, z):
+    """total + (x - y)^2 + (u - z)^2, added in that order (two columns, as tslearn's loop adds them)."""
+    e = x - y
+    f = u - z
+    return total + e * e + f * f
+
+
 @njit(cache=True, nogil=True)
 def _block_costs(a, bt, i, lo, hi, out):
     """out[k, PAD + j] = squared distance on columns lo..hi-1 of frames a[i + k] and b[j], k < BLOCK
@@ -99,32 +113,20 @@ def _block_costs(a, bt, i, lo, hi, out):
         x3, u3 = a[min(i + 3, last), c], a[min(i + 3, last), c + 1]
         y = bt[c]
         z = bt[c + 1]
-        for j in range(t2):
-            e0 = x0 - y[j]
-            f0 = u0 - z[j]
-            r0[j] = r0[j] + e0 * e0 + f0 * f0
-            e1 = x1 - y[j]
-            f1 = u1 - z[j]
-            r1[j] = r1[j] + e1 * e1 + f1 * f1
-            e2 = x2 - y[j]
-            f2 = u2 - z[j]
-            r2[j] = r2[j] + e2 * e2 + f2 * f2
-            e3 = x3 - y[j]
-            f3 = u3 - z[j]
-            r3[j] = r3[j] + e3 * e3 + f3 * f3
+        for j in range(t2):  # four rows written out: four independent sums per frame to vectorise
+            r0[j] = _plus_two(r0[j], x0, u0, y[j], z[j])
+            r1[j] = _plus_two(r1[j], x1, u1, y[j], z[j])
+            r2[j] = _plus_two(r2[j], x2, u2, y[j], z[j])
+            r3[j] = _plus_two(r3[j], x3, u3, y[j], z[j])
     if (hi - lo) % 2:
         c = hi - 1
         x0, x1, x2, x3 = a[i, c], a[min(i + 1, last), c], a[min(i + 2, last), c], a[min(i + 3, last), c]
         y = bt[c]
         for j in range(t2):
-            e0 = x0 - y[j]
-            r0[j] += e0 * e0
-            e1 = x1 - y[j]
-            r1[j] += e1 * e1
-            e2 = x2 - y[j]
-            r2[j] += e2 * e2
-            e3 = x3 - y[j]
-            r3[j] += e3 * e3
+            r0[j] = _plus_one(r0[j], x0, y[j])
+            r1[j] = _plus_one(r1[j], x1, y[j])
+            r2[j] = _plus_one(r2[j], x2, y[j])
+            r3[j] = _plus_one(r3[j], x3, y[j])
     for k in range(1, BLOCK):
         if i + k >= t1:
             out[k, PAD:PAD + t2] = np.inf
