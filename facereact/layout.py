@@ -96,6 +96,7 @@ AUDIO_DIM = MFCC.dim
 # Big Five per person (1..5 in the files) and listener EEG (docs/data.md).
 MARS_FPS = 30
 WAV2VEC_DIM = 768
+AUDIO_FEATURES: dict[str, int] = {"mfcc": AUDIO_DIM, "wav2vec2": WAV2VEC_DIM}  # name -> per-frame width
 PERSONALITY_NAMES: tuple[str, ...] = ("Extraversion", "Agreeableness", "Conscientiousness", "Neuroticism", "Openness")
 EEG_NAMES: tuple[str, ...] = (
     "TP9", "AF7", "AF8", "TP10",

@@ -7,6 +7,7 @@ import numpy as np
 from tqdm import tqdm
 
 from facereact.data.paths import provenance
+from facereact.data.rates import check_fits
 from facereact.generator.data import load_tokenized_pairs
 from facereact.generator.inputs import uses
 from facereact.generator.model import ReactionGenerator
@@ -30,6 +31,7 @@ def generate_split(generator: ReactionGenerator, tokenizer: FaceTokenizer, root:
     to the float rounding of batched products, which can flip a rare draw). `inputs` names what the speaker stream hears (generator/inputs.py). The
     split, its corpus fingerprint and the input set ride along, for `facereact evaluate` to check.
     """
+    check_fits(generator.config.fps, generator.config.audio_feature, root, "this generator")
     with_face, with_emotion, read = uses(inputs)
     pairs = load_tokenized_pairs(root, split, tokenizer, progress=progress)[:rows]
     t = min(CLIP_FRAMES, *(len(p.listener_tokens) for p in pairs))

@@ -24,7 +24,7 @@ from torch import nn
 
 from facereact.data.errors import UsageError
 from facereact.generator.digits import DigitHead, TokenEmbedding
-from facereact.layout import AUDIO_DIM, EMOTION_DIM, FACE_DIM
+from facereact.layout import AUDIO_DIM, AUDIO_FEATURES, EMOTION_DIM, FACE_DIM, FPS
 from facereact.nn.blocks import Band, Block, BlockState, band_mask, symmetric_band_mask
 from facereact.nn.cross import ListenerBlock, ListenerState
 from facereact.train.checkpoint import CONFIG_FILE, config_from_dict, load_model_files, load_weights, save_model
@@ -50,14 +50,27 @@ class GeneratorConfig:
     # listener's smile, and the end of the listener's turn, come later.
     future: int = 100
     dropout: float = 0.1
+    fps: int = FPS  # the corpus's frame rate and audio feature (data/rates.py): a model refuses others
+    audio_feature: str = "mfcc"
     audio_mean: list[float] = field(default_factory=lambda: [0.0] * AUDIO_DIM)
     audio_std: list[float] = field(default_factory=lambda: [1.0] * AUDIO_DIM)
     face_mean: list[float] = field(default_factory=lambda: [0.0] * FACE_DIM)
     face_std: list[float] = field(default_factory=lambda: [1.0] * FACE_DIM)
 
+    def __post_init__(self) -> None:
+        if self.audio_feature not in AUDIO_FEATURES:
+            raise UsageError(f"audio feature '{self.audio_feature}': one of {sorted(AUDIO_FEATURES)}")
+        if len(self.audio_mean) != self.audio_dim or len(self.audio_std) != self.audio_dim:
+            raise UsageError(f"audio statistics of width {len(self.audio_mean)}, where {self.audio_feature} "
+                             f"features have {self.audio_dim}")
+
     @property
     def vocab(self) -> int:
         return math.prod(self.levels)
+
+    @property
+    def audio_dim(self) -> int:
+        return AUDIO_FEATURES[self.audio_feature]
 
     @classmethod
     def authors(cls, **overrides) -> "GeneratorConfig":
@@ -117,7 +130,7 @@ class ReactionGenerator(nn.Module):
             raise UsageError(f"token levels must be one or more numbers >= 2, got {levels}")
         self.bos = config.vocab
         self.mask = config.vocab + 1
-        self.audio_in = nn.Linear(AUDIO_DIM, w)
+        self.audio_in = nn.Linear(config.audio_dim, w)
         self.speaker_token_in = TokenEmbedding(levels, w)
         self.speaker_face_in = nn.Linear(FACE_DIM, w)
         self.speaker_emotion_in = nn.Linear(EMOTION_DIM, w, bias=False)

@@ -17,6 +17,7 @@ from facereact.tokenizer.model import FaceTokenizer
 from facereact.train.distributed import is_main_process
 from facereact.train.phases import Phase, fit_phases, save_trained
 from facereact.train.settings import check_settings
+from facereact.data.rates import check_fits
 from facereact.train import schedules
 from facereact.train.schedules import TrainConfig
 from facereact.train.windows import draw_window, long_enough, windows_per_epoch
@@ -124,6 +125,7 @@ def train_generator(data: str | Path, tokenizer_dir: str | Path, out: str | Path
     """Train under `out`; the folder then holds the generator and a copy of its tokenizer."""
     out = Path(out)
     t0 = time.perf_counter()
+    check_fits(config.fps, config.audio_feature, data, "a generator")
     tokenizer = FaceTokenizer.load(tokenizer_dir)
     train_pairs = load_tokenized_pairs(data, "train", tokenizer, progress=progress)
     val_pairs = load_tokenized_pairs(data, "val", tokenizer, progress=progress)

@@ -20,7 +20,7 @@ from facereact.generator.cohort import merge, take
 from facereact.generator.model import ReactionGenerator
 from facereact.generator.sampling import RECOMMENDED, Sampling
 from facereact.generator.session import ListenerFrame, StreamingSession
-from facereact.layout import EMOTION_DIM, FACE_DIM
+from facereact.layout import EMOTION_DIM, FACE_DIM, FPS
 from facereact.tokenizer.model import FaceTokenizer
 
 
@@ -44,6 +44,9 @@ class ReactionEngine:
                  sampling: Sampling = RECOMMENDED, read_emotion: bool = False, max_queue: int = 50) -> None:
         if generator.config.offline:
             raise UsageError("an offline generator cannot serve live conversations: give an online one")
+        if (generator.config.fps, generator.config.audio_feature) != (FPS, "mfcc"):
+            raise UsageError(f"live audio is heard as MFCCs at {FPS} fps; this generator runs at "
+                             f"{generator.config.fps} fps on {generator.config.audio_feature} features")
         self.generator, self.tokenizer = generator, tokenizer
         self.samples, self.sampling, self.read_emotion, self.max_queue = samples, sampling, read_emotion, max_queue
         self.conversations: dict[int, Conversation] = {}

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import torch
 from safetensors.torch import load, save
 
-from facereact.data.errors import DataError
+from facereact.data.errors import DataError, UsageError
 from facereact.io import write_bytes_atomic, write_text_atomic
 
 MODEL_FILE, CONFIG_FILE = "model.safetensors", "config.json"
@@ -95,7 +95,10 @@ def config_from_dict(cls: type[C], values: Any, source: str | Path) -> C:
         if not _fits(value, hint):
             raise DataError(source, f"{cls.__name__}.{name} = {value!r} is not a {hint}")
         out[name] = value
-    return cls(**out)
+    try:
+        return cls(**out)
+    except UsageError as exc:  # a config's own checks (__post_init__) on values read from a file
+        raise DataError(source, str(exc)) from None
 
 
 def _fits(value: Any, hint: Any) -> bool:
