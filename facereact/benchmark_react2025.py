@@ -14,7 +14,7 @@ from facereact.baselines.mars_rule_based import mars_rule_based, per_frame_means
 from facereact.baselines.rule_based import RULE_BASED
 from facereact.data.mars import MarsCorpus
 from facereact.io import write_text_atomic
-from facereact.metrics.react2025 import FIGURES, SEED, evaluate_react2025
+from facereact.metrics.react2025 import FIGURES, SEED, evaluate_react2025, scored_inputs
 from facereact.report import COLUMNS_2025, write_results
 
 
@@ -23,8 +23,7 @@ def benchmark_react2025(root: str | Path, out: str | Path, split: str = "val", d
                         progress: bool = True) -> tuple[dict, str]:
     """Every rule-based baseline's figures; `seed` drives Random, `draw_seed` the target draw."""
     corpus, train = MarsCorpus(root, split), MarsCorpus(root, "train")
-    roles = ("speaker", "listener") if directions == "both" else ("speaker",)
-    inputs = [c for c in corpus.clips if c.role in roles and c.partner in set(corpus.clips)]
+    inputs = scored_inputs(corpus, directions)
     means = per_frame_means(train)
     results, draws = {}, None
     for name in tqdm(RULE_BASED, desc="react2025 baselines", disable=not progress):

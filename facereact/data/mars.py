@@ -155,16 +155,18 @@ class MarsCorpus:
         speakers = [c for c in self.clips if c.role == "speaker"]
         self.pairs: list[tuple[MarsClip, MarsClip]] = [(c, c.partner) for c in speakers if c.partner in found]
         self.unpaired: list[MarsClip] = [c for c in self.clips if c.partner not in found]
+        self._sessions: dict[int, dict[str, list[MarsClip]]] | None = None
 
     def __len__(self) -> int:
         return len(self.pairs)
 
     def sessions(self) -> dict[int, dict[str, list[MarsClip]]]:
         """{session: {role: clips}}: within a session every clip of the other role is appropriate."""
-        out: dict[int, dict[str, list[MarsClip]]] = {}
-        for clip in self.clips:
-            out.setdefault(clip.session, {r: [] for r in ROLES})[clip.role].append(clip)
-        return out
+        if self._sessions is None:
+            self._sessions = {}
+            for clip in self.clips:
+                self._sessions.setdefault(clip.session, {r: [] for r in ROLES})[clip.role].append(clip)
+        return self._sessions
 
     def attributes(self, clip: MarsClip) -> np.ndarray:
         return load_array(clip.file(self.root, ATTRIBUTES), ATTRIBUTES)
