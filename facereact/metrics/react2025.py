@@ -70,15 +70,16 @@ class InputScore:
 def score_input(pred: np.ndarray, targets: np.ndarray, speaker: np.ndarray) -> InputScore:
     """One input: pred (K, T, 25), targets (M, T, 25) aligned, the input clip's attributes (T, 25)."""
     pred, targets = pred.astype(np.float32), targets.astype(np.float32)  # the organisers' float32
-    mae_cols = slice(AFFECT.start, EMOTION_DIM)
-    diff = np.abs(targets[None, :, :, mae_cols].astype(np.float64) - pred[:, None, :, mae_cols])
+    cols = slice(AFFECT.start, EMOTION_DIM)
+    wide = targets[:, :, cols].astype(np.float64)
+    mae = float(np.mean([np.abs(wide - p[:, cols]).mean() for p in pred]))  # one prediction at a time: long clips
     return InputScore(
         FRC=float(ccc_matrix(pred, targets).max(axis=1).sum()),
         FRD=float(closest_targets(pred, targets).sum()),
         SMSE=frdiv(pred[None]) if len(pred) > 1 else 0.0,
         FRVar=float(pred.astype(np.float64).var(axis=1, ddof=1).mean()),
         TLCC=float(sync_offsets(pred[None, :1], speaker[None])[0, 0]),  # prediction 0 only, as theirs
-        MAE=float(diff.mean()))
+        MAE=mae)
 
 
 def scored_inputs(corpus: MarsCorpus, directions: str) -> list[MarsClip]:
