@@ -5,8 +5,8 @@ import argparse
 import math
 import sys
 import traceback
-from pathlib import Path
 from dataclasses import replace
+from pathlib import Path
 
 from facereact.data.errors import DataError, UsageError
 from facereact.io import check_writable
@@ -314,6 +314,13 @@ def _benchmark(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_protocol_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--protocol", default="react2024", choices=("react2024", "react2025"),
+                   help="react2025: a MARS corpus, targets drawn from each input's session, clips of any length")
+    p.add_argument("--directions", default="both", choices=("both", "speaker"),
+                   help="react2025: every clip as an input (2025) or speaker clips only (2026)")
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -420,10 +427,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", help="corpus root for the ground truth and neighbours")
     p.add_argument("--split", default="val", choices=("train", "val", "test"))
     p.add_argument("--mode", default="official", choices=("official", "corrected", "both"))
-    p.add_argument("--protocol", default="react2024", choices=("react2024", "react2025"),
-                   help="react2025: MARS, targets drawn from the input's session, clips of any length")
-    p.add_argument("--directions", default="both", choices=("both", "speaker"),
-                   help="react2025: every clip as an input (2025) or speaker clips only (2026)")
+    _add_protocol_flags(p)
     p.add_argument("--seed", type=int, default=2025, help="react2025: the target draw's seed")
     p.add_argument("--out", help="write the figures as JSON here too")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -521,10 +525,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--inputs", nargs="+", default=["full"], choices=INPUT_SETS,
                    help="what each generator's speaker stream hears, one row per set (default: full)")
     p.add_argument("--out", default="results/benchmark")
-    p.add_argument("--protocol", default="react2024", choices=("react2024", "react2025"),
-                   help="react2025: a MARS corpus, scored by session (rule-based baselines for now)")
-    p.add_argument("--directions", default="both", choices=("both", "speaker"),
-                   help="react2025: every clip as an input (2025) or speaker clips only (2026)")
+    _add_protocol_flags(p)
     _add_sampling_flags(p)
     p.set_defaults(func=_benchmark)
 
