@@ -184,12 +184,19 @@ def _sampling(args: argparse.Namespace):
 def _generate(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from facereact.generator.generate import generate_split
+    from facereact.data.mars import is_mars
+    from facereact.generator.generate import generate_mars, generate_split
     from facereact.generator.training import load_generator
     from facereact.io import save_npz_atomic
     from facereact.train.checkpoint import folder_fingerprint
 
     generator, tokenizer = load_generator(args.model)
+    if is_mars(args.data):  # one (K, T, 25) array per input clip, for evaluate --protocol react2025
+        reactions = generate_mars(generator, tokenizer, args.data, args.split, args.samples, _sampling(args),
+                                  args.seed, inputs=args.inputs)
+        save_npz_atomic(args.out, reactions)
+        print(f"wrote {args.out}: {len(reactions)} input clips, K = {args.samples}, each as long as its input")
+        return 0
     arrays = generate_split(generator, tokenizer, args.data, args.split, args.samples, _sampling(args), args.seed,
                             inputs=args.inputs)
     model = f"{args.model} {folder_fingerprint(args.model)[:16]}"

@@ -9,6 +9,7 @@ import torch
 from tqdm import tqdm
 
 from facereact.data.corpus import ReactCorpus
+from facereact.data.mars import MarsClip, MarsCorpus, is_mars
 from facereact.tokenizer.model import FaceTokenizer
 
 
@@ -26,8 +27,8 @@ class TokenizedPair:
 @torch.no_grad()
 def load_tokenized_pairs(root: str | Path, split: str, tokenizer: FaceTokenizer, frames: int | None = None,
                          progress: bool = True) -> list[TokenizedPair]:
-    """Every pair of a split in mirrored order; each person clip is tokenized once."""
-    corpus = ReactCorpus(root, split, clip_frames=frames)
+    """Every pair of a split in mirrored order (MARS: every clip with a partner, as the input of
+    one pair); each person clip is tokenized once."""
     tokens: dict = {}
 
     def tokens_of(clip, face):
@@ -35,10 +36,33 @@ def load_tokenized_pairs(root: str | Path, split: str, tokenizer: FaceTokenizer,
             tokens[clip] = tokenizer.encode(torch.from_numpy(face)[None])[0].numpy()
         return tokens[clip]
 
+    if is_mars(root):
+        return _mars_pairs(MarsCorpus(root, split), tokens_of, progress)
+    corpus = ReactCorpus(root, split, clip_frames=frames)
+
     pairs = []
     for i in tqdm(range(len(corpus)), desc=f"load {split}", disable=not progress, leave=False):
         p = corpus.load_pair(i)
         pairs.append(TokenizedPair(p.speaker_audio, p.speaker_face, p.speaker_emotion,
                                    tokens_of(p.ref.speaker, p.speaker_face), tokens_of(p.ref.listener, p.listener_face),
                                    p.listener_face, p.listener_emotion))
+    return pairs
+
+
+def mars_inputs(corpus: MarsCorpus) -> list[MarsClip]:
+    """The clips that play the speaker of a pair: every clip with a partner (REACT 2025's inputs)."""
+    present = set(corpus.clips)
+    return [c for c in corpus.clips if c.partner in present]
+
+
+def _mars_pairs(corpus: MarsCorpus, tokens_of, progress: bool) -> list[TokenizedPair]:
+    """Pairs of a MARS split: the speaker hears wav2vec2 features; lengths trimmed to the shorter."""
+    pairs = []
+    for clip in tqdm(mars_inputs(corpus), desc=f"load {corpus.split}", disable=not progress, leave=False):
+        other = clip.partner
+        audio, face, emotion = corpus.wav2vec(clip), corpus.coefficients(clip), corpus.attributes(clip)
+        listener_face, listener_emotion = corpus.coefficients(other), corpus.attributes(other)
+        t = min(len(audio), len(face), len(emotion), len(listener_face), len(listener_emotion))
+        pairs.append(TokenizedPair(audio[:t], face[:t], emotion[:t], tokens_of(clip, face)[:t],
+                                   tokens_of(other, listener_face)[:t], listener_face[:t], listener_emotion[:t]))
     return pairs

@@ -6,9 +6,10 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from facereact.data.mars import MarsCorpus
 from facereact.data.paths import provenance
 from facereact.data.rates import check_fits
-from facereact.generator.data import load_tokenized_pairs
+from facereact.generator.data import load_tokenized_pairs, mars_inputs
 from facereact.generator.inputs import uses
 from facereact.generator.model import ReactionGenerator
 from facereact.generator.sampling import RECOMMENDED, Sampling
@@ -51,3 +52,33 @@ def generate_split(generator: ReactionGenerator, tokenizer: FaceTokenizer, root:
     return {"pred": np.concatenate(emotions).astype(np.float32),
             "pred_face": np.concatenate(faces).astype(np.float32),
             **provenance(root, split), "inputs": np.array(inputs)}
+
+
+def generate_mars(generator: ReactionGenerator, tokenizer: FaceTokenizer, root: str | Path, split: str,
+                  samples: int = 10, sampling: Sampling = RECOMMENDED, seed: int = 0, progress: bool = True,
+                  inputs: str = "full") -> dict[str, np.ndarray]:
+    """{input clip name: (K, T, 25)} for every clip of a MARS split with a partner, each reaction as
+    long as its input (the whole clip, streamed: memory follows the model's band, not the clip).
+    Clips of equal length share a batch; clip i of the sorted inputs is seeded with seed + i."""
+    check_fits(generator.config.fps, generator.config.audio_feature, root, "this generator")
+    with_face, with_emotion, read = uses(inputs)
+    pairs = load_tokenized_pairs(root, split, tokenizer, progress=progress)
+    names = [c.name for c in mars_inputs(MarsCorpus(root, split))]
+    by_length: dict[int, list[int]] = {}
+    for i, p in enumerate(pairs):
+        by_length.setdefault(len(p.speaker_audio), []).append(i)
+    out = {}
+    with tqdm(total=sum(len(p.speaker_audio) for p in pairs), desc=f"generate {split} ({inputs})",
+              unit="clip-frame", unit_scale=True, disable=not progress) as bar:
+        for group in by_length.values():
+            for start in range(0, len(group), BATCH_CLIPS):
+                batch = [pairs[i] for i in group[start:start + BATCH_CLIPS]]
+                _, emotion, _ = generate_clips(
+                    generator, tokenizer, np.stack([p.speaker_audio for p in batch]),
+                    np.stack([p.speaker_face for p in batch]) if with_face else None,
+                    np.stack([p.speaker_emotion for p in batch]) if with_emotion else None,
+                    samples, sampling, [seed + i for i in group[start:start + BATCH_CLIPS]], read_emotion=read,
+                    on_frame=lambda: bar.update(len(batch)))
+                for i, reactions in zip(group[start:start + BATCH_CLIPS], emotion):
+                    out[names[i]] = reactions.astype(np.float32)
+    return out

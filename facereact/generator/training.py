@@ -17,7 +17,7 @@ from facereact.tokenizer.model import FaceTokenizer
 from facereact.train.distributed import is_main_process
 from facereact.train.phases import Phase, fit_phases, save_trained
 from facereact.train.settings import check_settings
-from facereact.data.rates import check_fits
+from facereact.data.rates import corpus_rates
 from facereact.train import schedules
 from facereact.train.schedules import TrainConfig
 from facereact.train.windows import draw_window, long_enough, windows_per_epoch
@@ -125,13 +125,14 @@ def train_generator(data: str | Path, tokenizer_dir: str | Path, out: str | Path
     """Train under `out`; the folder then holds the generator and a copy of its tokenizer."""
     out = Path(out)
     t0 = time.perf_counter()
-    check_fits(config.fps, config.audio_feature, data, "a generator")
+    rates = corpus_rates(data)  # the model runs at the corpus's frame rate, on its audio feature
     tokenizer = FaceTokenizer.load(tokenizer_dir)
     train_pairs = load_tokenized_pairs(data, "train", tokenizer, progress=progress)
     val_pairs = load_tokenized_pairs(data, "val", tokenizer, progress=progress)
     mean, std = mean_std([p.speaker_audio for p in train_pairs], AUDIO_STD_FLOOR)
-    config = replace(config, levels=tokenizer.levels, audio_mean=mean, audio_std=std,
-                     face_mean=tokenizer.config.face_mean, face_std=tokenizer.config.face_std)
+    config = replace(config, levels=tokenizer.levels, audio_mean=mean, audio_std=std, fps=rates.fps,
+                     audio_feature=rates.audio_feature, face_mean=tokenizer.config.face_mean,
+                     face_std=tokenizer.config.face_std)
     torch.manual_seed(train.seed)
     model = ReactionGenerator(config)
     val = fit_phases([Phase("", lambda: GeneratorTask(model, train_pairs, val_pairs, settings), train)], out,

@@ -12,6 +12,7 @@ from torch import nn
 
 from facereact.data.errors import UsageError
 from facereact.data.corpus import ReactCorpus
+from facereact.data.mars import MarsCorpus, is_mars
 from facereact.data.stats import EMOTION_STD_FLOOR, FACE_STD_FLOOR, mean_std
 from facereact.layout import FACE_GROUPS
 from facereact.tokenizer.emotion import MOTION_HISTORY
@@ -49,6 +50,10 @@ class TokenizerLoss:
 
 
 def load_person_clips(root: str | Path, split: str) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(face, emotion) of every person clip of a split, REACT 2024 or MARS."""
+    if is_mars(root):
+        corpus = MarsCorpus(root, split)
+        return [(corpus.coefficients(c), corpus.attributes(c)) for c in corpus.clips]
     corpus = ReactCorpus(root, split)
     return [corpus.load_person(c) for c in corpus.clips()]
 
@@ -141,9 +146,11 @@ class EmotionTask(WindowTask):
         with torch.no_grad():
             decoded = tok.face_decoder(tok.quantize(face).vectors)
         # The first MOTION_HISTORY frames of a window have their motion history cut off by the
-        # window, not by the face: scoring them taught the reader to distrust motion.
+        # window, not by the face: scoring them taught the reader to distrust motion. A window not
+        # much longer than that history keeps its second half (an empty one gave a NaN loss).
+        skip = min(MOTION_HISTORY, self.settings.window // 2)
         loss, l1 = emotion_error(model(decoded), emotion, self.settings.emotion_squared_weight,
-                                 self.scale.to(face.device), MOTION_HISTORY)
+                                 self.scale.to(face.device), skip)
         return loss, {"emotion_l1": l1.item()}
 
 

@@ -2,10 +2,12 @@
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from facereact.cli import main
 from facereact.data.errors import DataError, UsageError
+from facereact.data.mars import MarsCorpus
 from facereact.data.rates import MARS, REACT2024, check_fits, corpus_rates
 from facereact.generator.model import GeneratorConfig, ReactionGenerator
 from facereact.layout import WAV2VEC_DIM
@@ -15,7 +17,7 @@ from facereact.train.checkpoint import config_from_dict
 
 @pytest.fixture(scope="module")
 def mars(tmp_path_factory) -> Path:
-    config = MarsSynthConfig(sessions=1, clips_per_session=1, min_frames=60, max_frames=70)
+    config = MarsSynthConfig(sessions=2, clips_per_session=2, min_frames=60, max_frames=90)
     return synthesize_mars(tmp_path_factory.mktemp("mars") / "corpus", config, progress=False)
 
 
@@ -45,7 +47,33 @@ def test_the_audio_feature_sets_the_input_width() -> None:
         == (25, "mfcc")
 
 
-def test_training_on_mars_is_refused_with_a_clear_line(mars: Path, tmp_path: Path, capsys) -> None:
-    assert main(["train", "generator", "--data", str(mars), "--tokenizer", str(tmp_path / "none"),
-                 "--out", str(tmp_path / "g")]) == 2
-    assert "MARS (REACT 2025/2026) corpus at 30 fps" in capsys.readouterr().err
+SMALL = ["--width", "16", "--layers", "1", "--heads", "2", "--context", "8", "--warmup", "2", "--epochs", "1"]
+
+
+def test_train_generate_and_score_on_mars(mars: Path, tiny_corpus: Path, tmp_path: Path, capsys) -> None:
+    """A tokenizer and a generator train on a MARS corpus, at its 30 fps on wav2vec2 features; the
+    generator writes one reaction set per input clip, as long as the clip, and the 2025 scoring
+    reads them; the same generator refuses the 25 fps REACT 2024 corpus."""
+    tok, gen, pred = tmp_path / "tok", tmp_path / "gen", tmp_path / "pred.npz"
+    assert main(["train", "tokenizer", "--data", str(mars), "--out", str(tok), *SMALL, "--window", "16",
+                 "--batch-size", "4"]) == 0
+    assert main(["train", "generator", "--data", str(mars), "--tokenizer", str(tok), "--out", str(gen), *SMALL,
+                 "--window", "32", "--batch-size", "4"]) == 0
+    assert "nan" not in (tok / "emotion" / "train_log.csv").read_text().lower()  # the reader learnt
+    config = json.loads((gen / "config.json").read_text())["generator"]
+    assert (config["fps"], config["audio_feature"], len(config["audio_mean"])) == (30, "wav2vec2", WAV2VEC_DIM)
+    assert main(["generate", "--model", str(gen), "--data", str(mars), "--split", "val", "--samples", "2",
+                 "--out", str(pred)]) == 0
+    corpus = MarsCorpus(mars, "val")
+    with np.load(pred) as arrays:
+        assert sorted(arrays.files) == sorted(c.name for c in corpus.clips)
+        for clip in corpus.clips:
+            assert arrays[clip.name].shape == (2, len(corpus.attributes(clip)), 25)
+    out = tmp_path / "r.json"
+    assert main(["evaluate", str(pred), "--data", str(mars), "--split", "val", "--protocol", "react2025",
+                 "--out", str(out), "--quiet"]) == 0
+    assert json.loads(out.read_text())["S-MSE"] > 0  # the two reactions differ
+    capsys.readouterr()
+    assert main(["generate", "--model", str(gen), "--data", str(tiny_corpus), "--split", "val",
+                 "--out", str(tmp_path / "p2.npz")]) == 2
+    assert "runs at 30 fps on wav2vec2 audio features" in capsys.readouterr().err
