@@ -1,27 +1,32 @@
 """`facereact benchmark --protocol react2025`: the one-table comparison on a MARS corpus.
 
-For now the challenge's rule-based baselines (generators do not yet train on MARS: its 30 fps and
-wav2vec2 features are the next step), scored by metrics/react2025.py with one target draw for all.
+The challenge's rule-based baselines and any generators trained on the corpus, scored by
+metrics/react2025.py with one target draw for all.
 """
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 from tqdm import tqdm
 
 from facereact.baselines.mars_rule_based import mars_rule_based, per_frame_means
 from facereact.baselines.rule_based import RULE_BASED
+from facereact.benchmark import system_name
 from facereact.data.mars import MarsCorpus
+from facereact.generator.generate import generate_mars
+from facereact.generator.training import load_generator
 from facereact.io import write_text_atomic
 from facereact.metrics.react2025 import FIGURES, SEED, evaluate_react2025, scored_inputs
 from facereact.report import COLUMNS_2025, write_results
 
 
 def benchmark_react2025(root: str | Path, out: str | Path, split: str = "val", directions: str = "both",
-                        samples: int = 10, seed: int = 0, draw_seed: int = SEED,
+                        samples: int = 10, seed: int = 0, draw_seed: int = SEED, model_dirs: Sequence[str | Path] = (),
                         progress: bool = True) -> tuple[dict, str]:
-    """Every rule-based baseline's figures; `seed` drives Random, `draw_seed` the target draw."""
+    """Every rule-based baseline's and generator's figures; `seed` drives Random and the
+    generators' sampling, `draw_seed` the target draw."""
     corpus, train = MarsCorpus(root, split), MarsCorpus(root, "train")
     inputs = scored_inputs(corpus, directions)
     means = per_frame_means(train)
@@ -31,6 +36,13 @@ def benchmark_react2025(root: str | Path, out: str | Path, split: str = "val", d
         scored = evaluate_react2025(predictions, corpus, directions, draw_seed)
         results[name] = {f: scored[f] for f in FIGURES}
         draws = scored["targets"]
+    for folder in map(Path, model_dirs):
+        generator, tokenizer = load_generator(folder)
+        predictions = generate_mars(generator, tokenizer, root, split, samples, seed=seed, progress=progress)
+        if directions == "speaker":
+            predictions = {c.name: predictions[c.name] for c in inputs}
+        scored = evaluate_react2025(predictions, corpus, directions, draw_seed)
+        results[system_name(generator, tokenizer, folder)] = {f: scored[f] for f in FIGURES}
     table = write_results(out, results, columns=COLUMNS_2025)
     write_text_atomic(Path(out) / "targets.json", json.dumps(draws, indent=2) + "\n")
     note = (f"\n{split}, {len(inputs)} inputs ({directions}), K = {samples}, target draw seed {draw_seed} "

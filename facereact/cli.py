@@ -305,10 +305,8 @@ def _benchmark(args: argparse.Namespace) -> int:
     if args.protocol == "react2025":
         from facereact.benchmark_react2025 import benchmark_react2025
 
-        if args.models:
-            raise UsageError("--protocol react2025 compares the rule-based baselines for now: generators do not "
-                             "train on MARS yet (30 fps, wav2vec2 features)")
-        _, table = benchmark_react2025(args.data, args.out, args.split, args.directions, args.samples, args.seed)
+        _, table = benchmark_react2025(args.data, args.out, args.split, args.directions, args.samples, args.seed,
+                                       model_dirs=args.models)
         print(table)
         print(f"written to {args.out}/results.md, .csv, .json and targets.json")
         return 0

@@ -73,6 +73,11 @@ def test_train_generate_and_score_on_mars(mars: Path, tiny_corpus: Path, tmp_pat
     assert main(["evaluate", str(pred), "--data", str(mars), "--split", "val", "--protocol", "react2025",
                  "--out", str(out), "--quiet"]) == 0
     assert json.loads(out.read_text())["S-MSE"] > 0  # the two reactions differ
+    bench = tmp_path / "bench"
+    assert main(["benchmark", "--protocol", "react2025", "--data", str(mars), "--models", str(gen), "--samples", "2",
+                 "--out", str(bench)]) == 0
+    results = json.loads((bench / "results.json").read_text())
+    assert set(results) == {"GroundTruth", "Random", "Mime", "MeanSeq", "MeanFr", "Ours (FSQ, online, gen)"}
     capsys.readouterr()
     assert main(["generate", "--model", str(gen), "--data", str(tiny_corpus), "--split", "val",
                  "--out", str(tmp_path / "p2.npz")]) == 2
