@@ -127,6 +127,9 @@ def train_generator(data: str | Path, tokenizer_dir: str | Path, out: str | Path
     t0 = time.perf_counter()
     rates = corpus_rates(data)  # the model runs at the corpus's frame rate, on its audio feature
     tokenizer = FaceTokenizer.load(tokenizer_dir)
+    if tokenizer.config.fps != rates.fps:
+        raise UsageError(f"{tokenizer_dir}: a tokenizer of a {tokenizer.config.fps} fps corpus; {data} runs at "
+                         f"{rates.fps} fps: train a tokenizer on it first")
     train_pairs = load_tokenized_pairs(data, "train", tokenizer, progress=progress)
     val_pairs = load_tokenized_pairs(data, "val", tokenizer, progress=progress)
     mean, std = mean_std([p.speaker_audio for p in train_pairs], AUDIO_STD_FLOOR)

@@ -21,23 +21,30 @@ from facereact.layout import FPS
 from facereact.nn.blocks import keep_last
 
 MOTION_SECONDS = (0.2, 0.5, 1.0)
-MOTION_WINDOWS = tuple(max(1, round(s * FPS)) for s in MOTION_SECONDS)
+
+
+def motion_windows(fps: int = FPS) -> tuple[int, ...]:
+    """The motion windows in frames at a corpus's frame rate."""
+    return tuple(max(1, round(s * fps)) for s in MOTION_SECONDS)
+
+
 # Frames of a training window before the longest motion window is full: their motion energy is
 # cut off by the window, not by the face, so they are not scored (scoring them taught the reader
 # to distrust motion: in a 10-epoch trial the generated reactions' arousal correlation fell from
-# 0.34 to 0.24).
+# 0.34 to 0.24). These two are at 25 fps; a reader keeps its own (`windows`, `history`).
+MOTION_WINDOWS = motion_windows()
 MOTION_HISTORY = max(MOTION_WINDOWS)
 
 
-def motion_energy(face: torch.Tensor) -> torch.Tensor:
-    """(B, T, C) -> (B, T, C * len(MOTION_WINDOWS)): mean |change| over each window ending at t.
+def motion_energy(face: torch.Tensor, windows: tuple[int, ...] = MOTION_WINDOWS) -> torch.Tensor:
+    """(B, T, C) -> (B, T, C * len(windows)): mean |change| over each window ending at t.
     The first frame has no change; windows reaching before the clip count the missing frames as
     still, as a streaming reader must."""
     change = torch.zeros_like(face)
     change[:, 1:] = (face[:, 1:] - face[:, :-1]).abs()
     total = change.cumsum(1)
     parts = []
-    for w in MOTION_WINDOWS:
+    for w in windows:
         summed = total.clone()
         summed[:, w:] = total[:, w:] - total[:, :-w]
         parts.append(summed / w)
@@ -47,28 +54,30 @@ def motion_energy(face: torch.Tensor) -> torch.Tensor:
 @dataclass
 class MotionState:
     face: torch.Tensor | None = None  # the last frame read (B, 1, C)
-    changes: torch.Tensor | None = None  # the last MOTION_HISTORY frame-to-frame changes
+    changes: torch.Tensor | None = None  # the reader's last `history` frame-to-frame changes
 
 
 class FaceEmotionReader(nn.Module):
     """Frame-wise MLP over (normalised face, motion energy) -> emotion."""
 
-    def __init__(self, face_dim: int, emotion_dim: int, width: int, layers: int) -> None:
+    def __init__(self, face_dim: int, emotion_dim: int, width: int, layers: int, fps: int = FPS) -> None:
         super().__init__()
-        sizes = [face_dim * (1 + len(MOTION_WINDOWS))] + [width] * layers
+        self.windows = motion_windows(fps)  # the same seconds at any frame rate
+        self.history = max(self.windows)
+        sizes = [face_dim * (1 + len(self.windows))] + [width] * layers
         parts: list[nn.Module] = []
         for a, b in zip(sizes[:-1], sizes[1:]):
             parts += [nn.Linear(a, b), nn.GELU()]
         self.net = nn.Sequential(*parts, nn.Linear(sizes[-1], emotion_dim))
 
     def forward(self, face: torch.Tensor) -> torch.Tensor:
-        return self.net(torch.cat([face, motion_energy(face)], -1))
+        return self.net(torch.cat([face, motion_energy(face, self.windows)], -1))
 
     def step(self, face: torch.Tensor, state: MotionState) -> torch.Tensor:
-        """face (B, 1, C), the next frame; state keeps the last MOTION_HISTORY changes."""
+        """face (B, 1, C), the next frame; state keeps the last `history` changes."""
         change = torch.zeros_like(face) if state.face is None else (face - state.face).abs()
         state.face = face
-        changes = state.changes = keep_last(state.changes, change, MOTION_HISTORY, 1)
+        changes = state.changes = keep_last(state.changes, change, self.history, 1)
         # Frames before the clip count as still, as in the parallel forward.
-        energy = [changes[:, -w:].sum(1, keepdim=True) / w for w in MOTION_WINDOWS]
+        energy = [changes[:, -w:].sum(1, keepdim=True) / w for w in self.windows]
         return self.net(torch.cat([face, *energy], -1))

@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from facereact.layout import EMOTION_DIM, FACE_DIM, FACE_GROUPS
+from facereact.layout import EMOTION_DIM, FACE_DIM, FACE_GROUPS, FPS
 from facereact.nn.blocks import BlockState, Stack
 from facereact.tokenizer.emotion import FaceEmotionReader, MotionState
 from facereact.tokenizer.quantizers import QuantizedResult, build_quantizer
@@ -48,6 +48,7 @@ class TokenizerConfig:
     emotion_layers: int = 2  # the token-vector emotion decoder that trains the tokens
     context: int = 16  # frames of past each frame attends to
     dropout: float = 0.0
+    fps: int = FPS  # the corpus's frame rate: the emotion reader's motion windows are in seconds
     face_mean: list[float] = field(default_factory=lambda: [0.0] * FACE_DIM)
     face_std: list[float] = field(default_factory=lambda: [1.0] * FACE_DIM)
 
@@ -91,7 +92,8 @@ class FaceTokenizer(nn.Module):
         std = self.face_std
         self.register_buffer("group_scale", torch.stack([std[s].mean() for s in FACE_GROUPS.values()]))
         # Built last, so that everything before it starts from the same random weights as without it.
-        self.emotion_reader = FaceEmotionReader(FACE_DIM, EMOTION_DIM, config.reader_width, config.reader_layers)
+        self.emotion_reader = FaceEmotionReader(FACE_DIM, EMOTION_DIM, config.reader_width, config.reader_layers,
+                                                config.fps)
 
     @property
     def levels(self) -> tuple[int, ...]:

@@ -13,9 +13,9 @@ from torch import nn
 from facereact.data.errors import UsageError
 from facereact.data.corpus import ReactCorpus
 from facereact.data.mars import MarsCorpus, is_mars
+from facereact.data.rates import corpus_rates
 from facereact.data.stats import EMOTION_STD_FLOOR, FACE_STD_FLOOR, mean_std
 from facereact.layout import FACE_GROUPS
-from facereact.tokenizer.emotion import MOTION_HISTORY
 from facereact.tokenizer.model import FaceTokenizer, TokenizerConfig, grouped_l1, grouped_squared
 from facereact.tokenizer.quantizers import usage_stats
 from facereact.train.phases import Phase, fit_phases, save_trained
@@ -145,10 +145,11 @@ class EmotionTask(WindowTask):
             frozen.eval()  # frozen means frozen: no dropout, and no EMA updates of a VQ codebook
         with torch.no_grad():
             decoded = tok.face_decoder(tok.quantize(face).vectors)
-        # The first MOTION_HISTORY frames of a window have their motion history cut off by the
-        # window, not by the face: scoring them taught the reader to distrust motion. A window not
-        # much longer than that history keeps its second half (an empty one gave a NaN loss).
-        skip = min(MOTION_HISTORY, self.settings.window // 2)
+        # The first `history` frames of a window (MOTION_HISTORY at 25 fps) have their motion
+        # history cut off by the window, not by the face: scoring them taught the reader to
+        # distrust motion. A window not much longer than that keeps its second half (an empty one
+        # gave a NaN loss).
+        skip = min(tok.emotion_reader.history, self.settings.window // 2)
         loss, l1 = emotion_error(model(decoded), emotion, self.settings.emotion_squared_weight,
                                  self.scale.to(face.device), skip)
         return loss, {"emotion_l1": l1.item()}
@@ -205,7 +206,7 @@ def train_tokenizer(data: str | Path, out: str | Path, config: TokenizerConfig =
     val_clips = load_person_clips(data, "val")
     mean, std = mean_std([f for f, _ in train_clips], FACE_STD_FLOOR)
     _, emotion_scale = mean_std([e for _, e in train_clips], EMOTION_STD_FLOOR)
-    config = replace(config, face_mean=mean, face_std=std)
+    config = replace(config, face_mean=mean, face_std=std, fps=corpus_rates(data).fps)
     torch.manual_seed(train.seed)
     tokenizer = FaceTokenizer(config)
     joint_epochs = max(1, round(train.epochs * JOINT_SHARE))

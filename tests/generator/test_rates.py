@@ -12,6 +12,7 @@ from facereact.data.rates import MARS, REACT2024, check_fits, corpus_rates
 from facereact.generator.model import GeneratorConfig, ReactionGenerator
 from facereact.layout import WAV2VEC_DIM
 from facereact.synth.mars_writer import MarsSynthConfig, synthesize_mars
+from facereact.tokenizer.model import FaceTokenizer
 from facereact.train.checkpoint import config_from_dict
 
 
@@ -60,6 +61,7 @@ def test_train_generate_and_score_on_mars(mars: Path, tiny_corpus: Path, tmp_pat
     assert main(["train", "generator", "--data", str(mars), "--tokenizer", str(tok), "--out", str(gen), *SMALL,
                  "--window", "32", "--batch-size", "4"]) == 0
     assert "nan" not in (tok / "emotion" / "train_log.csv").read_text().lower()  # the reader learnt
+    assert FaceTokenizer.load(tok).emotion_reader.windows == (6, 15, 30)  # 0.2, 0.5 and 1 s at 30 fps
     config = json.loads((gen / "config.json").read_text())["generator"]
     assert (config["fps"], config["audio_feature"], len(config["audio_mean"])) == (30, "wav2vec2", WAV2VEC_DIM)
     assert main(["generate", "--model", str(gen), "--data", str(mars), "--split", "val", "--samples", "2",
@@ -82,3 +84,6 @@ def test_train_generate_and_score_on_mars(mars: Path, tiny_corpus: Path, tmp_pat
     assert main(["generate", "--model", str(gen), "--data", str(tiny_corpus), "--split", "val",
                  "--out", str(tmp_path / "p2.npz")]) == 2
     assert "runs at 30 fps on wav2vec2 audio features" in capsys.readouterr().err
+    assert main(["train", "generator", "--data", str(tiny_corpus), "--tokenizer", str(tok), "--out",
+                 str(tmp_path / "g2"), *SMALL]) == 2
+    assert "a tokenizer of a 30 fps corpus" in capsys.readouterr().err
