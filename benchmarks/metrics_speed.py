@@ -35,10 +35,16 @@ def emotion_like(rng: np.random.Generator, shape: tuple[int, ...], t: int) -> np
     return out
 
 
-def build_input(n: int, k: int, neighbours: int, t: int, seed: int) -> dict[str, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    m = (rng.random((n, n)) < (neighbours - 1) / (n - 1)).astype(np.float64)
+def neighbour_matrix(rng: np.random.Generator, n: int, per_row: float) -> np.ndarray:
+    """Random appropriateness with `per_row` neighbours a row on average, the diagonal among them."""
+    m = (rng.random((n, n)) < (per_row - 1) / (n - 1)).astype(np.float64)
     np.fill_diagonal(m, 1.0)
+    return m
+
+
+def build_input(n: int, k: int, neighbours: float, t: int, seed: int) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    m = neighbour_matrix(rng, n, neighbours)
     return {"pred": emotion_like(rng, (n, k), t), "listener_gt": emotion_like(rng, (n,), t),
             "speaker_gt": emotion_like(rng, (n,), t), "neighbour": m}
 

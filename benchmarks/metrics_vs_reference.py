@@ -27,18 +27,12 @@ from pathlib import Path
 import numpy as np
 
 import react2024_reference as reference
-from metrics_speed import emotion_like
+from metrics_speed import emotion_like, neighbour_matrix
 from facereact.layout import AFFECT, AU, EMOTION_DIM, EXPRESSION
 
 # Relative tolerance per figure: the DTW is bit-for-bit the reference's; the reference takes means and
 # variances of float32 arrays in float32 (facereact in float64), as the golden tests allow; FRSyn is an integer mean.
 TOLERANCE = {"FRCorr": 1e-6, "FRDist": 1e-12, "FRDiv": 1e-6, "FRVar": 1e-6, "FRDvs": 1e-6, "FRSyn": 0.0}
-
-
-def _neighbours(rng: np.random.Generator, n: int, per_row: float) -> np.ndarray:
-    m = (rng.random((n, n)) < (per_row - 1) / (n - 1)).astype(np.float64)
-    np.fill_diagonal(m, 1.0)
-    return m
 
 
 def ar1_like(rng: np.random.Generator, shape: tuple[int, ...], t: int, rho: float = 0.97) -> np.ndarray:
@@ -83,7 +77,7 @@ def near_like(rng: np.random.Generator, gt: np.ndarray, neighbour: np.ndarray, k
 
 def build(kind: str, n: int, k: int, t: int, per_row: float, seed: int) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
-    neighbour = _neighbours(rng, n, per_row)
+    neighbour = neighbour_matrix(rng, n, per_row)
     if kind == "independent":
         return {"pred": emotion_like(rng, (n, k), t), "listener_gt": emotion_like(rng, (n,), t),
                 "speaker_gt": emotion_like(rng, (n,), t), "neighbour": neighbour}

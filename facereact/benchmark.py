@@ -24,7 +24,6 @@ from facereact.generator.generate import generate_split
 from facereact.generator.inputs import uses
 from facereact.generator.model import ReactionGenerator
 from facereact.generator.sampling import RECOMMENDED, Sampling
-from facereact.data.rates import check_fits
 from facereact.generator.training import load_generator
 from facereact.io import save_npz_atomic
 from facereact.layout import CLIP_FRAMES
@@ -90,7 +89,6 @@ def benchmark(root: str | Path, out: str | Path, model_dirs: list[str | Path] = 
                 out / f"pred_{split}_{folder.name}.npz", prediction_key(folder, root, split, samples, seed, None), make)
             continue
         generator, tokenizer = load_generator(folder)
-        check_fits(generator.config.fps, generator.config.audio_feature, root, str(folder))
         heard = inputs.get(str(folder), ("full",)) if isinstance(inputs, Mapping) else inputs
         for input_set in heard:
             uses(input_set)  # an unknown name fails before any work

@@ -18,7 +18,7 @@ from facereact.data.mars import MarsCorpus
 from facereact.generator.generate import generate_mars
 from facereact.generator.training import load_generator
 from facereact.io import write_text_atomic
-from facereact.metrics.react2025 import FIGURES, SEED, evaluate_react2025, scored_inputs
+from facereact.metrics.react2025 import FIGURES, SEED, evaluate_react2025
 from facereact.report import COLUMNS_2025, write_results
 
 
@@ -28,7 +28,7 @@ def benchmark_react2025(root: str | Path, out: str | Path, split: str = "val", d
     """Every rule-based baseline's and generator's figures; `seed` drives Random and the
     generators' sampling, `draw_seed` the target draw."""
     corpus, train = MarsCorpus(root, split), MarsCorpus(root, "train")
-    inputs = scored_inputs(corpus, directions)
+    inputs = corpus.inputs(directions)
     means = per_frame_means(train)
     results, draws = {}, None
     for name in tqdm(RULE_BASED, desc="react2025 baselines", disable=not progress):

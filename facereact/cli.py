@@ -50,8 +50,6 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    import json
-
     from facereact.metrics import evaluate, evaluate_both
     from facereact.metrics.files import load_inputs, load_with_corpus
 
@@ -70,18 +68,22 @@ def _evaluate(args: argparse.Namespace) -> int:
         result = evaluate_both(**arrays, progress=progress, source=source)
     else:
         result = evaluate(**arrays, mode=args.mode, progress=progress, source=source)
-    text = json.dumps(result, indent=2)
-    if args.out:
+    return _report(result, args.out)
+
+
+def _report(result: dict, out: str | None, shown: dict | None = None) -> int:
+    """The figures as JSON on stdout (`shown`, when a shorter form is printed) and in `out`."""
+    import json
+
+    if out:
         from facereact.io import write_text_atomic
 
-        write_text_atomic(args.out, text + "\n")
-    print(text)
+        write_text_atomic(out, json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result if shown is None else shown, indent=2))
     return 0
 
 
 def _evaluate_react2025(args: argparse.Namespace) -> int:
-    import json
-
     from facereact.data.mars import MarsCorpus, is_mars
     from facereact.metrics.files import read_npz
     from facereact.metrics.react2025 import evaluate_react2025
@@ -94,14 +96,8 @@ def _evaluate_react2025(args: argparse.Namespace) -> int:
     predictions = read_npz(Path(args.pred))
     result = evaluate_react2025(predictions, MarsCorpus(args.data, args.split), args.directions, args.seed,
                                 progress=not args.quiet, source=args.pred)
-    text = json.dumps(result, indent=2)
-    if args.out:
-        from facereact.io import write_text_atomic
-
-        write_text_atomic(args.out, text + "\n")
-    print(json.dumps({k: v for k, v in result.items() if k != "targets"} |
-                     {"targets": {k: v for k, v in result["targets"].items() if k != "draws"}}, indent=2))
-    return 0
+    draws_left_out = {"targets": {k: v for k, v in result["targets"].items() if k != "draws"}}
+    return _report(result, args.out, shown=result | draws_left_out)
 
 
 def _given(args: argparse.Namespace, names: tuple[str, ...], rename: dict[str, str] | None = None) -> dict:

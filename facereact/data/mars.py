@@ -155,21 +155,33 @@ class MarsCorpus:
         speakers = [c for c in self.clips if c.role == "speaker"]
         self.pairs: list[tuple[MarsClip, MarsClip]] = [(c, c.partner) for c in speakers if c.partner in found]
         self.unpaired: list[MarsClip] = [c for c in self.clips if c.partner not in found]
-        self._sessions: dict[int, dict[str, list[MarsClip]]] | None = None
+        self._attributes: dict[MarsClip, np.ndarray] = {}
+        self._sessions: dict[int, dict[str, list[MarsClip]]] = {}
+        for clip in self.clips:
+            self._sessions.setdefault(clip.session, {r: [] for r in ROLES})[clip.role].append(clip)
 
     def __len__(self) -> int:
         return len(self.pairs)
 
     def sessions(self) -> dict[int, dict[str, list[MarsClip]]]:
         """{session: {role: clips}}: within a session every clip of the other role is appropriate."""
-        if self._sessions is None:
-            self._sessions = {}
-            for clip in self.clips:
-                self._sessions.setdefault(clip.session, {r: [] for r in ROLES})[clip.role].append(clip)
         return self._sessions
 
+    def inputs(self, directions: str = "both") -> list[MarsClip]:
+        """The clips that play the speaker of a pair: every clip with a partner ("both", REACT 2025)
+        or only the speaker role's ("speaker", 2026)."""
+        roles = ROLES if directions == "both" else ("speaker",)
+        unpaired = set(self.unpaired)
+        return [c for c in self.clips if c.role in roles and c not in unpaired]
+
     def attributes(self, clip: MarsClip) -> np.ndarray:
-        return load_array(clip.file(self.root, ATTRIBUTES), ATTRIBUTES)
+        """(T, 25), read once: scoring reads each clip as an input and as a target of many inputs
+        (25 floats a frame: a split's worth is a few hundred MB at most)."""
+        if clip not in self._attributes:
+            array = load_array(clip.file(self.root, ATTRIBUTES), ATTRIBUTES)
+            array.flags.writeable = False  # shared by every caller: a change would be a change for all
+            self._attributes[clip] = array
+        return self._attributes[clip]
 
     def coefficients(self, clip: MarsClip) -> np.ndarray:
         return load_array(clip.file(self.root, COEFFICIENTS), COEFFICIENTS)

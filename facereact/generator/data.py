@@ -9,7 +9,7 @@ import torch
 from tqdm import tqdm
 
 from facereact.data.corpus import ReactCorpus
-from facereact.data.mars import MarsClip, MarsCorpus, is_mars
+from facereact.data.mars import MarsCorpus, is_mars
 from facereact.tokenizer.model import FaceTokenizer
 
 
@@ -49,19 +49,14 @@ def load_tokenized_pairs(root: str | Path, split: str, tokenizer: FaceTokenizer,
     return pairs
 
 
-def mars_inputs(corpus: MarsCorpus) -> list[MarsClip]:
-    """The clips that play the speaker of a pair: every clip with a partner (REACT 2025's inputs)."""
-    present = set(corpus.clips)
-    return [c for c in corpus.clips if c.partner in present]
-
-
 def _mars_pairs(corpus: MarsCorpus, tokens_of, progress: bool) -> list[TokenizedPair]:
     """Pairs of a MARS split: the speaker hears wav2vec2 features; lengths trimmed to the shorter."""
     pairs = []
-    for clip in tqdm(mars_inputs(corpus), desc=f"load {corpus.split}", disable=not progress, leave=False):
+    for clip in tqdm(corpus.inputs(), desc=f"load {corpus.split}", disable=not progress, leave=False):
         other = clip.partner
-        audio, face, emotion = corpus.wav2vec(clip), corpus.coefficients(clip), corpus.attributes(clip)
-        listener_face, listener_emotion = corpus.coefficients(other), corpus.attributes(other)
+        # Attributes are the corpus's shared read-only copies: training gets its own, for tensors.
+        audio, face, emotion = corpus.wav2vec(clip), corpus.coefficients(clip), corpus.attributes(clip).copy()
+        listener_face, listener_emotion = corpus.coefficients(other), corpus.attributes(other).copy()
         t = min(len(audio), len(face), len(emotion), len(listener_face), len(listener_emotion))
         pairs.append(TokenizedPair(audio[:t], face[:t], emotion[:t], tokens_of(clip, face)[:t],
                                    tokens_of(other, listener_face)[:t], listener_face[:t], listener_emotion[:t]))

@@ -9,7 +9,7 @@ from tqdm import tqdm
 from facereact.data.mars import MarsCorpus
 from facereact.data.paths import provenance
 from facereact.data.rates import check_fits
-from facereact.generator.data import load_tokenized_pairs, mars_inputs
+from facereact.generator.data import load_tokenized_pairs
 from facereact.generator.inputs import uses
 from facereact.generator.model import ReactionGenerator
 from facereact.generator.sampling import RECOMMENDED, Sampling
@@ -33,7 +33,7 @@ def generate_split(generator: ReactionGenerator, tokenizer: FaceTokenizer, root:
     split, its corpus fingerprint and the input set ride along, for `facereact evaluate` to check.
     """
     check_fits(generator.config.fps, generator.config.audio_feature, root, "this generator")
-    with_face, with_emotion, read = uses(inputs)
+    uses(inputs)  # an unknown input set fails before any work
     pairs = load_tokenized_pairs(root, split, tokenizer, progress=progress)[:rows]
     t = min(CLIP_FRAMES, *(len(p.listener_tokens) for p in pairs))
     emotions, faces = [], []
@@ -41,12 +41,8 @@ def generate_split(generator: ReactionGenerator, tokenizer: FaceTokenizer, root:
               disable=not progress) as bar:
         for start in range(0, len(pairs), BATCH_CLIPS):
             batch = pairs[start:start + BATCH_CLIPS]
-            face, emotion, _ = generate_clips(
-                generator, tokenizer, np.stack([p.speaker_audio[:t] for p in batch]),
-                np.stack([p.speaker_face[:t] for p in batch]) if with_face else None,
-                np.stack([p.speaker_emotion[:t] for p in batch]) if with_emotion else None,
-                samples, sampling, [seed + start + i for i in range(len(batch))], read_emotion=read,
-                on_frame=lambda: bar.update(len(batch)))
+            face, emotion = _react(generator, tokenizer, batch, t, inputs, samples, sampling,
+                                   [seed + start + i for i in range(len(batch))], bar)
             faces.append(face)
             emotions.append(emotion)
     return {"pred": np.concatenate(emotions).astype(np.float32),
@@ -61,9 +57,9 @@ def generate_mars(generator: ReactionGenerator, tokenizer: FaceTokenizer, root: 
     long as its input (the whole clip, streamed: memory follows the model's band, not the clip).
     Clips of equal length share a batch; clip i of the sorted inputs is seeded with seed + i."""
     check_fits(generator.config.fps, generator.config.audio_feature, root, "this generator")
-    with_face, with_emotion, read = uses(inputs)
+    uses(inputs)
     pairs = load_tokenized_pairs(root, split, tokenizer, progress=progress)
-    names = [c.name for c in mars_inputs(MarsCorpus(root, split))]
+    names = [c.name for c in MarsCorpus(root, split).inputs()]  # the order of the pairs
     by_length: dict[int, list[int]] = {}
     for i, p in enumerate(pairs):
         by_length.setdefault(len(p.speaker_audio), []).append(i)
@@ -72,13 +68,23 @@ def generate_mars(generator: ReactionGenerator, tokenizer: FaceTokenizer, root: 
               unit="clip-frame", unit_scale=True, disable=not progress) as bar:
         for group in by_length.values():
             for start in range(0, len(group), BATCH_CLIPS):
-                batch = [pairs[i] for i in group[start:start + BATCH_CLIPS]]
-                _, emotion, _ = generate_clips(
-                    generator, tokenizer, np.stack([p.speaker_audio for p in batch]),
-                    np.stack([p.speaker_face for p in batch]) if with_face else None,
-                    np.stack([p.speaker_emotion for p in batch]) if with_emotion else None,
-                    samples, sampling, [seed + i for i in group[start:start + BATCH_CLIPS]], read_emotion=read,
-                    on_frame=lambda: bar.update(len(batch)))
-                for i, reactions in zip(group[start:start + BATCH_CLIPS], emotion):
+                rows = group[start:start + BATCH_CLIPS]
+                _, emotion = _react(generator, tokenizer, [pairs[i] for i in rows], None, inputs, samples,
+                                    sampling, [seed + i for i in rows], bar)
+                for i, reactions in zip(rows, emotion):
                     out[names[i]] = reactions.astype(np.float32)
     return out
+
+
+def _react(generator: ReactionGenerator, tokenizer: FaceTokenizer, batch: list, frames: int | None, inputs: str,
+           samples: int, sampling: Sampling, seeds: list[int], bar: tqdm) -> tuple[np.ndarray, np.ndarray]:
+    """Faces and emotions (clips, K, T, ...) for a batch of pairs, each speaker cut to `frames`
+    (None: whole, all of one length), hearing the input set `inputs`."""
+    with_face, with_emotion, read = uses(inputs)
+    cut = slice(frames)
+    face, emotion, _ = generate_clips(
+        generator, tokenizer, np.stack([p.speaker_audio[cut] for p in batch]),
+        np.stack([p.speaker_face[cut] for p in batch]) if with_face else None,
+        np.stack([p.speaker_emotion[cut] for p in batch]) if with_emotion else None,
+        samples, sampling, seeds, read_emotion=read, on_frame=lambda: bar.update(len(batch)))
+    return face, emotion

@@ -82,39 +82,25 @@ def score_input(pred: np.ndarray, targets: np.ndarray, speaker: np.ndarray) -> I
         MAE=mae)
 
 
-def scored_inputs(corpus: MarsCorpus, directions: str) -> list[MarsClip]:
-    """The clips scored as inputs: every clip with a partner ("both", 2025) or the speakers (2026)."""
-    roles = ("speaker", "listener") if directions == "both" else ("speaker",)
-    present = set(corpus.clips)
-    return [c for c in corpus.clips if c.role in roles and c.partner in present]
-
-
 def evaluate_react2025(predictions: dict[str, np.ndarray], corpus: MarsCorpus, directions: str = "both",
                        seed: int = SEED, progress: bool = False, source: str | None = None) -> dict:
     """The 2025/2026 figures for predictions {input clip name: (K, T, 25)}; directions "both"
     (2025: every clip is an input) or "speaker" (2026)."""
-    inputs = scored_inputs(corpus, directions)
+    inputs = corpus.inputs(directions)
     missing = [c.name for c in inputs if c.name not in predictions]
     if missing:
         raise DataError(source, f"no predictions for {len(missing)} of {len(inputs)} inputs (first '{missing[0]}'); "
                                 "keys are input clip names like 'speaker/session3/<stem>'")
     per_input, draws, resampled = [], {}, 0
-    attributes: dict[MarsClip, np.ndarray] = {}  # a clip is a target of many inputs: read it once
-
-    def read(clip: MarsClip) -> np.ndarray:
-        if clip not in attributes:
-            attributes[clip] = corpus.attributes(clip)
-        return attributes[clip]
-
     for clip in tqdm(inputs, desc="react2025", disable=not progress, leave=False):
-        speaker = read(clip)
+        speaker = corpus.attributes(clip)
         pred = np.asarray(predictions[clip.name])
         if pred.ndim != 3 or pred.shape[1:] != speaker.shape or not np.isfinite(pred).all():
             raise DataError(source, f"'{clip.name}': predictions of shape {pred.shape} (finite expected), "
                                     f"expected (K, {len(speaker)}, {EMOTION_DIM}): as long as the input")
         chosen = draw_targets(corpus, clip, seed)
         draws[clip.name] = [t.name for t in chosen]
-        raw = [read(t) for t in chosen]
+        raw = [corpus.attributes(t) for t in chosen]
         resampled += sum(len(r) != len(speaker) for r in raw)
         per_input.append(score_input(pred, np.stack([align(r, len(speaker)) for r in raw]), speaker))
     means = {name: float(np.mean([getattr(s, field) for s in per_input]))

@@ -53,7 +53,7 @@ def load_person_clips(root: str | Path, split: str) -> list[tuple[np.ndarray, np
     """(face, emotion) of every person clip of a split, REACT 2024 or MARS."""
     if is_mars(root):
         corpus = MarsCorpus(root, split)
-        return [(corpus.coefficients(c), corpus.attributes(c)) for c in corpus.clips]
+        return [(corpus.coefficients(c), corpus.attributes(c).copy()) for c in corpus.clips]  # copies: tensors
     corpus = ReactCorpus(root, split)
     return [corpus.load_person(c) for c in corpus.clips()]
 
