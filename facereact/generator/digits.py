@@ -58,23 +58,51 @@ class DigitHead(TokenDigits):
                 h = h + self.chosen[i](digits[..., i])
         return nll, right
 
+    @torch.no_grad()  # updates its activations in place; sampling has no gradient anyway
     def sample(self, h: torch.Tensor, how: Sampling, rng: torch.Generator | list[torch.Generator],
                h_free: torch.Tensor | None = None) -> torch.Tensor:
         """(K, width) states -> (K,) tokens, digit by digit. h_free: the listener-only states for
         classifier-free guidance, given the same chosen digits. rng: one generator, or one per clip
-        (sampling.uniforms)."""
-        u = uniforms(h.shape[0], len(self.outputs), rng)
+        (sampling.uniforms).
+
+        This is the streaming hot path, so it is written for few operations, not for reading like
+        `nll` (tests check the two agree): every digit's first layer is applied to the state once,
+        for all digits together, and a chosen digit adds its embedding's image under the later
+        digits' first layers (a precomputed table); guidance mixes the two models' hidden
+        activations, which equals mixing their logits since the last layer is affine."""
         rows = h.shape[0]
-        if h_free is not None:  # both models' states in one batch: half the calls per digit
-            h = torch.cat([h, h_free])
+        u = uniforms(rows, len(self.outputs), rng)
+        both = h if h_free is None else torch.cat([h, h_free])
+        if len(self.levels) == 1:
+            logits = self.outputs[0](both)
+            return sample(logits if h_free is None else guide(logits[:rows], logits[rows:], how.guidance), how, u[:, 0])
+        weight, bias, images = self._fused()
+        width = h.shape[-1]
+        pre = torch.addmm(bias, both, weight.t())  # (rows [x 2], digits * width)
+        grouped = pre.view(1 if h_free is None else 2, rows, -1)
         digits = []
         for i, output in enumerate(self.outputs):
-            logits = output(h)
+            hidden = output[1](pre[:, i * width:(i + 1) * width])
             if h_free is not None:
-                logits = guide(logits[:rows], logits[rows:], how.guidance)
-            digit = sample(logits, how, u[:, i])
+                hidden = guide(hidden[:rows], hidden[rows:], how.guidance)
+            digit = sample(output[2](hidden), how, u[:, i])
             digits.append(digit)
-            if i < len(self.chosen):
-                chosen = self.chosen[i](digit)
-                h = h + (chosen if h_free is None else chosen.repeat(2, 1))
+            if i < len(images):
+                grouped[..., (i + 1) * width:] += images[i][digit]
         return self.join(torch.stack(digits, -1))
+
+    def _fused(self) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
+        """Every digit's first layer stacked (digits * width, width) with its bias, and per chosen
+        digit the (levels_i, later digits * width) table of its embedding through the later digits'
+        first layers. Rebuilt whenever a weight has changed (training between generations)."""
+        params = [p for output in self.outputs for p in (output[0].weight, output[0].bias)] + \
+            [c.weight for c in self.chosen]
+        key = tuple((p.data_ptr(), p._version) for p in params)
+        if getattr(self, "_fused_key", None) != key:
+            with torch.inference_mode(False), torch.no_grad():
+                weight = torch.cat([output[0].weight for output in self.outputs])
+                bias = torch.cat([output[0].bias for output in self.outputs])
+                width = weight.shape[1]
+                images = [c.weight @ weight[(i + 1) * width:].t() for i, c in enumerate(self.chosen)]
+            self._fused_key, self._fused_value = key, (weight, bias, images)
+        return self._fused_value

@@ -235,11 +235,11 @@ class ReactionGenerator(nn.Module):
             if cfg.offline:
                 lo, hi = max(0, t - cfg.context), t + cfg.future + 1
                 k, v = k[:, :, lo:hi], v[:, :, lo:hi]
-                offsets, invalid = t - lo - torch.arange(k.shape[2]), None
+                offsets, key, invalid = t - lo - torch.arange(k.shape[2]), ("offline", t - lo, k.shape[2]), None
             else:  # the speaker's band, newest frame t
                 band = state.cross_bands[i][0]
-                offsets, invalid = band.ages(), band.invalid()
-            h = block.step(h, state.listener[i], cfg.context, k, v, offsets, on, invalid)
+                offsets, key, invalid = band.ages(), band.age_key, band.invalid()
+            h = block.step(h, state.listener[i], cfg.context, k, v, offsets, key, on, invalid)
         return self.norm(h)[:, 0]
 
     # -- files ------------------------------------------------------------------------------------

@@ -17,7 +17,8 @@ class Sampling:
     top_k: int | None = None  # keep the k most likely tokens
     top_p: float | None = None  # keep the smallest set whose probability reaches p
     # Classifier-free guidance: log p(x | speaker) + (g - 1) (log p(x | speaker) - log p(x | listener
-    # alone)). 1 is plain sampling; above 1 favours what the speaker explains (costs a second pass).
+    # alone)) (`guide`). 1 is plain sampling; above 1 favours what the speaker explains (costs a
+    # second pass).
     guidance: float = 1.0
 
     def __post_init__(self) -> None:
@@ -39,9 +40,11 @@ RECOMMENDED = Sampling(temperature=0.9, guidance=2.0)
 
 
 def guide(conditional: torch.Tensor, listener_only: torch.Tensor, guidance: float) -> torch.Tensor:
-    """Guided log-probabilities from the two models' logits."""
-    c, u = conditional.float().log_softmax(-1), listener_only.float().log_softmax(-1)
-    return c + (guidance - 1.0) * (c - u)
+    """Guided logits from the two models' logits: g * conditional + (1 - g) * listener-only, which
+    equals the guided log-probabilities up to a per-row constant, so every sampling rule (all of
+    them softmax-based) draws the same. Linear, so it may also mix the models' activations before
+    an affine output layer (generator/digits.py)."""
+    return torch.lerp(listener_only, conditional, guidance)
 
 
 def uniforms(rows: int, count: int, generator: torch.Generator | list[torch.Generator]) -> torch.Tensor:
@@ -60,7 +63,7 @@ def sample(logits: torch.Tensor, how: Sampling, u: torch.Tensor) -> torch.Tensor
     for every row, where torch.multinomial costs a call per generator."""
     if how.temperature == 0:
         return logits.argmax(-1)
-    logits = logits.float() / how.temperature
+    logits = (logits if logits.dtype == torch.float32 else logits.float()) / how.temperature
     if how.top_k is not None and how.top_k < logits.shape[-1]:
         kth = torch.topk(logits, how.top_k, dim=-1).values[:, -1:]
         logits = logits.masked_fill(logits < kth, float("-inf"))
@@ -72,4 +75,6 @@ def sample(logits: torch.Tensor, how: Sampling, u: torch.Tensor) -> torch.Tensor
     cdf = logits.softmax(-1).cumsum(-1)
     # u * total < total, so some token's cumulative probability exceeds it; tokens of zero
     # probability add nothing to the cumulative sum and are never the first to exceed it.
-    return (cdf <= (u * cdf[:, -1])[:, None]).sum(-1).clamp(max=logits.shape[-1] - 1)
+    # searchsorted(right) counts the entries <= u * total: the first index that exceeds it.
+    index = torch.searchsorted(cdf, (u * cdf[:, -1])[:, None], right=True)[:, 0]
+    return index.clamp_(max=logits.shape[-1] - 1)

@@ -2,6 +2,7 @@
 speaker stream of the same layer, MLP. Parallel forward for training, `step` for generation."""
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 
 import torch
@@ -74,13 +75,14 @@ class ListenerBlock(nn.Module):
         return x + self._cross(x, k, v, mask, speaker_on)
 
     def step(self, x: torch.Tensor, state: ListenerState, context: int | None, k: torch.Tensor,
-             v: torch.Tensor, offsets: torch.Tensor, speaker_on: torch.Tensor | None = None,
+             v: torch.Tensor, offsets: torch.Tensor, offsets_key: Hashable, speaker_on: torch.Tensor | None = None,
              invalid: torch.Tensor | None = None) -> torch.Tensor:
-        """offsets (n,): this listener frame minus each speaker frame in k (k's frames in any order);
-        invalid (speakers, n): speaker slots a conversation has not filled yet (Band.invalid)."""
+        """offsets (n,): this listener frame minus each speaker frame in k (k's frames in any order),
+        determined by offsets_key (RelativeBias.for_step); invalid (speakers, n): speaker slots a
+        conversation has not filled yet (Band.invalid)."""
         x = self.own.step(x, state.own, context)
         position = self.cross.position
-        bias = mask_unfilled(None if position is None else position(offsets)[:, None], invalid)
+        bias = mask_unfilled(None if position is None else position.for_step(offsets, offsets_key), invalid)
         return x + self._cross(x, k, v, bias, speaker_on)
 
     def _cross(self, x: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None,

@@ -10,7 +10,11 @@ so the parallel forward and the one-frame step read the same numbers, at any pos
 from __future__ import annotations
 
 import torch
+from collections.abc import Hashable
+
 from torch import nn
+
+_CACHED = 4096  # biases kept per module: a band's (length, phase) pairs, a few hundred in practice
 
 
 class RelativeBias(nn.Module):
@@ -27,6 +31,20 @@ class RelativeBias(nn.Module):
     def forward(self, offsets: torch.Tensor) -> torch.Tensor:
         """offsets (..., S) integer query-minus-key frames within [-future, past] -> (H, ..., S)."""
         return self.table[:, offsets + self.future]
+
+    def for_step(self, offsets: torch.Tensor, key: Hashable) -> torch.Tensor:
+        """forward(offsets)[:, None] (H, 1, S) for a one-frame step, kept by `key` (which must
+        determine the offsets: Band.age_key) until the table changes, so a stream reads its few
+        hundred distinct biases instead of gathering one every frame. Uncached under autograd."""
+        if torch.is_grad_enabled():
+            return self(offsets)[:, None]
+        version = (self.table.data_ptr(), self.table._version)
+        if getattr(self, "_version", None) != version or len(self._biases) > _CACHED:
+            self._version, self._biases = version, {}
+        bias = self._biases.get(key)
+        if bias is None:
+            bias = self._biases[key] = self(offsets)[:, None]
+        return bias
 
     def masked(self, mask: torch.Tensor) -> torch.Tensor:
         """(T, S) boolean band mask over aligned frames -> (H, T, S) float mask: the bias where
