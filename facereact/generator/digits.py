@@ -9,6 +9,7 @@ codebook (VQ, LFQ) is the one-digit case, levels = (vocab,).
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from facereact.generator.sampling import Sampling, guide, sample, uniforms
@@ -22,10 +23,14 @@ class TokenEmbedding(TokenDigits):
         super().__init__(levels)
         self.digit_embeddings = nn.ModuleList(nn.Embedding(l, width) for l in self.levels)
         self.special = nn.Embedding(specials, width) if specials else None
+        # where each digit's rows start in the tables stacked: every digit is read in one lookup
+        starts = torch.cumsum(torch.tensor((0,) + self.levels[:-1]), 0)
+        self.register_buffer("_starts", starts, persistent=False)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         digits = self.split(tokens.clamp(max=self.vocab - 1))
-        x = sum(emb(digits[..., i]) for i, emb in enumerate(self.digit_embeddings))
+        table = torch.cat([emb.weight for emb in self.digit_embeddings])
+        x = F.embedding(digits + self._starts, table).sum(-2)
         if self.special is None:
             return x
         is_special = (tokens >= self.vocab).unsqueeze(-1)

@@ -105,8 +105,8 @@ def _present(x: torch.Tensor, on: torch.Tensor | None, absent: torch.Tensor) -> 
     if on is None:
         return x
     on = on.to(x.dtype)
-    on = on[:, None, None] if on.dim() == 1 else on[..., None]
-    return on * x + (1 - on) * absent
+    # lerp gives x exactly where on is 1 and `absent` exactly where it is 0, in one operation
+    return torch.lerp(absent, x, on[:, None, None] if on.dim() == 1 else on[..., None])
 
 
 def cross_mask(length: int, context: int, future: int, offline: bool, device: torch.device) -> torch.Tensor:
