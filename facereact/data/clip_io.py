@@ -10,19 +10,27 @@ from facereact.layout import EMOTION_DIM, FACE_DIM
 
 
 def check_finite(path: Path, array: np.ndarray) -> np.ndarray:
-    if not np.isfinite(array).all():
-        bad = np.argwhere(~np.isfinite(array))[0]
-        raise DataError(path, f"holds NaN or inf (first at frame {bad[0]})")
+    """`array`, or a DataError at its first NaN or inf frame. Checked in blocks of frames, so a
+    memory-mapped array is read through once without a full-size temporary."""
+    for start in range(0, max(len(array), 1), _CHECK_BLOCK):
+        block = array[start:start + _CHECK_BLOCK]
+        if not np.isfinite(block).all():
+            bad = np.argwhere(~np.isfinite(block))[0]
+            raise DataError(path, f"holds NaN or inf (first at frame {start + bad[0]})")
     return array
 
 
-def load_npy(path: Path, what: str) -> np.ndarray:
-    """An .npy array (never unpickled), or a DataError saying it is missing or unreadable."""
+_CHECK_BLOCK = 4096
+
+
+def load_npy(path: Path, what: str, mapped: bool = False) -> np.ndarray:
+    """An .npy array (never unpickled), or a DataError saying it is missing or unreadable.
+    mapped: a read-only memory map, read from disk as it is sliced, not loaded."""
     if not path.is_file():
         raise DataError(path, f"missing {what}")
     check_magic(path, NPY_MAGIC, "a NumPy .npy file")
     try:
-        array = np.load(path, allow_pickle=False)
+        array = np.load(path, allow_pickle=False, mmap_mode="r" if mapped else None)
     except Exception as exc:
         raise DataError(path, f"unreadable npy ({str(exc).splitlines()[0]})") from None
     if not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):

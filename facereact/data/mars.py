@@ -68,14 +68,16 @@ def _squeezed(path: Path, array: np.ndarray, dim: int, what: str) -> np.ndarray:
     if squeezed.ndim != 2 or squeezed.shape[1] != dim or squeezed.shape[0] < 2:
         raise DataError(path, f"{what} shape {array.shape}, expected (T, {dim}) with T >= 2 "
                               "(singleton axes are squeezed)")
-    return check_finite(path, squeezed.astype(np.float32))
+    # float32 stays as it is (a memory map stays mapped); anything else is converted, in memory
+    return check_finite(path, squeezed if squeezed.dtype == np.float32 else np.array(squeezed, np.float32))
 
 
-def load_array(path: Path, modality: str) -> np.ndarray:
-    """A clip's (T, D) float32 array of one .npy modality."""
+def load_array(path: Path, modality: str, mapped: bool = False) -> np.ndarray:
+    """A clip's (T, D) float32 array of one .npy modality. mapped: a read-only memory map where the
+    file holds float32 (as the release's do), so a corpus larger than memory can be trained on."""
     dim, what = {ATTRIBUTES: (EMOTION_DIM, "facial attributes"), COEFFICIENTS: (FACE_DIM, "coefficients"),
                  WAV2VEC: (WAV2VEC_DIM, "wav2vec2 features")}[modality]
-    return _squeezed(path, load_npy(path, what + " file"), dim, what)
+    return _squeezed(path, load_npy(path, what + " file", mapped), dim, what)
 
 
 def load_eeg(path: Path) -> np.ndarray:
@@ -174,20 +176,25 @@ class MarsCorpus:
         unpaired = set(self.unpaired)
         return [c for c in self.clips if c.role in roles and c not in unpaired]
 
-    def attributes(self, clip: MarsClip) -> np.ndarray:
+    def attributes(self, clip: MarsClip, mapped: bool = False) -> np.ndarray:
         """(T, 25), read once: scoring reads each clip as an input and as a target of many inputs
-        (25 floats a frame: a split's worth is a few hundred MB at most)."""
+        (25 floats a frame: a split's worth is a few hundred MB at most). mapped: a fresh read-only
+        memory map instead (training keeps every clip of a split at hand, and reads windows)."""
+        if mapped:
+            return load_array(clip.file(self.root, ATTRIBUTES), ATTRIBUTES, mapped=True)
         if clip not in self._attributes:
             array = load_array(clip.file(self.root, ATTRIBUTES), ATTRIBUTES)
             array.flags.writeable = False  # shared by every caller: a change would be a change for all
             self._attributes[clip] = array
         return self._attributes[clip]
 
-    def coefficients(self, clip: MarsClip) -> np.ndarray:
-        return load_array(clip.file(self.root, COEFFICIENTS), COEFFICIENTS)
+    def coefficients(self, clip: MarsClip, mapped: bool = False) -> np.ndarray:
+        return load_array(clip.file(self.root, COEFFICIENTS), COEFFICIENTS, mapped)
 
-    def wav2vec(self, clip: MarsClip) -> np.ndarray:
-        return load_array(clip.file(self.root, WAV2VEC), WAV2VEC)
+    def wav2vec(self, clip: MarsClip, mapped: bool = False) -> np.ndarray:
+        """(T, 768) features; mapped: read from disk as sliced (768 floats a frame: a release's
+        worth can be larger than a workstation's memory)."""
+        return load_array(clip.file(self.root, WAV2VEC), WAV2VEC, mapped)
 
     def eeg(self, clip: MarsClip) -> np.ndarray | None:
         """The clip's EEG rows, or None where the release has none (2025, or a missing recording)."""

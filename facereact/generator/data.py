@@ -32,8 +32,8 @@ def load_tokenized_pairs(root: str | Path, split: str, tokenizer: FaceTokenizer,
     tokens: dict = {}
 
     def tokens_of(clip, face):
-        if clip not in tokens:
-            tokens[clip] = tokenizer.encode(torch.from_numpy(face)[None])[0].numpy()
+        if clip not in tokens:  # a copy of the face in (it may be a read-only map), int32 tokens out
+            tokens[clip] = tokenizer.encode(torch.tensor(np.asarray(face))[None])[0].numpy().astype(np.int32)
         return tokens[clip]
 
     if is_mars(root):
@@ -50,13 +50,16 @@ def load_tokenized_pairs(root: str | Path, split: str, tokenizer: FaceTokenizer,
 
 
 def _mars_pairs(corpus: MarsCorpus, tokens_of, progress: bool) -> list[TokenizedPair]:
-    """Pairs of a MARS split: the speaker hears wav2vec2 features; lengths trimmed to the shorter."""
+    """Pairs of a MARS split: the speaker hears wav2vec2 features; lengths trimmed to the shorter.
+    Every array but the tokens stays a read-only memory map (training copies one window at a
+    time), so memory does not grow with the corpus: a release's wav2vec2 features (768 floats a
+    frame) can be larger than memory; the tokens are 4 bytes a frame."""
     pairs = []
     for clip in tqdm(corpus.inputs(), desc=f"load {corpus.split}", disable=not progress, leave=False):
         other = clip.partner
-        # Attributes are the corpus's shared read-only copies: training gets its own, for tensors.
-        audio, face, emotion = corpus.wav2vec(clip), corpus.coefficients(clip), corpus.attributes(clip).copy()
-        listener_face, listener_emotion = corpus.coefficients(other), corpus.attributes(other).copy()
+        audio, face, emotion = (corpus.wav2vec(clip, mapped=True), corpus.coefficients(clip, mapped=True),
+                                corpus.attributes(clip, mapped=True))
+        listener_face, listener_emotion = corpus.coefficients(other, mapped=True), corpus.attributes(other, mapped=True)
         t = min(len(audio), len(face), len(emotion), len(listener_face), len(listener_emotion))
         pairs.append(TokenizedPair(audio[:t], face[:t], emotion[:t], tokens_of(clip, face)[:t],
                                    tokens_of(other, listener_face)[:t], listener_face[:t], listener_emotion[:t]))

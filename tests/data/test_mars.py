@@ -125,3 +125,39 @@ def test_synthetic_mars_corpus(tmp_path: Path) -> None:
     assert within < 0.5 * across
     again = synthesize_mars(tmp_path / "again", config, progress=False)
     assert np.array_equal(np.load(clip.file(again, ATTRIBUTES)), np.load(clip.file(root, ATTRIBUTES)))
+
+
+def test_features_are_memory_mapped_and_checked_in_blocks(tmp_path: Path) -> None:
+    """Mapped wav2vec2 features are read from disk as sliced (a release is larger than memory),
+    squeezed axes included; another dtype is converted in memory; a NaN past the first check block
+    is still found, at its frame."""
+    from facereact.data.clip_io import _CHECK_BLOCK
+    from facereact.data.mars import load_array
+
+    frames = _CHECK_BLOCK + 50
+    features = np.random.default_rng(0).random((1, frames, WAV2VEC_DIM)).astype(np.float32)
+    np.save(tmp_path / "f.npy", features)
+    mapped = load_array(tmp_path / "f.npy", WAV2VEC, mapped=True)
+    assert isinstance(mapped, np.memmap) and not mapped.flags.writeable and mapped.shape == (frames, WAV2VEC_DIM)
+    np.testing.assert_array_equal(mapped[10:20], features[0, 10:20])
+    np.save(tmp_path / "d.npy", features[0].astype(np.float64))
+    converted = load_array(tmp_path / "d.npy", WAV2VEC, mapped=True)
+    assert not isinstance(converted, np.memmap) and converted.dtype == np.float32
+    features[0, _CHECK_BLOCK + 7, 3] = np.nan
+    np.save(tmp_path / "n.npy", features)
+    with pytest.raises(DataError, match=f"first at frame {_CHECK_BLOCK + 7}"):
+        load_array(tmp_path / "n.npy", WAV2VEC, mapped=True)
+
+
+def test_statistics_stream_over_blocks_and_arrays() -> None:
+    """Per-channel mean and spread over many arrays, read a block at a time, equal the statistics
+    of their concatenation (a channel far from 0 with a small spread included), floored."""
+    from facereact.data import stats
+
+    rng = np.random.default_rng(1)
+    arrays = [rng.normal([5000.0, 0.0, 1.0], [0.5, 2.0, 0.0], (n, 3)).astype(np.float32) for n in (3, stats._BLOCK + 11, 700)]
+    mean, std = stats.mean_std(arrays, floor=1e-3)
+    frames = np.concatenate(arrays).astype(np.float64)
+    np.testing.assert_allclose(mean, frames.mean(0), rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(std[:2], frames.std(0)[:2], rtol=1e-7)
+    assert std[2] == 1e-3
