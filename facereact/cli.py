@@ -207,8 +207,13 @@ def _stream(args: argparse.Namespace) -> int:
     from facereact.generator.training import load_generator
 
     generator, tokenizer = load_generator(args.model)
+    wav2vec2 = None
+    if args.wav2vec2:
+        from facereact.data.wav2vec2 import Wav2Vec2Features
+
+        wav2vec2 = Wav2Vec2Features(args.wav2vec2)
     session = StreamingSession(generator, tokenizer, args.samples, _sampling(args), args.seed,
-                               read_emotion=args.read_emotion)
+                               read_emotion=args.read_emotion, wav2vec2=wav2vec2, wav2vec2_window=args.wav2vec2_window)
     report = replay(session, args.wav, args.face, realtime=not args.fast, frames=args.frames)
     print(report.text())
     return 0
@@ -492,6 +497,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="read the speaker's emotion off the face (the tokenizer's reader) instead of leaving it absent")
     p.add_argument("--frames", type=_positive_int, default=None, help="stop after this many frames")
     p.add_argument("--fast", action="store_true", help="do not wait for real time between frames")
+    p.add_argument("--wav2vec2", default=None, metavar="DIR",
+                   help="a generator trained on MARS hears wav2vec2 features: a local checkpoint folder "
+                        "(config.json, model.safetensors) to compute them from; nothing is downloaded")
+    p.add_argument("--wav2vec2-window", type=float, default=1.0,
+                   help="seconds of past audio each live wav2vec2 feature is computed from (default 1)")
     _add_sampling_flags(p)
     p.set_defaults(func=_stream)
 

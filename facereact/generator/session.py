@@ -19,10 +19,11 @@ import torch
 
 from facereact.data.audio import frame_features
 from facereact.data.errors import UsageError
+from facereact.data.wav2vec2 import Wav2Vec2Features, Wav2Vec2Stream
 from facereact.generator.inputs import describe, emotion_frame, face_frame
 from facereact.generator.model import ReactionGenerator
 from facereact.generator.sampling import RECOMMENDED, Sampling
-from facereact.layout import EMOTION_DIM, FPS
+from facereact.layout import EMOTION_DIM
 from facereact.tokenizer.emotion import MotionState
 from facereact.tokenizer.model import FaceTokenizer
 
@@ -87,21 +88,30 @@ class StreamingSession(_Session):
     FACE_DIM coefficients, or tracker names: generator/inputs.py) and emotion; an absent input is
     marked absent, never faked. With read_emotion, a frame with a face but no emotion has its
     emotion read off the face by the tokenizer's reader.
+
+    Raw audio (`step`) is heard the way the generator was trained: MFCCs, or, for a generator of
+    wav2vec2 features (MARS), features from the local checkpoint given as `wav2vec2`
+    (data/wav2vec2.py), each from the trailing `wav2vec2_window` seconds.
     """
 
     def __init__(self, generator: ReactionGenerator, tokenizer: FaceTokenizer, samples: int = 10,
                  sampling: Sampling = RECOMMENDED, seed: int = 0, read_emotion: bool = False,
-                 seeds: list[int] | None = None) -> None:
+                 seeds: list[int] | None = None, wav2vec2: Wav2Vec2Features | None = None,
+                 wav2vec2_window: float = 1.0) -> None:
         """seeds: several speaker clips at once, one seed each (generate_clips); else one, `seed`."""
         if generator.config.offline:
             raise UsageError("an offline generator sees the whole speaker clip and cannot stream: "
                              "train one without --offline")
+        self.fps = generator.config.fps
+        self.wav2vec2, self.wav2vec2_window = wav2vec2, wav2vec2_window
+        self._wav2vec2_streams: dict[int, Wav2Vec2Stream] = {}  # per sample rate
         self.read_emotion = read_emotion
         self.resting = tokenizer.face_mean.numpy()
         super().__init__(generator, tokenizer, samples, sampling, [seed] if seeds is None else seeds)
 
     def reset(self) -> None:
         super().reset()
+        self._wav2vec2_streams = {}
         self.encode_state = self.tokenizer.new_encode_state()
         self.read_state = MotionState()
         self.inputs_seen: set[str] = set()
@@ -151,12 +161,23 @@ class StreamingSession(_Session):
 
     def step(self, samples: np.ndarray, rate: int, face: np.ndarray | Mapping[str, float] | None = None,
              emotion: np.ndarray | None = None) -> ListenerFrame:
-        """One frame from raw audio: `samples` are this frame's int(rate / 25) mono samples in
+        """One frame from raw audio: `samples` are this frame's int(rate / fps) mono samples in
         [-1, 1]; face and emotion as in step_features."""
-        expected = int(rate / FPS)
+        expected = int(rate / self.fps)
         if np.shape(samples) != (expected,):
             raise UsageError(f"one frame at {rate} Hz is {expected} mono samples, got shape {np.shape(samples)}")
-        return self.step_features(frame_features(samples, rate, 1)[0], face, emotion)
+        return self.step_features(self._hear(samples, rate), face, emotion)
+
+    def _hear(self, samples: np.ndarray, rate: int) -> np.ndarray:
+        """This frame's audio feature, as the generator was trained to hear it."""
+        if self.generator.config.audio_feature == "mfcc":
+            return frame_features(samples, rate, 1)[0]
+        if self.wav2vec2 is None:
+            raise UsageError("this generator hears wav2vec2 features: give a local wav2vec2 checkpoint folder "
+                             "(--wav2vec2 DIR), or step_features with features computed elsewhere")
+        if rate not in self._wav2vec2_streams:
+            self._wav2vec2_streams[rate] = Wav2Vec2Stream(self.wav2vec2, rate, self.fps, self.wav2vec2_window)
+        return self._wav2vec2_streams[rate].step(samples)
 
 
 class OfflineSession(_Session):

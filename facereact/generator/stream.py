@@ -19,14 +19,15 @@ from facereact.layout import FPS, face_from_tracker
 class StreamReport:
     frames: int
     latencies_ms: np.ndarray
-    late_frames: int  # steps that took longer than one frame (40 ms)
+    late_frames: int  # steps that took longer than one frame (40 ms at 25 fps)
     inputs: str  # the input set the stream had (generator/inputs.py)
+    fps: int = FPS
 
     def text(self) -> str:
         lat = self.latencies_ms
         return (f"{self.frames} frames from {self.inputs}; step latency p50 {np.percentile(lat, 50):.2f} ms, "
                 f"p99 {np.percentile(lat, 99):.2f} ms, max {lat.max():.2f} ms; "
-                f"{1000.0 / lat.mean():.0f} frames/s; {self.late_frames} frames over the {1000 / FPS:.0f} ms budget")
+                f"{1000.0 / lat.mean():.0f} frames/s; {self.late_frames} frames over the {1000 / self.fps:.0f} ms budget")
 
 
 def load_face_track(path: str | Path) -> np.ndarray | list[dict[str, float]]:
@@ -57,11 +58,13 @@ def replay(session: StreamingSession, wav: str | Path, face_file: str | Path | N
            realtime: bool = True, frames: int | None = None) -> StreamReport:
     """Feed the wav (and the speaker's face track, if given: else audio alone) frame by frame."""
     samples, rate = read_wav(wav)
-    try:
-        check_rate(rate)
-    except DataError as exc:
-        raise DataError(wav, exc.problem) from None
-    per_frame = int(rate / FPS)
+    if session.generator.config.audio_feature == "mfcc":
+        try:
+            check_rate(rate)
+        except DataError as exc:
+            raise DataError(wav, exc.problem) from None
+    fps = session.fps
+    per_frame = int(rate / fps)
     n = len(samples) // per_frame
     if n == 0:
         raise DataError(wav, f"{len(samples)} samples, shorter than one frame ({per_frame} samples at {rate} Hz)")
@@ -77,7 +80,7 @@ def replay(session: StreamingSession, wav: str | Path, face_file: str | Path | N
         session.step(samples[t * per_frame:(t + 1) * per_frame], rate, None if faces is None else faces[t])
         took = time.perf_counter() - t0
         latencies.append(took * 1000)
-        late += took > 1 / FPS
+        late += took > 1 / fps
         if realtime:  # wait for the next frame's audio to "arrive"
-            time.sleep(max(0.0, start + (t + 1) / FPS - time.perf_counter()))
-    return StreamReport(n, np.array(latencies), late, " and ".join(sorted(session.inputs_seen)))
+            time.sleep(max(0.0, start + (t + 1) / fps - time.perf_counter()))
+    return StreamReport(n, np.array(latencies), late, " and ".join(sorted(session.inputs_seen)), fps)
