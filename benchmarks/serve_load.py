@@ -88,14 +88,16 @@ def main() -> None:
     parser.add_argument("--samples", type=int, nargs="+", default=[1, 10])
     parser.add_argument("--seconds", type=float, default=10.0, help="of audio per client per run")
     parser.add_argument("--cycles", type=int, default=1000, help="connect/disconnect cycles for the memory figure")
+    parser.add_argument("--threads", type=int, default=1, help="the server's torch threads (serve --threads)")
     args = parser.parse_args()
     port = free_port()
     url = f"ws://127.0.0.1:{port}"
     server = subprocess.Popen([sys.executable, "-m", "facereact.cli", "serve", "--model", args.model, "--port",
                                str(port), "--samples", str(max(args.samples)), "--max-sessions",
-                               str(max(args.clients) + 1)], stdout=subprocess.DEVNULL)
+                               str(max(args.clients) + 1), "--threads", str(args.threads)], stdout=subprocess.DEVNULL)
     try:
         asyncio.run(wait_for_server(url))
+        print(f"server: {args.threads} torch thread(s)")
         print("| clients | K | frames | lost | p50 ms | p99 ms | max ms | over 40 ms | server CPU (cores) |")
         print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for samples in args.samples:

@@ -233,6 +233,12 @@ def _serve(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     if not is_loopback(args.host) and not token_from(args.token):
         raise UsageError(f"binding to {args.host} (not loopback) needs a token: --token or $FACEREACT_TOKEN")
+    import torch
+
+    # A tick is hundreds of small operations run one after another on the event loop's thread: a
+    # second intra-op thread speeds none of them up, but its idle spinning takes the core the
+    # sockets, the clients (and other programs on a robot) need.
+    torch.set_num_threads(args.threads)
     generator, tokenizer = load_generator(args.model)
     limits = Limits(sessions=args.max_sessions, samples=args.samples)
     server = ReactionServer(generator, tokenizer, _sampling(args), read_emotion=not args.no_read_emotion,
@@ -515,6 +521,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also send each listener frame as Unreal Live Link Face UDP packets (port 11111 in Unreal)")
     p.add_argument("--no-read-emotion", action="store_true",
                    help="leave the speaker's emotion absent instead of reading it off a client's face")
+    p.add_argument("--threads", type=_positive_int, default=1,
+                   help="torch threads for the batched forward (default 1: its operations are too small to "
+                        "share, and an idle second thread spins on a core the sockets need)")
     _add_sampling_flags(p)
     p.set_defaults(func=_serve, samples=10)
 
