@@ -16,8 +16,8 @@ def _synth(args: argparse.Namespace) -> int:
     if args.layout == "mars":
         from facereact.synth.mars_writer import MarsSynthConfig, synthesize_mars
 
-        if args.channels is not None:
-            raise UsageError("--channels is for --layout react2024: the MARS stand-in writes mono 16-bit wavs")
+        if args.channels is not None or args.persona_shift is not None:
+            raise UsageError("--channels and --persona-shift are for --layout react2024")
         config = MarsSynthConfig(**_given(args, ("sessions", "clips", "min_frames", "frames", "sample_rate", "seed"),
                                           {"clips": "clips_per_session", "frames": "max_frames"}))
         synthesize_mars(args.out, config)
@@ -27,8 +27,8 @@ def _synth(args: argparse.Namespace) -> int:
 
     if args.min_frames is not None:
         raise UsageError("--min-frames is for --layout mars: REACT 2024 clips all have --frames frames")
-    config = SynthConfig(**_given(args, ("sessions", "clips", "frames", "sample_rate", "channels", "seed"),
-                                  {"clips": "clips_per_session"}))
+    config = SynthConfig(**_given(args, ("sessions", "clips", "frames", "sample_rate", "channels", "seed",
+                                         "persona_shift"), {"clips": "clips_per_session"}))
     synthesize_corpus(args.out, config)
     print(f"wrote {config.sessions * config.clips_per_session} clip pairs to {args.out}")
     return 0
@@ -423,6 +423,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-frames", type=int, default=None, help="mars: the shortest clip (default 150)")
     p.add_argument("--sample-rate", type=int, default=16000)
     p.add_argument("--channels", type=int, choices=(1, 2), default=None, help="react2024: 1 or 2 (default 1)")
+    p.add_argument("--persona-shift", type=float, default=None,
+                   help="react2024: move every persona trait's range by this share of its width (default 0), "
+                        "for a second corpus of other people")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_synth)
 

@@ -26,15 +26,15 @@ from facereact.layout import MARS_FPS, PERSONALITY_NAMES, WAV2VEC_DIM
 from facereact.synth.conversation import schedule_clip
 from facereact.synth.emotion_rules import emotion_from_face
 from facereact.synth.face import render_face
-from facereact.synth.persona import Persona, sample_persona
+from facereact.synth.persona import RANGES, Persona, sample_persona
 from facereact.synth.voice import render_voice
 
 CONFIG_FILE = "synth_config.json"
 BANDS = 24
 # Big Five from persona traits: (trait, its range in sample_persona, True if high trait = high score).
-TRAIT_MAP = {"Extraversion": ("expressiveness", 0.6, 1.3, True), "Agreeableness": ("mirror_smile", 0.45, 0.9, True),
-             "Conscientiousness": ("speed", 0.7, 1.4, False), "Neuroticism": ("blink_rate", 0.2, 0.45, True),
-             "Openness": ("brow", 0.2, 0.6, True)}
+TRAIT_MAP = {big_five: (trait, *RANGES[trait], rising) for big_five, trait, rising in (
+    ("Extraversion", "expressiveness", True), ("Agreeableness", "mirror_smile", True),
+    ("Conscientiousness", "speed", False), ("Neuroticism", "blink_rate", True), ("Openness", "brow", True))}
 assert tuple(TRAIT_MAP) == PERSONALITY_NAMES
 
 

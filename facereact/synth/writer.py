@@ -37,6 +37,7 @@ class SynthConfig:
     split_shares: tuple[float, float, float] = (0.6, 0.2, 0.2)
     neighbour_share: float = 0.12  # share of the closest speakers marked appropriate
     seed: int = 0
+    persona_shift: float = 0.0  # every persona trait's range moved by this share of its width
 
     def __post_init__(self) -> None:
         # Checked here, not after minutes of writing: a corpus every later command accepts.
@@ -53,6 +54,8 @@ class SynthConfig:
             check_rate(self.sample_rate)
         except DataError as exc:
             raise UsageError(f"--sample-rate: {exc.problem}") from None
+        if not -1.0 <= self.persona_shift <= 1.0:
+            raise UsageError(f"--persona-shift {self.persona_shift}: within [-1, 1] (a share of each trait's range)")
         if not 0.0 < self.neighbour_share <= 1.0:
             raise UsageError(f"neighbour_share must be in (0, 1], got {self.neighbour_share}")
 
@@ -96,7 +99,7 @@ def simulate_session(index: int, config: SynthConfig,
     """Per clip: its number, the two event tracks, the two faces and the two voices. The random
     stream is consumed in one fixed order (voices included), so a session replays exactly."""
     rng = np.random.default_rng(seed)
-    personas = (sample_persona(rng), sample_persona(rng))
+    personas = (sample_persona(rng, config.persona_shift), sample_persona(rng, config.persona_shift))
     duration = config.frames / FPS
     n_samples = int(round(duration * config.sample_rate))
     for clip in range(1, config.clips_per_session + 1):
