@@ -196,6 +196,29 @@ def test_tracker_frames_round_trip_through_the_protocol() -> None:
     np.testing.assert_allclose(parse_face(message, np.zeros(58, np.float32)), face, atol=1e-6)
 
 
+def test_frame_messages_name_every_value_to_five_decimals() -> None:
+    """The templated frame message is JSON whose named values are the frame's (to 5 decimals), for
+    the followed reaction and, on request, all K; a frame with NaN is refused, not sent."""
+    from facereact.layout import EMOTION_NAMES, ROTATION, ROTATION_NAMES, TRANSLATION, TRANSLATION_NAMES
+    from facereact.live.protocol import frame_message
+
+    rng = np.random.default_rng(0)
+    face, emotion = rng.normal(0, 1, (3, 58)).astype(np.float32), rng.random((3, 25)).astype(np.float32)
+    message = json.loads(frame_message(12, face, emotion, follow=1, all_samples=True))
+    assert (message["type"], message["frame"], len(message["samples"])) == ("frame", 12, 3)
+    for reaction, k in ((message, 1), *((m, i) for i, m in enumerate(message["samples"]))):
+        assert list(reaction["blendshapes"]) == list(BLENDSHAPE_NAMES) and list(reaction["emotion"]) == list(EMOTION_NAMES)
+        np.testing.assert_allclose(list(reaction["blendshapes"].values()), face[k, :52], atol=5e-6)
+        np.testing.assert_allclose([reaction["head"][n] for n in ROTATION_NAMES], face[k, ROTATION], atol=5e-6)
+        np.testing.assert_allclose([reaction["translation"][n] for n in TRANSLATION_NAMES], face[k, TRANSLATION],
+                                   atol=5e-6)
+        np.testing.assert_allclose(list(reaction["emotion"].values()), emotion[k], atol=5e-6)
+    assert "samples" not in json.loads(frame_message(0, face, emotion))
+    face[0, 3] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        frame_message(0, face, emotion)
+
+
 def test_an_internal_error_ends_the_conversations_and_the_server_goes_on(monkeypatch: pytest.MonkeyPatch) -> None:
     from facereact.live.engine import ReactionEngine
 
