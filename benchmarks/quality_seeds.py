@@ -31,20 +31,27 @@ def main() -> None:
     args = ap.parse_args()
     runs = [benchmark(args.data, Path(args.out) / f"seed{s}", args.models, args.split, args.samples, s,
                       progress=False)[0] for s in args.seeds]
+    print(f"{args.split}, K = {args.samples}, seeds {args.seeds}: mean ± standard deviation over seeds\n")
+    print(seed_table(runs))
+
+
+def seed_table(runs: list[dict[str, dict[str, float]]]) -> str:
+    """Markdown: each system's mean ± standard deviation per column over the runs (one per seed),
+    then each system's margin to Mime on FRCorr and FRDist."""
     columns = [c for c in ("FRCorr", "FRDist", "FRDiv", "FRVar", "FRDvs", "FRSyn_corrected") if c in COLUMNS]
     systems = list(runs[0])
     stats = {name: {c: (np.mean([r[name][c] for r in runs]), np.std([r[name][c] for r in runs]))
                     for c in columns} for name in systems}
-    print(f"{args.split}, K = {args.samples}, seeds {args.seeds}: mean ± standard deviation over seeds\n")
-    print("| system | " + " | ".join(columns) + " |\n|---|" + "---:|" * len(columns))
+    lines = ["| system | " + " | ".join(columns) + " |", "|---|" + "---:|" * len(columns)]
     for name in systems:
-        print(f"| {name} | " + " | ".join(f"{m:.4f} ± {s:.4f}" for m, s in stats[name].values()) + " |")
-    print("\nAhead of Mime by (positive: better), in units of twice the seed spread (the system's and Mime's added):")
+        lines.append(f"| {name} | " + " | ".join(f"{m:.4f} ± {s:.4f}" for m, s in stats[name].values()) + " |")
+    lines += ["", "Ahead of Mime by (positive: better), in units of twice the seed spread (the system's and Mime's added):"]
     for name in systems:
         if name in ("Mime", "GroundTruth"):
             continue
-        print(f"  {name}: FRCorr {_margin(stats[name]['FRCorr'], stats['Mime']['FRCorr'], 1)}, "
-              f"FRDist {_margin(stats[name]['FRDist'], stats['Mime']['FRDist'], -1)}")
+        lines.append(f"  {name}: FRCorr {_margin(stats[name]['FRCorr'], stats['Mime']['FRCorr'], 1)}, "
+                     f"FRDist {_margin(stats[name]['FRDist'], stats['Mime']['FRDist'], -1)}")
+    return "\n".join(lines)
 
 
 def _margin(system: tuple[float, float], mime: tuple[float, float], sign: int) -> str:
