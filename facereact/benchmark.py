@@ -23,7 +23,7 @@ from facereact.data.paths import split_fingerprint
 from facereact.generator.generate import generate_split
 from facereact.generator.inputs import uses
 from facereact.generator.model import ReactionGenerator
-from facereact.generator.sampling import RECOMMENDED, Sampling
+from facereact.generator.sampling import Sampling, recommended
 from facereact.generator.training import load_generator
 from facereact.io import save_npz_atomic
 from facereact.layout import CLIP_FRAMES
@@ -72,7 +72,7 @@ def _predict(path: Path, key: str, make: Callable[[], dict[str, np.ndarray]]) ->
 
 
 def benchmark(root: str | Path, out: str | Path, model_dirs: list[str | Path] = (), split: str = "val",
-              samples: int = 10, seed: int = 0, progress: bool = True, sampling: Sampling = RECOMMENDED,
+              samples: int = 10, seed: int = 0, progress: bool = True, sampling: Sampling | None = None,
               inputs: Mapping[str | Path, Sequence[str]] | Sequence[str] = ("full",)) -> tuple[dict[str, dict], str]:
     """Evaluate the rule-based baselines and each model on `split`; write out/results.{md,csv,json}.
     inputs: the input sets each generator is scored with, one row each (generator/inputs.py): one
@@ -95,13 +95,14 @@ def benchmark(root: str | Path, out: str | Path, model_dirs: list[str | Path] = 
             name, stem = system_name(generator, tokenizer, folder, input_set), f"pred_{split}_{folder.name}"
             if input_set != "full":
                 stem += "_" + input_set.replace("+", "_")
-            if sampling != RECOMMENDED:
-                tag = f"t{sampling.temperature:g}_k{sampling.top_k}_p{sampling.top_p}_g{sampling.guidance:g}"
+            how = recommended(generator.config.offline) if sampling is None else sampling
+            if how != recommended(generator.config.offline):
+                tag = f"t{how.temperature:g}_k{how.top_k}_p{how.top_p}_g{how.guidance:g}"
                 stem, name = f"{stem}_{tag}", f"{name} {tag}"
-            make = lambda: generate_split(generator, tokenizer, root, split, samples, sampling, seed,  # noqa: E731
+            make = lambda: generate_split(generator, tokenizer, root, split, samples, how, seed,  # noqa: E731
                                           progress=progress, inputs=input_set)
             predictions[name] = _predict(out / f"{stem}.npz",
-                                         prediction_key(folder, root, split, samples, seed, sampling, input_set), make)
+                                         prediction_key(folder, root, split, samples, seed, how, input_set), make)
     frames = min([CLIP_FRAMES] + [p.shape[2] for p in predictions.values()])
     data = load_eval_set(root, split, frames)
     stats = TrainStats.from_eval_set(load_eval_set(root, "train", frames, with_neighbours=False))

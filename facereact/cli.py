@@ -169,12 +169,14 @@ def _train_generator(args: argparse.Namespace) -> int:
     return 0
 
 
-def _sampling(args: argparse.Namespace):
-    from facereact.generator.sampling import RECOMMENDED, Sampling
+def _sampling(args: argparse.Namespace, offline: bool = False):
+    """The sampling flags over the recommended sampling of a generator of that setting; None when no
+    flag is given (each generator then uses its own setting's)."""
+    from facereact.generator.sampling import recommended
 
-    return Sampling(temperature=RECOMMENDED.temperature if args.temperature is None else args.temperature,
-                    top_k=args.top_k, top_p=args.top_p,
-                    guidance=RECOMMENDED.guidance if args.guidance is None else args.guidance)
+    if all(getattr(args, k) is None for k in ("temperature", "top_k", "top_p", "guidance")):
+        return None
+    return replace(recommended(offline), **_given(args, ("temperature", "top_k", "top_p", "guidance")))
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -188,12 +190,13 @@ def _generate(args: argparse.Namespace) -> int:
 
     generator, tokenizer = load_generator(args.model)
     if is_mars(args.data):  # one (K, T, 25) array per input clip, for evaluate --protocol react2025
-        reactions = generate_mars(generator, tokenizer, args.data, args.split, args.samples, _sampling(args),
-                                  args.seed, inputs=args.inputs)
+        reactions = generate_mars(generator, tokenizer, args.data, args.split, args.samples,
+                                  _sampling(args, generator.config.offline), args.seed, inputs=args.inputs)
         save_npz_atomic(args.out, reactions)
         print(f"wrote {args.out}: {len(reactions)} input clips, K = {args.samples}, each as long as its input")
         return 0
-    arrays = generate_split(generator, tokenizer, args.data, args.split, args.samples, _sampling(args), args.seed,
+    arrays = generate_split(generator, tokenizer, args.data, args.split, args.samples,
+                            _sampling(args, generator.config.offline), args.seed,
                             inputs=args.inputs)
     model = f"{args.model} {folder_fingerprint(args.model)[:16]}"
     save_npz_atomic(args.out, {**arrays, "model": np.array(model)})
@@ -363,7 +366,7 @@ def _add_sampling_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--top-p", type=_positive_float, default=None)
     p.add_argument("--guidance", type=_finite_float, default=None,
                    help="classifier-free guidance toward the speaker (1: none; costs a second listener pass; "
-                        "default: the recommended sampling's, 2)")
+                        "default: the recommended sampling's, 4 for an online generator, 2 for an offline one)")
 
 
 def _add_schedule_flags(p: argparse.ArgumentParser, defaults) -> None:

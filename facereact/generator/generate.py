@@ -12,7 +12,7 @@ from facereact.data.rates import check_fits
 from facereact.generator.data import load_tokenized_pairs
 from facereact.generator.inputs import uses
 from facereact.generator.model import ReactionGenerator
-from facereact.generator.sampling import RECOMMENDED, Sampling
+from facereact.generator.sampling import Sampling
 from facereact.generator.session import generate_clips
 from facereact.layout import CLIP_FRAMES
 from facereact.tokenizer.model import FaceTokenizer
@@ -23,7 +23,7 @@ BATCH_CLIPS = 64
 
 
 def generate_split(generator: ReactionGenerator, tokenizer: FaceTokenizer, root: str | Path, split: str,
-                   samples: int = 10, sampling: Sampling = RECOMMENDED, seed: int = 0, progress: bool = True,
+                   samples: int = 10, sampling: Sampling | None = None, seed: int = 0, progress: bool = True,
                    inputs: str = "full", rows: int | None = None) -> dict[str, np.ndarray]:
     """pred (N, K, T, EMOTION_DIM) and pred_face (N, K, T, FACE_DIM) in the split's mirrored row order,
     T = the shortest clip's frames, at most the 750 the metrics score.
@@ -51,7 +51,7 @@ def generate_split(generator: ReactionGenerator, tokenizer: FaceTokenizer, root:
 
 
 def generate_mars(generator: ReactionGenerator, tokenizer: FaceTokenizer, root: str | Path, split: str,
-                  samples: int = 10, sampling: Sampling = RECOMMENDED, seed: int = 0, progress: bool = True,
+                  samples: int = 10, sampling: Sampling | None = None, seed: int = 0, progress: bool = True,
                   inputs: str = "full") -> dict[str, np.ndarray]:
     """{input clip name: (K, T, 25)} for every clip of a MARS split with a partner, each reaction as
     long as its input (the whole clip, streamed: memory follows the model's band, not the clip).

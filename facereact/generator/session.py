@@ -22,7 +22,7 @@ from facereact.data.errors import UsageError
 from facereact.data.wav2vec2 import Wav2Vec2Features, Wav2Vec2Stream
 from facereact.generator.inputs import describe, emotion_frame, face_frame
 from facereact.generator.model import ReactionGenerator
-from facereact.generator.sampling import RECOMMENDED, Sampling
+from facereact.generator.sampling import Sampling, recommended
 from facereact.layout import EMOTION_DIM
 from facereact.tokenizer.emotion import MotionState
 from facereact.tokenizer.model import FaceTokenizer
@@ -45,6 +45,7 @@ class _Session:
         if samples < 1:
             raise UsageError(f"samples (K) must be at least 1, got {samples}")
         self.generator, self.tokenizer = generator.eval(), tokenizer.eval()
+        sampling = recommended(generator.config.offline) if sampling is None else sampling
         self.samples, self.sampling, self.seeds = samples, sampling, list(seeds)
         self.clips = len(self.seeds)
         # With guidance the listener runs twice per clip, K rows hearing the speaker and K not.
@@ -95,7 +96,7 @@ class StreamingSession(_Session):
     """
 
     def __init__(self, generator: ReactionGenerator, tokenizer: FaceTokenizer, samples: int = 10,
-                 sampling: Sampling = RECOMMENDED, seed: int = 0, read_emotion: bool = False,
+                 sampling: Sampling | None = None, seed: int = 0, read_emotion: bool = False,
                  seeds: list[int] | None = None, wav2vec2: Wav2Vec2Features | None = None,
                  wav2vec2_window: float = 1.0) -> None:
         """seeds: several speaker clips at once, one seed each (generate_clips); else one, `seed`."""
@@ -187,7 +188,7 @@ class OfflineSession(_Session):
     @torch.inference_mode()
     def __init__(self, generator: ReactionGenerator, tokenizer: FaceTokenizer, audio: np.ndarray,
                  face: np.ndarray | None = None, emotion: np.ndarray | None = None, samples: int = 10,
-                 sampling: Sampling = RECOMMENDED, seeds: list[int] = (0,), read_emotion: bool = False) -> None:
+                 sampling: Sampling | None = None, seeds: list[int] = (0,), read_emotion: bool = False) -> None:
         clips, frames = audio.shape[:2]
         resting = np.broadcast_to(tokenizer.face_mean.numpy(), (clips, frames, tokenizer.face_mean.shape[0]))
         f = torch.tensor(resting if face is None else face, dtype=torch.float32)
@@ -215,7 +216,7 @@ class OfflineSession(_Session):
 @torch.inference_mode()
 def generate_clips(generator: ReactionGenerator, tokenizer: FaceTokenizer, audio: np.ndarray,
                    face: np.ndarray | None = None, emotion: np.ndarray | None = None, samples: int = 10,
-                   sampling: Sampling = RECOMMENDED, seeds: list[int] = (0,), read_emotion: bool = False,
+                   sampling: Sampling | None = None, seeds: list[int] = (0,), read_emotion: bool = False,
                    on_frame: Callable[[], None] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """K reactions to each of several equal-length speaker clips, in one batch: audio
     (clips, T, AUDIO_DIM), face and emotion likewise or None (absent); one seed per clip.
@@ -249,7 +250,7 @@ def generate_clips(generator: ReactionGenerator, tokenizer: FaceTokenizer, audio
 
 def generate_clip(generator: ReactionGenerator, tokenizer: FaceTokenizer, audio: np.ndarray,
                   face: np.ndarray | None = None, emotion: np.ndarray | None = None, samples: int = 10,
-                  sampling: Sampling = RECOMMENDED, seed: int = 0,
+                  sampling: Sampling | None = None, seed: int = 0,
                   read_emotion: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """K reactions to one speaker clip: faces (K, T, FACE_DIM), emotions (K, T, EMOTION_DIM), tokens (K, T).
     face and emotion may be None (absent); see StreamingSession for read_emotion."""

@@ -18,7 +18,7 @@ import numpy as np
 from facereact.data.errors import UsageError
 from facereact.generator.cohort import merge, take
 from facereact.generator.model import ReactionGenerator
-from facereact.generator.sampling import RECOMMENDED, Sampling
+from facereact.generator.sampling import Sampling
 from facereact.generator.session import ListenerFrame, StreamingSession
 from facereact.layout import EMOTION_DIM, FACE_DIM, FPS
 from facereact.tokenizer.model import FaceTokenizer
@@ -41,7 +41,7 @@ class Conversation:
 
 class ReactionEngine:
     def __init__(self, generator: ReactionGenerator, tokenizer: FaceTokenizer, samples: int = 10,
-                 sampling: Sampling = RECOMMENDED, read_emotion: bool = False, max_queue: int = 50) -> None:
+                 sampling: Sampling | None = None, read_emotion: bool = False, max_queue: int = 50) -> None:
         if generator.config.offline:
             raise UsageError("an offline generator cannot serve live conversations: give an online one")
         if (generator.config.fps, generator.config.audio_feature) != (FPS, "mfcc"):

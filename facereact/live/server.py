@@ -36,7 +36,7 @@ from websockets.exceptions import ConnectionClosed
 from facereact.data.audio import frame_features
 from facereact.data.errors import UsageError
 from facereact.generator.model import ReactionGenerator
-from facereact.generator.sampling import RECOMMENDED, Sampling
+from facereact.generator.sampling import Sampling
 from facereact.layout import FPS
 from facereact.live.engine import ReactionEngine, SpeakerFrame
 from facereact.live.protocol import (Hello, ProtocolError, frame_message, parse_emotion, parse_face, parse_hello,
@@ -83,7 +83,7 @@ class _Conversation:
 
 
 class ReactionServer:
-    def __init__(self, generator: ReactionGenerator, tokenizer: FaceTokenizer, sampling: Sampling = RECOMMENDED,
+    def __init__(self, generator: ReactionGenerator, tokenizer: FaceTokenizer, sampling: Sampling | None = None,
                  read_emotion: bool = True, limits: Limits = Limits(), token: str | None = None,
                  on_frame: Callable[[int, int, np.ndarray, np.ndarray], None] | None = None) -> None:
         """read_emotion: a conversation with a face and no emotion values has the speaker's emotion
