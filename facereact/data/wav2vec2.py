@@ -28,7 +28,7 @@ MIN_SAMPLES = 400  # its convolutional front end's receptive field (25 ms): shor
 
 
 class Wav2Vec2Features:
-    def __init__(self, folder: str | Path, threads: int | None = None) -> None:
+    def __init__(self, folder: str | Path) -> None:
         folder = Path(folder)
         for name, why in (("config.json", "a wav2vec2 checkpoint folder holds config.json and model.safetensors"),
                           ("model.safetensors", "weights are read only from safetensors, never unpickled")):

@@ -105,14 +105,13 @@ class StreamingSession(_Session):
                              "train one without --offline")
         self.fps = generator.config.fps
         self.wav2vec2, self.wav2vec2_window = wav2vec2, wav2vec2_window
-        self._wav2vec2_streams: dict[int, Wav2Vec2Stream] = {}  # per sample rate
         self.read_emotion = read_emotion
         self.resting = tokenizer.face_mean.numpy()
         super().__init__(generator, tokenizer, samples, sampling, [seed] if seeds is None else seeds)
 
     def reset(self) -> None:
         super().reset()
-        self._wav2vec2_streams = {}
+        self._wav2vec2_streams: dict[int, Wav2Vec2Stream] = {}  # per sample rate
         self.encode_state = self.tokenizer.new_encode_state()
         self.read_state = MotionState()
         self.inputs_seen: set[str] = set()
