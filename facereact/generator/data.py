@@ -22,6 +22,7 @@ class TokenizedPair:
     listener_tokens: np.ndarray  # (T,)
     listener_face: np.ndarray
     listener_emotion: np.ndarray
+    name: str = ""  # MARS: the input clip's name, which keys its reactions in a prediction file
 
 
 @torch.no_grad()
@@ -62,5 +63,6 @@ def _mars_pairs(corpus: MarsCorpus, tokens_of, progress: bool) -> list[Tokenized
         listener_face, listener_emotion = corpus.coefficients(other, mapped=True), corpus.attributes(other, mapped=True)
         t = min(len(audio), len(face), len(emotion), len(listener_face), len(listener_emotion))
         pairs.append(TokenizedPair(audio[:t], face[:t], emotion[:t], tokens_of(clip, face)[:t],
-                                   tokens_of(other, listener_face)[:t], listener_face[:t], listener_emotion[:t]))
+                                   tokens_of(other, listener_face)[:t], listener_face[:t], listener_emotion[:t],
+                                   clip.name))
     return pairs

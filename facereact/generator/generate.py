@@ -6,7 +6,6 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from facereact.data.mars import MarsCorpus
 from facereact.data.paths import provenance
 from facereact.data.rates import check_fits
 from facereact.generator.data import load_tokenized_pairs
@@ -59,7 +58,6 @@ def generate_mars(generator: ReactionGenerator, tokenizer: FaceTokenizer, root: 
     check_fits(generator.config.fps, generator.config.audio_feature, root, "this generator")
     uses(inputs)
     pairs = load_tokenized_pairs(root, split, tokenizer, progress=progress)
-    names = [c.name for c in MarsCorpus(root, split).inputs()]  # the order of the pairs
     by_length: dict[int, list[int]] = {}
     for i, p in enumerate(pairs):
         by_length.setdefault(len(p.speaker_audio), []).append(i)
@@ -72,7 +70,7 @@ def generate_mars(generator: ReactionGenerator, tokenizer: FaceTokenizer, root: 
                 _, emotion = _react(generator, tokenizer, [pairs[i] for i in rows], None, inputs, samples,
                                     sampling, [seed + i for i in rows], bar)
                 for i, reactions in zip(rows, emotion):
-                    out[names[i]] = reactions.astype(np.float32)
+                    out[pairs[i].name] = reactions.astype(np.float32)
     return out
 
 
