@@ -3,7 +3,7 @@ import pytest
 
 from facereact.layout import EMOTION_DIM, EMOTION_GROUPS
 from facereact.metrics import check_inputs, evaluate, frsyn
-from facereact.metrics.dtw import _group_arrays, au_masks, grouped_dtw, min_distances
+from facereact.metrics.dtw import _closest, _group_arrays, au_masks, grouped_dtw, min_distances
 
 
 def smooth(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
@@ -77,6 +77,30 @@ def test_pruning_gives_the_brute_force_minimum() -> None:
                         for j in np.flatnonzero(inputs.neighbour[row]))
             assert pruned[row, s] == brute
     assert work["dtw_cells_computed"] <= work["dtw_cells"]
+
+
+def test_lanes_mixing_kernels_and_uneven_searches_give_the_brute_force_minimum() -> None:
+    # Four DTWs run side by side, each lane its own sample's search. Here samples have 1 to 5
+    # candidates (lanes finish and refill at different rows), and some samples or candidates have
+    # 0/1 AUs (popcount kernel) while others do not (every column): each minimum must be the
+    # textbook's, to the last bit, and a row without candidates gives inf.
+    rng = np.random.default_rng(11)
+    n, k, t, m = 5, 3, 16, 7
+    au = EMOTION_GROUPS["au"]
+    pred = rng.random((n, k, t, EMOTION_DIM)).astype(np.float32)
+    gt = rng.random((m, t, EMOTION_DIM)).astype(np.float32)
+    pred[:, :2, :, au] = rng.random((n, 2, t, au.stop - au.start)) < 0.3  # samples 0, 1 binary, 2 not
+    gt[:6, :, au] = rng.random((6, t, au.stop - au.start)) < 0.3  # target 6 not binary
+    lists = [[0, 1], [2, 3, 4, 5, 6], [5], [], [1, 2, 3, 4]]
+    nbr_idx = np.array([j for row in lists for j in row], np.int64)
+    nbr_ptr = np.cumsum([0] + [len(row) for row in lists])
+    got, work = _closest(pred, gt, nbr_idx, nbr_ptr)
+    for row, candidates in enumerate(lists):
+        for s in range(k):
+            expected = min((textbook_grouped(pred[row, s].astype(np.float64), gt[j].astype(np.float64))
+                            for j in candidates), default=np.inf)
+            assert got[row, s] == expected, (row, s)
+    assert 0 < work["dtw_cells_computed"] <= work["dtw_cells"]
 
 
 def test_ground_truth_scores_perfectly() -> None:
