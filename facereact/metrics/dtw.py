@@ -22,13 +22,15 @@ from numba import get_num_threads, njit, prange
 from tqdm import tqdm
 
 from facereact.layout import EMOTION_GROUPS
-from facereact.metrics.dtw_lanes import ALL_COLUMNS, GROUPS, LANES, MASKED_COLUMNS, row_columns, row_masked
+from facereact.metrics.dtw_lanes import (ALL_COLUMNS, GROUPS, LANES, MASKED_COLUMNS, row_columns, row_columns_mins,
+                                         row_masked, row_masked_mins)
 from facereact.metrics.inputs import MetricInputs
 
 GROUP_WEIGHTS = {"au": 1.0 / 15.0, "affect": 1.0, "expression": 1.0 / 8.0}
 assert list(GROUP_WEIGHTS) == list(EMOTION_GROUPS)  # the lane kernels' group order
 # Slack on the initial upper bound (a diagonal path), far above float64 rounding of the sums.
 _UB_SLACK = 1.0 + 1e-9
+CHECK_EVERY = 4  # rows between pruning checks: the row minima cost 7% of a row's work
 
 
 def _group_arrays() -> tuple[np.ndarray, np.ndarray]:
@@ -121,6 +123,7 @@ def _search(pred, pred_masks, gt, gt_masks, tasks, nbr_idx, nbr_ptr, cap, binary
     best = np.full(LANES, np.inf)
     cells = np.zeros(LANES, np.int64)
     taken = 0
+    step = 0
     for lane in range(LANES):
         taken = _next_task(lane, taken, pred, gt, gt_masks, tasks, nbr_idx, nbr_ptr, cap, bounds, weights, columns,
                            b, mb, prev, order, task, n_cand, pos, row, first_round, limit, ub_limit, best, cells,
@@ -136,8 +139,15 @@ def _search(pred, pred_masks, gt, gt_masks, tasks, nbr_idx, nbr_ptr, cap, binary
             ma[lane] = pred_masks[tasks[q, 0], tasks[q, 1], row[lane]]
             for g in range(GROUPS):
                 start[g * LANES + lane] = 0.0 if row[lane] == 0 else np.inf
+        check = step % CHECK_EVERY == CHECK_EVERY - 1
+        step += 1
         if binary:
-            row_masked(a_row, ma, b, mb, prev, cur, start, mins)
+            if check:
+                row_masked_mins(a_row, ma, b, mb, prev, cur, start, mins)
+            else:
+                row_masked(a_row, ma, b, mb, prev, cur, start, mins)
+        elif check:
+            row_columns_mins(a_row, ma, b, mb, prev, cur, start, mins)
         else:
             row_columns(a_row, ma, b, mb, prev, cur, start, mins)
         prev, cur = cur, prev
@@ -153,6 +163,8 @@ def _search(pred, pred_masks, gt, gt_masks, tasks, nbr_idx, nbr_ptr, cap, binary
                 if total <= limit[lane]:
                     best[lane] = min(best[lane], total)
                     limit[lane] = min(limit[lane], total)
+            elif not check:
+                continue
             else:
                 bound = 0.0
                 for g in range(GROUPS):

@@ -110,11 +110,12 @@ def _min4(x, y):
 
 
 @njit(inline="always")
-def _row(a, ma, b, mb, prev, cur, start, mins, binary, au_lo, aff_lo, exp_lo, end):
+def _row(a, ma, b, mb, prev, cur, start, mins, binary, track, au_lo, aff_lo, exp_lo, end):
     """The DP row of a's current frames (a: packed columns x LANES, ma: AU masks) against every frame
     of b, from the previous row `prev` into `cur`; `start` is each lane's diagonal for column 0 (0
-    on a DTW's first row, inf after); `mins` gets each group's and lane's row minimum (every warping
-    path crosses the row, so it bounds the result)."""
+    on a DTW's first row, inf after). If `track`, `mins` gets each group's and lane's row minimum
+    (every warping path crosses the row, so it bounds the result): 3 of the row's ~40 vector
+    operations a column, so the caller asks for it on some rows only."""
     t2 = mb.shape[0] // LANES
     inf4 = (np.inf, np.inf, np.inf, np.inf)
     left0 = left1 = left2 = inf4
@@ -141,16 +142,18 @@ def _row(a, ma, b, mb, prev, cur, start, mins, binary, au_lo, aff_lo, exp_lo, en
         _store4(cur, po, left0)
         _store4(cur, po + uint64(LANES), left1)
         _store4(cur, po + uint64(2 * LANES), left2)
-        min0 = _min4(min0, left0)
-        min1 = _min4(min1, left1)
-        min2 = _min4(min2, left2)
+        if track:
+            min0 = _min4(min0, left0)
+            min1 = _min4(min1, left1)
+            min2 = _min4(min2, left2)
         diag0, diag1, diag2 = up0, up1, up2
         bo += uint64(end * LANES)
         mo += uint64(LANES)
         po += uint64(GROUPS * LANES)
-    _store4(mins, uint64(0), min0)
-    _store4(mins, uint64(LANES), min1)
-    _store4(mins, uint64(2 * LANES), min2)
+    if track:
+        _store4(mins, uint64(0), min0)
+        _store4(mins, uint64(LANES), min1)
+        _store4(mins, uint64(2 * LANES), min2)
 
 
 _ROW_SIGNATURE = "void(f8[::1], i4[::1], f8[::1], i4[::1], f8[::1], f8[::1], f8[::1], f8[::1])"
@@ -159,9 +162,19 @@ with _slp_vectorised():
     @njit(_ROW_SIGNATURE, cache=True, nogil=True)
     def row_masked(a, ma, b, mb, prev, cur, start, mins):
         """A row when every lane's AUs are 0/1: their costs are popcounts, b holds MASKED_COLUMNS."""
-        _row(a, ma, b, mb, prev, cur, start, mins, True, 0, 0, _M_AFF, _M_END)
+        _row(a, ma, b, mb, prev, cur, start, mins, True, False, 0, 0, _M_AFF, _M_END)
+
+    @njit(_ROW_SIGNATURE, cache=True, nogil=True)
+    def row_masked_mins(a, ma, b, mb, prev, cur, start, mins):
+        """row_masked, also writing the row minima."""
+        _row(a, ma, b, mb, prev, cur, start, mins, True, True, 0, 0, _M_AFF, _M_END)
 
     @njit(_ROW_SIGNATURE, cache=True, nogil=True)
     def row_columns(a, ma, b, mb, prev, cur, start, mins):
         """A row for any values: every group's squared differences, b holds ALL_COLUMNS."""
-        _row(a, ma, b, mb, prev, cur, start, mins, False, 0, _A_AU, _A_AFF, _A_END)
+        _row(a, ma, b, mb, prev, cur, start, mins, False, False, 0, _A_AU, _A_AFF, _A_END)
+
+    @njit(_ROW_SIGNATURE, cache=True, nogil=True)
+    def row_columns_mins(a, ma, b, mb, prev, cur, start, mins):
+        """row_columns, also writing the row minima."""
+        _row(a, ma, b, mb, prev, cur, start, mins, False, True, 0, _A_AU, _A_AFF, _A_END)
