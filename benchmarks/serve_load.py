@@ -30,16 +30,41 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _stat(pid: int) -> list[str]:
+    return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+
+
+def tree(pid: int) -> list[int]:
+    """pid and its descendants (serve --workers runs its workers as child processes)."""
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                parents[int(entry)] = int(_stat(int(entry))[1])
+            except (OSError, IndexError):
+                pass  # exited meanwhile
+    found, frontier = [pid], [pid]
+    while frontier:
+        frontier = [child for child, parent in parents.items() if parent in frontier]
+        found += frontier
+    return found
+
+
 def cpu_seconds(pid: int) -> float:
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for p in tree(pid):
+        fields = _stat(p)
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def rss_mib(pid: int) -> float:
-    for line in open(f"/proc/{pid}/status"):
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    total = 0.0
+    for p in tree(pid):
+        for line in open(f"/proc/{p}/status"):
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1]) / 1024
+    return total
 
 
 def recording(seconds: float, seed: int) -> np.ndarray:
@@ -89,15 +114,17 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0, help="of audio per client per run")
     parser.add_argument("--cycles", type=int, default=1000, help="connect/disconnect cycles for the memory figure")
     parser.add_argument("--threads", type=int, default=1, help="the server's torch threads (serve --threads)")
+    parser.add_argument("--workers", type=int, default=1, help="server processes (serve --workers)")
     args = parser.parse_args()
     port = free_port()
     url = f"ws://127.0.0.1:{port}"
     server = subprocess.Popen([sys.executable, "-m", "facereact.cli", "serve", "--model", args.model, "--port",
                                str(port), "--samples", str(max(args.samples)), "--max-sessions",
-                               str(max(args.clients) + 1), "--threads", str(args.threads)], stdout=subprocess.DEVNULL)
+                               str(max(args.clients) + 1), "--threads", str(args.threads), "--workers", str(args.workers)],
+                              stdout=subprocess.DEVNULL)
     try:
         asyncio.run(wait_for_server(url))
-        print(f"server: {args.threads} torch thread(s)")
+        print(f"server: {args.workers} worker(s), {args.threads} torch thread(s) each")
         print("| clients | K | frames | lost | p50 ms | p99 ms | max ms | over 40 ms | server CPU (cores) |")
         print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for samples in args.samples:

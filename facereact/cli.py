@@ -223,35 +223,50 @@ def _stream(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import asyncio
+    from facereact.live.server import is_loopback, token_from
 
-    from facereact.generator.training import load_generator
-    from facereact.live.server import Limits, ReactionServer, is_loopback, token_from
-
-    from facereact.live.livelink import LiveLinkEmitter, parse_address
+    from facereact.live.livelink import parse_address
 
     try:
-        emitter = LiveLinkEmitter(*parse_address(args.livelink)) if args.livelink else None
+        if args.livelink:
+            parse_address(args.livelink)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     if not is_loopback(args.host) and not token_from(args.token):
         raise UsageError(f"binding to {args.host} (not loopback) needs a token: --token or $FACEREACT_TOKEN")
+    print(f"serving {args.model} on ws://{args.host}:{args.port} (K up to {args.samples}, "
+          f"{args.max_sessions} conversations" + (f" per worker, {args.workers} workers" if args.workers > 1 else "") +
+          (f", Live Link to {args.livelink}" if args.livelink else "") + "; Ctrl-C stops)", flush=True)
+    if args.workers == 1:
+        _serve_worker(None, 0, 1, args)
+    else:
+        from facereact.live.workers import run_workers
+
+        run_workers(_serve_worker, args.host, args.port, args.workers, (args,))
+    print("stopped")
+    return 0
+
+
+def _serve_worker(sock, index: int, workers: int, args: argparse.Namespace) -> None:
+    """One server process: conversations get ids index, index + workers, ... (live/workers.py)."""
+    import asyncio
+
     import torch
+
+    from facereact.generator.training import load_generator
+    from facereact.live.livelink import LiveLinkEmitter, parse_address
+    from facereact.live.server import Limits, ReactionServer, token_from
 
     # A tick is hundreds of small operations run one after another on the event loop's thread: a
     # second intra-op thread speeds none of them up, but its idle spinning takes the core the
     # sockets, the clients (and other programs on a robot) need.
     torch.set_num_threads(args.threads)
     generator, tokenizer = load_generator(args.model)
+    emitter = LiveLinkEmitter(*parse_address(args.livelink)) if args.livelink else None
     limits = Limits(sessions=args.max_sessions, samples=args.samples)
     server = ReactionServer(generator, tokenizer, _sampling(args), read_emotion=not args.no_read_emotion,
-                            limits=limits, token=token_from(args.token), on_frame=emitter)
-    print(f"serving {args.model} on ws://{args.host}:{args.port} (K up to {args.samples}, "
-          f"{args.max_sessions} conversations" + (f", Live Link to {args.livelink}" if emitter else "") +
-          "; Ctrl-C stops)")
-    asyncio.run(server.run(args.host, args.port))
-    print("stopped")
-    return 0
+                            limits=limits, token=token_from(args.token), on_frame=emitter, ids=(index, workers))
+    asyncio.run(server.run(args.host, args.port, sock=sock))
 
 
 def _client(args: argparse.Namespace) -> int:
@@ -530,6 +545,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=_positive_int, default=1,
                    help="torch threads for the batched forward (default 1: its operations are too small to "
                         "share, and an idle second thread spins on a core the sockets need)")
+    p.add_argument("--workers", type=_positive_int, default=1,
+                   help="server processes sharing the port, one per core to give (limits apply per worker)")
     _add_sampling_flags(p)
     p.set_defaults(func=_serve, samples=10)
 

@@ -21,6 +21,7 @@ import ipaddress
 import json
 import os
 import signal
+import socket
 import time
 import traceback
 from collections.abc import Callable
@@ -85,11 +86,13 @@ class _Conversation:
 class ReactionServer:
     def __init__(self, generator: ReactionGenerator, tokenizer: FaceTokenizer, sampling: Sampling | None = None,
                  read_emotion: bool = True, limits: Limits = Limits(), token: str | None = None,
-                 on_frame: Callable[[int, int, np.ndarray, np.ndarray], None] | None = None) -> None:
+                 on_frame: Callable[[int, int, np.ndarray, np.ndarray], None] | None = None,
+                 ids: tuple[int, int] = (0, 1)) -> None:
         """read_emotion: a conversation with a face and no emotion values has the speaker's emotion
         read off the face (what a robot has). on_frame(conversation, frame index, face (K, FACE_DIM),
         emotion (K, EMOTION_DIM)): called for every listener frame, e.g. to drive an avatar
-        (live/livelink.py)."""
+        (live/livelink.py). ids: (first, step) of conversation ids, so that workers sharing a
+        socket (live/workers.py) never give two conversations one id."""
         if generator.config.offline:
             raise UsageError("an offline generator cannot serve live conversations: give an online one")
         self.generator, self.tokenizer, self.sampling = generator.eval(), tokenizer.eval(), sampling
@@ -98,7 +101,7 @@ class ReactionServer:
         self.engines: dict[int, ReactionEngine] = {}
         self.live: dict[int, _Conversation] = {}
         self._ops: list[tuple] = []  # engine changes, applied by the ticker between ticks
-        self._next = 0
+        self._next, self._id_step = ids
         self._greeting = 0
         self._wake = asyncio.Event()
 
@@ -143,7 +146,7 @@ class ReactionServer:
         if len(self.live) >= self.limits.sessions:
             await connection.close(1013, f"the server holds its limit of {self.limits.sessions} conversations")
             return
-        cid, self._next = self._next, self._next + 1
+        cid, self._next = self._next, self._next + self._id_step
         conversation = _Conversation(cid, hello, asyncio.Queue(self.limits.outbox_frames), connection)
         self.live[cid] = conversation
         self._ops.append(("open", cid, hello.samples, hello.seed))
@@ -298,8 +301,11 @@ class ReactionServer:
 
     # -- running -----------------------------------------------------------------------------------
     async def run(self, host: str = "127.0.0.1", port: int = 8765, ready: asyncio.Future | None = None,
-                  stop: asyncio.Future | None = None) -> None:
-        """Serve until `stop` is set (or SIGINT/SIGTERM); `ready` receives the bound port."""
+                  stop: asyncio.Future | None = None, sock: socket.socket | None = None) -> None:
+        """Serve until `stop` is set (or SIGINT/SIGTERM); `ready` receives the bound port. With `sock`
+        (a listening socket, live/workers.py) it accepts there instead of binding host:port."""
+        if sock is not None:
+            host = sock.getsockname()[0]
         if not is_loopback(host) and not self.token:
             raise UsageError(f"binding to {host} (not loopback) needs a token: --token or ${TOKEN_ENV}")
         loop = asyncio.get_running_loop()
@@ -313,8 +319,10 @@ class ReactionServer:
         try:
             # No permessage-deflate: compressing every small frame took 8% of a loaded server's time,
             # to save bytes that loopback and a LAN do not miss.
-            async with serve(self._handler, host, port, max_size=self.limits.message_bytes, compression=None,
-                             process_request=self._check_request, ping_interval=20, ping_timeout=20) as server:
+            where = {"sock": sock} if sock is not None else {"host": host, "port": port}
+            async with serve(self._handler, max_size=self.limits.message_bytes, compression=None,
+                             process_request=self._check_request, ping_interval=20, ping_timeout=20,
+                             **where) as server:
                 if ready is not None:
                     ready.set_result(server.sockets[0].getsockname()[1])
                 await stop
