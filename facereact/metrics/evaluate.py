@@ -5,7 +5,7 @@ import time
 
 from facereact.data.errors import UsageError
 from facereact.metrics.correlation import frcorr
-from facereact.metrics.diversity import frdiv, frdvs, frvar
+from facereact.metrics.diversity import spread
 from facereact.metrics.dtw import min_distances
 from facereact.metrics.inputs import MetricInputs, check_inputs
 from facereact.metrics.realism import frfd
@@ -41,10 +41,11 @@ def _evaluate(inputs: MetricInputs, mode: str, progress: bool) -> dict:
     result["FRCorr"] = timed("FRCorr", lambda: frcorr(inputs, progress))
     distances, work = timed("FRDist", lambda: min_distances(inputs, progress))
     result["FRDist"] = float(distances.sum(axis=1).mean())
+    figures = timed("FRDiv FRVar FRDvs", lambda: spread(inputs.pred))  # one pass for the three
     # One reaction per speaker has no diversity to measure: say so instead of reporting 0.
-    result["FRDiv"] = timed("FRDiv", lambda: frdiv(inputs.pred)) if inputs.pred.shape[1] > 1 else None
-    result["FRVar"] = timed("FRVar", lambda: frvar(inputs.pred))
-    result["FRDvs"] = timed("FRDvs", lambda: frdvs(inputs.pred))
+    result["FRDiv"] = figures.frdiv if inputs.pred.shape[1] > 1 else None
+    result["FRVar"] = figures.frvar
+    result["FRDvs"] = figures.frdvs
     result["FRFD"] = timed("FRFD", lambda: frfd(inputs.pred, inputs.listener_gt))
     result["FRSyn"] = timed("FRSyn", lambda: frsyn(inputs.pred, inputs.speaker_gt, mode))
     result["work"] = work

@@ -26,29 +26,35 @@ def window_features(seqs: np.ndarray, window: int = WINDOW, stride: int = STRIDE
 
 @njit(cache=True)
 def _window_features(seqs, window, starts, out):
-    """Window sums come from running sums: O(T) per sequence whatever the window."""
+    """Window sums come from running sums: O(T) per sequence whatever the window. Frames outer,
+    columns inner: the frames are read in memory order and the column loops vectorise."""
     n, t, d = seqs.shape
-    sums = np.zeros((3, t + 1))
+    sums = np.zeros((3, t + 1, d))
+    offset = np.empty(d)
     for s in range(n):
+        seq = seqs[s]
+        offset[:] = 0.0
+        for i in range(t):
+            for c in range(d):
+                offset[c] += seq[i, c]
         for c in range(d):
-            offset = 0.0
-            for i in range(t):
-                offset += seqs[s, i, c]
-            offset /= t  # centre each column: running sums of squares then lose less precision
-            for i in range(t):
-                x = seqs[s, i, c] - offset
-                sums[0, i + 1] = sums[0, i] + x
-                sums[1, i + 1] = sums[1, i] + x * x
-                step = abs(x - (seqs[s, i - 1, c] - offset)) if i > 0 else 0.0
-                sums[2, i + 1] = sums[2, i] + step
-            for w in range(starts.shape[0]):
-                a = starts[w]
-                mean = (sums[0, a + window] - sums[0, a]) / window
-                var = max((sums[1, a + window] - sums[1, a]) / window - mean * mean, 0.0)
-                out[s, w, c] = mean + offset
+            offset[c] /= t  # centre each column: running sums of squares then lose less precision
+        for i in range(t):
+            for c in range(d):
+                x = seq[i, c] - offset[c]
+                sums[0, i + 1, c] = sums[0, i, c] + x
+                sums[1, i + 1, c] = sums[1, i, c] + x * x
+                step = abs(x - (seq[i - 1, c] - offset[c])) if i > 0 else 0.0
+                sums[2, i + 1, c] = sums[2, i, c] + step
+        for w in range(starts.shape[0]):
+            a = starts[w]
+            for c in range(d):
+                mean = (sums[0, a + window, c] - sums[0, a, c]) / window
+                var = max((sums[1, a + window, c] - sums[1, a, c]) / window - mean * mean, 0.0)
+                out[s, w, c] = mean + offset[c]
                 out[s, w, d + c] = np.sqrt(var)
                 # |velocity| over the window - 1 steps inside it: steps a + 1 .. a + window - 1
-                out[s, w, 2 * d + c] = (sums[2, a + window] - sums[2, a + 1]) / (window - 1)
+                out[s, w, 2 * d + c] = (sums[2, a + window, c] - sums[2, a + 1, c]) / (window - 1)
 
 
 def _sqrtm_psd(m: np.ndarray) -> np.ndarray:

@@ -147,3 +147,41 @@ def test_realism_grows_with_distribution_shift() -> None:
     close = evaluate(**data)["FRFD"]
     data["pred"] = data["pred"] * 3 + 1
     assert evaluate(**data)["FRFD"] > close + 1.0
+
+
+@pytest.mark.parametrize("offset", [0.0, 1000.0])
+def test_spread_figures_equal_their_pairwise_definitions(offset: float) -> None:
+    # The one-pass FRDiv, FRVar, FRDvs against their definitions written out: all ordered pairs,
+    # np.var; an offset far from zero checks that the shifted sums keep their precision.
+    from facereact.metrics.diversity import spread
+
+    rng = np.random.default_rng(4)
+    n, k, t, d = 5, 3, 7, 4
+    pred = (offset + rng.normal(0, 0.1, (n, k, t, d))).astype(np.float32)
+    x = pred.astype(np.float64)
+    div = np.mean([sum(((x[s, a] - x[s, b]) ** 2).sum() for a in range(k) for b in range(k)) / (k * (k - 1) * t * d)
+                   for s in range(n)])
+    dvs = sum(((x[a, i] - x[b, i]) ** 2).sum() for i in range(k) for a in range(n) for b in range(n)) \
+        / (n * (n - 1) * k) / (t * d)
+    var = x.var(axis=2, ddof=1).mean()
+    got = spread(pred)
+    assert got.frdiv == pytest.approx(div, rel=1e-9)
+    assert got.frdvs == pytest.approx(dvs, rel=1e-9)
+    assert got.frvar == pytest.approx(var, rel=1e-9)
+
+
+def test_window_features_equal_their_direct_definition() -> None:
+    # FRFD's window statistics from running sums against each window computed on its own: mean,
+    # standard deviation, mean |velocity| of the steps inside the window.
+    from facereact.metrics.realism import window_features
+
+    rng = np.random.default_rng(8)
+    seqs = (3.0 + rng.normal(0, 0.2, (2, 3, 40, 5))).astype(np.float32)
+    window, stride = 10, 5
+    got = window_features(seqs, window, stride)
+    rows = []
+    for seq in seqs.reshape(-1, 40, 5).astype(np.float64):
+        for a in range(0, 40 - window + 1, stride):
+            w = seq[a:a + window]
+            rows.append(np.concatenate([w.mean(0), w.std(0), np.abs(np.diff(w, axis=0)).mean(0)]))
+    np.testing.assert_allclose(got, np.array(rows), rtol=1e-9, atol=1e-9)
