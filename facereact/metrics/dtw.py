@@ -124,11 +124,29 @@ def _search(pred, pred_masks, gt, gt_masks, tasks, nbr_idx, nbr_ptr, cap, binary
     cells = np.zeros(LANES, np.int64)
     taken = 0
     step = 0
-    for lane in range(LANES):
-        taken = _next_task(lane, taken, pred, gt, gt_masks, tasks, nbr_idx, nbr_ptr, cap, bounds, weights, columns,
-                           b, mb, prev, order, task, n_cand, pos, row, first_round, limit, ub_limit, best, cells,
-                           out, cells_out)
-    while (task >= 0).any():
+    while True:
+        for lane in range(LANES):
+            while task[lane] < 0 and taken < tasks.shape[0]:  # an idle lane takes the next task
+                q = taken
+                taken += 1
+                candidates = nbr_idx[nbr_ptr[tasks[q, 0]]:nbr_ptr[tasks[q, 0] + 1]]
+                if candidates.shape[0] == 0:
+                    out[q] = np.inf
+                    cells_out[q] = 0
+                    continue
+                ub = _order_candidates(pred[tasks[q, 0], tasks[q, 1]], gt, candidates, bounds, weights, order[lane])
+                task[lane] = q
+                n_cand[lane] = candidates.shape[0]
+                pos[lane] = 0
+                row[lane] = 0
+                first_round[lane] = True
+                ub_limit[lane] = ub * _UB_SLACK
+                limit[lane] = min(ub_limit[lane], cap)
+                best[lane] = np.inf
+                cells[lane] = 0
+                _load_candidate(lane, gt, gt_masks, order[lane, 0], columns, b, mb, prev)
+        if (task < 0).all():
+            break
         for lane in range(LANES):
             q = task[lane]
             if q < 0:
@@ -185,37 +203,7 @@ def _search(pred, pred_masks, gt, gt_masks, tasks, nbr_idx, nbr_ptr, cap, binary
             else:
                 out[task[lane]] = best[lane]
                 cells_out[task[lane]] = cells[lane]
-                taken = _next_task(lane, taken, pred, gt, gt_masks, tasks, nbr_idx, nbr_ptr, cap, bounds, weights,
-                                   columns, b, mb, prev, order, task, n_cand, pos, row, first_round, limit, ub_limit,
-                                   best, cells, out, cells_out)
-
-
-@njit(cache=True, nogil=True)
-def _next_task(lane, taken, pred, gt, gt_masks, tasks, nbr_idx, nbr_ptr, cap, bounds, weights, columns, b, mb, prev,
-               order, task, n_cand, pos, row, first_round, limit, ub_limit, best, cells, out, cells_out):
-    """Give the lane the next task with candidates (tasks without any get inf); returns the count taken."""
-    task[lane] = -1
-    while taken < tasks.shape[0]:
-        q = taken
-        taken += 1
-        candidates = nbr_idx[nbr_ptr[tasks[q, 0]]:nbr_ptr[tasks[q, 0] + 1]]
-        if candidates.shape[0] == 0:
-            out[q] = np.inf
-            cells_out[q] = 0
-            continue
-        ub = _order_candidates(pred[tasks[q, 0], tasks[q, 1]], gt, candidates, bounds, weights, order[lane])
-        task[lane] = q
-        n_cand[lane] = candidates.shape[0]
-        pos[lane] = 0
-        row[lane] = 0
-        first_round[lane] = True
-        ub_limit[lane] = ub * _UB_SLACK
-        limit[lane] = min(ub_limit[lane], cap)
-        best[lane] = np.inf
-        cells[lane] = 0
-        _load_candidate(lane, gt, gt_masks, order[lane, 0], columns, b, mb, prev)
-        break
-    return taken
+                task[lane] = -1
 
 
 @njit(cache=True, parallel=True)
