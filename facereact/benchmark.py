@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -72,9 +72,12 @@ def _predict(path: Path, key: str, make: Callable[[], dict[str, np.ndarray]]) ->
 
 
 def benchmark(root: str | Path, out: str | Path, model_dirs: list[str | Path] = (), split: str = "val",
-              samples: int = 10, seed: int = 0, progress: bool = True, sampling: Sampling | None = None,
+              samples: int = 10, seed: int = 0, progress: bool = True,
+              sampling: Sampling | Mapping[str, float] | None = None,
               inputs: Mapping[str | Path, Sequence[str]] | Sequence[str] = ("full",)) -> tuple[dict[str, dict], str]:
     """Evaluate the rule-based baselines and each model on `split`; write out/results.{md,csv,json}.
+    sampling: one Sampling for every generator, or the settings to change (e.g. {"guidance": 3})
+    from each generator's own setting's recommendation (online and offline differ), or None.
     inputs: the input sets each generator is scored with, one row each (generator/inputs.py): one
     list for every generator, or a list per generator folder as given (others: full inputs).
     Predictions are cached in `out` per model folder and input set (and per sampling, when not the
@@ -95,7 +98,11 @@ def benchmark(root: str | Path, out: str | Path, model_dirs: list[str | Path] = 
             name, stem = system_name(generator, tokenizer, folder, input_set), f"pred_{split}_{folder.name}"
             if input_set != "full":
                 stem += "_" + input_set.replace("+", "_")
-            how = recommended(generator.config.offline) if sampling is None else sampling
+            how = recommended(generator.config.offline)
+            if isinstance(sampling, Sampling):
+                how = sampling
+            elif sampling:
+                how = replace(how, **sampling)
             if how != recommended(generator.config.offline):
                 tag = f"t{how.temperature:g}_k{how.top_k}_p{how.top_p}_g{how.guidance:g}"
                 stem, name = f"{stem}_{tag}", f"{name} {tag}"

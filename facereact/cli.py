@@ -169,14 +169,17 @@ def _train_generator(args: argparse.Namespace) -> int:
     return 0
 
 
+SAMPLING_FLAGS = ("temperature", "top_k", "top_p", "guidance")
+
+
 def _sampling(args: argparse.Namespace, offline: bool = False):
     """The sampling flags over the recommended sampling of a generator of that setting; None when no
     flag is given (each generator then uses its own setting's)."""
     from facereact.generator.sampling import recommended
 
-    if all(getattr(args, k) is None for k in ("temperature", "top_k", "top_p", "guidance")):
+    if all(getattr(args, k) is None for k in SAMPLING_FLAGS):
         return None
-    return replace(recommended(offline), **_given(args, ("temperature", "top_k", "top_p", "guidance")))
+    return replace(recommended(offline), **_given(args, SAMPLING_FLAGS))
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -337,8 +340,9 @@ def _benchmark(args: argparse.Namespace) -> int:
         return 0
     from facereact.benchmark import benchmark
 
+    # The flags given change each generator's own recommendation (online and offline differ).
     _, table = benchmark(args.data, args.out, args.models, args.split, args.samples, args.seed,
-                         sampling=_sampling(args), inputs=args.inputs)
+                         sampling=_given(args, SAMPLING_FLAGS), inputs=args.inputs)
     print(table)
     print(f"written to {args.out}/results.md, .csv, .json")
     return 0

@@ -77,3 +77,33 @@ def test_each_input_set_is_a_row_of_its_own(tiny_corpus: Path, tmp_path: Path, c
         assert str(arrays["inputs"]) == "audio"
     bench.benchmark(tiny_corpus, out, [model], samples=2, progress=False, inputs={str(model): ("audio",)})
     assert len(counted) == 2  # cached per input set
+
+
+def test_sampling_flags_change_each_generators_own_recommendation(tiny_corpus: Path, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    # Online and offline generators sample with different guidance by default; a flag such as
+    # --temperature changes that one setting and keeps each generator's own guidance.
+    from dataclasses import replace
+
+    from facereact.generator.sampling import recommended
+
+    online = save_models(tmp_path / "online", seed=0)
+    offline = tmp_path / "offline"
+    torch.manual_seed(0)
+    ReactionGenerator(GeneratorConfig(levels=(4, 4), width=16, heads=2, layers=1, context=8, future=4,
+                                      offline=True)).save(offline)
+    save_models(tmp_path / "scratch", seed=0)
+    (tmp_path / "scratch" / "tokenizer").rename(offline / "tokenizer")
+    used: dict[bool, object] = {}
+    real = bench.generate_split
+
+    def generate(generator, tokenizer, root, split, samples, sampling, seed, progress=True, inputs="full"):
+        used[generator.config.offline] = sampling
+        return real(generator, tokenizer, root, split, samples, sampling, seed, progress=False, inputs=inputs)
+
+    monkeypatch.setattr(bench, "generate_split", generate)
+    bench.benchmark(tiny_corpus, tmp_path / "bench", [online, offline], samples=2, progress=False,
+                    sampling={"temperature": 0.7})
+    assert used[False] == replace(recommended(False), temperature=0.7)
+    assert used[True] == replace(recommended(True), temperature=0.7)
+    assert used[False].guidance != used[True].guidance
