@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -98,11 +98,7 @@ def benchmark(root: str | Path, out: str | Path, model_dirs: list[str | Path] = 
             name, stem = system_name(generator, tokenizer, folder, input_set), f"pred_{split}_{folder.name}"
             if input_set != "full":
                 stem += "_" + input_set.replace("+", "_")
-            how = recommended(generator.config.offline)
-            if isinstance(sampling, Sampling):
-                how = sampling
-            elif sampling:
-                how = replace(how, **sampling)
+            how = sampling if isinstance(sampling, Sampling) else recommended(generator.config.offline, sampling)
             if how != recommended(generator.config.offline):
                 tag = f"t{how.temperature:g}_k{how.top_k}_p{how.top_p}_g{how.guidance:g}"
                 stem, name = f"{stem}_{tag}", f"{name} {tag}"

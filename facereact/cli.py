@@ -177,9 +177,8 @@ def _sampling(args: argparse.Namespace, offline: bool = False):
     flag is given (each generator then uses its own setting's)."""
     from facereact.generator.sampling import recommended
 
-    if all(getattr(args, k) is None for k in SAMPLING_FLAGS):
-        return None
-    return replace(recommended(offline), **_given(args, SAMPLING_FLAGS))
+    given = _given(args, SAMPLING_FLAGS)
+    return recommended(offline, given) if given else None
 
 
 def _generate(args: argparse.Namespace) -> int:

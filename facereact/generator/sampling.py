@@ -1,7 +1,8 @@
 """Choosing the next token: temperature, top-k and top-p (nucleus), seeded."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 
 import torch
 
@@ -43,9 +44,11 @@ RECOMMENDED = Sampling(temperature=0.9, guidance=2.0)
 RECOMMENDED_ONLINE = Sampling(temperature=0.9, guidance=4.0)
 
 
-def recommended(offline: bool) -> Sampling:
-    """The sampling a generator of that setting uses unless told otherwise."""
-    return RECOMMENDED if offline else RECOMMENDED_ONLINE
+def recommended(offline: bool, changes: Mapping[str, float] | None = None) -> Sampling:
+    """The sampling a generator of that setting uses unless told otherwise, with `changes` (some of
+    Sampling's fields, e.g. the flags a user gave) applied over it."""
+    base = RECOMMENDED if offline else RECOMMENDED_ONLINE
+    return replace(base, **changes) if changes else base
 
 
 def guide(conditional: torch.Tensor, listener_only: torch.Tensor, guidance: float) -> torch.Tensor:

@@ -297,7 +297,7 @@ def _closest(pred: np.ndarray, gt: np.ndarray, nbr_idx: np.ndarray, nbr_ptr: np.
                 got = np.empty(len(sl))
                 got_cells = np.empty(len(sl), np.int64)
                 _search_parts(pred, pred_masks, gt, gt_masks, tasks[sl], nbr_idx, nbr_ptr, cap, kernel_binary, bounds,
-                              weights, columns.astype(np.int64), spaces, mask_spaces, got, got_cells)
+                              weights, columns, spaces, mask_spaces, got, got_cells)
                 out[sl], cells_done[sl] = got, got_cells
                 bar.update(len(sl))
     pairs = int((nbr_ptr[1:] - nbr_ptr[:-1]).sum()) * k
