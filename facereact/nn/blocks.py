@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from facereact.data.errors import UsageError
+from facereact.nn import fast
 from facereact.nn.position import RelativeBias
 
 
@@ -105,16 +106,23 @@ class Band:
             self.data.narrow(d, self.count, n).copy_(new)
             self.count += n
             return self.view
-        if self.data is None:
-            self.data = new.new_zeros(self._shape(new, self.keep))
         for i in range(n):
-            self.data.narrow(d, self.count % self.keep, 1).copy_(new.narrow(d, i, 1))
-            self.count += 1
+            slot = self.reserve(new)
+            self.data.narrow(d, slot, 1).copy_(new.narrow(d, i, 1))
+        return self.view
+
+    def reserve(self, like: torch.Tensor) -> int:
+        """A ring's slot for one new frame shaped like `like` (one frame along dim), counted as
+        appended: the caller writes it (nn/fast.py writes it in place)."""
+        if self.data is None:
+            self.data = like.new_zeros(self._shape(like, self.keep))
+        slot = self.count % self.keep
+        self.count += 1
         if self.filled is not None:
-            self.filled = (self.filled + n).clamp(max=self.keep)
+            self.filled = (self.filled + 1).clamp(max=self.keep)
             if bool((self.filled == self.keep).all()):
                 self.filled = None
-        return self.view
+        return slot
 
     @classmethod
     def joined(cls, bands: list["Band"]) -> "Band":
@@ -305,6 +313,8 @@ class Block(nn.Module):
         return x + self.mlp(self.mlp_norm(x))
 
     def step(self, x: torch.Tensor, state: BlockState, context: int | None) -> torch.Tensor:
+        if context is not None and fast.enabled(x):
+            return fast.block_step(self, x, state, context)
         x = x + self.conv.step(self.conv_norm(x), state)
         x = x + self.attn.step(self.attn_norm(x), state.attn, context)
         up, act, down, _ = self.mlp  # no dropout call: a step is inference

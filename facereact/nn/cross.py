@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from facereact.nn import fast
 from facereact.nn.blocks import Block, BlockState, attend, mask_unfilled
 from facereact.nn.position import RelativeBias
 
@@ -82,8 +83,10 @@ class ListenerBlock(nn.Module):
         conversation has not filled yet (Band.invalid)."""
         x = self.own.step(x, state.own, context)
         position = self.cross.position
-        bias = mask_unfilled(None if position is None else position.for_step(offsets, offsets_key), invalid)
-        return x + self._cross(x, k, v, bias, speaker_on)
+        bias = None if position is None else position.for_step(offsets, offsets_key)
+        if fast.enabled(x):
+            return fast.cross_step(self, x, k, v, bias, invalid, speaker_on)
+        return x + self._cross(x, k, v, mask_unfilled(bias, invalid), speaker_on)
 
     def _cross(self, x: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None,
                speaker_on: torch.Tensor | None) -> torch.Tensor:

@@ -1,0 +1,437 @@
+"""A streaming step of a transformer block as one compiled call, for live use.
+
+A one-frame step of a `Block` is about 45 small torch operations (three layer norms, the causal
+convolution, the attention's products, softmax and ring append, the MLP), each paying the
+dispatcher's few microseconds on this size of work: at the streaming batch sizes (1 to 64 rows,
+width 96-128) overhead, not arithmetic, was most of a step. Here the whole block runs in one numba
+call on the same weights and the same state objects (the ring of keys and values is written in
+place through a numpy view of its tensor, so batching conversations (generator/cohort.py) and the
+torch path keep working on it).
+
+The arithmetic is the block's, in float32, in another order (fused multiply-adds, row-wise sums):
+results agree with the torch step to float rounding (tests: 1e-5), not to the bit. Used only for
+inference on CPU float32 tensors with a bounded band; `FACEREACT_FAST=0` turns it off (the torch
+step is the reference, and what training and gradients use).
+"""
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+import torch
+from numba import njit
+
+_ENABLED = os.environ.get("FACEREACT_FAST", "1") != "0"
+
+
+def enabled(x: torch.Tensor) -> bool:
+    """Whether the compiled step applies to this input: inference on CPU float32."""
+    return _ENABLED and not torch.is_grad_enabled() and x.dtype == torch.float32 and x.device.type == "cpu"
+
+
+def set_enabled(on: bool) -> bool:
+    """Turn the compiled steps on or off (tests, A/B timing); returns the previous setting."""
+    global _ENABLED
+    previous, _ENABLED = _ENABLED, on
+    return previous
+
+
+# -- kernels ------------------------------------------------------------------------------------------
+
+@njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
+def _linear(x, w, b, out):
+    """out = x @ w.T + b; x (R, I), w (O, I) (a Linear's weight as stored), b (O,). Two rows by
+    two outputs at a time: each loaded value feeds two products (a plain loop is load-bound)."""
+    rows, width = x.shape
+    outs = w.shape[0]
+    r = 0
+    while r + 2 <= rows:
+        x0, x1 = x[r], x[r + 1]
+        o = 0
+        while o + 2 <= outs:
+            w0, w1 = w[o], w[o + 1]
+            a00 = a01 = a10 = a11 = np.float32(0.0)
+            for i in range(width):
+                a00 += x0[i] * w0[i]
+                a01 += x0[i] * w1[i]
+                a10 += x1[i] * w0[i]
+                a11 += x1[i] * w1[i]
+            out[r, o], out[r, o + 1] = a00 + b[o], a01 + b[o + 1]
+            out[r + 1, o], out[r + 1, o + 1] = a10 + b[o], a11 + b[o + 1]
+            o += 2
+        if o < outs:
+            for rr in range(r, r + 2):
+                out[rr, o] = _dot(x[rr], w[o]) + b[o]
+        r += 2
+    if r < rows:
+        for o in range(outs):
+            out[r, o] = _dot(x[r], w[o]) + b[o]
+
+
+@njit(cache=True, nogil=True, fastmath=True, inline="always", error_model="numpy")
+def _dot(a, b):
+    acc = np.float32(0.0)
+    for i in range(a.shape[0]):
+        acc += a[i] * b[i]
+    return acc
+
+
+@njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
+def _layer_norm(x, gain, bias, eps, out):
+    for r in range(x.shape[0]):
+        n = x.shape[1]
+        mean = 0.0
+        for c in range(n):
+            mean += x[r, c]
+        mean /= n
+        var = 0.0
+        for c in range(n):
+            d = x[r, c] - mean
+            var += d * d
+        inv = 1.0 / math.sqrt(var / n + eps)
+        for c in range(n):
+            out[r, c] = (x[r, c] - mean) * inv * gain[c] + bias[c]
+
+
+@njit(cache=True, nogil=True, fastmath=True, inline="always", error_model="numpy")
+def _erf(v):
+    """erf for float32 on [-4, 4] (beyond, it is +-1 in float32) as an odd rational function:
+    the approximation Eigen and XLA use for float32, within 4.2e-7 of math.erf (checked in the
+    tests). Multiplies, adds and one division, so loops of it vectorise; libm's erf does not."""
+    x = min(max(v, np.float32(-4.0)), np.float32(4.0))
+    x2 = x * x
+    p = np.float32(-2.72614225801306e-10)
+    p = p * x2 + np.float32(2.77068142495902e-08)
+    p = p * x2 + np.float32(-2.10102402082508e-06)
+    p = p * x2 + np.float32(-5.69250639462346e-05)
+    p = p * x2 + np.float32(-7.34990630326855e-04)
+    p = p * x2 + np.float32(-2.95459980854025e-03)
+    p = p * x2 + np.float32(-1.60960333262415e-02)
+    q = np.float32(-1.45660718464996e-05)
+    q = q * x2 + np.float32(-2.13374055278905e-04)
+    q = q * x2 + np.float32(-1.68282697438203e-03)
+    q = q * x2 + np.float32(-7.37332916720468e-03)
+    q = q * x2 + np.float32(-1.42647390514189e-02)
+    return x * p / q
+
+
+@njit(cache=True, nogil=True, fastmath=True, inline="always", error_model="numpy")
+def _gelu_row(x, out):
+    """The exact (erf) GELU of x into out."""
+    for w in range(x.shape[0]):
+        v = x[w]
+        out[w] = np.float32(0.5) * v * (np.float32(1.0) + _erf(v * np.float32(0.7071067811865476)))
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _gelu(x, out):
+    for r in range(x.shape[0]):
+        _gelu_row(x[r], out[r])  # out of place: an in-place loop fails the vectoriser's alias check
+
+
+@njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
+def attend_rows(q, keys, values, n, bias, has_bias, invalid, has_invalid, heads, group, out):
+    """Attention of one query frame per row against the first n slots of its band.
+
+    q (R, C) queries (not yet scaled); keys and values (S, H, slots, D) with S = R / group: row r
+    reads band row r // group (a speaker's band read by its K listener rows); bias (H, n) added
+    to the scores when has_bias; invalid (S, n) True where a slot is masked, when has_invalid.
+    out (R, C): the heads' weighted values, head-major as the torch blocks lay them out."""
+    d = q.shape[1] // heads
+    scale = np.float32(d ** -0.5)
+    scores = np.empty(n, np.float32)
+    for r in range(q.shape[0]):
+        s = r // group
+        for h in range(heads):
+            qh = q[r, h * d:(h + 1) * d] * scale
+            top = -np.inf
+            for j in range(n):
+                if has_invalid and invalid[s, j]:
+                    scores[j] = -np.inf
+                    continue
+                kj = keys[s, h, j]
+                acc = np.float32(0.0)
+                for e in range(d):
+                    acc += qh[e] * kj[e]
+                if has_bias:
+                    acc += bias[h, j]
+                scores[j] = acc
+                top = max(top, acc)
+            total = np.float32(0.0)
+            for j in range(n):
+                p = np.float32(math.exp(scores[j] - top))
+                scores[j] = p
+                total += p
+            o = out[r, h * d:(h + 1) * d]
+            o[:] = 0.0
+            for j in range(n):
+                p = scores[j] / total
+                vj = values[s, h, j]
+                for e in range(d):
+                    o[e] += p * vj[e]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _block_step(x, conv_past, conv_w, conv_b, norms, w_qkv, b_qkv, w_out, b_out, w_up, b_up, w_down, b_down,
+                keys, values, slot, n, bias, has_bias, invalid, has_invalid, heads, eps, out):
+    """Block.step on x (R, C): out = x after the convolution, attention and MLP sub-blocks; the
+    convolution's past (R, kernel - 1, C) shifted in place, this frame's key and value written at
+    `slot` of the ring (R, H, keep, D), attention over its first n slots. norms (3, 2, C): the
+    three layer norms' gains and biases."""
+    rows, c = x.shape
+    d = c // heads
+    kernel = conv_w.shape[0]
+    h = np.empty_like(x)
+    # convolution sub-block: the past holds normalised frames
+    _layer_norm(x, norms[0, 0], norms[0, 1], eps, h)
+    x1 = np.empty_like(x)
+    for r in range(rows):
+        for ch in range(c):
+            acc = np.float32(0.0)
+            for k in range(kernel - 1):
+                acc += conv_past[r, k, ch] * conv_w[k, ch]
+            acc += h[r, ch] * conv_w[kernel - 1, ch]
+            x1[r, ch] = x[r, ch] + (acc + conv_b[ch])
+        for k in range(kernel - 2):
+            conv_past[r, k] = conv_past[r, k + 1]
+        if kernel > 1:
+            conv_past[r, kernel - 2] = h[r]
+    # attention sub-block
+    _layer_norm(x1, norms[1, 0], norms[1, 1], eps, h)
+    qkv = np.empty((rows, 3 * c), np.float32)
+    _linear(h, w_qkv, b_qkv, qkv)
+    for r in range(rows):
+        for hd in range(heads):
+            for e in range(d):
+                keys[r, hd, slot, e] = qkv[r, c + hd * d + e]
+                values[r, hd, slot, e] = qkv[r, 2 * c + hd * d + e]
+    y = np.empty_like(x)
+    attend_rows(qkv[:, :c], keys, values, n, bias, has_bias, invalid, has_invalid, heads, 1, y)
+    x2 = np.empty_like(x)
+    _linear(y, w_out, b_out, x2)
+    x2 += x1
+    # MLP sub-block
+    _layer_norm(x2, norms[2, 0], norms[2, 1], eps, h)
+    up = np.empty((rows, w_up.shape[0]), np.float32)
+    _linear(h, w_up, b_up, up)
+    act = np.empty_like(up)
+    _gelu(up, act)
+    _linear(act, w_down, b_down, out)
+    out += x2
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _cross_step(x, norm, w_q, b_q, keys, values, n, bias, has_bias, invalid, has_invalid, heads, eps, w_out, b_out,
+                gate, on, has_on, out):
+    """ListenerBlock's gated cross-attention for one frame: out = x + tanh(gate) * attention of
+    LN(x) over the speakers' keys and values (S, H, n, D), rows grouped R / S per speaker, times
+    on (R,) where has_on (0: the listener-only rows of guidance)."""
+    rows, c = x.shape
+    h = np.empty_like(x)
+    _layer_norm(x, norm[0], norm[1], eps, h)
+    q = np.empty_like(x)
+    _linear(h, w_q, b_q, q)
+    y = np.empty_like(x)
+    attend_rows(q, keys, values, n, bias, has_bias, invalid, has_invalid, heads, rows // keys.shape[0], y)
+    _linear(y, w_out, b_out, h)
+    g = np.float32(math.tanh(gate))
+    for r in range(rows):
+        scale = on[r] if has_on else np.float32(1.0)
+        for ch in range(c):
+            out[r, ch] = x[r, ch] + (g * h[r, ch]) * scale
+
+
+@njit(cache=True, nogil=True, fastmath=True, inline="always", error_model="numpy")
+def _lerp_row(start, end, weight):
+    """end <- torch.lerp(start, end, weight), in torch's own two formulas."""
+    if weight < 0.5:
+        for w in range(end.shape[0]):
+            end[w] = start[w] + weight * (end[w] - start[w])
+    else:
+        for w in range(end.shape[0]):
+            end[w] = end[w] - (end[w] - start[w]) * (np.float32(1.0) - weight)
+
+
+@njit(cache=True, nogil=True, fastmath=True, inline="always", error_model="numpy")
+def _add_row(x, y):
+    for w in range(x.shape[0]):
+        x[w] += y[w]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _sample_digits(pre, rows, guided, guidance, w2, b2, levels, images, temperature, u, basis, tokens):
+    """DigitHead.sample after its first layer: pre (rows, or 2 x rows with guidance, D x W) every
+    digit's first-layer activations (updated in place as digits are chosen), w2 (D, L, W) and b2
+    (D, L) each digit's output layer padded to the largest level count L, images (D - 1, L,
+    (D - 1) x W) each chosen digit's image under the later digits' first layers, u (rows, D)
+    uniform draws. Per digit: GELU, guidance mixed like torch.lerp, logits, then the first level
+    whose cumulative probability exceeds u x total (argmax at temperature 0)."""
+    digits = levels.shape[0]
+    width = w2.shape[2]
+    hidden = np.empty(width, np.float32)
+    free = np.empty(width, np.float32)
+    logits = np.empty(w2.shape[1], np.float32)
+    g = np.float32(guidance)
+    for r in range(rows):
+        token = 0
+        for i in range(digits):
+            lo = i * width
+            _gelu_row(pre[r, lo:lo + width], hidden)
+            if guided:
+                _gelu_row(pre[rows + r, lo:lo + width], free)
+                _lerp_row(free, hidden, g)
+            n = levels[i]
+            for l in range(n):
+                logits[l] = _dot(hidden, w2[i, l]) + b2[i, l]
+            digit = 0
+            if temperature == 0.0:
+                for l in range(1, n):
+                    if logits[l] > logits[digit]:
+                        digit = l
+            else:
+                top = -np.inf
+                for l in range(n):
+                    logits[l] = logits[l] / np.float32(temperature)
+                    top = max(top, logits[l])
+                total = np.float32(0.0)
+                for l in range(n):
+                    logits[l] = np.float32(math.exp(logits[l] - top))
+                    total += logits[l]
+                cumulative = np.float32(0.0)
+                for l in range(n):  # the softmax's cumulative sum, as torch's cumsum of probabilities
+                    cumulative += logits[l] / total
+                    logits[l] = cumulative
+                threshold = np.float32(u[r, i]) * logits[n - 1]
+                while digit < n - 1 and logits[digit] <= threshold:
+                    digit += 1
+            token += digit * basis[i]
+            if i < digits - 1:
+                later = (digits - 1 - i) * width
+                _add_row(pre[r, lo + width:lo + width + later], images[i, digit, :later])
+                if guided:
+                    _add_row(pre[rows + r, lo + width:lo + width + later], images[i, digit, :later])
+        tokens[r] = token
+
+
+# -- glue: weights as arrays, state objects as views ----------------------------------------------------
+
+def _arrays(module: torch.nn.Module, build) -> tuple:
+    """build(module)'s arrays, kept on the module until one of its parameters changes."""
+    params = module.__dict__.get("_fast_params")
+    if params is None:  # walking the module tree costs more than a step's kernel: once
+        params = module.__dict__["_fast_params"] = list(module.parameters())
+    # Versions only grow, and every in-place change (an optimiser step, load_state_dict) bumps one:
+    # their sum changes whenever a weight has (reading each data pointer too cost 20 us a call).
+    key = sum(p._version for p in params)
+    cached = module.__dict__.get("_fast_arrays")
+    if cached is None or cached[0] != key:
+        with torch.no_grad():
+            cached = module.__dict__["_fast_arrays"] = (key, tuple(build(module)))
+    return cached[1]
+
+
+def _t(linear: torch.nn.Linear) -> tuple[np.ndarray, np.ndarray]:
+    return np.ascontiguousarray(linear.weight.detach().numpy()), np.ascontiguousarray(linear.bias.detach().numpy())
+
+
+def _block_arrays(block) -> list:
+    norms = [block.conv_norm, block.attn_norm, block.mlp_norm]
+    up, act, down, _ = block.mlp
+    if getattr(act, "approximate", "none") != "none" or len({n.eps for n in norms}) != 1:
+        raise ValueError("the compiled step covers the exact GELU and one layer-norm epsilon")
+    stacked = np.stack([np.stack([n.weight.detach().numpy(), n.bias.detach().numpy()]) for n in norms])
+    conv = block.conv.conv
+    return [np.ascontiguousarray(conv.weight.detach().numpy()[:, 0].T), conv.bias.detach().numpy().copy(),
+            np.ascontiguousarray(stacked, np.float32), *_t(block.attn.qkv), *_t(block.attn.out), *_t(up), *_t(down),
+            float(norms[0].eps)]
+
+
+_NONE2 = np.zeros((1, 1), np.float32)
+_NONE2_BOOL = np.zeros((1, 1), np.bool_)
+
+
+def band_bias_arrays(band, position) -> tuple[np.ndarray, bool, np.ndarray, bool]:
+    """The offset bias (H, n) and unfilled-slot mask (rows, n) of one step against `band`, as arrays."""
+    bias = None if position is None else position.for_step(band.ages(), band.age_key)
+    invalid = band.invalid()
+    return (_NONE2 if bias is None else bias.detach().numpy()[:, 0], bias is not None,
+            _NONE2_BOOL if invalid is None else invalid.numpy(), invalid is not None)
+
+
+def block_step(block, x: torch.Tensor, state, context: int) -> torch.Tensor:
+    """Block.step(x, state, context) for x (R, 1, C) in one compiled call (see the module's note)."""
+    from facereact.nn.blocks import Band
+
+    rows, _, c = x.shape
+    heads = block.attn.heads
+    cache = state.attn
+    if cache.keys is None:
+        cache.keys, cache.values = Band(context + 1, 2), Band(context + 1, 2)
+    like = x.new_empty(rows, heads, 1, c // heads)
+    slot = cache.keys.reserve(like)
+    cache.values.reserve(like)
+    kernel = block.conv.kernel
+    if state.conv is None:
+        state.conv = x.new_zeros(rows, kernel - 1, c)
+    elif not state.conv.is_contiguous():
+        state.conv = state.conv.contiguous()
+    bias, has_bias, invalid, has_invalid = band_bias_arrays(cache.keys, block.attn.position)
+    conv_w, conv_b, norms, w_qkv, b_qkv, w_out, b_out, w_up, b_up, w_down, b_down, eps = _arrays(block, _block_arrays)
+    out = np.empty((rows, c), np.float32)
+    _block_step(x.reshape(rows, c).contiguous().numpy(), state.conv.numpy(), conv_w, conv_b, norms, w_qkv, b_qkv,
+                w_out, b_out, w_up, b_up, w_down, b_down, cache.keys.data.numpy(), cache.values.data.numpy(), slot,
+                cache.keys.length, bias, has_bias, invalid, has_invalid, heads, eps, out)
+    return torch.from_numpy(out).view(rows, 1, c)
+
+
+def _cross_arrays(block) -> list:
+    norm = block.cross_norm
+    return [np.stack([norm.weight.detach().numpy(), norm.bias.detach().numpy()]), *_t(block.cross.q),
+            *_t(block.cross.out), float(norm.eps), float(block.gate)]
+
+
+_ONES = np.ones(1, np.float32)
+
+
+def cross_step(block, x: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Tensor | None,
+               invalid: torch.Tensor | None, speaker_on: torch.Tensor | None) -> torch.Tensor:
+    """ListenerBlock's cross-attention residual for x (R, 1, C) in one compiled call: k and v
+    (S, H, n, D), bias (H, 1, n) or None, invalid (S, n) or None, speaker_on (R, 1, 1) or None."""
+    rows, _, c = x.shape
+    norm, w_q, b_q, w_out, b_out, eps, gate = _arrays(block, _cross_arrays)
+    out = np.empty((rows, c), np.float32)
+    _cross_step(x.reshape(rows, c).contiguous().numpy(), norm, w_q, b_q, k.numpy(), v.numpy(), k.shape[2],
+                _NONE2 if bias is None else bias.numpy()[:, 0], bias is not None,
+                _NONE2_BOOL if invalid is None else invalid.numpy(), invalid is not None, block.cross.heads, eps,
+                w_out, b_out, gate, _ONES if speaker_on is None else speaker_on.reshape(rows).numpy(),
+                speaker_on is not None, out)
+    return torch.from_numpy(out).view(rows, 1, c)
+
+
+def _head_arrays(head) -> list:
+    weight, bias, images = head._fused()
+    width, count = weight.shape[1], len(head.levels)
+    most = max(head.levels)
+    w2 = np.zeros((count, most, width), np.float32)
+    b2 = np.zeros((count, most), np.float32)
+    for i, output in enumerate(head.outputs):
+        if getattr(output[1], "approximate", "none") != "none":
+            raise ValueError("the compiled sampling covers the exact GELU")
+        w2[i, :head.levels[i]] = output[2].weight.detach().numpy()
+        b2[i, :head.levels[i]] = output[2].bias.detach().numpy()
+    packed = np.zeros((max(count - 1, 1), most, max(count - 1, 1) * width), np.float32)
+    for i, image in enumerate(images):
+        packed[i, :image.shape[0], :image.shape[1]] = image.detach().numpy()
+    return [w2, b2, np.array(head.levels, np.int64), packed, head._basis.numpy().astype(np.int64)]
+
+
+def sample_digits(head, pre: torch.Tensor, rows: int, guidance: float | None, temperature: float,
+                  u: torch.Tensor) -> torch.Tensor:
+    """DigitHead.sample's digit loop in one compiled call (pre: its first layer's activations,
+    rows x (2 with guidance) by digits x width, consumed); the (rows,) tokens."""
+    w2, b2, levels, images, basis = _arrays(head, _head_arrays)
+    tokens = np.empty(rows, np.int64)
+    _sample_digits(pre.contiguous().numpy(), rows, guidance is not None, 1.0 if guidance is None else guidance, w2, b2,
+                   levels, images, temperature, u.numpy(), basis, tokens)
+    return torch.from_numpy(tokens)

@@ -1,0 +1,102 @@
+"""The compiled streaming steps (nn/fast.py) against the torch steps they replace."""
+import math
+from contextlib import contextmanager
+
+import numpy as np
+import pytest
+import torch
+
+from facereact.generator.cohort import merge
+from facereact.generator.sampling import Sampling
+from facereact.generator.session import StreamingSession, generate_clip
+from facereact.nn import fast
+from facereact.nn.blocks import Block, BlockState
+from tests.generator.test_generator import models, speaker
+
+
+@contextmanager
+def compiled(on: bool):
+    previous = fast.set_enabled(on)
+    try:
+        yield
+    finally:
+        fast.set_enabled(previous)
+
+
+def test_erf_is_within_half_a_micro_of_the_exact_one() -> None:
+    x = np.linspace(-6, 6, 120001).astype(np.float32)
+    ours = np.empty_like(x)
+    fast._gelu(x[None], ours[None])
+    exact = np.array([0.5 * v * (1 + math.erf(v / math.sqrt(2))) for v in x.astype(np.float64)])
+    # GELU(x) = x (1 + erf(x / sqrt 2)) / 2: an erf error e moves it by |x| e / 2
+    assert np.max(np.abs(ours - exact) / np.maximum(np.abs(x), 1.0)) < 5e-7
+
+
+def test_a_block_step_equals_the_torch_step_through_a_wrapping_ring() -> None:
+    torch.manual_seed(0)
+    block = Block(32, 4, 0.0, (4, 0)).eval()
+    with torch.no_grad():
+        for p in block.parameters():  # biases and norms start at 0 and 1: make every term count
+            p.add_(torch.randn_like(p) * 0.3)
+    frames = torch.randn(12, 3, 1, 32)
+    states = {True: BlockState(), False: BlockState()}
+    with torch.inference_mode():
+        for t in range(12):  # context 4 keeps 5 slots: the ring wraps twice
+            out = {}
+            for on, state in states.items():
+                with compiled(on):
+                    out[on] = block.step(frames[t], state, 4)
+            torch.testing.assert_close(out[True], out[False], atol=1e-5, rtol=1e-5)
+    fast_state, torch_state = states[True], states[False]
+    torch.testing.assert_close(fast_state.attn.keys.data, torch_state.attn.keys.data, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(fast_state.conv, torch_state.conv, atol=1e-5, rtol=1e-5)
+    assert fast_state.attn.keys.count == torch_state.attn.keys.count == 12
+
+
+def _clip(on: bool, offline: bool, sampling: Sampling) -> tuple[np.ndarray, ...]:
+    generator, tokenizer = models(offline)
+    audio, face, emotion = speaker(30)
+    with compiled(on):
+        return generate_clip(generator, tokenizer, audio, face, emotion, samples=3, sampling=sampling, seed=4)
+
+
+@pytest.mark.parametrize("offline", [False, True])
+@pytest.mark.parametrize("sampling", [Sampling(temperature=0.9, guidance=2.5), Sampling(temperature=0.0),
+                                      Sampling(guidance=0.3)])
+def test_generation_draws_the_same_reactions_compiled_or_not(offline: bool, sampling: Sampling) -> None:
+    """Speaker layers, listener layers with their gated cross-attention, the digit head with and
+    without guidance (both of torch.lerp's formulas), the tokenizer's encoder and decoder."""
+    faces, emotions, tokens = _clip(True, offline, sampling)
+    ref_faces, ref_emotions, ref_tokens = _clip(False, offline, sampling)
+    assert np.array_equal(tokens, ref_tokens)
+    np.testing.assert_allclose(faces, ref_faces, atol=1e-4)
+    np.testing.assert_allclose(emotions, ref_emotions, atol=1e-4)
+
+
+def test_conversations_of_different_ages_in_one_batch_match_the_torch_steps() -> None:
+    """A merged batch masks the slots a younger conversation has not filled (Band.invalid)."""
+    generator, tokenizer = models()
+    audio, face, emotion = speaker(20)
+    out = {}
+    for on in (True, False):
+        with compiled(on), torch.inference_mode():
+            old = StreamingSession(generator, tokenizer, samples=2, seed=1)
+            for t in range(8):
+                old.step_features(audio[t], face[t], emotion[t])
+            young = StreamingSession(generator, tokenizer, samples=2, seed=2)
+            young.step_features(audio[0], face[0], emotion[0])
+            both = merge([old, young])
+            frames = [both.step_clips(np.stack([audio[t + 8], audio[t + 1]]), np.stack([face[t + 8], face[t + 1]]),
+                                      np.stack([emotion[t + 8], emotion[t + 1]])) for t in range(6)]
+            out[on] = (np.stack([f.tokens for f in frames]), np.stack([f.face for f in frames]))
+    assert np.array_equal(out[True][0], out[False][0])
+    np.testing.assert_allclose(out[True][1], out[False][1], atol=1e-4)
+
+
+def test_training_and_gradients_keep_the_torch_step() -> None:
+    torch.manual_seed(0)
+    block = Block(16, 2, 0.0, (3, 0))
+    x = torch.randn(2, 1, 16, requires_grad=True)
+    with compiled(True):
+        block.step(x, BlockState(), 3).sum().backward()  # the compiled step has no gradient: not used
+    assert x.grad is not None and torch.isfinite(x.grad).all()
