@@ -207,7 +207,7 @@ def _generate(args: argparse.Namespace) -> int:
 
 
 def _stream(args: argparse.Namespace) -> int:
-    from facereact.generator.session import StreamingSession
+    from facereact.generator.session import StreamingSession, compile_steps
     from facereact.generator.stream import replay
     from facereact.generator.training import load_generator
 
@@ -217,6 +217,7 @@ def _stream(args: argparse.Namespace) -> int:
         from facereact.data.wav2vec2 import Wav2Vec2Features
 
         wav2vec2 = Wav2Vec2Features(args.wav2vec2)
+    compile_steps()
     session = StreamingSession(generator, tokenizer, args.samples, _sampling(args), args.seed,
                                read_emotion=args.read_emotion, wav2vec2=wav2vec2, wav2vec2_window=args.wav2vec2_window)
     report = replay(session, args.wav, args.face, realtime=not args.fast, frames=args.frames)
@@ -255,6 +256,7 @@ def _serve_worker(sock, index: int, workers: int, args: argparse.Namespace) -> N
 
     import torch
 
+    from facereact.generator.session import compile_steps
     from facereact.generator.training import load_generator
     from facereact.live.livelink import LiveLinkEmitter, parse_address
     from facereact.live.server import Limits, ReactionServer, token_from
@@ -264,6 +266,7 @@ def _serve_worker(sock, index: int, workers: int, args: argparse.Namespace) -> N
     # sockets, the clients (and other programs on a robot) need.
     torch.set_num_threads(args.threads)
     generator, tokenizer = load_generator(args.model)
+    compile_steps()  # before the first conversation, not during its first frame
     emitter = LiveLinkEmitter(*parse_address(args.livelink)) if args.livelink else None
     limits = Limits(sessions=args.max_sessions, samples=args.samples)
     server = ReactionServer(generator, tokenizer, _sampling(args), read_emotion=not args.no_read_emotion,

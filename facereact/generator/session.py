@@ -257,3 +257,21 @@ def generate_clip(generator: ReactionGenerator, tokenizer: FaceTokenizer, audio:
     out = generate_clips(generator, tokenizer, np.asarray(audio)[None], *batch, samples, sampling, [seed],
                          read_emotion)
     return tuple(x[0] for x in out)
+
+
+def compile_steps() -> None:
+    """Compile the streaming steps' kernels (nn/fast.py) for every argument layout a session
+    passes them, on tiny models: about 15 s the first time on a machine (numba keeps them on
+    disk), under a second after. A live server calls it before its first conversation, whose
+    first frame would otherwise wait for the compiler."""
+    from facereact.generator.model import GeneratorConfig
+    from facereact.tokenizer.model import TokenizerConfig
+
+    tokenizer = FaceTokenizer(TokenizerConfig(levels=(2, 2), width=8, layers=1, heads=2, emotion_layers=1,
+                                              reader_width=8, reader_layers=1, context=2)).eval()
+    for offline in (False, True):  # rings before and after they fill; offline's sliced bands
+        generator = ReactionGenerator(GeneratorConfig(levels=(2, 2), width=8, heads=2, layers=1, context=2,
+                                                      future=1, offline=offline)).eval()
+        audio = np.zeros((1, 5, generator.config.audio_dim), np.float32)
+        for guidance in (1.0, 2.0):
+            generate_clips(generator, tokenizer, audio, samples=2, sampling=Sampling(guidance=guidance))

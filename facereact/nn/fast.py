@@ -141,16 +141,19 @@ def attend_rows(q, keys, values, n, bias, has_bias, invalid, has_invalid, heads,
     d = q.shape[1] // heads
     scale = np.float32(d ** -0.5)
     scores = np.empty(n, np.float32)
+    qh = np.empty(d, np.float32)
     for r in range(q.shape[0]):
         s = r // group
         for h in range(heads):
-            qh = q[r, h * d:(h + 1) * d] * scale
-            top = -np.inf
+            for e in range(d):  # scaled in a buffer, not a fresh array per head
+                qh[e] = q[r, h * d + e] * scale
+            kh = keys[s, h]
+            top = np.float32(-np.inf)
             for j in range(n):
                 if has_invalid and invalid[s, j]:
                     scores[j] = -np.inf
                     continue
-                kj = keys[s, h, j]
+                kj = kh[j]
                 acc = np.float32(0.0)
                 for e in range(d):
                     acc += qh[e] * kj[e]
@@ -163,11 +166,13 @@ def attend_rows(q, keys, values, n, bias, has_bias, invalid, has_invalid, heads,
                 p = np.float32(math.exp(scores[j] - top))
                 scores[j] = p
                 total += p
+            inverse = np.float32(1.0) / total
             o = out[r, h * d:(h + 1) * d]
             o[:] = 0.0
+            vh = values[s, h]
             for j in range(n):
-                p = scores[j] / total
-                vj = values[s, h, j]
+                p = scores[j] * inverse
+                vj = vh[j]
                 for e in range(d):
                     o[e] += p * vj[e]
 
@@ -432,6 +437,7 @@ def sample_digits(head, pre: torch.Tensor, rows: int, guidance: float | None, te
     rows x (2 with guidance) by digits x width, consumed); the (rows,) tokens."""
     w2, b2, levels, images, basis = _arrays(head, _head_arrays)
     tokens = np.empty(rows, np.int64)
-    _sample_digits(pre.contiguous().numpy(), rows, guidance is not None, 1.0 if guidance is None else guidance, w2, b2,
-                   levels, images, temperature, u.numpy(), basis, tokens)
+    # floats, always: an int guidance would compile (and wait for) a second version of the kernel
+    _sample_digits(pre.contiguous().numpy(), rows, guidance is not None, float(1.0 if guidance is None else guidance),
+                   w2, b2, levels, images, float(temperature), u.numpy(), basis, tokens)
     return torch.from_numpy(tokens)
