@@ -256,7 +256,6 @@ def _serve_worker(sock, index: int, workers: int, args: argparse.Namespace) -> N
 
     import torch
 
-    from facereact.generator.session import compile_steps
     from facereact.generator.training import load_generator
     from facereact.live.livelink import LiveLinkEmitter, parse_address
     from facereact.live.server import Limits, ReactionServer, token_from
@@ -266,7 +265,6 @@ def _serve_worker(sock, index: int, workers: int, args: argparse.Namespace) -> N
     # sockets, the clients (and other programs on a robot) need.
     torch.set_num_threads(args.threads)
     generator, tokenizer = load_generator(args.model)
-    compile_steps()  # before the first conversation, not during its first frame
     emitter = LiveLinkEmitter(*parse_address(args.livelink)) if args.livelink else None
     limits = Limits(sessions=args.max_sessions, samples=args.samples)
     server = ReactionServer(generator, tokenizer, _sampling(args), read_emotion=not args.no_read_emotion,

@@ -259,11 +259,18 @@ def generate_clip(generator: ReactionGenerator, tokenizer: FaceTokenizer, audio:
     return tuple(x[0] for x in out)
 
 
+_COMPILED = False
+
+
 def compile_steps() -> None:
     """Compile the streaming steps' kernels (nn/fast.py) for every argument layout a session
     passes them, on tiny models: about 15 s the first time on a machine (numba keeps them on
     disk), under a second after. A live server calls it before its first conversation, whose
-    first frame would otherwise wait for the compiler."""
+    first frame would otherwise wait for the compiler. Once per process."""
+    global _COMPILED
+    if _COMPILED:
+        return
+    _COMPILED = True
     from facereact.generator.model import GeneratorConfig
     from facereact.tokenizer.model import TokenizerConfig
 

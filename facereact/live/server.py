@@ -38,6 +38,7 @@ from facereact.data.audio import frame_features
 from facereact.data.errors import UsageError
 from facereact.generator.model import ReactionGenerator
 from facereact.generator.sampling import Sampling
+from facereact.generator.session import compile_steps
 from facereact.layout import FPS
 from facereact.live.engine import ReactionEngine, SpeakerFrame
 from facereact.live.protocol import (Hello, ProtocolError, frame_message, parse_emotion, parse_face, parse_hello,
@@ -308,6 +309,7 @@ class ReactionServer:
             host = sock.getsockname()[0]
         if not is_loopback(host) and not self.token:
             raise UsageError(f"binding to {host} (not loopback) needs a token: --token or ${TOKEN_ENV}")
+        compile_steps()  # before the first conversation, not during its first frame
         loop = asyncio.get_running_loop()
         stop = stop if stop is not None else loop.create_future()
         for sig in (signal.SIGINT, signal.SIGTERM):
