@@ -1,6 +1,6 @@
 """Streaming step latency (p50/p99), frames per second, and offline seconds per clip.
 
-    python benchmarks/generator_speed.py [--model DIR] [--samples 10] [--steps 750] [--guidance 2]
+    python benchmarks/generator_speed.py [--model DIR] [--samples 10] [--steps 750] [--guidance 2] [--compare 2]
 
 Without --model it times randomly initialised models of the default sizes (speed does not
 depend on the weights).
@@ -16,8 +16,9 @@ import torch
 
 from facereact.generator.model import GeneratorConfig, ReactionGenerator
 from facereact.generator.sampling import Sampling
-from facereact.generator.session import StreamingSession, generate_clip
+from facereact.generator.session import StreamingSession, compile_steps, generate_clip
 from facereact.layout import AUDIO_DIM, EMOTION_DIM, FACE_DIM, FPS
+from facereact.nn import fast
 from facereact.tokenizer.model import FaceTokenizer, TokenizerConfig
 
 
@@ -28,6 +29,8 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=750)
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--guidance", type=float, default=1.0, help="classifier-free guidance (2 listener passes)")
+    ap.add_argument("--compare", type=int, default=0, metavar="N",
+                    help="N rounds of the compiled steps against the torch steps, alternating")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -48,16 +51,32 @@ def main() -> None:
     emotion = rng.random((args.steps, EMOTION_DIM)).astype(np.float32)
 
     how = Sampling(guidance=args.guidance)
-    session = StreamingSession(online, tokenizer, samples=args.samples, sampling=how)
-    latencies = []
-    for t in range(args.steps):
-        t0 = time.perf_counter()
-        session.step_features(audio[t], face[t], emotion[t])
-        latencies.append((time.perf_counter() - t0) * 1000)
-    lat = np.array(latencies[25:])  # the first second warms caches and allocators
-    print(f"streaming, K={args.samples}, guidance {args.guidance}, {torch.get_num_threads()} threads: step p50 {np.percentile(lat, 50):.2f} ms, "
-          f"p99 {np.percentile(lat, 99):.2f} ms, max {lat.max():.2f} ms; {1000 / lat.mean():.0f} frames/s "
-          f"({1000 / lat.mean() / FPS:.1f}x real time)")
+    compile_steps()
+    # --compare: the compiled steps (nn/fast.py) and the torch steps alternate, same inputs and seed
+    settings = [True, False] * args.compare if args.compare else [True]
+    results: dict[bool, list[np.ndarray]] = {}
+    tokens: dict[bool, np.ndarray] = {}
+    for compiled in settings:
+        fast.set_enabled(compiled)
+        session = StreamingSession(online, tokenizer, samples=args.samples, sampling=how)
+        latencies, drawn = [], []
+        for t in range(args.steps):
+            t0 = time.perf_counter()
+            drawn.append(session.step_features(audio[t], face[t], emotion[t]).tokens)
+            latencies.append((time.perf_counter() - t0) * 1000)
+        results.setdefault(compiled, []).append(np.array(latencies[25:]))  # the first second warms caches
+        tokens[compiled] = np.array(drawn)
+    fast.set_enabled(True)
+    for compiled, runs in results.items():
+        for lat in runs:
+            print(f"streaming ({'compiled' if compiled else 'torch'} steps), K={args.samples}, guidance {args.guidance}, "
+                  f"{torch.get_num_threads()} threads: step p50 {np.percentile(lat, 50):.2f} ms, "
+                  f"p99 {np.percentile(lat, 99):.2f} ms, max {lat.max():.2f} ms; {1000 / lat.mean():.0f} frames/s "
+                  f"({1000 / lat.mean() / FPS:.1f}x real time)")
+    if args.compare:
+        ratio = np.mean([r.mean() for r in results[True]]) / np.mean([r.mean() for r in results[False]])
+        same = np.mean(tokens[True] == tokens[False])
+        print(f"compiled / torch mean step: {ratio:.2f}; tokens equal: {100 * same:.1f}%")
     t0 = time.perf_counter()
     generate_clip(online, tokenizer, audio, face, emotion, samples=args.samples, sampling=how)
     print(f"online generation of one clip ({args.samples} x {args.steps} frames): {time.perf_counter() - t0:.2f} s")

@@ -37,6 +37,8 @@ def set_enabled(on: bool) -> bool:
     return previous
 
 
+_NO_ROWS = np.zeros(1, np.bool_)
+
 # -- kernels ------------------------------------------------------------------------------------------
 
 @njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
@@ -130,43 +132,70 @@ def _gelu(x, out):
         _gelu_row(x[r], out[r])  # out of place: an in-place loop fails the vectoriser's alias check
 
 
+@njit(cache=True, nogil=True, fastmath=True, inline="always", error_model="numpy")
+def _exp_shifted(x, twos, n, top):
+    """x[:n] <- exp(x - top) for x <= top, and their sum: 2^t = 2^k 2^f with t = (x - top) log2 e,
+    k = round(t), a Taylor polynomial (degree 7) for 2^f on [-1/2, 1/2] and 2^k from exponent
+    bits (twos: an int32 buffer). Within 2e-6 of exp down to -87 (the tests); 2^-126 below,
+    nothing beside the largest term's 1. Vectorises, where libm's expf is one call a value."""
+    for j in range(n):
+        t = max((x[j] - top) * np.float32(1.4426950408889634), np.float32(-126.0))
+        k = np.floor(t + np.float32(0.5))
+        z = (t - k) * np.float32(0.6931471805599453)
+        p = np.float32(1.0 / 5040.0)
+        p = p * z + np.float32(1.0 / 720.0)
+        p = p * z + np.float32(1.0 / 120.0)
+        p = p * z + np.float32(1.0 / 24.0)
+        p = p * z + np.float32(1.0 / 6.0)
+        p = p * z + np.float32(0.5)
+        p = p * z + np.float32(1.0)
+        x[j] = p * z + np.float32(1.0)
+        twos[j] = (np.int32(k) + np.int32(127)) << np.int32(23)
+    scale = twos.view(np.float32)
+    total = np.float32(0.0)
+    for j in range(n):
+        x[j] *= scale[j]
+        total += x[j]
+    return total
+
+
 @njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
-def attend_rows(q, keys, values, n, bias, has_bias, invalid, has_invalid, heads, group, out):
+def attend_rows(q, keys, values, n, bias, has_bias, invalid, has_invalid, heads, group, active, has_active, out):
     """Attention of one query frame per row against the first n slots of its band.
 
     q (R, C) queries (not yet scaled); keys and values (S, H, slots, D) with S = R / group: row r
     reads band row r // group (a speaker's band read by its K listener rows); bias (H, n) added
-    to the scores when has_bias; invalid (S, n) True where a slot is masked, when has_invalid.
-    out (R, C): the heads' weighted values, head-major as the torch blocks lay them out."""
+    to the scores when has_bias; invalid (S, n) True where a slot is masked, when has_invalid
+    (its score becomes -1e30, not -inf: fastmath code must not meet infinities); rows whose
+    `active` is False (when has_active) are zeros. out (R, C): the heads' weighted values,
+    head-major as the torch blocks lay them out."""
     d = q.shape[1] // heads
     scale = np.float32(d ** -0.5)
     scores = np.empty(n, np.float32)
+    twos = np.empty(n, np.int32)
     qh = np.empty(d, np.float32)
     for r in range(q.shape[0]):
+        if has_active and not active[r]:
+            out[r] = 0.0
+            continue
         s = r // group
         for h in range(heads):
             for e in range(d):  # scaled in a buffer, not a fresh array per head
                 qh[e] = q[r, h * d + e] * scale
             kh = keys[s, h]
-            top = np.float32(-np.inf)
             for j in range(n):
-                if has_invalid and invalid[s, j]:
-                    scores[j] = -np.inf
-                    continue
-                kj = kh[j]
-                acc = np.float32(0.0)
-                for e in range(d):
-                    acc += qh[e] * kj[e]
-                if has_bias:
-                    acc += bias[h, j]
-                scores[j] = acc
-                top = max(top, acc)
-            total = np.float32(0.0)
-            for j in range(n):
-                p = np.float32(math.exp(scores[j] - top))
-                scores[j] = p
-                total += p
-            inverse = np.float32(1.0) / total
+                scores[j] = _dot(qh, kh[j])
+            if has_bias:
+                for j in range(n):
+                    scores[j] += bias[h, j]
+            if has_invalid:
+                for j in range(n):
+                    if invalid[s, j]:
+                        scores[j] = np.float32(-1e30)
+            top = scores[0]
+            for j in range(1, n):
+                top = max(top, scores[j])
+            inverse = np.float32(1.0) / _exp_shifted(scores, twos, n, top)
             o = out[r, h * d:(h + 1) * d]
             o[:] = 0.0
             vh = values[s, h]
@@ -212,7 +241,7 @@ def _block_step(x, conv_past, conv_w, conv_b, norms, w_qkv, b_qkv, w_out, b_out,
                 keys[r, hd, slot, e] = qkv[r, c + hd * d + e]
                 values[r, hd, slot, e] = qkv[r, 2 * c + hd * d + e]
     y = np.empty_like(x)
-    attend_rows(qkv[:, :c], keys, values, n, bias, has_bias, invalid, has_invalid, heads, 1, y)
+    attend_rows(qkv[:, :c], keys, values, n, bias, has_bias, invalid, has_invalid, heads, 1, _NO_ROWS, False, y)
     x2 = np.empty_like(x)
     _linear(y, w_out, b_out, x2)
     x2 += x1
@@ -238,7 +267,9 @@ def _cross_step(x, norm, w_q, b_q, keys, values, n, bias, has_bias, invalid, has
     q = np.empty_like(x)
     _linear(h, w_q, b_q, q)
     y = np.empty_like(x)
-    attend_rows(q, keys, values, n, bias, has_bias, invalid, has_invalid, heads, rows // keys.shape[0], y)
+    # listener-only rows (on = 0) add nothing: their attention is not computed
+    attend_rows(q, keys, values, n, bias, has_bias, invalid, has_invalid, heads, rows // keys.shape[0], on != 0,
+                has_on, y)
     _linear(y, w_out, b_out, h)
     g = np.float32(math.tanh(gate))
     for r in range(rows):
