@@ -27,7 +27,7 @@ _ENABLED = os.environ.get("FACEREACT_FAST", "1") != "0"
 
 def enabled(x: torch.Tensor) -> bool:
     """Whether the compiled step applies to this input: inference on CPU float32."""
-    return _ENABLED and not torch.is_grad_enabled() and x.dtype == torch.float32 and x.device.type == "cpu"
+    return _ENABLED and x.dtype == torch.float32 and x.is_cpu and not torch.is_grad_enabled()
 
 
 def set_enabled(on: bool) -> bool:
@@ -380,19 +380,41 @@ def _block_arrays(block) -> list:
     conv = block.conv.conv
     return [np.ascontiguousarray(conv.weight.detach().numpy()[:, 0].T), conv.bias.detach().numpy().copy(),
             np.ascontiguousarray(stacked, np.float32), *_t(block.attn.qkv), *_t(block.attn.out), *_t(up), *_t(down),
-            float(norms[0].eps)]
+            float(norms[0].eps), block.attn.heads, block.attn.position]
 
 
 _NONE2 = np.zeros((1, 1), np.float32)
 _NONE2_BOOL = np.zeros((1, 1), np.bool_)
 
 
+def _bias_array(position, band) -> np.ndarray:
+    """The offset bias (H, n) of one step against `band` (RelativeBias.for_step's), as an array
+    kept beside the tensor it views."""
+    bias = position.for_step(band.ages(), band.age_key)
+    kept = position.__dict__.setdefault("_fast_bias_arrays", {})
+    entry = kept.get(band.age_key)
+    if entry is None or entry[0] is not bias:
+        if len(kept) > 4096:  # a ring has at most 2 x keep keys: this only bounds a stale table
+            kept.clear()
+        entry = kept[band.age_key] = (bias, bias.detach().numpy()[:, 0])
+    return entry[1]
+
+
 def band_bias_arrays(band, position) -> tuple[np.ndarray, bool, np.ndarray, bool]:
     """The offset bias (H, n) and unfilled-slot mask (rows, n) of one step against `band`, as arrays."""
-    bias = None if position is None else position.for_step(band.ages(), band.age_key)
     invalid = band.invalid()
-    return (_NONE2 if bias is None else bias.detach().numpy()[:, 0], bias is not None,
+    return (_NONE2 if position is None else _bias_array(position, band), position is not None,
             _NONE2_BOOL if invalid is None else invalid.numpy(), invalid is not None)
+
+
+def _state_views(state) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """numpy views of a block state's convolution past and key and value rings, kept while those
+    are the same tensors (batching conversations replaces them)."""
+    conv, keys, values = state.conv, state.attn.keys.data, state.attn.values.data
+    kept = state.__dict__.get("_fast_views")
+    if kept is None or kept[0] is not conv or kept[1] is not keys or kept[2] is not values:
+        kept = state.__dict__["_fast_views"] = (conv, keys, values, conv.numpy(), keys.numpy(), values.numpy())
+    return kept[3:]
 
 
 def block_step(block, x: torch.Tensor, state, context: int) -> torch.Tensor:
@@ -400,24 +422,24 @@ def block_step(block, x: torch.Tensor, state, context: int) -> torch.Tensor:
     from facereact.nn.blocks import Band
 
     rows, _, c = x.shape
-    heads = block.attn.heads
+    (conv_w, conv_b, norms, w_qkv, b_qkv, w_out, b_out, w_up, b_up, w_down, b_down, eps, heads,
+     position) = _arrays(block, _block_arrays)
     cache = state.attn
     if cache.keys is None:
         cache.keys, cache.values = Band(context + 1, 2), Band(context + 1, 2)
-    like = x.new_empty(rows, heads, 1, c // heads)
+    like = cache.keys.data if cache.keys.data is not None else x.new_empty(rows, heads, 1, c // heads)
     slot = cache.keys.reserve(like)
     cache.values.reserve(like)
-    kernel = block.conv.kernel
     if state.conv is None:
-        state.conv = x.new_zeros(rows, kernel - 1, c)
+        state.conv = x.new_zeros(rows, conv_w.shape[0] - 1, c)
     elif not state.conv.is_contiguous():
         state.conv = state.conv.contiguous()
-    bias, has_bias, invalid, has_invalid = band_bias_arrays(cache.keys, block.attn.position)
-    conv_w, conv_b, norms, w_qkv, b_qkv, w_out, b_out, w_up, b_up, w_down, b_down, eps = _arrays(block, _block_arrays)
+    conv, keys, values = _state_views(state)
+    bias, has_bias, invalid, has_invalid = band_bias_arrays(cache.keys, position)
     out = np.empty((rows, c), np.float32)
-    _block_step(x.reshape(rows, c).contiguous().numpy(), state.conv.numpy(), conv_w, conv_b, norms, w_qkv, b_qkv,
-                w_out, b_out, w_up, b_up, w_down, b_down, cache.keys.data.numpy(), cache.values.data.numpy(), slot,
-                cache.keys.length, bias, has_bias, invalid, has_invalid, heads, eps, out)
+    _block_step(x.reshape(rows, c).contiguous().numpy(), conv, conv_w, conv_b, norms, w_qkv, b_qkv, w_out, b_out,
+                w_up, b_up, w_down, b_down, keys, values, slot, cache.keys.length, bias, has_bias, invalid,
+                has_invalid, heads, eps, out)
     return torch.from_numpy(out).view(rows, 1, c)
 
 
