@@ -85,7 +85,7 @@ class DigitHead(TokenDigits):
         weight, bias, images = self._fused()
         width = h.shape[-1]
         pre = torch.addmm(bias, both, weight.t())  # (rows [x 2], digits * width)
-        if fast.enabled(pre) and how.top_k is None and how.top_p is None:
+        if fast.enabled(pre) and how.top_k is None and how.top_p is None:  # the loop below, compiled
             return fast.sample_digits(self, pre, rows, None if h_free is None else how.guidance, how.temperature, u)
         grouped = pre.view(1 if h_free is None else 2, rows, -1)
         digits = []

@@ -1,17 +1,19 @@
-"""A streaming step of a transformer block as one compiled call, for live use.
+"""The streaming steps as compiled calls, for live use: a transformer block's step, the listener's
+gated cross-attention, the digit head's sampling loop.
 
 A one-frame step of a `Block` is about 45 small torch operations (three layer norms, the causal
 convolution, the attention's products, softmax and ring append, the MLP), each paying the
 dispatcher's few microseconds on this size of work: at the streaming batch sizes (1 to 64 rows,
-width 96-128) overhead, not arithmetic, was most of a step. Here the whole block runs in one numba
-call on the same weights and the same state objects (the ring of keys and values is written in
-place through a numpy view of its tensor, so batching conversations (generator/cohort.py) and the
-torch path keep working on it).
+width 96-128) overhead, not arithmetic, was most of a step. Here each runs in one numba call on
+the same weights and the same state objects (the ring of keys and values is written in place
+through a numpy view of its tensor, so batching conversations (generator/cohort.py) and the torch
+steps keep working on it). A K = 10 step with guidance takes half the time (docs/live.md).
 
-The arithmetic is the block's, in float32, in another order (fused multiply-adds, row-wise sums):
-results agree with the torch step to float rounding (tests: 1e-5), not to the bit. Used only for
+The arithmetic is the same in float32, in another order (fused multiply-adds, row-wise sums,
+vectorised erf and exp within 4.2e-7 and 2e-6 of libm's): results agree with the torch steps to
+float rounding, not to the bit (tests: the same tokens, faces within 1e-4). Used only for
 inference on CPU float32 tensors with a bounded band; `FACEREACT_FAST=0` turns it off (the torch
-step is the reference, and what training and gradients use).
+steps are the reference, and what training and gradients use).
 """
 from __future__ import annotations
 
