@@ -12,6 +12,7 @@ generator, so a batch of clips is one forward pass per frame instead of one per 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +25,7 @@ from facereact.generator.inputs import describe, emotion_frame, face_frame
 from facereact.generator.model import ReactionGenerator
 from facereact.generator.sampling import Sampling, recommended
 from facereact.layout import EMOTION_DIM
+from facereact.nn import fast
 from facereact.tokenizer.emotion import MotionState
 from facereact.tokenizer.model import FaceTokenizer
 
@@ -266,7 +268,8 @@ def compile_steps() -> None:
     """Compile the streaming steps' kernels (nn/fast.py) for every argument layout a session
     passes them, on tiny models: about 15 s the first time on a machine (numba keeps them on
     disk), under a second after. A live server calls it before its first conversation, whose
-    first frame would otherwise wait for the compiler. Once per process."""
+    first frame would otherwise wait for the compiler. Once per process. If they cannot be
+    compiled here, a warning says why and sessions use the torch steps (slower, never wrong)."""
     global _COMPILED
     if _COMPILED:
         return
@@ -276,9 +279,14 @@ def compile_steps() -> None:
 
     tokenizer = FaceTokenizer(TokenizerConfig(levels=(2, 2), width=8, layers=1, heads=2, emotion_layers=1,
                                               reader_width=8, reader_layers=1, context=2)).eval()
-    for offline in (False, True):  # rings before and after they fill; offline's sliced bands
-        generator = ReactionGenerator(GeneratorConfig(levels=(2, 2), width=8, heads=2, layers=1, context=2,
-                                                      future=1, offline=offline)).eval()
-        audio = np.zeros((1, 5, generator.config.audio_dim), np.float32)
-        for guidance in (1.0, 2.0):
-            generate_clips(generator, tokenizer, audio, samples=2, sampling=Sampling(guidance=guidance))
+    try:
+        for offline in (False, True):  # rings before and after they fill; offline's sliced bands
+            generator = ReactionGenerator(GeneratorConfig(levels=(2, 2), width=8, heads=2, layers=1, context=2,
+                                                          future=1, offline=offline)).eval()
+            audio = np.zeros((1, 5, generator.config.audio_dim), np.float32)
+            for guidance in (1.0, 2.0):
+                generate_clips(generator, tokenizer, audio, samples=2, sampling=Sampling(guidance=guidance))
+    except Exception as exc:  # a compiler problem on this machine must not stop a live service
+        fast.set_enabled(False)
+        warnings.warn(f"the compiled streaming steps are unavailable here ({type(exc).__name__}: {exc}); "
+                      "sessions use the torch steps")

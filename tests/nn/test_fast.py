@@ -110,3 +110,22 @@ def test_softmax_exponentials_are_within_two_millionths_of_exp() -> None:
     assert np.max(np.abs(ours - exact) / exact) < 4e-6  # near -87: float32's own rounding of x log2 e
     assert np.max(np.abs(ours - exact)[x > -20] / exact[x > -20]) < 2e-6
     assert abs(total - exact.sum()) / exact.sum() < 1e-5
+
+
+def test_without_a_compiler_sessions_fall_back_to_the_torch_steps(monkeypatch) -> None:
+    from facereact.generator import session as session_module
+
+    def broken(*args):
+        raise RuntimeError("no LLVM here")
+
+    monkeypatch.setattr(session_module, "_COMPILED", False)
+    monkeypatch.setattr(fast, "_ENABLED", True)
+    monkeypatch.setattr(fast, "_block_step", broken)
+    with pytest.warns(UserWarning, match="no LLVM here"):
+        session_module.compile_steps()
+    assert not fast._ENABLED
+    generator, tokenizer = models()
+    audio, face, emotion = speaker(10)
+    # the broken kernel is still in place: generating works only if sessions now take the torch steps
+    faces, _, _ = generate_clip(generator, tokenizer, audio, face, emotion, samples=2, seed=1)
+    assert faces.shape[:2] == (2, 10) and np.isfinite(faces).all()
