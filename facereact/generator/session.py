@@ -11,8 +11,8 @@ generator, so a batch of clips is one forward pass per frame instead of one per 
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 import warnings
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np

@@ -200,6 +200,12 @@ class AttentionCache:
     def v(self) -> torch.Tensor | None:
         return None if self.values is None else self.values.view
 
+    def open(self, context: int | None) -> None:
+        """The key and value rings of a stream's first step: the band, or every frame (None)."""
+        if self.keys is None:
+            keep = None if context is None else context + 1
+            self.keys, self.values = Band(keep, 2), Band(keep, 2)
+
 
 def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
     """Attention for a few query frames against a cached band: q (..., n_q, D), k and v (..., n, D),
@@ -288,9 +294,7 @@ class SelfAttention(nn.Module):
         """One new frame (B, 1, C) attending to itself and the cached frames within the band."""
         b, _, c = x.shape
         q, k, v = self.qkv(x).view(b, 1, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
-        if cache.keys is None:
-            keep = None if context is None else context + 1
-            cache.keys, cache.values = Band(keep, 2), Band(keep, 2)
+        cache.open(context)
         k, v = cache.keys.append(k), cache.values.append(v)
         y = attend(q, k, v, band_bias(cache.keys, self.position))
         return self.out(y.transpose(1, 2).reshape(b, 1, c))

@@ -83,9 +83,10 @@ class ListenerBlock(nn.Module):
         conversation has not filled yet (Band.invalid)."""
         x = self.own.step(x, state.own, context)
         position = self.cross.position
-        bias = None if position is None else position.for_step(offsets, offsets_key)
         if fast.enabled(x):
+            bias = None if position is None else fast.bias_array(position, offsets, offsets_key)
             return fast.cross_step(self, x, k, v, bias, invalid, speaker_on)
+        bias = None if position is None else position.for_step(offsets, offsets_key)
         return x + self._cross(x, k, v, mask_unfilled(bias, invalid), speaker_on)
 
     def _cross(self, x: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None,

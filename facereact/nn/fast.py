@@ -397,23 +397,24 @@ _NONE2 = np.zeros((1, 1), np.float32)
 _NONE2_BOOL = np.zeros((1, 1), np.bool_)
 
 
-def _bias_array(position, band) -> np.ndarray:
-    """The offset bias (H, n) of one step against `band` (RelativeBias.for_step's), as an array
-    kept beside the tensor it views."""
-    bias = position.for_step(band.ages(), band.age_key)
+def bias_array(position, offsets: torch.Tensor, key) -> np.ndarray:
+    """RelativeBias.for_step(offsets, key) (H, 1, n) as an (H, n) array, kept beside the tensor it
+    views, so a stream converts each of its few hundred biases once."""
+    bias = position.for_step(offsets, key)
     kept = position.__dict__.setdefault("_fast_bias_arrays", {})
-    entry = kept.get(band.age_key)
+    entry = kept.get(key)
     if entry is None or entry[0] is not bias:
         if len(kept) > 4096:  # a ring has at most 2 x keep keys: this only bounds a stale table
             kept.clear()
-        entry = kept[band.age_key] = (bias, bias.detach().numpy()[:, 0])
+        entry = kept[key] = (bias, bias.detach().numpy()[:, 0])
     return entry[1]
 
 
 def band_bias_arrays(band, position) -> tuple[np.ndarray, bool, np.ndarray, bool]:
     """The offset bias (H, n) and unfilled-slot mask (rows, n) of one step against `band`, as arrays."""
     invalid = band.invalid()
-    return (_NONE2 if position is None else _bias_array(position, band), position is not None,
+    bias = None if position is None else bias_array(position, band.ages(), band.age_key)
+    return (_NONE2 if bias is None else bias, bias is not None,
             _NONE2_BOOL if invalid is None else invalid.numpy(), invalid is not None)
 
 
@@ -429,14 +430,11 @@ def _state_views(state) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def block_step(block, x: torch.Tensor, state, context: int) -> torch.Tensor:
     """Block.step(x, state, context) for x (R, 1, C) in one compiled call (see the module's note)."""
-    from facereact.nn.blocks import Band
-
     rows, _, c = x.shape
     (conv_w, conv_b, norms, w_qkv, b_qkv, w_out, b_out, w_up, b_up, w_down, b_down, eps, heads,
      position) = _arrays(block, _block_arrays)
     cache = state.attn
-    if cache.keys is None:
-        cache.keys, cache.values = Band(context + 1, 2), Band(context + 1, 2)
+    cache.open(context)
     like = cache.keys.data if cache.keys.data is not None else x.new_empty(rows, heads, 1, c // heads)
     slot = cache.keys.reserve(like)
     cache.values.reserve(like)
@@ -462,15 +460,16 @@ def _cross_arrays(block) -> list:
 _ONES = np.ones(1, np.float32)
 
 
-def cross_step(block, x: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Tensor | None,
+def cross_step(block, x: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: np.ndarray | None,
                invalid: torch.Tensor | None, speaker_on: torch.Tensor | None) -> torch.Tensor:
     """ListenerBlock's cross-attention residual for x (R, 1, C) in one compiled call: k and v
-    (S, H, n, D), bias (H, 1, n) or None, invalid (S, n) or None, speaker_on (R, 1, 1) or None."""
+    (S, H, n, D), bias (H, n) (bias_array) or None, invalid (S, n) or None, speaker_on (R, 1, 1)
+    or None."""
     rows, _, c = x.shape
     norm, w_q, b_q, w_out, b_out, eps, gate = _arrays(block, _cross_arrays)
     out = np.empty((rows, c), np.float32)
     _cross_step(x.reshape(rows, c).contiguous().numpy(), norm, w_q, b_q, k.numpy(), v.numpy(), k.shape[2],
-                _NONE2 if bias is None else bias.numpy()[:, 0], bias is not None,
+                _NONE2 if bias is None else bias, bias is not None,
                 _NONE2_BOOL if invalid is None else invalid.numpy(), invalid is not None, block.cross.heads, eps,
                 w_out, b_out, gate, _ONES if speaker_on is None else speaker_on.reshape(rows).numpy(),
                 speaker_on is not None, out)
