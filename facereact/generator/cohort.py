@@ -11,10 +11,15 @@ masks the slots a younger one has not filled (nn/blocks.py, Band). So a conversa
 merged session equal its solo frames up to the float rounding of batched matrix products, and it
 keeps drawing from its own seeded generator. A session joins once it has stepped one frame (its
 stream states exist).
+
+A conversation whose frame is late for a step need not leave: `hold` keeps its rows as they are
+while the others step, and `put_back` restores them, its rings turned one slot so that every
+frame keeps its age (the step has aged every slot by one), its random stream untouched. That
+copies its own rows twice; leaving and rejoining copied every conversation's state.
 """
 from __future__ import annotations
 
-from dataclasses import fields, is_dataclass
+from dataclasses import dataclass, fields, is_dataclass
 
 import torch
 
@@ -118,3 +123,89 @@ def take(session: StreamingSession, conversations: list[int]) -> StreamingSessio
     return _session(session, [session.seeds[c] for c in conversations], [session.rngs[c] for c in conversations],
                     set(session.inputs_seen), session.frame,
                     {name: _take(getattr(session, name), keep, total) for name in _STATES})
+
+
+# -- holding conversations through a step -------------------------------------------------------
+def _rows(keep: torch.Tensor, total: int, rows: int) -> torch.Tensor:
+    per = rows // total
+    return (keep[:, None] * per + torch.arange(per)).reshape(-1)
+
+
+def _save(state, keep: torch.Tensor, total: int):
+    """The rows of the conversations `keep` in every tensor of `state`, copied."""
+    if state is None or isinstance(state, (bool, int, float, str)):
+        return None
+    if isinstance(state, torch.Tensor):
+        return state[_rows(keep, total, state.shape[0])]
+    if isinstance(state, Band):
+        if state.keep is None:
+            raise UsageError("an unbounded band cannot be held through a step")
+        index = _rows(keep, total, state.data.shape[0])
+        filled = torch.full((len(index),), state.length) if state.filled is None else state.filled[index]
+        return state.data[index], filled
+    if isinstance(state, MotionState):
+        return None if state.face is None else (_save(state.face, keep, total), _save(state.changes, keep, total))
+    if is_dataclass(state):
+        return {f.name: _save(getattr(state, f.name), keep, total) for f in fields(state) if not _derived(state, f.name)}
+    if isinstance(state, (list, tuple)):
+        return [_save(s, keep, total) for s in state]
+    raise TypeError(f"cannot hold stream state of type {type(state).__name__}")
+
+
+def _restore(state, saved, keep: torch.Tensor, total: int) -> None:
+    """Write `saved` (from _save before a step) back into the stepped `state`, in place."""
+    if saved is None:
+        return
+    if isinstance(state, torch.Tensor):
+        state[_rows(keep, total, state.shape[0])] = saved
+    elif isinstance(state, Band):
+        data, filled = saved
+        index = _rows(keep, total, state.data.shape[0])
+        # The step aged every slot by one: slot s must now hold what slot s - 1 held.
+        state.data[index] = torch.roll(data, 1, state.dim)
+        rows = torch.full((state.data.shape[0],), state.length) if state.filled is None else state.filled.clone()
+        rows[index] = filled
+        state.filled = None if bool((rows == state.length).all()) else rows
+    elif isinstance(state, MotionState):
+        face, changes = saved
+        _restore(state.face, face, keep, total)
+        if changes is not None and changes.shape[1] < state.changes.shape[1]:  # its window grew: a still frame first
+            changes = torch.cat([changes.new_zeros(changes.shape[0], 1, changes.shape[2]), changes], 1)
+        _restore(state.changes, changes, keep, total)
+    elif is_dataclass(state):
+        for name, part in saved.items():
+            _restore(getattr(state, name), part, keep, total)
+    else:
+        for s, part in zip(state, saved):
+            _restore(s, part, keep, total)
+
+
+@dataclass
+class Held:
+    conversations: list[int]
+    saved: dict
+    rngs: list[torch.Generator]
+
+
+def hold(session: StreamingSession, conversations: list[int]) -> Held:
+    """Before a step: keep these conversations (indices into session.seeds) as they are. They step
+    with the others (give them any finite input), drawing from throwaway generators; `put_back`
+    after the step undoes it for them."""
+    keep = torch.tensor(conversations)
+    held = Held(list(conversations), {name: _save(getattr(session, name), keep, session.clips) for name in _STATES},
+                [session.rngs[c] for c in conversations])
+    session.rngs = list(session.rngs)
+    for c in conversations:
+        session.rngs[c] = torch.Generator()
+    return held
+
+
+@torch.inference_mode()
+def put_back(session: StreamingSession, held: Held) -> None:
+    """After the step: the held conversations' states as they were before it, every frame of
+    their past the same number of frames back, their own generators back."""
+    keep = torch.tensor(held.conversations)
+    for name, saved in held.saved.items():
+        _restore(getattr(session, name), saved, keep, session.clips)
+    for c, rng in zip(held.conversations, held.rngs):
+        session.rngs[c] = rng

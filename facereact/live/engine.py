@@ -4,9 +4,10 @@ Each conversation queues speaker frames (audio features, and a face and emotion 
 every `tick`, each conversation with a frame waiting advances one frame. All of them share one
 batched forward pass: one StreamingSession that carries them all (generator/cohort.py), whatever
 their ages. New conversations step their first frame together in a session of their own (their
-stream states are created then), which joins the batch. The shared batch is rebuilt only when its members change (one joins,
-leaves, or has no frame this tick), so in steady state a tick is one forward pass, with no copying
-of the conversations' states.
+stream states are created then), which joins the batch. A member with no frame this tick stays in
+the batch, its rows held as they are (cohort.hold: its own rows copied twice), for up to
+`max_held` ticks in a row before it leaves; so the batch is rebuilt only when conversations join,
+end or fall silent, and a frame a few ms late costs no copy of the others' states.
 """
 from __future__ import annotations
 
@@ -16,11 +17,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from facereact.data.errors import UsageError
-from facereact.generator.cohort import merge, take
+from facereact.generator.cohort import hold, merge, put_back, take
 from facereact.generator.model import ReactionGenerator
 from facereact.generator.sampling import Sampling
 from facereact.generator.session import ListenerFrame, StreamingSession
-from facereact.layout import EMOTION_DIM, FACE_DIM, FPS
+from facereact.layout import AUDIO_DIM, EMOTION_DIM, FACE_DIM, FPS
 from facereact.tokenizer.model import FaceTokenizer
 
 
@@ -37,11 +38,13 @@ class Conversation:
     session: StreamingSession | None  # its own session while not in the shared batch
     queue: deque
     frames: int = 0
+    held: int = 0  # ticks in a row it has been held in the batch without a frame
 
 
 class ReactionEngine:
     def __init__(self, generator: ReactionGenerator, tokenizer: FaceTokenizer, samples: int = 10,
-                 sampling: Sampling | None = None, read_emotion: bool = False, max_queue: int = 50) -> None:
+                 sampling: Sampling | None = None, read_emotion: bool = False, max_queue: int = 50,
+                 max_held: int = 12) -> None:
         if generator.config.offline:
             raise UsageError("an offline generator cannot serve live conversations: give an online one")
         if (generator.config.fps, generator.config.audio_feature) != (FPS, "mfcc"):
@@ -49,6 +52,7 @@ class ReactionEngine:
                              f"{generator.config.fps} fps on {generator.config.audio_feature} features")
         self.generator, self.tokenizer = generator, tokenizer
         self.samples, self.sampling, self.read_emotion, self.max_queue = samples, sampling, read_emotion, max_queue
+        self.max_held = max_held
         self.conversations: dict[int, Conversation] = {}
         self.batch: StreamingSession | None = None  # the shared session
         self.members: list[int] = []  # its conversations, in row order
@@ -88,8 +92,11 @@ class ReactionEngine:
         new = [cid for cid in ready if self.conversations[cid].frames == 0]
         out = {}
         if started:
-            self._regroup(started)
-            out.update(self._step(self.batch, self.members))
+            waiting = set(started)
+            held = [cid for cid in self.members
+                    if cid not in waiting and self.conversations[cid].held < self.max_held]
+            self._regroup(started + held)
+            out.update(self._step(self.batch, self.members, set(held)))
         elif self.members:
             self._leave(list(self.members))
         if new:  # first frames, together in a session of their own, which then joins the batch
@@ -102,11 +109,20 @@ class ReactionEngine:
             self.conversations[cid].frames += 1
         return out
 
-    def _step(self, session: StreamingSession, members: list[int]) -> dict[int, ListenerFrame]:
-        listener = session.step_clips(*_stack([self.conversations[cid].queue.popleft() for cid in members]))
+    def _step(self, session: StreamingSession, members: list[int], held: set[int] = frozenset()) \
+            -> dict[int, ListenerFrame]:
+        """One frame of every member but the held ones, which step on silence and are put back."""
+        for cid in members:
+            self.conversations[cid].held = self.conversations[cid].held + 1 if cid in held else 0
+        kept = hold(session, [i for i, cid in enumerate(members) if cid in held]) if held else None
+        listener = session.step_clips(*_stack([_SILENCE if cid in held else self.conversations[cid].queue.popleft()
+                                               for cid in members]))
+        if kept is not None:
+            put_back(session, kept)
         k = self.samples
         return {cid: ListenerFrame(listener.face[i * k:(i + 1) * k], listener.emotion[i * k:(i + 1) * k],
-                                   listener.tokens[i * k:(i + 1) * k]) for i, cid in enumerate(members)}
+                                   listener.tokens[i * k:(i + 1) * k]) for i, cid in enumerate(members)
+                if cid not in held}
 
     # -- the shared batch ----------------------------------------------------------------------------
     def _regroup(self, warm: list[int]) -> None:
@@ -134,6 +150,9 @@ class ReactionEngine:
         staying = [cid for cid in self.members if cid not in leaving]
         self.batch = take(self.batch, [index[cid] for cid in staying]) if staying else None
         self.members = staying
+
+
+_SILENCE = SpeakerFrame(np.zeros(AUDIO_DIM, np.float32))  # what a held conversation steps on (then undone)
 
 
 def _stack(frames: list[SpeakerFrame]) -> tuple[np.ndarray, ...]:

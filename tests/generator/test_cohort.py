@@ -1,8 +1,9 @@
 """Conversations merged into one batch keep their own frames and their own random streams."""
 import numpy as np
 import pytest
+import torch
 
-from facereact.generator.cohort import merge, take
+from facereact.generator.cohort import hold, merge, put_back, take
 from facereact.generator.sampling import Sampling
 from facereact.generator.session import StreamingSession
 
@@ -66,3 +67,53 @@ def test_only_started_sessions_of_the_same_models_and_settings_merge() -> None:
         merge([young, other])
     with pytest.raises(ValueError, match="indices below 1"):
         take(young, [1])
+
+
+def _past(session: StreamingSession, conversation: int) -> list[np.ndarray]:
+    """One conversation's past in time order: every ring's filled frames (each of its rows), the
+    emotion reader's changes and the last tokens."""
+    from facereact.nn.blocks import Band
+
+    out = []
+    def walk(state) -> None:
+        if isinstance(state, Band):
+            per = state.data.shape[0] // session.clips
+            for row in range(conversation * per, (conversation + 1) * per):
+                filled = state.length if state.filled is None else int(state.filled[row])
+                frames = state.ordered()[row].narrow(state.dim - 1, state.length - filled, filled)
+                out.append(frames.numpy().copy())
+        elif hasattr(state, "__dataclass_fields__"):
+            for name in state.__dataclass_fields__:
+                if name != "cross":
+                    walk(getattr(state, name))
+        elif isinstance(state, (list, tuple)):
+            for part in state:
+                walk(part)
+    for name in ("state", "decode_state", "encode_state"):
+        walk(getattr(session, name))
+    out.append(session.read_state.changes[conversation].numpy().copy())
+    per = len(session.previous) // session.clips
+    out.append(session.previous[conversation * per:(conversation + 1) * per].numpy().copy())
+    return out
+
+
+@pytest.mark.parametrize("frames", [3, 30])  # rings and the reader's window still growing, or full and turning
+def test_a_held_conversation_keeps_its_past_its_ages_and_its_random_stream(frames: int) -> None:
+    generator, tokenizer = models()
+    session = StreamingSession(generator, tokenizer, samples=1, read_emotion=True, seeds=[5, 6])
+    audio, face, _ = speaker(frames + 2, 0)
+    for t in range(frames):
+        session.step_clips(audio[t:t + 1].repeat(2, 0), face[t:t + 1].repeat(2, 0))
+    before, draw = _past(session, 1), session.rngs[1].get_state()
+    held = hold(session, [1])
+    session.step_clips(audio[frames:frames + 1].repeat(2, 0), face[frames:frames + 1].repeat(2, 0))
+    put_back(session, held)
+    after = _past(session, 1)
+    reader_grew = after[-2].shape[0] > before[-2].shape[0]
+    for b, a in zip(before[:-2], after[:-2]):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(after[-2][-len(before[-2]):], before[-2])
+    assert reader_grew == (frames == 3) and (not reader_grew or not after[-2][0].any())  # a still frame first
+    np.testing.assert_array_equal(after[-1], before[-1])
+    assert torch.equal(session.rngs[1].get_state(), draw)
+    assert not torch.equal(session.rngs[0].get_state(), draw)

@@ -1,5 +1,6 @@
 """The engine steps conversations of different ages in one batch; each one's frames are its solo frames."""
 import numpy as np
+import pytest
 
 from facereact.generator.sampling import Sampling
 from facereact.generator.session import StreamingSession
@@ -10,11 +11,17 @@ from tests.generator.test_generator import models, speaker
 GUIDED = Sampling(temperature=0.9, guidance=2.0)
 
 
-def test_conversations_joining_pausing_and_leaving_keep_their_solo_frames() -> None:
+# Conversation 2 pauses: held in the batch for two ticks, or for six, past max_held (3): it leaves
+# and rejoins. With read_emotion its emotion is read off its face (a reader state held as well).
+@pytest.mark.parametrize("pause,read_emotion", [((12, 13), False), (tuple(range(12, 18)), True)])
+def test_conversations_joining_pausing_and_leaving_keep_their_solo_frames(pause: tuple[int, ...],
+                                                                          read_emotion: bool) -> None:
     generator, tokenizer = models()
-    engine = ReactionEngine(generator, tokenizer, samples=2, sampling=GUIDED)
+    engine = ReactionEngine(generator, tokenizer, samples=2, sampling=GUIDED, read_emotion=read_emotion, max_held=3)
     streams = {seed: speaker(40, seed) for seed in (1, 2, 3)}
-    solo = {seed: StreamingSession(generator, tokenizer, samples=2, sampling=GUIDED, seed=seed) for seed in streams}
+    solo = {seed: StreamingSession(generator, tokenizer, samples=2, sampling=GUIDED, seed=seed,
+                                   read_emotion=read_emotion) for seed in streams}
+    rounds = []  # which tick's batch held conversation 2, and what the batch was
     ids, steps, got, want = {}, {}, {}, {}
     first = None
     for tick in range(30):
@@ -22,22 +29,28 @@ def test_conversations_joining_pausing_and_leaving_keep_their_solo_frames() -> N
             seed = {0: 1, 4: 2, 9: 3}[tick]
             ids[seed], steps[seed] = engine.open(seed), 0
         for seed, cid in ids.items():
-            if seed == 2 and tick in (12, 13):  # conversation 2 sends nothing for two ticks
+            if seed == 2 and tick in pause:  # conversation 2 sends nothing
                 continue
             audio, face, emotion = streams[seed]
             t = steps[seed]
             with_face = seed != 3  # conversation 3 is audio only
             engine.submit(cid, SpeakerFrame(audio[t], face[t] if with_face else None,
                                             emotion[t] if seed == 1 else None))
-            want.setdefault(seed, []).append(solo[seed].step_features(
-                audio[t], face[t] if with_face else None, emotion[t] if seed == 1 else None).tokens)
+            frame = solo[seed].step_features(audio[t], face[t] if with_face else None,
+                                             emotion[t] if seed == 1 else None)
+            want.setdefault(seed, []).append((frame.tokens, frame.face))
             steps[seed] += 1
-        for cid, frame in engine.tick().items():
+        frames = engine.tick()
+        for cid, frame in frames.items():
             seed = next(s for s, c in ids.items() if c == cid)
             got.setdefault(seed, []).append(frame.tokens)
+            np.testing.assert_allclose(frame.face, want[seed][-1][1], atol=1e-4)
+        if tick in pause:
+            rounds.append(ids[2] in engine.members)
         if tick == 20:  # conversation 1 leaves
             first = ids.pop(1)
             engine.close(first)
     for seed in (1, 2, 3):
-        np.testing.assert_array_equal(np.array(got[seed]), np.array(want[seed]))
+        np.testing.assert_array_equal(np.array(got[seed]), np.array([tokens for tokens, _ in want[seed]]))
+    assert rounds == [True] * min(len(pause), 3) + [False] * (len(pause) - 3)  # held, then out
     assert sorted(engine.members) == sorted(ids.values()) and first not in engine.conversations
