@@ -115,16 +115,17 @@ def main() -> None:
     parser.add_argument("--cycles", type=int, default=1000, help="connect/disconnect cycles for the memory figure")
     parser.add_argument("--threads", type=int, default=1, help="the server's torch threads (serve --threads)")
     parser.add_argument("--workers", type=int, default=1, help="server processes (serve --workers)")
+    parser.add_argument("--serve-flags", default="", help="more `facereact serve` flags, e.g. '--gather-ms 8'")
     args = parser.parse_args()
     port = free_port()
     url = f"ws://127.0.0.1:{port}"
     server = subprocess.Popen([sys.executable, "-m", "facereact.cli", "serve", "--model", args.model, "--port",
                                str(port), "--samples", str(max(args.samples)), "--max-sessions",
-                               str(max(args.clients) + 1), "--threads", str(args.threads), "--workers", str(args.workers)],
+                               str(max(args.clients) + 1), "--threads", str(args.threads), "--workers", str(args.workers), *args.serve_flags.split()],
                               stdout=subprocess.DEVNULL)
     try:
         asyncio.run(wait_for_server(url))
-        print(f"server: {args.workers} worker(s), {args.threads} torch thread(s) each")
+        print(f"server: {args.workers} worker(s), {args.threads} torch thread(s) each {args.serve_flags}")
         print("| clients | K | frames | lost | p50 ms | p99 ms | max ms | over 40 ms | server CPU (cores) |")
         print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for samples in args.samples:

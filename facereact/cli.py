@@ -160,9 +160,9 @@ def _train_generator(args: argparse.Namespace) -> int:
     from facereact.generator.training import SCHEDULE, GeneratorTraining, train_generator
 
     base = GeneratorConfig.authors() if args.size == "authors" else GeneratorConfig()
-    config = replace(base, offline=args.offline, **_given(args, ("width", "layers", "heads", "context", "future")))
+    config = replace(base, offline=args.offline, **_given(args, ("width", "layers", "heads", "context", "future", "ahead")))
     settings = GeneratorTraining(**_given(args, ("window", "listener_dropout", "speaker_dropout",
-                                                 "aux_emotion_weight")))
+                                                 "aux_emotion_weight", "ahead_weight")))
     train_generator(args.data, args.tokenizer, args.out, config, _schedule(args, SCHEDULE), settings,
                     resume=args.resume, max_steps=args.max_steps)
     print(f"generator written to {args.out}")
@@ -266,7 +266,8 @@ def _serve_worker(sock, index: int, workers: int, args: argparse.Namespace) -> N
     torch.set_num_threads(args.threads)
     generator, tokenizer = load_generator(args.model)
     emitter = LiveLinkEmitter(*parse_address(args.livelink)) if args.livelink else None
-    limits = Limits(sessions=args.max_sessions, samples=args.samples)
+    limits = Limits(sessions=args.max_sessions, samples=args.samples, gather_seconds=args.gather_ms / 1000,
+                    held_ticks=args.held_ticks)
     server = ReactionServer(generator, tokenizer, _sampling(args), read_emotion=not args.no_read_emotion,
                             limits=limits, token=token_from(args.token), on_frame=emitter, ids=(index, workers))
     asyncio.run(server.run(args.host, args.port, sock=sock))
@@ -359,6 +360,13 @@ def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
     return value
 
 
@@ -494,6 +502,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="share of windows trained without the speaker (the guidance model; default 0.1)")
     g.add_argument("--aux-emotion-weight", type=_finite_float, default=None,
                    help="weight of the speaker stream's guess of the listener's emotion (default 1)")
+    g.add_argument("--ahead", type=_positive_int, default=None,
+                   help="frames of the listener's emotion, from the predicted one on, an auxiliary head "
+                        "reads off the listener's state (default: no such head)")
+    g.add_argument("--ahead-weight", type=_finite_float, default=None,
+                   help="weight of that head's L1 loss (default 1)")
     g.set_defaults(func=_train_generator)
 
     for name, help_text in (("trans-vae", "the Trans-VAE baseline (offline, or --online)"),
@@ -551,6 +564,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "share, and an idle second thread spins on a core the sockets need)")
     p.add_argument("--workers", type=_positive_int, default=1,
                    help="server processes sharing the port, one per core to give (limits apply per worker)")
+    p.add_argument("--gather-ms", type=_positive_float, default=15.0,
+                   help="how long a tick waits for the frames of conversations whose frame is late (default 15)")
+    p.add_argument("--held-ticks", type=_count, default=12,
+                   help="ticks in a row a conversation with no frame stays in the batch, held, before it "
+                        "leaves it (default 12; 0: it leaves at once)")
     _add_sampling_flags(p)
     p.set_defaults(func=_serve, samples=10)
 

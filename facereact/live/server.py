@@ -60,6 +60,7 @@ class Limits:
     outbox_frames: int = 250  # listener frames a client may leave unread (10 s) before it is dropped
     samples: int = 10  # the largest K a client may ask for
     gather_seconds: float = 0.015  # how long a tick waits for late conversations' frames
+    held_ticks: int = 12  # ticks in a row a conversation with no frame is held in the batch before it leaves
 
 
 def is_loopback(host: str) -> bool:
@@ -231,7 +232,8 @@ class ReactionServer:
                 if engine is None:
                     engine = self.engines[samples] = ReactionEngine(self.generator, self.tokenizer, samples,
                                                                     self.sampling, self.read_emotion,
-                                                                    max_queue=4 * self.limits.burst_frames)
+                                                                    max_queue=4 * self.limits.burst_frames,
+                                                                    max_held=self.limits.held_ticks)
                 engine.open(op[3], cid)
             elif engine is None:  # its engine was reset after an internal error
                 continue
