@@ -160,9 +160,9 @@ def _train_generator(args: argparse.Namespace) -> int:
     from facereact.generator.training import SCHEDULE, GeneratorTraining, train_generator
 
     base = GeneratorConfig.authors() if args.size == "authors" else GeneratorConfig()
-    config = replace(base, offline=args.offline, **_given(args, ("width", "layers", "heads", "context", "future", "ahead")))
+    config = replace(base, offline=args.offline, **_given(args, ("width", "layers", "heads", "context", "future")))
     settings = GeneratorTraining(**_given(args, ("window", "listener_dropout", "speaker_dropout",
-                                                 "aux_emotion_weight", "ahead_weight")))
+                                                 "aux_emotion_weight")))
     train_generator(args.data, args.tokenizer, args.out, config, _schedule(args, SCHEDULE), settings,
                     resume=args.resume, max_steps=args.max_steps)
     print(f"generator written to {args.out}")
@@ -502,11 +502,6 @@ def build_parser() -> argparse.ArgumentParser:
                    help="share of windows trained without the speaker (the guidance model; default 0.1)")
     g.add_argument("--aux-emotion-weight", type=_finite_float, default=None,
                    help="weight of the speaker stream's guess of the listener's emotion (default 1)")
-    g.add_argument("--ahead", type=_positive_int, default=None,
-                   help="frames of the listener's emotion, from the predicted one on, an auxiliary head "
-                        "reads off the listener's state (default: no such head)")
-    g.add_argument("--ahead-weight", type=_finite_float, default=None,
-                   help="weight of that head's L1 loss (default 1)")
     g.set_defaults(func=_train_generator)
 
     for name, help_text in (("trans-vae", "the Trans-VAE baseline (offline, or --online)"),
