@@ -15,7 +15,8 @@ stream states exist).
 A conversation whose frame is late for a step need not leave: `hold` keeps its rows as they are
 while the others step, and `put_back` restores them, its rings turned one slot so that every
 frame keeps its age (the step has aged every slot by one), its random stream untouched. That
-copies its own rows twice; leaving and rejoining copied every conversation's state.
+copies its own rows only (saved, then written back turned); leaving and rejoining copied every
+conversation's state.
 """
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ every `tick`, each conversation with a frame waiting advances one frame. All of 
 batched forward pass: one StreamingSession that carries them all (generator/cohort.py), whatever
 their ages. New conversations step their first frame together in a session of their own (their
 stream states are created then), which joins the batch. A member with no frame this tick stays in
-the batch, its rows held as they are (cohort.hold: its own rows copied twice), for up to
+the batch, its rows held as they are (cohort.hold: only its own rows are copied), for up to
 `max_held` ticks in a row before it leaves; so the batch is rebuilt only when conversations join,
 end or fall silent, and a frame a few ms late costs no copy of the others' states.
 """
