@@ -108,7 +108,8 @@ def _given(args: argparse.Namespace, names: tuple[str, ...], rename: dict[str, s
 
 def _schedule(args: argparse.Namespace, default):
     """The trainer's settings: the library's defaults for this model, overridden by the flags given."""
-    return replace(default, **_given(args, ("epochs", "batch_size", "lr", "warmup", "seed", "device"),
+    return replace(default, **_given(args, ("epochs", "batch_size", "lr", "warmup", "seed", "device",
+                                            "keep_checkpoints"),
                                      {"warmup": "warmup_steps"}))
 
 
@@ -406,6 +407,9 @@ def _add_schedule_flags(p: argparse.ArgumentParser, defaults) -> None:
     p.add_argument("--warmup", type=int, default=None, help=f"warm-up steps (default {defaults.warmup_steps})")
     p.add_argument("--seed", type=int, default=None, help=f"default {defaults.seed}")
     p.add_argument("--device", choices=("cpu", "cuda"), default=None, help="default: cuda when available")
+    p.add_argument("--keep-checkpoints", type=_positive_int, default=None,
+                   help=f"checkpoints kept, the newest (default {defaults.keep_checkpoints}; one is written "
+                        "every epoch: keep them all to pick one afterwards, benchmarks/select_checkpoint.py)")
 
 
 def _add_training_flags(p: argparse.ArgumentParser, defaults) -> None:

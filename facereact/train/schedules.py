@@ -17,6 +17,7 @@ class TrainConfig:
     grad_clip: float = 1.0
     seed: int = 0
     checkpoint_every: int = 200  # steps; also at the end of every epoch
+    keep_checkpoints: int = 2  # the newest this many stay on disk (more: to pick one afterwards)
     validate_every: int = 1  # epochs
     log_every: int = 10  # steps
     device: str | None = None  # None: cuda when available

@@ -134,7 +134,8 @@ class Trainer:
                     last_val = task.validate(model)
                 log.write({"step": done, "epoch": epoch, **{f"val_{k}": v for k, v in last_val.items()}})
             if (done % cfg.checkpoint_every == 0 or end_of_epoch or done == stop) and dist_.main:
-                checkpoint.save_training_state(ckpt_dir, done, model, optimizer, {"config": asdict(cfg)})
+                checkpoint.save_training_state(ckpt_dir, done, model, optimizer, {"config": asdict(cfg)},
+                                               keep=cfg.keep_checkpoints)
             distributed.barrier(dist_)
         bar.close()
         log.close()
