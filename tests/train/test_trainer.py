@@ -1,3 +1,4 @@
+import json
 import os
 import subprocess
 import sys
@@ -37,6 +38,17 @@ def test_resume_reproduces_the_uninterrupted_run(tiny_corpus: Path, tmp_path: Pa
         assert torch.equal(a[key], b[key]), key
     log = (tmp_path / "broken" / "joint" / "train_log.csv").read_text()
     assert "val_face_l1" in log and (tmp_path / "broken" / "joint" / "checkpoints" / "latest").is_file()
+
+
+def test_every_epoch_leaves_a_checkpoint_and_the_newest_are_kept(tiny_corpus: Path, tmp_path: Path) -> None:
+    train(tiny_corpus, tmp_path / "all", "--epochs", "8", "--keep-checkpoints", "50")
+    train(tiny_corpus, tmp_path / "two", "--epochs", "8")
+    kept = sorted(p.name for p in (tmp_path / "all" / "joint" / "checkpoints").glob("step-*"))
+    state = json.loads((tmp_path / "all" / "joint" / "checkpoints" / kept[0] / "state.json").read_text())
+    epochs, steps = state["config"]["epochs"], int(kept[-1].split("-")[1])
+    assert len(kept) == epochs > 2 and [int(k.split("-")[1]) for k in kept] == \
+        [steps // epochs * (e + 1) for e in range(epochs)]  # one at the end of every epoch
+    assert sorted(p.name for p in (tmp_path / "two" / "joint" / "checkpoints").glob("step-*")) == kept[-2:]
 
 
 def test_torchrun_two_processes_match_one(tiny_corpus: Path, tmp_path: Path) -> None:
