@@ -121,8 +121,8 @@ def main() -> None:
     url = f"ws://127.0.0.1:{port}"
     server = subprocess.Popen([sys.executable, "-m", "facereact.cli", "serve", "--model", args.model, "--port",
                                str(port), "--samples", str(max(args.samples)), "--max-sessions",
-                               str(max(args.clients) + 1), "--threads", str(args.threads), "--workers", str(args.workers),
-                               *args.serve_flags.split()],
+                               str(max(args.clients) + 1), "--threads", str(args.threads),
+                               "--workers", str(args.workers), *args.serve_flags.split()],
                               stdout=subprocess.DEVNULL)
     try:
         asyncio.run(wait_for_server(url))

@@ -147,7 +147,8 @@ def _save(state, keep: torch.Tensor, total: int):
     if isinstance(state, MotionState):
         return None if state.face is None else (_save(state.face, keep, total), _save(state.changes, keep, total))
     if is_dataclass(state):
-        return {f.name: _save(getattr(state, f.name), keep, total) for f in fields(state) if not _derived(state, f.name)}
+        return {f.name: _save(getattr(state, f.name), keep, total) for f in fields(state)
+                if not _derived(state, f.name)}
     if isinstance(state, (list, tuple)):
         return [_save(s, keep, total) for s in state]
     raise TypeError(f"cannot hold stream state of type {type(state).__name__}")
