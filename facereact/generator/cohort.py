@@ -59,6 +59,13 @@ def _join(parts: list):
     raise TypeError(f"cannot merge stream state of type {type(first).__name__}")
 
 
+def _rows(keep: torch.Tensor, total: int, rows: int) -> torch.Tensor:
+    """The row indices of the conversations `keep` out of `total`, in a tensor of `rows` rows
+    (clip-major: the same number per conversation)."""
+    per = rows // total
+    return (keep[:, None] * per + torch.arange(per)).reshape(-1)
+
+
 def _take(state, keep: torch.Tensor, total: int):
     """Rows of the conversations `keep` (indices) out of `total` conversations."""
     if state is None or isinstance(state, (bool, int, float, str)):
@@ -67,8 +74,7 @@ def _take(state, keep: torch.Tensor, total: int):
         per = state.shape[0] // total
         return state.reshape(total, per, *state.shape[1:])[keep].reshape(len(keep) * per, *state.shape[1:])
     if isinstance(state, Band):  # the same ring, fewer rows
-        per = state.data.shape[0] // total
-        return state.rows((keep[:, None] * per + torch.arange(per)).reshape(-1))
+        return state.rows(_rows(keep, total, state.data.shape[0]))
     if is_dataclass(state):
         return type(state)(**{f.name: None if _derived(state, f.name) else _take(getattr(state, f.name), keep, total)
                               for f in fields(state)})
@@ -127,11 +133,6 @@ def take(session: StreamingSession, conversations: list[int]) -> StreamingSessio
 
 
 # -- holding conversations through a step -------------------------------------------------------
-def _rows(keep: torch.Tensor, total: int, rows: int) -> torch.Tensor:
-    per = rows // total
-    return (keep[:, None] * per + torch.arange(per)).reshape(-1)
-
-
 def _save(state, keep: torch.Tensor, total: int):
     """The rows of the conversations `keep` in every tensor of `state`, copied."""
     if state is None or isinstance(state, (bool, int, float, str)):
