@@ -86,11 +86,16 @@ async def wait_for_server(url: str, timeout: float = 60.0) -> None:
             await asyncio.sleep(0.5)
 
 
-async def load(url: str, clients: int, samples: int, seconds: float) -> dict[str, float]:
-    """Latency.summary over every client's frames."""
+async def load(url: str, clients: int, samples: int, seconds: float, spread: bool) -> dict[str, float]:
+    """Latency.summary over every client's frames. spread: client i starts i / clients of a frame
+    after the first (robots and avatars are not phase-locked); else all start together."""
     audio = [recording(seconds, s) for s in range(clients)]
-    results = await asyncio.gather(*(stream_recording(url, a, RATE, samples=samples, seed=i)
-                                     for i, a in enumerate(audio)))
+
+    async def client(i: int, a: np.ndarray):
+        await asyncio.sleep(i / clients / FPS if spread else 0.0)
+        return await stream_recording(url, a, RATE, samples=samples, seed=i)
+
+    results = await asyncio.gather(*(client(i, a) for i, a in enumerate(audio)))
     closed = [lat.closed for _, lat in results if lat.closed]
     if closed:
         print(f"  {len(closed)} of {clients} conversations closed early, e.g. {closed[0]}")
@@ -115,6 +120,8 @@ def main() -> None:
     parser.add_argument("--cycles", type=int, default=1000, help="connect/disconnect cycles for the memory figure")
     parser.add_argument("--threads", type=int, default=1, help="the server's torch threads (serve --threads)")
     parser.add_argument("--workers", type=int, default=1, help="server processes (serve --workers)")
+    parser.add_argument("--phases", choices=["spread", "aligned"], default="spread",
+                        help="clients' frame phases: spread evenly over a frame (default), or all at once")
     parser.add_argument("--serve-flags", default="", help="more `facereact serve` flags, e.g. '--gather-ms 8'")
     args = parser.parse_args()
     port = free_port()
@@ -126,13 +133,13 @@ def main() -> None:
                               stdout=subprocess.DEVNULL)
     try:
         asyncio.run(wait_for_server(url))
-        print(f"server: {args.workers} worker(s), {args.threads} torch thread(s) each {args.serve_flags}")
+        print(f"server: {args.workers} worker(s), {args.threads} torch thread(s) each {args.serve_flags}; clients {args.phases}")
         print("| clients | K | frames | lost | p50 ms | p99 ms | max ms | over 40 ms | server CPU (cores) |")
         print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for samples in args.samples:
             for clients in args.clients:
                 cpu0, t0 = cpu_seconds(server.pid), time.monotonic()
-                r = asyncio.run(asyncio.wait_for(load(url, clients, samples, args.seconds), args.seconds + 60))
+                r = asyncio.run(asyncio.wait_for(load(url, clients, samples, args.seconds, args.phases == "spread"), args.seconds + 60))
                 cores = (cpu_seconds(server.pid) - cpu0) / (time.monotonic() - t0)
                 print(f"| {clients} | {samples} | {r['frames']} | {r['lost']} | {r['p50_ms']:.1f} | "
                       f"{r['p99_ms']:.1f} | {r['max_ms']:.1f} | {r['late_over_40ms']} | {cores:.2f} |", flush=True)

@@ -267,8 +267,7 @@ def _serve_worker(sock, index: int, workers: int, args: argparse.Namespace) -> N
     torch.set_num_threads(args.threads)
     generator, tokenizer = load_generator(args.model)
     emitter = LiveLinkEmitter(*parse_address(args.livelink)) if args.livelink else None
-    limits = Limits(sessions=args.max_sessions, samples=args.samples, gather_seconds=args.gather_ms / 1000,
-                    held_ticks=args.held_ticks)
+    limits = Limits(sessions=args.max_sessions, samples=args.samples, gather_seconds=args.gather_ms / 1000)
     server = ReactionServer(generator, tokenizer, _sampling(args), read_emotion=not args.no_read_emotion,
                             limits=limits, token=token_from(args.token), on_frame=emitter, ids=(index, workers))
     asyncio.run(server.run(args.host, args.port, sock=sock))
@@ -361,13 +360,6 @@ def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _count(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
     return value
 
 
@@ -565,9 +557,6 @@ def build_parser() -> argparse.ArgumentParser:
                    help="server processes sharing the port, one per core to give (limits apply per worker)")
     p.add_argument("--gather-ms", type=_positive_float, default=15.0,
                    help="how long a tick waits for the frames of conversations whose frame is late (default 15)")
-    p.add_argument("--held-ticks", type=_count, default=12,
-                   help="ticks in a row a conversation with no frame stays in the batch, held, before it "
-                        "leaves it (default 12; 0: it leaves at once)")
     _add_sampling_flags(p)
     p.set_defaults(func=_serve, samples=10)
 

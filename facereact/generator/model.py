@@ -19,6 +19,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -206,17 +207,18 @@ class ReactionGenerator(nn.Module):
         return GeneratorState([BlockState() for _ in self.speaker_blocks], [None] * len(self.listener_blocks),
                               [ListenerState() for _ in self.listener_blocks])
 
-    def speaker_step(self, embedding: torch.Tensor, state: GeneratorState) -> None:
-        """Online: push one speaker frame (1, 1, width) through the speaker layers; keep each
-        layer's keys and values for the listener (at most context + 1 frames)."""
+    def speaker_step(self, embedding: torch.Tensor, state: GeneratorState, rows: np.ndarray | None = None) -> None:
+        """Online: push one speaker frame (B, 1, width) through the speaker layers, for every row of
+        `state` or for `rows` of it; keep each layer's keys and values for the listener (at most
+        context + 1 frames)."""
         if state.cross_bands is None:
             keep = self.config.context + 1
             state.cross_bands = [(Band(keep, 2), Band(keep, 2)) for _ in self.listener_blocks]
         for i, (block, lblock) in enumerate(zip(self.speaker_blocks, self.listener_blocks)):
-            embedding = block.step(embedding, state.speaker[i], self.config.context)
+            embedding = block.step(embedding, state.speaker[i], self.config.context, rows)
             k, v = lblock.cross.keys_values(embedding)
             keys, values = state.cross_bands[i]
-            state.cross[i] = (keys.append(k), values.append(v))
+            state.cross[i] = (keys.append(k, rows), values.append(v, rows))
 
     def prepare_offline(self, embedding: torch.Tensor, state: GeneratorState) -> None:
         """Offline: the whole speaker clip (1, T, width) at once; keys and values of every frame."""
@@ -224,22 +226,23 @@ class ReactionGenerator(nn.Module):
             state.cross[i] = lblock.cross.keys_values(s)
 
     def listener_step(self, previous: torch.Tensor, state: GeneratorState, t: int,
-                      speaker_on: torch.Tensor | None = None) -> torch.Tensor:
+                      speaker_on: torch.Tensor | None = None, rows: np.ndarray | None = None,
+                      speakers: np.ndarray | None = None) -> torch.Tensor:
         """previous (K,) token ids before frame t -> (K, width) states that predict frame t's
-        token (self.head.sample). speaker_on (K,): 0 for rows that run the listener-only model."""
+        token (self.head.sample). speaker_on (K,): 0 for rows that run the listener-only model.
+        Online, `rows` and `speakers` step some conversations only: their listener rows of the
+        state and their speaker rows (one each, in the same order)."""
         cfg = self.config
         h = self.listener_in(previous)[:, None]
         on = None if speaker_on is None else speaker_on[:, None, None]
         for i, block in enumerate(self.listener_blocks):
-            k, v = state.cross[i]
             if cfg.offline:
+                k, v = state.cross[i]
                 lo, hi = max(0, t - cfg.context), t + cfg.future + 1
-                k, v = k[:, :, lo:hi], v[:, :, lo:hi]
-                offsets, key, invalid = t - lo - torch.arange(k.shape[2]), ("offline", t - lo, k.shape[2]), None
+                h = block.step(h, state.listener[i], cfg.context, k[:, :, lo:hi], v[:, :, lo:hi], t - lo, on)
             else:  # the speaker's band, newest frame t
-                band = state.cross_bands[i][0]
-                offsets, key, invalid = band.ages(), band.age_key, band.invalid()
-            h = block.step(h, state.listener[i], cfg.context, k, v, offsets, key, on, invalid)
+                keys, values = state.cross_bands[i]
+                h = block.step_band(h, state.listener[i], cfg.context, keys, values, on, rows, speakers)
         return self.norm(h)[:, 0]
 
     # -- files ------------------------------------------------------------------------------------

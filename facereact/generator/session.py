@@ -68,20 +68,40 @@ class _Session:
         """Drop the stream states now, not when the session object is collected."""
         self.state = self.decode_state = None
 
-    def _next_tokens(self) -> torch.Tensor:
-        head, c, k = self.generator.head, self.clips, self.samples
+    def _next_tokens(self, active: np.ndarray | None = None) -> torch.Tensor:
+        """The next token of every reaction of every conversation, or of the `active` ones."""
+        head, k = self.generator.head, self.samples
+        c = self.clips if active is None else len(active)
+        previous, rngs, speakers = self.previous, self.rngs, None
+        if active is not None:
+            previous = previous.view(self.clips, k)[torch.from_numpy(active)].reshape(-1)
+            rngs, speakers = [self.rngs[i] for i in active], active
         if not self.guided:
-            return head.sample(self.generator.listener_step(self.previous, self.state, self.frame), self.sampling,
-                               self.rngs)
-        previous = self.previous.view(c, 1, k).expand(c, 2, k).reshape(-1)
-        both = self.generator.listener_step(previous, self.state, self.frame, self.speaker_on).view(c, 2, k, -1)
-        return head.sample(both[:, 0].reshape(c * k, -1), self.sampling, self.rngs, both[:, 1].reshape(c * k, -1))
+            rows = None if active is None else conversation_rows(active, k)
+            return head.sample(self.generator.listener_step(previous, self.state, self.frame, None, rows, speakers),
+                               self.sampling, rngs)
+        previous = previous.view(c, 1, k).expand(c, 2, k).reshape(-1)
+        rows = None if active is None else conversation_rows(active, 2 * k)
+        on = self.speaker_on[:2 * k * c]  # the same pattern for every conversation
+        both = self.generator.listener_step(previous, self.state, self.frame, on, rows, speakers).view(c, 2, k, -1)
+        return head.sample(both[:, 0].reshape(c * k, -1), self.sampling, rngs, both[:, 1].reshape(c * k, -1))
 
-    def _emit(self, tokens: torch.Tensor) -> ListenerFrame:
-        self.previous = tokens
+    def _emit(self, tokens: torch.Tensor, active: np.ndarray | None = None) -> ListenerFrame:
+        rows = None
+        if active is None:
+            self.previous = tokens
+        else:  # a copy: the frames already returned share the old tokens' memory
+            rows = conversation_rows(active, self.samples)
+            self.previous = self.previous.clone()
+            self.previous[torch.from_numpy(rows)] = tokens
         self.frame += 1
-        face, emotion = self.tokenizer.decode_step(tokens, self.decode_state)
+        face, emotion = self.tokenizer.decode_step(tokens, self.decode_state, rows)
         return ListenerFrame(face.numpy(), emotion.numpy(), tokens.numpy())
+
+
+def conversation_rows(conversations: np.ndarray, per: int) -> np.ndarray:
+    """The rows of the given conversations in a clip-major state of `per` rows each (int64)."""
+    return (np.asarray(conversations, np.int64)[:, None] * per + np.arange(per)).reshape(-1)
 
 
 class StreamingSession(_Session):
@@ -133,12 +153,20 @@ class StreamingSession(_Session):
 
     @torch.inference_mode()
     def step_clips(self, audio: np.ndarray, face: np.ndarray | None = None, emotion: np.ndarray | None = None,
-                   face_on: np.ndarray | None = None, emotion_on: np.ndarray | None = None) -> ListenerFrame:
+                   face_on: np.ndarray | None = None, emotion_on: np.ndarray | None = None,
+                   active: np.ndarray | None = None) -> ListenerFrame:
         """One frame of every conversation: audio (clips, AUDIO_DIM), face (clips, FACE_DIM) and
         emotion (clips, EMOTION_DIM) already checked, or None where absent for all. face_on and
         emotion_on (clips,) bool: which conversations have that input this frame (default: all
-        when the array is given); the rows of the others are ignored."""
-        c = self.clips
+        when the array is given); the rows of the others are ignored.
+
+        active: the conversations (indices into seeds, each once) these rows are, when only some
+        step (a live batch whose other conversations' frames have not come): the others are not
+        computed and keep their past exactly as it is, so they go on later as if nothing had
+        happened. Their first frame steps every conversation."""
+        c = self.clips if active is None else len(active)
+        if active is not None and self.frame == 0:
+            raise UsageError("a session's first frame steps every conversation")
         has_face = np.zeros(c, bool) if face is None else np.ones(c, bool) if face_on is None else face_on
         has_emotion = np.zeros(c, bool) if emotion is None else np.ones(c, bool) if emotion_on is None else emotion_on
         # The face encoder and reader keep streaming through frames without a face (a resting face
@@ -147,19 +175,19 @@ class StreamingSession(_Session):
         if face is not None:
             faces[has_face] = face[has_face]
         f = torch.from_numpy(faces)[:, None]
-        speaker_token = self.tokenizer.encode_step(f[:, 0], self.encode_state)[:, None]
+        speaker_token = self.tokenizer.encode_step(f[:, 0], self.encode_state, active)[:, None]
         read = has_face & ~has_emotion if self.read_emotion else np.zeros(c, bool)
         e = torch.zeros(c, 1, EMOTION_DIM)
         if emotion is not None:
             e[torch.from_numpy(has_emotion)] = torch.from_numpy(emotion[has_emotion])[:, None]
         if self.read_emotion:
-            reading = self.tokenizer.emotion_reader.step(self.tokenizer.normalize(f), self.read_state)
+            reading = self.tokenizer.emotion_reader.step(self.tokenizer.normalize(f), self.read_state, active)
             e[torch.from_numpy(read)] = reading[torch.from_numpy(read)]
         on = (torch.from_numpy(has_face.astype(np.float32)), torch.from_numpy((has_emotion | read).astype(np.float32)))
         a = torch.as_tensor(audio, dtype=torch.float32)[:, None]
-        self.generator.speaker_step(self.generator.speaker_embedding(a, f, e, speaker_token, *on), self.state)
+        self.generator.speaker_step(self.generator.speaker_embedding(a, f, e, speaker_token, *on), self.state, active)
         self.inputs_seen.update(describe(*flags) for flags in set(zip(has_face, has_emotion, read)))
-        return self._emit(self._next_tokens())
+        return self._emit(self._next_tokens(active), active)
 
     def step(self, samples: np.ndarray, rate: int, face: np.ndarray | Mapping[str, float] | None = None,
              emotion: np.ndarray | None = None) -> ListenerFrame:

@@ -60,7 +60,6 @@ class Limits:
     outbox_frames: int = 250  # listener frames a client may leave unread (10 s) before it is dropped
     samples: int = 10  # the largest K a client may ask for
     gather_seconds: float = 0.015  # how long a tick waits for late conversations' frames
-    held_ticks: int = 12  # ticks in a row a conversation with no frame is held in the batch before it leaves
 
 
 def is_loopback(host: str) -> bool:
@@ -106,6 +105,7 @@ class ReactionServer:
         self._next, self._id_step = ids
         self._greeting = 0
         self._wake = asyncio.Event()
+        self._first_frame: float | None = None  # when the oldest frame not yet ticked was received
 
     # -- handshake: the token, and the live page for plain HTTP requests ---------------------------
     def _check_request(self, connection: ServerConnection, request):
@@ -212,6 +212,8 @@ class ReactionServer:
         for frame in frames:  # features are computed at the tick, for every conversation at once
             self._ops.append(("frame", c.cid, c.hello.samples, (frame, c.hello.sample_rate, c.face, c.emotion)))
         c.frames_in += n
+        if self._first_frame is None:
+            self._first_frame = time.monotonic()
         self._wake.set()
 
     async def _send(self, connection: ServerConnection, c: _Conversation) -> None:
@@ -232,8 +234,7 @@ class ReactionServer:
                 if engine is None:
                     engine = self.engines[samples] = ReactionEngine(self.generator, self.tokenizer, samples,
                                                                     self.sampling, self.read_emotion,
-                                                                    max_queue=4 * self.limits.burst_frames,
-                                                                    max_held=self.limits.held_ticks)
+                                                                    max_queue=4 * self.limits.burst_frames)
                 engine.open(op[3], cid)
             elif engine is None:  # its engine was reset after an internal error
                 continue
@@ -277,15 +278,18 @@ class ReactionServer:
             self._apply_ops()
             if not any(engine.pending() for engine in self.engines.values()):
                 continue
-            # Wait, briefly, for every conversation's frame: a tick that leaves one out must take it
-            # out of the shared batch and put it back later (copies of every state), so clients a
-            # few ms apart would otherwise rebuild the batch on every tick.
-            deadline = time.monotonic() + self.limits.gather_seconds
+            # Wait, briefly, for more conversations' frames: a tick costs a few ms whoever it steps
+            # plus a little per conversation stepped (a late one is simply not stepped), so one tick
+            # for frames a few ms apart takes less CPU than one for each, at a few ms of latency.
+            deadline = (self._first_frame or time.monotonic()) + self.limits.gather_seconds
             while not self._all_ready() and time.monotonic() < deadline:
-                await asyncio.sleep(0.002)
+                await asyncio.sleep(0.001)
                 self._apply_ops()
+            started, self._first_frame = self._first_frame or time.monotonic(), None
             try:
                 messages = self._tick()
+                if any(engine.pending() for engine in self.engines.values()):  # a backlog: no more waiting
+                    self._first_frame = started
             except Exception:  # a bug must not leave every conversation hanging: end them, keep serving
                 traceback.print_exc()
                 for cid in list(self.live):

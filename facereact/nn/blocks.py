@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -38,19 +39,24 @@ class Band:
     many frames back each slot lies, and attention, blind to key order but for its offset bias,
     reads the bias by age.
 
-    Rows (dim 0) may hold streams of different lengths once bands are joined (conversations that
-    started at different times: generator/cohort.py): `filled` counts each row's frames, and
-    `invalid()` masks the slots a row has not filled yet. `keep=None` keeps every frame, in order,
-    in a storage that doubles."""
+    Each row (dim 0) is a stream of its own with its own frame count (`counts`): frame f of row r
+    lies in slot f % keep. So rows of different ages share one storage (conversations that started
+    at different times: generator/cohort.py), joining bands is concatenating their rows, and a step
+    may advance only some rows (`reserve(rows=...)`: conversations whose frame has come), the others
+    left exactly as they were. A row that has appended fewer than `length` frames masks the slots it
+    has not filled (`invalid()`). `keep=None` keeps every frame, in order, in a storage that doubles
+    (one count for all rows)."""
 
     def __init__(self, keep: int | None, dim: int) -> None:
         self.keep, self.dim = keep, dim
         self.data: torch.Tensor | None = None
-        self.count = 0  # frames appended (ring: slot count % keep is the next to write)
-        self.filled: torch.Tensor | None = None  # (rows,) frames per row when rows differ; None: all `length`
+        self.count = 0  # frames appended to the row with the most
+        self.counts: np.ndarray | None = None  # (rows,) int64 frames appended per row (rings)
+        self._same = True  # every row's count is `count` (kept, not checked every frame)
 
     @property
     def length(self) -> int:
+        """Slots in use: every row's frames lie in the first `length` slots."""
         return self.count if self.keep is None else min(self.count, self.keep)
 
     @property
@@ -61,13 +67,19 @@ class Band:
         return self.data if self.length == self.data.shape[self.dim] else self.data.narrow(self.dim, 0, self.length)
 
     @property
+    def uniform(self) -> bool:
+        """Whether every row has appended the same number of frames (one set of ages for all)."""
+        return self._same
+
+    @property
     def age_key(self) -> tuple[int, int]:
-        """What determines ages(): the length and, once a ring has wrapped, its next slot."""
+        """What determines ages() of a uniform band: the length and, once a ring has wrapped, its next slot."""
         wrapped = self.keep is not None and self.count > self.keep
         return self.length, self.count % self.keep if wrapped else -1
 
     def ages(self) -> torch.Tensor:
-        """(length,) frames between each slot and the newest frame (0: the newest)."""
+        """(length,) frames between each slot and the newest frame (0: the newest), every row's
+        the same (a uniform band; row_ages() for any)."""
         if self.keep is None:
             return self.length - 1 - torch.arange(self.length)
         key = (self.keep, *self.age_key)
@@ -82,22 +94,42 @@ class Band:
             _AGES[key] = ages
         return ages
 
-    def invalid(self) -> torch.Tensor | None:
-        """(rows, length) True at slots a row has not filled yet; None when every row is full."""
-        if self.filled is None:
+    def row_ages(self, rows: np.ndarray | None = None) -> torch.Tensor:
+        """(rows, length) each slot's age in each row's own stream (all rows, or the given ones);
+        a slot a row has not filled gets an age of at least that row's frame count."""
+        counts = torch.from_numpy(self.counts if rows is None else self.counts[rows])
+        newest = (counts - 1) % self.keep
+        return (newest[:, None] - torch.arange(self.length)[None, :]) % self.keep
+
+    def invalid(self, rows: np.ndarray | None = None) -> torch.Tensor | None:
+        """(rows, length) True at slots a row has not filled; None when every row's are all filled."""
+        if self.keep is None or self.counts is None:
             return None
-        return self.ages()[None, :] >= self.filled[:, None]
+        counts = self.counts if rows is None else self.counts[rows]
+        if int(counts.min()) >= self.length:
+            return None
+        return self.row_ages(rows) >= torch.from_numpy(counts)[:, None]
 
     def ordered(self) -> torch.Tensor | None:
-        """The band's frames oldest first (a copy when the ring has wrapped)."""
-        if self.keep is None or self.count <= self.keep:
+        """The band's frames oldest first, row by row, each row's newest in the last slot (its
+        unfilled slots, if any, first)."""
+        if self.keep is None or (self.uniform and self.count <= self.keep):
             return self.view
-        return torch.roll(self.data, -(self.count % self.keep), self.dim)
+        if self.uniform:
+            return torch.roll(self.data, -(self.count % self.keep), self.dim)
+        newest = torch.from_numpy((self.counts - 1) % self.keep)
+        slots = (newest[:, None] - torch.arange(self.length - 1, -1, -1)[None, :]) % self.keep  # (rows, length)
+        shape = [1] * self.data.dim()
+        shape[0], shape[self.dim] = slots.shape
+        index = slots.view(shape).expand(*self.data.shape[:self.dim], self.length, *self.data.shape[self.dim + 1:])
+        return torch.gather(self.data, self.dim, index)
 
-    def append(self, new: torch.Tensor) -> torch.Tensor:
-        """Add `new`'s frames; the band (self.view)."""
+    def append(self, new: torch.Tensor, rows: np.ndarray | None = None) -> torch.Tensor:
+        """Add `new`'s frames (one per row of `rows` for a subset); the band (self.view)."""
         d, n = self.dim, new.shape[self.dim]
         if self.keep is None:
+            if rows is not None:
+                raise ValueError("an unbounded band steps all its rows together")
             if self.data is None or self.count + n > self.data.shape[d]:
                 grown = new.new_empty(self._shape(new, 2 * (self.count + n)))
                 if self.data is not None:
@@ -107,27 +139,41 @@ class Band:
             self.count += n
             return self.view
         for i in range(n):
-            slot = self.reserve(new)
-            self.data.narrow(d, slot, 1).copy_(new.narrow(d, i, 1))
+            frame = new.narrow(d, i, 1)
+            slot = self.reserve(frame, rows)
+            if isinstance(slot, int):
+                self.data.narrow(d, slot, 1).copy_(frame)
+                continue
+            # each row its own slot
+            rows_ = fast.series(self.data.shape[0]) if rows is None else rows
+            if d == 2 and self.data.dim() == 4 and fast.enabled(frame):  # a key/value ring: one compiled call
+                fast.write_slots(self.data.numpy(), rows_, slot, frame.contiguous().numpy())
+            else:
+                self.data.movedim(d, 1)[torch.from_numpy(rows_), torch.from_numpy(slot)] = frame.movedim(d, 1)[:, 0]
         return self.view
 
-    def reserve(self, like: torch.Tensor) -> int:
-        """A ring's slot for one new frame shaped like `like` (one frame along dim), counted as
-        appended: the caller writes it (nn/fast.py writes it in place)."""
+    def reserve(self, like: torch.Tensor, rows: np.ndarray | None = None) -> int | np.ndarray:
+        """A ring's slot for one new frame of every row (or of `rows`, like: shaped as one frame of
+        them), counted as appended: the caller writes it (nn/fast.py writes it in place). The slot
+        is an int when every row writes the same one, else one per row written."""
         if self.data is None:
+            if rows is not None:
+                raise ValueError("a band's first frame is appended to every row")
             self.data = like.new_zeros(self._shape(like, self.keep))
-        slot = self.count % self.keep
-        self.count += 1
-        if self.filled is not None:
-            self.filled = (self.filled + 1).clamp(max=self.keep)
-            if bool((self.filled == self.keep).all()):
-                self.filled = None
+            self.counts = np.zeros(like.shape[0], np.int64)
+        if rows is None:
+            slot = self.count % self.keep if self.uniform else self.counts % self.keep
+            self.counts += 1
+            self.count += 1
+            return slot
+        slot = np.empty(len(rows), np.int64)
+        low, high = fast.advance_rows(self.counts, rows, self.keep, slot)
+        self.count, self._same = int(high), low == high
         return slot
 
     @classmethod
     def joined(cls, bands: list["Band"]) -> "Band":
-        """One band of every band's rows (dim 0), in time order, newest frames aligned; rows with
-        fewer frames than the longest are padded in front and marked by `filled`."""
+        """One band of every band's rows (dim 0), each row keeping its own frames and count."""
         first = bands[0]
         if first.keep is None:
             if len({b.count for b in bands}) > 1:
@@ -135,33 +181,23 @@ class Band:
             band = cls(None, first.dim)
             band.append(torch.cat([b.view for b in bands], 0))
             return band
-        length = max(b.length for b in bands)
-        parts, filled = [], []
-        for b in bands:
-            frames = b.ordered()
-            if frames.shape[first.dim] < length:
-                pad = list(frames.shape)
-                pad[first.dim] = length - frames.shape[first.dim]
-                frames = torch.cat([frames.new_zeros(pad), frames], first.dim)
-            parts.append(frames)
-            filled.append(torch.full((frames.shape[0],), b.length) if b.filled is None else b.filled)
         band = cls(first.keep, first.dim)
-        band.data, band.count = torch.cat(parts, 0), length
-        if length < first.keep:  # a ring not yet full grows from slot `length` on: make it whole
-            pad = list(band.data.shape)
-            pad[first.dim] = first.keep - length
-            band.data = torch.cat([band.data, band.data.new_zeros(pad)], first.dim)
-        filled = torch.cat(filled)
-        band.filled = None if bool((filled == length).all()) else filled
+        band.data = torch.cat([b.data for b in bands], 0)
+        band.counts = np.concatenate([b.counts for b in bands])
+        band.count = int(band.counts.max())
+        band._same = int(band.counts.min()) == band.count
         return band
 
     def rows(self, index: torch.Tensor) -> "Band":
         """The same band with only the given rows (dim 0)."""
         band = Band(self.keep, self.dim)
-        band.data, band.count = self.data[index], self.count
-        band.filled = None if self.filled is None else self.filled[index]
-        if band.filled is not None and bool((band.filled == band.length).all()):
-            band.filled = None
+        band.data = self.data[index]
+        if self.counts is None:
+            band.count = self.count
+        else:
+            band.counts = self.counts[np.asarray(index)]
+            band.count = int(band.counts.max())
+            band._same = int(band.counts.min()) == band.count
         return band
 
     def _shape(self, new: torch.Tensor, frames: int) -> list[int]:
@@ -170,15 +206,19 @@ class Band:
         return shape
 
 
-def band_bias(band: Band, position: "RelativeBias | None") -> torch.Tensor | None:
-    """The additive attention bias for one query frame against `band`: the offset bias by age."""
-    bias = None if position is None else position.for_step(band.ages(), band.age_key)
-    return mask_unfilled(bias, band.invalid())
+def band_bias(band: Band, position: "RelativeBias | None", rows: np.ndarray | None = None) -> torch.Tensor | None:
+    """The additive attention bias for one query frame per row (all, or `rows`) against `band`:
+    the offset bias by age, (H, 1, n) when every row's ages agree, else (rows, H, 1, n)."""
+    if band.uniform and rows is None:
+        bias = None if position is None else position.for_step(band.ages(), band.age_key)
+        return mask_unfilled(bias, band.invalid())
+    bias = None if position is None else position(band.row_ages(rows)).transpose(0, 1)[:, :, None]
+    return mask_unfilled(bias, band.invalid(rows))
 
 
 def mask_unfilled(bias: torch.Tensor | None, invalid: torch.Tensor | None) -> torch.Tensor | None:
-    """bias (H, 1, n) or None, with -inf added at slots a row has not filled (invalid (rows, n):
-    Band.invalid), then (rows, H, 1, n); None if neither."""
+    """bias (H, 1, n), (rows, H, 1, n) or None, with -inf added at slots a row has not filled
+    (invalid (rows, n): Band.invalid), then (rows, H, 1, n); None if neither."""
     if invalid is None:
         return bias
     mask = torch.zeros(invalid.shape[0], 1, 1, invalid.shape[1]).masked_fill(invalid[:, None, None], float("-inf"))
@@ -239,12 +279,6 @@ def symmetric_band_mask(length: int, context: int, device: torch.device) -> torc
     return (t[:, None] - t[None, :]).abs() <= context
 
 
-def keep_last(cache: torch.Tensor | None, new: torch.Tensor, keep: int | None, dim: int) -> torch.Tensor:
-    """Append `new` to `cache` along dim and keep at most the last `keep` entries."""
-    out = new if cache is None else torch.cat([cache, new], dim)
-    return out if keep is None or out.shape[dim] <= keep else out.narrow(dim, out.shape[dim] - keep, keep)
-
-
 class CausalConv(nn.Module):
     """Depthwise 1-d convolution over time that sees only the current and past frames."""
 
@@ -257,12 +291,18 @@ class CausalConv(nn.Module):
         y = F.pad(x.transpose(1, 2), (self.kernel - 1, 0))
         return self.conv(y).transpose(1, 2)
 
-    def step(self, x: torch.Tensor, state: BlockState) -> torch.Tensor:  # x (B, 1, C)
+    def step(self, x: torch.Tensor, state: BlockState, rows: np.ndarray | None = None) -> torch.Tensor:
+        """x (B, 1, C): the next frame of every row of the state, or of `rows` only."""
         past = state.conv
         if past is None:
+            if rows is not None:
+                raise ValueError("a stream's first frame is stepped on every row")
             past = x.new_zeros(x.shape[0], self.kernel - 1, x.shape[2])
-        window = torch.cat([past, x], 1)  # (B, kernel, C)
-        state.conv = window[:, 1:]
+        window = torch.cat([past if rows is None else past[torch.from_numpy(rows)], x], 1)  # (B, kernel, C)
+        if rows is None:
+            state.conv = window[:, 1:]
+        else:
+            state.conv[torch.from_numpy(rows)] = window[:, 1:]
         # weight (C, 1, kernel) read as (kernel, C): a product and a sum (einsum plans a batched
         # matrix product for this, several times slower at one frame)
         return (window * self.conv.weight[:, 0].t()).sum(1, keepdim=True) + self.conv.bias
@@ -290,13 +330,17 @@ class SelfAttention(nn.Module):
         y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=0.0)
         return self.out(y.transpose(1, 2).reshape(b, t, c))
 
-    def step(self, x: torch.Tensor, cache: AttentionCache, context: int | None) -> torch.Tensor:
-        """One new frame (B, 1, C) attending to itself and the cached frames within the band."""
+    def step(self, x: torch.Tensor, cache: AttentionCache, context: int | None,
+             rows: np.ndarray | None = None) -> torch.Tensor:
+        """One new frame (B, 1, C) attending to itself and the cached frames within the band, for
+        every row of the cache or for `rows` of it."""
         b, _, c = x.shape
         q, k, v = self.qkv(x).view(b, 1, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
         cache.open(context)
-        k, v = cache.keys.append(k), cache.values.append(v)
-        y = attend(q, k, v, band_bias(cache.keys, self.position))
+        k, v = cache.keys.append(k, rows), cache.values.append(v, rows)
+        if rows is not None:
+            k, v = k[torch.from_numpy(rows)], v[torch.from_numpy(rows)]
+        y = attend(q, k, v, band_bias(cache.keys, self.position, rows))
         return self.out(y.transpose(1, 2).reshape(b, 1, c))
 
 
@@ -316,11 +360,14 @@ class Block(nn.Module):
         x = x + self.attn(self.attn_norm(x), mask)
         return x + self.mlp(self.mlp_norm(x))
 
-    def step(self, x: torch.Tensor, state: BlockState, context: int | None) -> torch.Tensor:
+    def step(self, x: torch.Tensor, state: BlockState, context: int | None,
+             rows: np.ndarray | None = None) -> torch.Tensor:
+        """The next frame x (B, 1, C) of every row of `state`, or of `rows` of it (the others keep
+        their past as it is)."""
         if context is not None and fast.enabled(x):
-            return fast.block_step(self, x, state, context)
-        x = x + self.conv.step(self.conv_norm(x), state)
-        x = x + self.attn.step(self.attn_norm(x), state.attn, context)
+            return fast.block_step(self, x, state, context, rows)
+        x = x + self.conv.step(self.conv_norm(x), state, rows)
+        x = x + self.attn.step(self.attn_norm(x), state.attn, context, rows)
         up, act, down, _ = self.mlp  # no dropout call: a step is inference
         return x + down(act(up(self.mlp_norm(x))))
 
@@ -347,9 +394,10 @@ class Stack(nn.Module):
     def new_state(self) -> list[BlockState]:
         return [BlockState() for _ in self.blocks]
 
-    def step(self, x: torch.Tensor, state: list[BlockState]) -> torch.Tensor:
-        """(B, 1, in_dim) -> (B, 1, out_dim) for the next frame; `state` (new_state()) carries the past."""
+    def step(self, x: torch.Tensor, state: list[BlockState], rows: np.ndarray | None = None) -> torch.Tensor:
+        """(B, 1, in_dim) -> (B, 1, out_dim) for the next frame; `state` (new_state()) carries the
+        past; rows: which of its rows these B frames belong to (None: all)."""
         h = self.inp(x)
         for block, block_state in zip(self.blocks, state):
-            h = block.step(h, block_state, self.context)
+            h = block.step(h, block_state, self.context, rows)
         return self.outp(self.norm(h))

@@ -2,15 +2,15 @@
 speaker stream of the same layer, MLP. Parallel forward for training, `step` for generation."""
 from __future__ import annotations
 
-from collections.abc import Hashable
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from facereact.nn import fast
-from facereact.nn.blocks import Block, BlockState, attend, mask_unfilled
+from facereact.nn.blocks import Band, Block, BlockState, attend, band_bias
 from facereact.nn.position import RelativeBias
 
 
@@ -76,18 +76,36 @@ class ListenerBlock(nn.Module):
         return x + self._cross(x, k, v, mask, speaker_on)
 
     def step(self, x: torch.Tensor, state: ListenerState, context: int | None, k: torch.Tensor,
-             v: torch.Tensor, offsets: torch.Tensor, offsets_key: Hashable, speaker_on: torch.Tensor | None = None,
-             invalid: torch.Tensor | None = None) -> torch.Tensor:
-        """offsets (n,): this listener frame minus each speaker frame in k (k's frames in any order),
-        determined by offsets_key (RelativeBias.for_step); invalid (speakers, n): speaker slots a
-        conversation has not filled yet (Band.invalid)."""
+             v: torch.Tensor, newest: int, speaker_on: torch.Tensor | None = None) -> torch.Tensor:
+        """Offline: k, v (speakers, H, n, D) a slice of the whole speaker clip in time order, slot
+        `newest` at this listener frame's time (later slots: frames ahead)."""
         x = self.own.step(x, state.own, context)
-        position = self.cross.position
+        speakers, n = k.shape[0], k.shape[2]
         if fast.enabled(x):
-            bias = None if position is None else fast.bias_array(position, offsets, offsets_key)
-            return fast.cross_step(self, x, k, v, bias, invalid, speaker_on)
-        bias = None if position is None else position.for_step(offsets, offsets_key)
-        return x + self._cross(x, k, v, mask_unfilled(bias, invalid), speaker_on)
+            counts = np.full(speakers, newest + 1, np.int64)
+            return fast.cross_step(self, x, k, v, n, counts, 0, fast.series(x.shape[0], x.shape[0] // speakers),
+                                   speaker_on)
+        position = self.cross.position
+        bias = None if position is None else position.for_step(newest - torch.arange(n), ("offline", newest, n))
+        return x + self._cross(x, k, v, bias, speaker_on)
+
+    def step_band(self, x: torch.Tensor, state: ListenerState, context: int | None, keys: Band, values: Band,
+                  speaker_on: torch.Tensor | None = None, rows: np.ndarray | None = None,
+                  speakers: np.ndarray | None = None) -> torch.Tensor:
+        """Online: the next frame of every listener row of `state` (or of `rows`), against the
+        speakers' bands of keys and values (every speaker row, or `speakers`: one per conversation
+        stepped, its listener rows consecutive in x)."""
+        x = self.own.step(x, state.own, context, rows)
+        chosen = keys.data.shape[0] if speakers is None else len(speakers)
+        group = x.shape[0] // chosen
+        if fast.enabled(x):
+            band_rows = fast.series(x.shape[0], group) if speakers is None else np.repeat(speakers, group)
+            return fast.cross_step(self, x, keys.data, values.data, keys.length, keys.counts, keys.keep, band_rows,
+                                   speaker_on)
+        k, v = keys.view, values.view
+        if speakers is not None:
+            k, v = k[torch.from_numpy(speakers)], v[torch.from_numpy(speakers)]
+        return x + self._cross(x, k, v, band_bias(keys, self.cross.position, speakers), speaker_on)
 
     def _cross(self, x: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None,
                speaker_on: torch.Tensor | None) -> torch.Tensor:

@@ -169,26 +169,45 @@ def _exp_shifted(x, twos, n, top):
     return total
 
 
-@njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
-def attend_rows(q, keys, values, n, bias, has_bias, invalid, has_invalid, heads, group, active, has_active, out):
-    """Attention of one query frame per row against the first n slots of its band.
+@njit(cache=True, nogil=True, fastmath=True, inline="always", error_model="numpy")
+def _slot_ages(count, wrap, n, ages):
+    """ages[:n] <- each slot's age in a stream of `count` frames (frame f in slot f % wrap; wrap 0:
+    slot j holds frame j, later slots the frames ahead, with negative ages); the number of frames
+    the stream has, above which an age is an unfilled slot."""
+    newest = count - 1
+    if wrap > 0:
+        newest = newest % wrap
+    for j in range(n):
+        age = newest - j
+        if wrap > 0 and age < 0:
+            age += wrap
+        ages[j] = age
+    return min(count, wrap) if wrap > 0 else count
 
-    q (R, C) queries (not yet scaled); keys and values (S, H, slots, D) with S = R / group: row r
-    reads band row r // group (a speaker's band read by its K listener rows); bias (H, n) added
-    to the scores when has_bias; invalid (S, n) True where a slot is masked, when has_invalid
-    (its score becomes -1e30, not -inf: fastmath code must not meet infinities); rows whose
+
+@njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
+def attend_rows(q, keys, values, n, table, has_bias, shift, counts, wrap, band_rows, heads, active, has_active, out):
+    """Attention of one query frame per row against the first n slots of its band row.
+
+    q (R, C) queries (not yet scaled); keys and values (S, H, slots, D); row r reads band row
+    band_rows[r] (a speaker's band read by its K listener rows, or the rows a step advances), a
+    stream of counts[s] frames in a ring of `wrap` slots (_slot_ages); the offset bias table
+    (H, offsets) is read at shift + each slot's age when has_bias; slots the stream has not filled
+    are masked (score -1e30, not -inf: fastmath code must not meet infinities); rows whose
     `active` is False (when has_active) are zeros. out (R, C): the heads' weighted values,
     head-major as the torch blocks lay them out."""
     d = q.shape[1] // heads
     scale = np.float32(d ** -0.5)
     scores = np.empty(n, np.float32)
     twos = np.empty(n, np.int32)
+    ages = np.empty(n, np.int64)
     qh = np.empty(d, np.float32)
     for r in range(q.shape[0]):
         if has_active and not active[r]:
             out[r] = 0.0
             continue
-        s = r // group
+        s = band_rows[r]
+        limit = _slot_ages(counts[s], wrap, n, ages)
         for h in range(heads):
             for e in range(d):  # scaled in a buffer, not a fresh array per head
                 qh[e] = q[r, h * d + e] * scale
@@ -197,10 +216,10 @@ def attend_rows(q, keys, values, n, bias, has_bias, invalid, has_invalid, heads,
                 scores[j] = _dot(qh, kh[j])
             if has_bias:
                 for j in range(n):
-                    scores[j] += bias[h, j]
-            if has_invalid:
+                    scores[j] += table[h, shift + ages[j]]
+            if limit < n:
                 for j in range(n):
-                    if invalid[s, j]:
+                    if ages[j] >= limit:
                         scores[j] = np.float32(-1e30)
             top = scores[0]
             for j in range(1, n):
@@ -217,47 +236,51 @@ def attend_rows(q, keys, values, n, bias, has_bias, invalid, has_invalid, heads,
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _block_step(x, conv_past, conv_w, conv_b, norms, w_qkv, b_qkv, w_out, b_out, w_up, b_up, w_down, b_down,
-                keys, values, slot, n, bias, has_bias, invalid, has_invalid, heads, eps, out):
-    """Block.step on x (R, C): out = x after the convolution, attention and MLP sub-blocks; the
-    convolution's past (R, kernel - 1, C) shifted in place, this frame's key and value written at
-    `slot` of the ring (R, H, keep, D), attention over its first n slots. norms (3, 2, C): the
-    three layer norms' gains and biases."""
-    rows, c = x.shape
+def _block_step(x, rows, conv_past, conv_w, conv_b, norms, w_qkv, b_qkv, w_out, b_out, w_up, b_up, w_down, b_down,
+                keys, values, counts, keep, n, table, has_bias, shift, heads, eps, out):
+    """Block.step on x (R, C), the next frame of state rows `rows`: out = x after the convolution,
+    attention and MLP sub-blocks; each row's convolution past (of conv_past (S, kernel - 1, C))
+    shifted in place, its key and value written at the slot its count (already counted) gives in
+    the ring (S, H, keep, D), attention over its first n slots. norms (3, 2, C): the three layer
+    norms' gains and biases. Rows not in `rows` are not touched."""
+    rows_n, c = x.shape
     d = c // heads
     kernel = conv_w.shape[0]
     h = np.empty_like(x)
     # convolution sub-block: the past holds normalised frames
     _layer_norm(x, norms[0, 0], norms[0, 1], eps, h)
     x1 = np.empty_like(x)
-    for r in range(rows):
+    for r in range(rows_n):
+        past = conv_past[rows[r]]
         for ch in range(c):
             acc = np.float32(0.0)
             for k in range(kernel - 1):
-                acc += conv_past[r, k, ch] * conv_w[k, ch]
+                acc += past[k, ch] * conv_w[k, ch]
             acc += h[r, ch] * conv_w[kernel - 1, ch]
             x1[r, ch] = x[r, ch] + (acc + conv_b[ch])
         for k in range(kernel - 2):
-            conv_past[r, k] = conv_past[r, k + 1]
+            past[k] = past[k + 1]
         if kernel > 1:
-            conv_past[r, kernel - 2] = h[r]
+            past[kernel - 2] = h[r]
     # attention sub-block
     _layer_norm(x1, norms[1, 0], norms[1, 1], eps, h)
-    qkv = np.empty((rows, 3 * c), np.float32)
+    qkv = np.empty((rows_n, 3 * c), np.float32)
     _linear(h, w_qkv, b_qkv, qkv)
-    for r in range(rows):
+    for r in range(rows_n):
+        s = rows[r]
+        slot = (counts[s] - 1) % keep
         for hd in range(heads):
             for e in range(d):
-                keys[r, hd, slot, e] = qkv[r, c + hd * d + e]
-                values[r, hd, slot, e] = qkv[r, 2 * c + hd * d + e]
+                keys[s, hd, slot, e] = qkv[r, c + hd * d + e]
+                values[s, hd, slot, e] = qkv[r, 2 * c + hd * d + e]
     y = np.empty_like(x)
-    attend_rows(qkv[:, :c], keys, values, n, bias, has_bias, invalid, has_invalid, heads, 1, _NO_ROWS, False, y)
+    attend_rows(qkv[:, :c], keys, values, n, table, has_bias, shift, counts, keep, rows, heads, _NO_ROWS, False, y)
     x2 = np.empty_like(x)
     _linear(y, w_out, b_out, x2)
     x2 += x1
     # MLP sub-block
     _layer_norm(x2, norms[2, 0], norms[2, 1], eps, h)
-    up = np.empty((rows, w_up.shape[0]), np.float32)
+    up = np.empty((rows_n, w_up.shape[0]), np.float32)
     _linear(h, w_up, b_up, up)
     act = np.empty_like(up)
     _gelu(up, act)
@@ -266,11 +289,12 @@ def _block_step(x, conv_past, conv_w, conv_b, norms, w_qkv, b_qkv, w_out, b_out,
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _cross_step(x, norm, w_q, b_q, keys, values, n, bias, has_bias, invalid, has_invalid, heads, eps, w_out, b_out,
-                gate, on, has_on, out):
+def _cross_step(x, norm, w_q, b_q, keys, values, n, table, has_bias, shift, counts, wrap, band_rows, heads, eps,
+                w_out, b_out, gate, on, has_on, out):
     """ListenerBlock's gated cross-attention for one frame: out = x + tanh(gate) * attention of
-    LN(x) over the speakers' keys and values (S, H, n, D), rows grouped R / S per speaker, times
-    on (R,) where has_on (0: the listener-only rows of guidance)."""
+    LN(x) over the speakers' keys and values (S, H, n, D), row r reading speaker band_rows[r]
+    (counts and wrap: attend_rows), times on (R,) where has_on (0: the listener-only rows of
+    guidance)."""
     rows, c = x.shape
     h = np.empty_like(x)
     _layer_norm(x, norm[0], norm[1], eps, h)
@@ -278,8 +302,7 @@ def _cross_step(x, norm, w_q, b_q, keys, values, n, bias, has_bias, invalid, has
     _linear(h, w_q, b_q, q)
     y = np.empty_like(x)
     # listener-only rows (on = 0) add nothing: their attention is not computed
-    attend_rows(q, keys, values, n, bias, has_bias, invalid, has_invalid, heads, rows // keys.shape[0], on != 0,
-                has_on, y)
+    attend_rows(q, keys, values, n, table, has_bias, shift, counts, wrap, band_rows, heads, on != 0, has_on, y)
     _linear(y, w_out, b_out, h)
     g = np.float32(math.tanh(gate))
     for r in range(rows):
@@ -360,6 +383,29 @@ def _sample_digits(pre, rows, guided, guidance, w2, b2, levels, images, temperat
         tokens[r] = token
 
 
+@njit(cache=True, nogil=True, error_model="numpy")
+def advance_rows(counts, rows, keep, slots):
+    """Count one more frame for each row in `rows` of a ring of `keep` slots: slots[i] <- the slot
+    row rows[i] writes; counts updated in place. Returns the fewest and the most frames of any row."""
+    for i in range(rows.shape[0]):
+        slots[i] = counts[rows[i]] % keep
+        counts[rows[i]] += 1
+    low = high = counts[0]
+    for c in counts:
+        low = min(low, c)
+        high = max(high, c)
+    return low, high
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def write_slots(data, rows, slots, new):
+    """data[rows[i], :, slots[i]] <- new[i, :, 0]: one frame per row into its own slot of a ring
+    (S, H, keep, D)."""
+    for i in range(rows.shape[0]):
+        for h in range(data.shape[1]):
+            data[rows[i], h, slots[i]] = new[i, h, 0]
+
+
 # -- glue: weights as arrays, state objects as views ----------------------------------------------------
 
 def _arrays(module: torch.nn.Module, build) -> tuple:
@@ -381,6 +427,13 @@ def _t(linear: torch.nn.Linear) -> tuple[np.ndarray, np.ndarray]:
     return np.ascontiguousarray(linear.weight.detach().numpy()), np.ascontiguousarray(linear.bias.detach().numpy())
 
 
+def _table(position) -> tuple[np.ndarray, int]:
+    """A RelativeBias's table (H, offsets) and where offset 0 lies in it; an empty one if None."""
+    if position is None:
+        return _NONE2, 0
+    return np.ascontiguousarray(position.table.detach().numpy()), position.future
+
+
 def _block_arrays(block) -> list:
     norms = [block.conv_norm, block.attn_norm, block.mlp_norm]
     up, act, down, _ = block.mlp
@@ -390,32 +443,22 @@ def _block_arrays(block) -> list:
     conv = block.conv.conv
     return [np.ascontiguousarray(conv.weight.detach().numpy()[:, 0].T), conv.bias.detach().numpy().copy(),
             np.ascontiguousarray(stacked, np.float32), *_t(block.attn.qkv), *_t(block.attn.out), *_t(up), *_t(down),
-            float(norms[0].eps), block.attn.heads, block.attn.position]
+            float(norms[0].eps), block.attn.heads, *_table(block.attn.position), block.attn.position is not None]
 
 
 _NONE2 = np.zeros((1, 1), np.float32)
-_NONE2_BOOL = np.zeros((1, 1), np.bool_)
+_SERIES: dict[tuple[int, int], np.ndarray] = {}
 
 
-def bias_array(position, offsets: torch.Tensor, key) -> np.ndarray:
-    """RelativeBias.for_step(offsets, key) (H, 1, n) as an (H, n) array, kept beside the tensor it
-    views, so a stream converts each of its few hundred biases once."""
-    bias = position.for_step(offsets, key)
-    kept = position.__dict__.setdefault("_fast_bias_arrays", {})
-    entry = kept.get(key)
-    if entry is None or entry[0] is not bias:
-        if len(kept) > 4096:  # a ring has at most 2 x keep keys: this only bounds a stale table
-            kept.clear()
-        entry = kept[key] = (bias, bias.detach().numpy()[:, 0])
-    return entry[1]
-
-
-def band_bias_arrays(band, position) -> tuple[np.ndarray, bool, np.ndarray, bool]:
-    """The offset bias (H, n) and unfilled-slot mask (rows, n) of one step against `band`, as arrays."""
-    invalid = band.invalid()
-    bias = None if position is None else bias_array(position, band.ages(), band.age_key)
-    return (_NONE2 if bias is None else bias, bias is not None,
-            _NONE2_BOOL if invalid is None else invalid.numpy(), invalid is not None)
+def series(rows: int, group: int = 1) -> np.ndarray:
+    """[0, .., rows - 1] // group as int64 (every row, or each row's speaker), made once per size."""
+    key = (rows, group)
+    got = _SERIES.get(key)
+    if got is None:
+        if len(_SERIES) > 1024:
+            _SERIES.clear()
+        got = _SERIES[key] = np.arange(rows, dtype=np.int64) // group
+    return got
 
 
 def _state_views(state) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -428,51 +471,49 @@ def _state_views(state) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return kept[3:]
 
 
-def block_step(block, x: torch.Tensor, state, context: int) -> torch.Tensor:
-    """Block.step(x, state, context) for x (R, 1, C) in one compiled call (see the module's note)."""
-    rows, _, c = x.shape
+def block_step(block, x: torch.Tensor, state, context: int, rows: np.ndarray | None = None) -> torch.Tensor:
+    """Block.step(x, state, context, rows) for x (R, 1, C) in one compiled call (see the module's note)."""
+    n_rows, _, c = x.shape
     (conv_w, conv_b, norms, w_qkv, b_qkv, w_out, b_out, w_up, b_up, w_down, b_down, eps, heads,
-     position) = _arrays(block, _block_arrays)
+     table, shift, has_bias) = _arrays(block, _block_arrays)
     cache = state.attn
     cache.open(context)
-    like = cache.keys.data if cache.keys.data is not None else x.new_empty(rows, heads, 1, c // heads)
-    slot = cache.keys.reserve(like)
-    cache.values.reserve(like)
+    like = cache.keys.data if cache.keys.data is not None else x.new_empty(n_rows, heads, 1, c // heads)
+    cache.keys.reserve(like, rows)
+    cache.values.reserve(like, rows)
     if state.conv is None:
-        state.conv = x.new_zeros(rows, conv_w.shape[0] - 1, c)
+        state.conv = x.new_zeros(n_rows, conv_w.shape[0] - 1, c)
     elif not state.conv.is_contiguous():
         state.conv = state.conv.contiguous()
     conv, keys, values = _state_views(state)
-    bias, has_bias, invalid, has_invalid = band_bias_arrays(cache.keys, position)
-    out = np.empty((rows, c), np.float32)
-    _block_step(x.reshape(rows, c).contiguous().numpy(), conv, conv_w, conv_b, norms, w_qkv, b_qkv, w_out, b_out,
-                w_up, b_up, w_down, b_down, keys, values, slot, cache.keys.length, bias, has_bias, invalid,
-                has_invalid, heads, eps, out)
-    return torch.from_numpy(out).view(rows, 1, c)
+    out = np.empty((n_rows, c), np.float32)
+    _block_step(x.reshape(n_rows, c).contiguous().numpy(), series(n_rows) if rows is None else rows, conv, conv_w,
+                conv_b, norms, w_qkv, b_qkv, w_out, b_out, w_up, b_up, w_down, b_down, keys, values,
+                cache.keys.counts, cache.keys.keep, cache.keys.length, table, has_bias, shift, heads, eps, out)
+    return torch.from_numpy(out).view(n_rows, 1, c)
 
 
 def _cross_arrays(block) -> list:
     norm = block.cross_norm
     return [np.stack([norm.weight.detach().numpy(), norm.bias.detach().numpy()]), *_t(block.cross.q),
-            *_t(block.cross.out), float(norm.eps), float(block.gate)]
+            *_t(block.cross.out), float(norm.eps), float(block.gate), *_table(block.cross.position),
+            block.cross.position is not None]
 
 
 _ONES = np.ones(1, np.float32)
 
 
-def cross_step(block, x: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: np.ndarray | None,
-               invalid: torch.Tensor | None, speaker_on: torch.Tensor | None) -> torch.Tensor:
+def cross_step(block, x: torch.Tensor, k: torch.Tensor, v: torch.Tensor, n: int, counts: np.ndarray, wrap: int,
+               band_rows: np.ndarray, speaker_on: torch.Tensor | None) -> torch.Tensor:
     """ListenerBlock's cross-attention residual for x (R, 1, C) in one compiled call: k and v
-    (S, H, n, D), bias (H, n) (bias_array) or None, invalid (S, n) or None, speaker_on (R, 1, 1)
-    or None."""
+    (S, H, slots, D) read in their first n slots, row r reading speaker band_rows[r], a stream of counts[s] frames in a ring of
+    `wrap` slots (0: slot j is frame j; attend_rows), speaker_on (R, 1, 1) or None."""
     rows, _, c = x.shape
-    norm, w_q, b_q, w_out, b_out, eps, gate = _arrays(block, _cross_arrays)
+    norm, w_q, b_q, w_out, b_out, eps, gate, table, shift, has_bias = _arrays(block, _cross_arrays)
     out = np.empty((rows, c), np.float32)
-    _cross_step(x.reshape(rows, c).contiguous().numpy(), norm, w_q, b_q, k.numpy(), v.numpy(), k.shape[2],
-                _NONE2 if bias is None else bias, bias is not None,
-                _NONE2_BOOL if invalid is None else invalid.numpy(), invalid is not None, block.cross.heads, eps,
-                w_out, b_out, gate, _ONES if speaker_on is None else speaker_on.reshape(rows).numpy(),
-                speaker_on is not None, out)
+    _cross_step(x.reshape(rows, c).contiguous().numpy(), norm, w_q, b_q, k.numpy(), v.numpy(), n, table,
+                has_bias, shift, counts, wrap, band_rows, block.cross.heads, eps, w_out, b_out, gate,
+                _ONES if speaker_on is None else speaker_on.reshape(rows).numpy(), speaker_on is not None, out)
     return torch.from_numpy(out).view(rows, 1, c)
 
 

@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 
 from facereact.layout import FPS
-from facereact.nn.blocks import keep_last
 
 MOTION_SECONDS = (0.2, 0.5, 1.0)
 
@@ -54,7 +54,9 @@ def motion_energy(face: torch.Tensor, windows: tuple[int, ...] = MOTION_WINDOWS)
 @dataclass
 class MotionState:
     face: torch.Tensor | None = None  # the last frame read (B, 1, C)
-    changes: torch.Tensor | None = None  # the reader's last `history` frame-to-frame changes
+    # the reader's last `history` frame-to-frame changes (B, history, C), zeros before the stream
+    # began (frames before a clip count as still), so rows of any age have the same shape
+    changes: torch.Tensor | None = None
 
 
 class FaceEmotionReader(nn.Module):
@@ -73,11 +75,21 @@ class FaceEmotionReader(nn.Module):
     def forward(self, face: torch.Tensor) -> torch.Tensor:
         return self.net(torch.cat([face, motion_energy(face, self.windows)], -1))
 
-    def step(self, face: torch.Tensor, state: MotionState) -> torch.Tensor:
-        """face (B, 1, C), the next frame; state keeps the last `history` changes."""
-        change = torch.zeros_like(face) if state.face is None else (face - state.face).abs()
-        state.face = face
-        changes = state.changes = keep_last(state.changes, change, self.history, 1)
+    def step(self, face: torch.Tensor, state: MotionState, rows: np.ndarray | None = None) -> torch.Tensor:
+        """face (B, 1, C), the next frame of every row of the state or of `rows` of it; the state
+        keeps the last `history` changes."""
+        if state.face is None:
+            if rows is not None:
+                raise ValueError("a stream's first frame is read on every row")
+            state.face = face
+            state.changes = face.new_zeros(face.shape[0], self.history, face.shape[2])
+        index = slice(None) if rows is None else torch.from_numpy(rows)
+        change = (face - state.face[index]).abs()
+        changes = torch.cat([state.changes[index, 1:], change], 1)
+        if rows is None:
+            state.face, state.changes = face, changes
+        else:
+            state.face[index], state.changes[index] = face, changes
         # Frames before the clip count as still, as in the parallel forward.
         energy = [changes[:, -w:].sum(1, keepdim=True) / w for w in self.windows]
         return self.net(torch.cat([face, *energy], -1))

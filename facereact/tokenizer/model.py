@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -132,18 +133,20 @@ class FaceTokenizer(nn.Module):
     def new_encode_state(self) -> list[BlockState]:
         return self.encoder.new_state()
 
-    def encode_step(self, face: torch.Tensor, state: list[BlockState]) -> torch.Tensor:
-        """(B, FACE_DIM) the next face frame -> (B,) its codes; equal to encode's over a clip."""
-        return self.quantizer(self.encoder.step(self.normalize(face)[:, None], state)).codes[:, 0]
+    def encode_step(self, face: torch.Tensor, state: list[BlockState], rows: np.ndarray | None = None) -> torch.Tensor:
+        """(B, FACE_DIM) the next face frame -> (B,) its codes; equal to encode's over a clip.
+        rows: which rows of the state these B frames advance (None: all)."""
+        return self.quantizer(self.encoder.step(self.normalize(face)[:, None], state, rows)).codes[:, 0]
 
     def new_decode_state(self) -> DecodeState:
         return DecodeState(self.face_decoder.new_state(), MotionState())
 
-    def decode_step(self, codes: torch.Tensor, state: DecodeState) -> tuple[torch.Tensor, torch.Tensor]:
+    def decode_step(self, codes: torch.Tensor, state: DecodeState,
+                    rows: np.ndarray | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """(B,) the next frame's codes -> faces (B, FACE_DIM) in corpus units and emotions
-        (B, EMOTION_DIM); equal to decode's over a clip."""
-        face = self.face_decoder.step(self.quantizer.codes_to_vectors(codes)[:, None], state.face)
-        emotion = self.emotion_reader.step(face, state.motion)
+        (B, EMOTION_DIM); equal to decode's over a clip. rows: as in encode_step."""
+        face = self.face_decoder.step(self.quantizer.codes_to_vectors(codes)[:, None], state.face, rows)
+        emotion = self.emotion_reader.step(face, state.motion, rows)
         return self.denormalize(face)[:, 0], emotion[:, 0]
 
     # -- training and files -----------------------------------------------------------------------

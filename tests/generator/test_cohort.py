@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from facereact.generator.cohort import hold, merge, put_back, take
+from facereact.generator.cohort import merge, take
 from facereact.generator.sampling import Sampling
 from facereact.generator.session import StreamingSession
 
@@ -79,7 +79,7 @@ def _past(session: StreamingSession, conversation: int) -> list[np.ndarray]:
         if isinstance(state, Band):
             per = state.data.shape[0] // session.clips
             for row in range(conversation * per, (conversation + 1) * per):
-                filled = state.length if state.filled is None else int(state.filled[row])
+                filled = min(int(state.counts[row]), state.keep)
                 frames = state.ordered()[row].narrow(state.dim - 1, state.length - filled, filled)
                 out.append(frames.numpy().copy())
         elif hasattr(state, "__dataclass_fields__"):
@@ -97,23 +97,34 @@ def _past(session: StreamingSession, conversation: int) -> list[np.ndarray]:
     return out
 
 
-@pytest.mark.parametrize("frames", [3, 30])  # rings and the reader's window still growing, or full and turning
-def test_a_held_conversation_keeps_its_past_its_ages_and_its_random_stream(frames: int) -> None:
+@pytest.mark.parametrize("frames", [3, 30])  # rings and the reader's window still filling, or full and turning
+def test_a_conversation_left_out_of_steps_keeps_its_past_and_goes_on_as_its_solo_run(frames: int) -> None:
     generator, tokenizer = models()
-    session = StreamingSession(generator, tokenizer, samples=1, read_emotion=True, seeds=[5, 6])
-    audio, face, _ = speaker(frames + 2, 0)
+    audio, face, _ = speaker(frames + 8, 0)
+    seeds = [5, 6]
+    solo = [_solo(generator, tokenizer, seed, audio, face, None, frames + 4, read=True)[1] for seed in seeds]
+    session = StreamingSession(generator, tokenizer, samples=3, sampling=GUIDED, read_emotion=True, seeds=seeds)
     for t in range(frames):
         session.step_clips(audio[t:t + 1].repeat(2, 0), face[t:t + 1].repeat(2, 0))
     before, draw = _past(session, 1), session.rngs[1].get_state()
-    held = hold(session, [1])
-    session.step_clips(audio[frames:frames + 1].repeat(2, 0), face[frames:frames + 1].repeat(2, 0))
-    put_back(session, held)
-    after = _past(session, 1)
-    reader_grew = after[-2].shape[0] > before[-2].shape[0]
-    for b, a in zip(before[:-2], after[:-2]):
+    for t in range(frames, frames + 2):  # conversation 1's frames are late: only 0 steps, twice
+        got = session.step_clips(audio[t:t + 1], face[t:t + 1], active=np.array([0]))
+        np.testing.assert_array_equal(got.tokens, solo[0][t].tokens)
+        np.testing.assert_allclose(got.face, solo[0][t].face, atol=1e-5)
+    for b, a in zip(before, _past(session, 1)):  # every frame of its past where it was, nothing new
         np.testing.assert_array_equal(a, b)
-    np.testing.assert_array_equal(after[-2][-len(before[-2]):], before[-2])
-    assert reader_grew == (frames == 3) and (not reader_grew or not after[-2][0].any())  # a still frame first
-    np.testing.assert_array_equal(after[-1], before[-1])
     assert torch.equal(session.rngs[1].get_state(), draw)
-    assert not torch.equal(session.rngs[0].get_state(), draw)
+    # then both go on, 1 two frames behind (1 first, to show the rows' order is free): each its solo run
+    for n in range(2):
+        got = session.step_clips(np.stack([audio[frames + n], audio[frames + 2 + n]]),
+                                 np.stack([face[frames + n], face[frames + 2 + n]]), active=np.array([1, 0]))
+        for i, (c, t) in enumerate([(1, frames + n), (0, frames + 2 + n)]):
+            np.testing.assert_array_equal(got.tokens[i * 3:(i + 1) * 3], solo[c][t].tokens)
+            np.testing.assert_allclose(got.face[i * 3:(i + 1) * 3], solo[c][t].face, atol=1e-5)
+
+
+def test_the_first_frame_steps_every_conversation() -> None:
+    generator, tokenizer = models()
+    session = StreamingSession(generator, tokenizer, samples=1, seeds=[0, 1])
+    with pytest.raises(ValueError, match="first frame"):
+        session.step_clips(np.zeros((1, generator.config.audio_dim), np.float32), active=np.array([0]))

@@ -74,7 +74,8 @@ def test_generation_draws_the_same_reactions_compiled_or_not(offline: bool, samp
 
 
 def test_conversations_of_different_ages_in_one_batch_match_the_torch_steps() -> None:
-    """A merged batch masks the slots a younger conversation has not filled (Band.invalid)."""
+    """A merged batch masks the slots a younger conversation has not filled (Band.invalid), and
+    steps some of its conversations only (each ring row at its own position)."""
     generator, tokenizer = models()
     audio, face, emotion = speaker(20)
     out = {}
@@ -88,7 +89,12 @@ def test_conversations_of_different_ages_in_one_batch_match_the_torch_steps() ->
             both = merge([old, young])
             frames = [both.step_clips(np.stack([audio[t + 8], audio[t + 1]]), np.stack([face[t + 8], face[t + 1]]),
                                       np.stack([emotion[t + 8], emotion[t + 1]])) for t in range(6)]
-            out[on] = (np.stack([f.tokens for f in frames]), np.stack([f.face for f in frames]))
+            # the younger one alone for six frames, then both, the rows in the other order
+            frames += [both.step_clips(audio[t:t + 1], face[t:t + 1], emotion[t:t + 1], active=np.array([1]))
+                       for t in range(7, 13)]
+            frames.append(both.step_clips(np.stack([audio[13], audio[14]]), np.stack([face[13], face[14]]),
+                                          np.stack([emotion[13], emotion[14]]), active=np.array([1, 0])))
+            out[on] = (np.concatenate([f.tokens for f in frames]), np.concatenate([f.face for f in frames]))
     assert np.array_equal(out[True][0], out[False][0])
     np.testing.assert_allclose(out[True][1], out[False][1], atol=1e-4)
 

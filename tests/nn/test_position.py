@@ -1,3 +1,4 @@
+import numpy as np
 import torch
 
 from facereact.nn.blocks import Band, band_mask, symmetric_band_mask
@@ -29,18 +30,25 @@ def test_a_ring_band_keeps_the_last_frames_and_knows_their_ages() -> None:
     # slots hold frames 4, 5, 6, 3 (the ring wrapped); each slot's age is how far back its frame lies
     assert band.view[0, :, 0].tolist() == [4, 5, 6, 3] and band.ages().tolist() == [2, 1, 0, 3]
     assert band.view.is_contiguous() and band.ordered()[0, :, 0].tolist() == [3, 4, 5, 6]
-    # joined with a younger stream (2 frames): time order, newest aligned, its empty slots masked
+    # joined with a younger stream (2 frames): each row keeps its own slots and count, the younger
+    # row's two empty slots masked
     young = Band(keep=4, dim=1)
     for t in (10, 11):
         young.append(torch.tensor([[[float(t)]]]))
     both = Band.joined([band, young])
-    assert both.view[:, :, 0].tolist() == [[3, 4, 5, 6], [0, 0, 10, 11]] and both.ages().tolist() == [3, 2, 1, 0]
-    assert both.invalid().tolist() == [[False] * 4, [True, True, False, False]]
+    assert both.view[:, :, 0].tolist() == [[4, 5, 6, 3], [10, 11, 0, 0]] and not both.uniform
+    assert both.row_ages().tolist() == [[2, 1, 0, 3], [1, 0, 3, 2]]
+    assert both.invalid().tolist() == [[False] * 4, [False, False, True, True]]
+    assert both.ordered()[:, :, 0].tolist() == [[3, 4, 5, 6], [0, 0, 10, 11]]
     both.append(torch.tensor([[[7.0]], [[12.0]]]))
-    # slot 0 now holds frames 7 and 12; the younger row's one empty slot is now three frames back
-    assert both.view[:, 0, 0].tolist() == [7, 12]
-    assert both.invalid().tolist() == [[False] * 4, [False, True, False, False]]
-    assert both.rows(torch.tensor([0])).invalid() is None
+    # frame 7 overwrote frame 3 (slot 3), frame 12 filled the younger row's slot 2
+    assert both.view[:, :, 0].tolist() == [[4, 5, 6, 7], [10, 11, 12, 0]]
+    assert both.invalid().tolist() == [[False] * 4, [False, False, False, True]]
+    # only the younger row steps: the older row's slots, count and ages stay as they were
+    both.append(torch.tensor([[[13.0]]]), rows=np.array([1]))
+    assert both.view[:, :, 0].tolist() == [[4, 5, 6, 7], [10, 11, 12, 13]] and both.counts.tolist() == [8, 4]
+    assert both.invalid() is None and both.row_ages().tolist() == [[3, 2, 1, 0], [3, 2, 1, 0]]
+    assert both.rows(torch.tensor([0])).uniform and both.rows(torch.tensor([0])).ages().tolist() == [3, 2, 1, 0]
     # the bias of the wrapped ring is the bias of the ordered band, slot by slot
     bias = RelativeBias(heads=2, past=4)
     assert torch.equal(bias(band.ages())[:, [3, 0, 1, 2]], bias(torch.tensor([3, 2, 1, 0])))
