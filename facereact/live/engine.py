@@ -51,7 +51,7 @@ class ReactionEngine:
         self.samples, self.sampling, self.read_emotion, self.max_queue = samples, sampling, read_emotion, max_queue
         self.conversations: dict[int, Conversation] = {}
         self.batch: StreamingSession | None = None  # the shared session
-        self.members: list[int] = []  # its conversations, in row order
+        self.rows: list[int | None] = []  # its conversations in row order; None: ended, rows not yet freed
         self._next_id = 0
 
     def open(self, seed: int, cid: int | None = None) -> int:
@@ -64,13 +64,24 @@ class ReactionEngine:
         self.conversations[cid] = Conversation(seed, deque())
         return cid
 
+    @property
+    def members(self) -> list[int]:
+        """The conversations in the shared batch, in row order."""
+        return [cid for cid in self.rows if cid is not None]
+
     def close(self, cid: int) -> None:
-        """End a conversation and free its state."""
-        if self.conversations.pop(cid, None) is None or cid not in self.members:
+        """End a conversation. Its rows are no longer stepped, and are freed once ended ones are
+        half the batch: taking rows out copies every other conversation's state, which done at
+        every close would stall everyone's next frame each time a conversation ends."""
+        if self.conversations.pop(cid, None) is None or cid not in self.rows:
             return
-        staying = [i for i, member in enumerate(self.members) if member != cid]
-        self.batch = take(self.batch, staying) if staying else None
-        self.members = [self.members[i] for i in staying]
+        self.rows[self.rows.index(cid)] = None
+        live = [i for i, member in enumerate(self.rows) if member is not None]
+        if not live:
+            self.batch, self.rows = None, []
+        elif len(live) <= len(self.rows) // 2:
+            self.batch = take(self.batch, live)
+            self.rows = [self.rows[i] for i in live]
 
     def submit(self, cid: int, frame: SpeakerFrame) -> None:
         queue = self.conversations[cid].queue
@@ -87,10 +98,10 @@ class ReactionEngine:
         new = [cid for cid in ready if self.conversations[cid].frames == 0]
         out = {}
         if len(new) < len(ready):  # members of the batch (every started conversation is one)
-            index = {cid: i for i, cid in enumerate(self.members)}
+            index = {cid: i for i, cid in enumerate(self.rows) if cid is not None}
             started = [cid for cid in ready if cid in index]
-            if len(started) == len(self.members):
-                out.update(self._step(self.batch, list(self.members)))
+            if len(started) == len(self.rows):
+                out.update(self._step(self.batch, list(self.rows)))
             else:
                 out.update(self._step(self.batch, started, np.array([index[cid] for cid in started], np.int64)))
         if new:  # first frames, together in a session of their own, which then joins the batch
@@ -98,7 +109,7 @@ class ReactionEngine:
                                      read_emotion=self.read_emotion, seeds=[self.conversations[c].seed for c in new])
             out.update(self._step(group, new))
             self.batch = merge([self.batch, group]) if self.batch is not None else group
-            self.members = self.members + new
+            self.rows = self.rows + new
         for cid in ready:
             self.conversations[cid].frames += 1
         return out

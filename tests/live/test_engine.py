@@ -54,3 +54,28 @@ def test_conversations_joining_pausing_and_leaving_keep_their_solo_frames(pause:
         np.testing.assert_array_equal(np.array(got[seed]), np.array([tokens for tokens, _ in want[seed]]))
     assert rounds == [True] * len(pause)  # it stayed, never stepped: no frame came back for it
     assert sorted(engine.members) == sorted(ids.values()) and first not in engine.conversations
+
+
+def test_ended_conversations_rows_are_freed_once_they_are_half_the_batch() -> None:
+    generator, tokenizer = models()
+    engine = ReactionEngine(generator, tokenizer, samples=1)
+    audio, _, _ = speaker(6, 0)
+    ids = [engine.open(seed=i) for i in range(4)]
+    solo = StreamingSession(generator, tokenizer, samples=1, seed=3)
+    for t in range(3):
+        for cid in ids:
+            engine.submit(cid, SpeakerFrame(audio[t]))
+        want = solo.step_features(audio[t])
+        assert np.array_equal(engine.tick()[ids[3]].tokens, want.tokens)
+    engine.close(ids[0])  # one of four ended: its row stays, not stepped
+    assert engine.rows == [None, *ids[1:]] and engine.batch.clips == 4
+    engine.close(ids[1])  # half ended: the batch is rebuilt with the two left
+    assert engine.rows == ids[2:] and engine.batch.clips == 2
+    for t in range(3, 6):
+        for cid in ids[2:]:
+            engine.submit(cid, SpeakerFrame(audio[t]))
+        want = solo.step_features(audio[t])
+        assert np.array_equal(engine.tick()[ids[3]].tokens, want.tokens)
+    engine.close(ids[2])
+    engine.close(ids[3])
+    assert engine.batch is None and engine.rows == []
