@@ -555,8 +555,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "share, and an idle second thread spins on a core the sockets need)")
     p.add_argument("--workers", type=_positive_int, default=1,
                    help="server processes sharing the port, one per core to give (limits apply per worker)")
-    p.add_argument("--gather-ms", type=_positive_float, default=15.0,
-                   help="how long a tick waits for the frames of conversations whose frame is late (default 15)")
+    p.add_argument("--gather-ms", type=_positive_float, default=8.0,
+                   help="how long a tick waits, after its first frame, for other conversations' frames "
+                        "(default 8; longer: fewer, larger ticks)")
     _add_sampling_flags(p)
     p.set_defaults(func=_serve, samples=10)
 

@@ -59,7 +59,7 @@ class Limits:
     hello_seconds: float = 5.0  # time to say hello after connecting
     outbox_frames: int = 250  # listener frames a client may leave unread (10 s) before it is dropped
     samples: int = 10  # the largest K a client may ask for
-    gather_seconds: float = 0.015  # how long a tick waits for late conversations' frames
+    gather_seconds: float = 0.008  # how long a tick waits, after its first frame, for more conversations' frames
 
 
 def is_loopback(host: str) -> bool:

@@ -170,19 +170,26 @@ def _exp_shifted(x, twos, n, top):
 
 
 @njit(cache=True, nogil=True, fastmath=True, inline="always", error_model="numpy")
-def _slot_ages(count, wrap, n, ages):
-    """ages[:n] <- each slot's age in a stream of `count` frames (frame f in slot f % wrap; wrap 0:
-    slot j holds frame j, later slots the frames ahead, with negative ages); the number of frames
-    the stream has, above which an age is an unfilled slot."""
-    newest = count - 1
+def _newest_slot(count, wrap):
+    """The slot of the newest frame of a stream of `count` frames (frame f in slot f % wrap; wrap
+    0: slot j holds frame j), and how many frames it has: a slot whose age (frames back from the
+    newest) is that many or more is unfilled. Slot j's age is newest - j, plus wrap where that is
+    negative in a ring; with wrap 0 a negative age is a frame ahead (offline)."""
     if wrap > 0:
-        newest = newest % wrap
-    for j in range(n):
-        age = newest - j
-        if wrap > 0 and age < 0:
-            age += wrap
-        ages[j] = age
-    return min(count, wrap) if wrap > 0 else count
+        return (count - 1) % wrap, min(count, wrap)
+    return count - 1, count
+
+
+@njit(cache=True, nogil=True, fastmath=True, inline="always", error_model="numpy")
+def _add_bias(scores, table_h, shift, newest, wrap, n):
+    """scores[j] += table_h[shift + age of slot j] (shift: where offset 0 lies). Two runs of
+    falling ages, so the loops read the table contiguously (backwards) and vectorise."""
+    first = min(newest + 1, n) if wrap > 0 else n
+    top = shift + newest
+    for j in range(first):
+        scores[j] += table_h[top - j]
+    for j in range(first, n):
+        scores[j] += table_h[top - j + wrap]
 
 
 @njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
@@ -200,27 +207,36 @@ def attend_rows(q, keys, values, n, table, has_bias, shift, counts, wrap, band_r
     scale = np.float32(d ** -0.5)
     scores = np.empty(n, np.float32)
     twos = np.empty(n, np.int32)
-    ages = np.empty(n, np.int64)
     qh = np.empty(d, np.float32)
     for r in range(q.shape[0]):
         if has_active and not active[r]:
             out[r] = 0.0
             continue
         s = band_rows[r]
-        limit = _slot_ages(counts[s], wrap, n, ages)
+        newest, limit = _newest_slot(counts[s], wrap)
         for h in range(heads):
             for e in range(d):  # scaled in a buffer, not a fresh array per head
                 qh[e] = q[r, h * d + e] * scale
             kh = keys[s, h]
-            for j in range(n):
-                scores[j] = _dot(qh, kh[j])
+            j = 0
+            while j + 4 <= n:  # four slots at a time: each loaded query value feeds four products
+                k0, k1, k2, k3 = kh[j], kh[j + 1], kh[j + 2], kh[j + 3]
+                a0 = a1 = a2 = a3 = np.float32(0.0)
+                for e in range(d):
+                    u = qh[e]
+                    a0 += u * k0[e]
+                    a1 += u * k1[e]
+                    a2 += u * k2[e]
+                    a3 += u * k3[e]
+                scores[j], scores[j + 1], scores[j + 2], scores[j + 3] = a0, a1, a2, a3
+                j += 4
+            for jj in range(j, n):
+                scores[jj] = _dot(qh, kh[jj])
             if has_bias:
-                for j in range(n):
-                    scores[j] += table[h, shift + ages[j]]
-            if limit < n:
-                for j in range(n):
-                    if ages[j] >= limit:
-                        scores[j] = np.float32(-1e30)
+                _add_bias(scores, table[h], shift, newest, wrap, n)
+            if wrap > 0 and limit < n:  # a ring not yet full: its slots past the newest are empty
+                for j in range(newest + 1, n):
+                    scores[j] = np.float32(-1e30)
             top = scores[0]
             for j in range(1, n):
                 top = max(top, scores[j])
@@ -228,9 +244,17 @@ def attend_rows(q, keys, values, n, table, has_bias, shift, counts, wrap, band_r
             o = out[r, h * d:(h + 1) * d]
             o[:] = 0.0
             vh = values[s, h]
-            for j in range(n):
-                p = scores[j] * inverse
-                vj = vh[j]
+            j = 0
+            while j + 4 <= n:  # four slots a pass over the output
+                p0, p1 = scores[j] * inverse, scores[j + 1] * inverse
+                p2, p3 = scores[j + 2] * inverse, scores[j + 3] * inverse
+                v0, v1, v2, v3 = vh[j], vh[j + 1], vh[j + 2], vh[j + 3]
+                for e in range(d):
+                    o[e] += (p0 * v0[e] + p1 * v1[e]) + (p2 * v2[e] + p3 * v3[e])
+                j += 4
+            for jj in range(j, n):
+                p = scores[jj] * inverse
+                vj = vh[jj]
                 for e in range(d):
                     o[e] += p * vj[e]
 
