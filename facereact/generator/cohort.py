@@ -21,15 +21,9 @@ from dataclasses import fields, is_dataclass
 import torch
 
 from facereact.data.errors import UsageError
-from facereact.generator.model import GeneratorState
 from facereact.generator.session import StreamingSession, conversation_rows
 from facereact.nn.blocks import Band
 from facereact.tokenizer.emotion import MotionState
-
-
-def _derived(state, name: str) -> bool:
-    """A generator state's cross-attention keys are views of its bands: rebuilt by _relink."""
-    return isinstance(state, GeneratorState) and name == "cross" and state.cross_bands is not None
 
 
 def _join(parts: list):
@@ -45,8 +39,7 @@ def _join(parts: list):
             return MotionState()
         return MotionState(torch.cat([p.face for p in parts]), torch.cat([p.changes for p in parts]))
     if is_dataclass(first):
-        return type(first)(**{f.name: None if _derived(first, f.name) else _join([getattr(p, f.name) for p in parts])
-                              for f in fields(first)})
+        return type(first)(**{f.name: _join([getattr(p, f.name) for p in parts]) for f in fields(first)})
     if isinstance(first, (list, tuple)):
         return type(first)(_join([p[i] for p in parts]) for i in range(len(first)))
     raise TypeError(f"cannot merge stream state of type {type(first).__name__}")
@@ -62,8 +55,7 @@ def _take(state, keep: torch.Tensor, total: int):
     if isinstance(state, Band):  # the same ring, fewer rows
         return state.rows(torch.from_numpy(conversation_rows(keep.numpy(), state.data.shape[0] // total)))
     if is_dataclass(state):
-        return type(state)(**{f.name: None if _derived(state, f.name) else _take(getattr(state, f.name), keep, total)
-                              for f in fields(state)})
+        return type(state)(**{f.name: _take(getattr(state, f.name), keep, total) for f in fields(state)})
     if isinstance(state, (list, tuple)):
         return type(state)(_take(s, keep, total) for s in state)
     raise TypeError(f"cannot split stream state of type {type(state).__name__}")
@@ -73,20 +65,12 @@ def _take(state, keep: torch.Tensor, total: int):
 _STATES = ("previous", "speaker_on", "state", "decode_state", "encode_state", "read_state")
 
 
-def _relink(session: StreamingSession) -> None:
-    """The generator's cross-attention keys are views of its bands: point them at the new bands."""
-    state = session.state
-    if state.cross_bands is not None:
-        state.cross = [(k.view, v.view) for k, v in state.cross_bands]
-
-
 def _session(base: StreamingSession, seeds: list[int], rngs: list[torch.Generator], inputs_seen: set[str],
              frame: int, states: dict) -> StreamingSession:
     """A session with `base`'s models and settings carrying the given conversations."""
     session = StreamingSession.__new__(StreamingSession)
     session.__dict__.update(base.__dict__)
     session.__dict__.update(states, seeds=seeds, clips=len(seeds), rngs=rngs, inputs_seen=inputs_seen, frame=frame)
-    _relink(session)
     return session
 
 

@@ -92,13 +92,13 @@ class GeneratorOutput:
 @dataclass
 class GeneratorState:
     """One conversation's past, frame by frame: the speaker layers' (online), every layer's speaker
-    keys and values for the cross-attention (online: the band; offline: the whole clip), and the
-    listener layers'."""
+    keys and values for the cross-attention (offline: the whole clip in `cross`; online: the band,
+    a ring per conversation, in `cross_bands`), and the listener layers'."""
 
     speaker: list[BlockState]
-    cross: list[tuple[torch.Tensor, torch.Tensor] | None]
+    cross: list[tuple[torch.Tensor, torch.Tensor] | None]  # offline
     listener: list[ListenerState]
-    cross_bands: list[tuple[Band, Band]] | None = None  # online: where `cross` lives
+    cross_bands: list[tuple[Band, Band]] | None = None  # online
 
 
 def _present(x: torch.Tensor, on: torch.Tensor | None, absent: torch.Tensor) -> torch.Tensor:
@@ -218,7 +218,8 @@ class ReactionGenerator(nn.Module):
             embedding = block.step(embedding, state.speaker[i], self.config.context, rows)
             k, v = lblock.cross.keys_values(embedding)
             keys, values = state.cross_bands[i]
-            state.cross[i] = (keys.append(k, rows), values.append(v, rows))
+            keys.append(k, rows)
+            values.append(v, rows)
 
     def prepare_offline(self, embedding: torch.Tensor, state: GeneratorState) -> None:
         """Offline: the whole speaker clip (1, T, width) at once; keys and values of every frame."""

@@ -165,7 +165,7 @@ def test_context_slides_for_long_conversations() -> None:
     band = generator.config.context + 1  # bounded caches, whatever the conversation's length
     assert session.state.listener[0].own.attn.k.shape[2] == band
     assert session.state.speaker[0].attn.k.shape[2] == band
-    assert session.state.cross[0][0].shape[2] == band
+    assert session.state.cross_bands[0][0].view.shape[2] == band
 
 
 def test_a_reset_session_repeats_itself_and_a_closed_one_holds_nothing() -> None:
