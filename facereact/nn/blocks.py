@@ -113,10 +113,8 @@ class Band:
     def ordered(self) -> torch.Tensor | None:
         """The band's frames oldest first, row by row, each row's newest in the last slot (its
         unfilled slots, if any, first)."""
-        if self.keep is None or (self.uniform and self.count <= self.keep):
+        if self.keep is None or self.data is None:
             return self.view
-        if self.uniform:
-            return torch.roll(self.data, -(self.count % self.keep), self.dim)
         newest = torch.from_numpy((self.counts - 1) % self.keep)
         slots = (newest[:, None] - torch.arange(self.length - 1, -1, -1)[None, :]) % self.keep  # (rows, length)
         shape = [1] * self.data.dim()
@@ -183,9 +181,7 @@ class Band:
             return band
         band = cls(first.keep, first.dim)
         band.data = torch.cat([b.data for b in bands], 0)
-        band.counts = np.concatenate([b.counts for b in bands])
-        band.count = int(band.counts.max())
-        band._same = int(band.counts.min()) == band.count
+        band._set_counts(np.concatenate([b.counts for b in bands]))
         return band
 
     def rows(self, index: torch.Tensor) -> "Band":
@@ -195,10 +191,12 @@ class Band:
         if self.counts is None:
             band.count = self.count
         else:
-            band.counts = self.counts[np.asarray(index)]
-            band.count = int(band.counts.max())
-            band._same = int(band.counts.min()) == band.count
+            band._set_counts(self.counts[np.asarray(index)])
         return band
+
+    def _set_counts(self, counts: np.ndarray) -> None:
+        self.counts, self.count = counts, int(counts.max())
+        self._same = int(counts.min()) == self.count
 
     def _shape(self, new: torch.Tensor, frames: int) -> list[int]:
         shape = list(new.shape)
