@@ -163,7 +163,7 @@ def _train_generator(args: argparse.Namespace) -> int:
     base = GeneratorConfig.authors() if args.size == "authors" else GeneratorConfig()
     config = replace(base, offline=args.offline, **_given(args, ("width", "layers", "heads", "context", "future")))
     settings = GeneratorTraining(**_given(args, ("window", "listener_dropout", "speaker_dropout",
-                                                 "aux_emotion_weight")))
+                                                 "aux_emotion_weight", "onset_weight")))
     train_generator(args.data, args.tokenizer, args.out, config, _schedule(args, SCHEDULE), settings,
                     resume=args.resume, max_steps=args.max_steps)
     print(f"generator written to {args.out}")
@@ -498,6 +498,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="share of windows trained without the speaker (the guidance model; default 0.1)")
     g.add_argument("--aux-emotion-weight", type=_finite_float, default=None,
                    help="weight of the speaker stream's guess of the listener's emotion (default 1)")
+    g.add_argument("--onset-weight", type=_finite_float, default=None,
+                   help="extra token-loss weight where the listener's emotion changes (default 0: off)")
     g.set_defaults(func=_train_generator)
 
     for name, help_text in (("trans-vae", "the Trans-VAE baseline (offline, or --online)"),

@@ -47,9 +47,16 @@ class GeneratorTraining:
     # same weights then serve every input set, each absent input marked as absent.
     audio_only: float = 0.2
     no_emotion: float = 0.2
+    # Extra weight of the token loss on frames where the listener's emotion is changing (a reaction
+    # starting or ending): frame t counts 1 + onset_weight x its change over `onset_lag` frames
+    # relative to the window's mean change, so steady jitter-only stretches count less. 0: off.
+    onset_weight: float = 0.0
+    onset_lag: int = 6
 
     def __post_init__(self) -> None:
-        check_settings(self, weights=("aux_emotion_weight",),
+        if self.onset_lag < 1:
+            raise UsageError(f"onset_lag must be at least 1 frame, got {self.onset_lag}")
+        check_settings(self, weights=("aux_emotion_weight", "onset_weight"),
                        shares=("listener_dropout", "speaker_dropout", "audio_only", "no_emotion"))
         if self.audio_only + self.no_emotion >= 1.0:
             raise UsageError(f"audio_only + no_emotion must leave windows with every input, got "
@@ -65,6 +72,18 @@ def _window(pair: TokenizedPair, window: slice, bos: int) -> tuple[np.ndarray, .
     listener_in = np.concatenate([[previous], pair.listener_tokens[window.start:window.stop - 1]]).astype(np.int64)
     return (pair.speaker_audio[window], pair.speaker_face[window], pair.speaker_emotion[window],
             pair.speaker_tokens[window], listener_in, pair.listener_tokens[window], pair.listener_emotion[window])
+
+
+def onset_weights(emotion: torch.Tensor, weight: float, lag: int) -> torch.Tensor:
+    """(B, T) loss weights from the listener's emotion (B, T, E): 1 + weight x the emotion's L1
+    change over `lag` frames, divided by the window's mean change; then scaled to mean 1 per window,
+    so the loss keeps its size and only the balance between frames moves."""
+    change = torch.zeros(emotion.shape[:2], dtype=emotion.dtype, device=emotion.device)
+    if emotion.shape[1] > lag:
+        change[:, lag:] = (emotion[:, lag:] - emotion[:, :-lag]).abs().sum(-1)
+    scale = change.mean(1, keepdim=True).clamp_min(1e-6)
+    w = 1.0 + weight * change / scale
+    return w / w.mean(1, keepdim=True)
 
 
 def _stack(windows: list[tuple[np.ndarray, ...]], device: torch.device) -> tuple[torch.Tensor, ...]:
@@ -101,7 +120,11 @@ class GeneratorTask:
         speaker_on, face_on, emotion_on = rest if rest else (None, None, None)  # validation: every input
         out = model(audio, face, emotion, speaker_tokens, listener_in, target, speaker_on=speaker_on,
                     face_on=face_on, emotion_on=emotion_on)
-        ce = out.nll.mean()
+        if self.settings.onset_weight > 0:
+            w = onset_weights(listener_emotion, self.settings.onset_weight, self.settings.onset_lag)
+            ce = (out.nll * w).mean()
+        else:
+            ce = out.nll.mean()
         aux_l1 = (out.speaker_emotion - listener_emotion).abs().mean()
         accuracy = out.right.float().mean()
         total = ce + self.settings.aux_emotion_weight * aux_l1
