@@ -120,15 +120,17 @@ class GeneratorTask:
         speaker_on, face_on, emotion_on = rest if rest else (None, None, None)  # validation: every input
         out = model(audio, face, emotion, speaker_tokens, listener_in, target, speaker_on=speaker_on,
                     face_on=face_on, emotion_on=emotion_on)
-        if self.settings.onset_weight > 0:
+        ce = out.nll.mean()
+        logs = {}
+        objective = ce
+        if self.settings.onset_weight > 0:  # "ce" stays the plain mean, comparable across runs
             w = onset_weights(listener_emotion, self.settings.onset_weight, self.settings.onset_lag)
-            ce = (out.nll * w).mean()
-        else:
-            ce = out.nll.mean()
+            objective = (out.nll * w).mean()
+            logs["onset_ce"] = objective.item()
         aux_l1 = (out.speaker_emotion - listener_emotion).abs().mean()
         accuracy = out.right.float().mean()
-        total = ce + self.settings.aux_emotion_weight * aux_l1
-        return total, {"ce": ce.item(), "accuracy": accuracy.item(), "aux_emotion_l1": aux_l1.item()}
+        total = objective + self.settings.aux_emotion_weight * aux_l1
+        return total, {"ce": ce.item(), **logs, "accuracy": accuracy.item(), "aux_emotion_l1": aux_l1.item()}
 
     def validate(self, model: nn.Module) -> dict[str, float]:
         """Teacher-forced cross-entropy and accuracy on the first window of every val pair."""

@@ -43,13 +43,17 @@ def test_the_task_loss_is_the_weighted_mean_of_the_token_loss() -> None:
     with torch.no_grad():
         _, plain_logs = plain.loss(generator, batch)
         _, weighted_logs = weighted.loss(generator, batch)
+        total, _ = weighted.loss(generator, batch)
         audio, face, emo, speaker_tokens, listener_in, target, listener_emotion, *on = batch
         nll = generator(audio, face, emo, speaker_tokens, listener_in, target, speaker_on=on[0],
                         face_on=on[1], emotion_on=on[2]).nll
     w = onset_weights(listener_emotion, 3.0, 2)
-    assert plain_logs["ce"] == pytest.approx(nll.mean().item(), rel=1e-5)
-    assert weighted_logs["ce"] == pytest.approx((nll * w).mean().item(), rel=1e-5)
-    assert weighted_logs["ce"] != pytest.approx(plain_logs["ce"], rel=1e-3)  # the weights changed it
+    assert plain_logs["ce"] == pytest.approx(nll.mean().item(), rel=1e-5) and "onset_ce" not in plain_logs
+    assert weighted_logs["onset_ce"] == pytest.approx((nll * w).mean().item(), rel=1e-5)
+    assert weighted_logs["onset_ce"] != pytest.approx(plain_logs["ce"], rel=1e-3)  # the weights changed it
+    assert weighted_logs["ce"] == pytest.approx(plain_logs["ce"], rel=1e-6)  # still logged plain
+    # the loss optimised is the weighted one (no auxiliary term here)
+    assert total.item() == pytest.approx(weighted_logs["onset_ce"], rel=1e-5)
 
 
 def test_a_lag_below_one_frame_is_refused() -> None:
