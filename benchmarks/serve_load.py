@@ -134,15 +134,16 @@ def main() -> None:
     try:
         asyncio.run(wait_for_server(url))
         print(f"server: {args.workers} worker(s), {args.threads} torch thread(s) each {args.serve_flags}; clients {args.phases}")
-        print("| clients | K | frames | lost | p50 ms | p99 ms | max ms | over 40 ms | server CPU (cores) |")
-        print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        print("| clients | K | frames | lost | p50 ms | p99 ms | max ms | over 40 ms | server CPU (cores) | clients' CPU (cores) |")
+        print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for samples in args.samples:
             for clients in args.clients:
-                cpu0, t0 = cpu_seconds(server.pid), time.monotonic()
+                cpu0, t0, mine0 = cpu_seconds(server.pid), time.monotonic(), time.process_time()
                 r = asyncio.run(asyncio.wait_for(load(url, clients, samples, args.seconds, args.phases == "spread"), args.seconds + 60))
-                cores = (cpu_seconds(server.pid) - cpu0) / (time.monotonic() - t0)
+                took = time.monotonic() - t0
+                cores, client_cores = (cpu_seconds(server.pid) - cpu0) / took, (time.process_time() - mine0) / took
                 print(f"| {clients} | {samples} | {r['frames']} | {r['lost']} | {r['p50_ms']:.1f} | "
-                      f"{r['p99_ms']:.1f} | {r['max_ms']:.1f} | {r['late_over_40ms']} | {cores:.2f} |", flush=True)
+                      f"{r['p99_ms']:.1f} | {r['max_ms']:.1f} | {r['late_over_40ms']} | {cores:.2f} | {client_cores:.2f} |", flush=True)
         before = rss_mib(server.pid)
         asyncio.run(asyncio.wait_for(cycles(url, args.cycles), 600))
         print(f"\nserver memory: {before:.0f} MiB before {args.cycles} connect/disconnect cycles, "

@@ -6,8 +6,10 @@ batched forward pass: one StreamingSession that carries them all (generator/coho
 their ages. New conversations step their first frame together in a session of their own (their
 stream states are created then), which joins the batch. A member with no frame this tick stays in
 the batch and is not stepped (step_clips(active=...): every ring row keeps its own position), so
-the batch is rebuilt only when conversations join or end, and a tick costs the conversations whose
-frames it steps, whoever else is connected: ticks can follow the frames closely.
+a tick costs the conversations whose frames it steps, whoever else is connected: ticks can follow
+the frames closely. The batch keeps free slots: a conversation that ends leaves its slot free, a new
+one is written into a free slot (cohort.place: its own rows only), and only when none is left does
+the batch grow, by as many slots again, in one copy of everyone's state (cohort.merge).
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from facereact.data.errors import UsageError
-from facereact.generator.cohort import merge, take
+from facereact.generator.cohort import merge, place, take
 from facereact.generator.model import ReactionGenerator
 from facereact.generator.sampling import Sampling
 from facereact.generator.session import ListenerFrame, StreamingSession
@@ -51,7 +53,7 @@ class ReactionEngine:
         self.samples, self.sampling, self.read_emotion, self.max_queue = samples, sampling, read_emotion, max_queue
         self.conversations: dict[int, Conversation] = {}
         self.batch: StreamingSession | None = None  # the shared session
-        self.rows: list[int | None] = []  # its conversations in row order; None: ended, rows not yet freed
+        self.rows: list[int | None] = []  # its conversations in slot order; None: a free slot
         self._next_id = 0
 
     def open(self, seed: int, cid: int | None = None) -> int:
@@ -70,18 +72,20 @@ class ReactionEngine:
         return [cid for cid in self.rows if cid is not None]
 
     def close(self, cid: int) -> None:
-        """End a conversation. Its rows are no longer stepped, and are freed once ended ones are
-        half the batch: taking rows out copies every other conversation's state, which done at
-        every close would stall everyone's next frame each time a conversation ends."""
+        """End a conversation. Its slot is free for the next one to join; the batch shrinks (to
+        twice the conversations left) once they are a quarter of its slots or fewer: taking rows
+        out copies every other conversation's state, which done at every close would stall
+        everyone's next frame each time a conversation ends."""
         if self.conversations.pop(cid, None) is None or cid not in self.rows:
             return
         self.rows[self.rows.index(cid)] = None
         live = [i for i, member in enumerate(self.rows) if member is not None]
         if not live:
             self.batch, self.rows = None, []
-        elif len(live) <= len(self.rows) // 2:
-            self.batch = take(self.batch, live)
-            self.rows = [self.rows[i] for i in live]
+        elif len(live) <= len(self.rows) // 4:
+            spare = min(len(live), len(self.rows) - 2 * len(live))  # free slots kept, filled with copies
+            self.batch = take(self.batch, live + [live[0]] * spare)
+            self.rows = [self.rows[i] for i in live] + [None] * spare
 
     def submit(self, cid: int, frame: SpeakerFrame) -> None:
         queue = self.conversations[cid].queue
@@ -94,25 +98,53 @@ class ReactionEngine:
 
     def tick(self) -> dict[int, ListenerFrame]:
         """One frame for every conversation that has one waiting: {id: its listener frame (K rows)}."""
-        ready = [cid for cid, c in self.conversations.items() if c.queue]
-        new = [cid for cid in ready if self.conversations[cid].frames == 0]
-        out = {}
-        if len(new) < len(ready):  # members of the batch (every started conversation is one)
-            index = {cid: i for i, cid in enumerate(self.rows) if cid is not None}
-            started = [cid for cid in ready if cid in index]
-            if len(started) == len(self.rows):
-                out.update(self._step(self.batch, list(self.rows)))
-            else:
-                out.update(self._step(self.batch, started, np.array([index[cid] for cid in started], np.int64)))
-        if new:  # first frames, together in a session of their own, which then joins the batch
-            group = StreamingSession(self.generator, self.tokenizer, self.samples, self.sampling,
-                                     read_emotion=self.read_emotion, seeds=[self.conversations[c].seed for c in new])
-            out.update(self._step(group, new))
-            self.batch = merge([self.batch, group]) if self.batch is not None else group
-            self.rows = self.rows + new
-        for cid in ready:
+        out = self.tick_members()
+        out.update(self.tick_new())
+        return out
+
+    def tick_members(self) -> dict[int, ListenerFrame]:
+        """tick's first half: the conversations already in the batch with a frame waiting."""
+        index = {cid: i for i, cid in enumerate(self.rows) if cid is not None}
+        started = [cid for cid in index if self.conversations[cid].queue]
+        if not started:
+            return {}
+        if len(started) == len(self.rows):  # every slot taken, and stepped
+            out = self._step(self.batch, list(self.rows))
+        else:
+            out = self._step(self.batch, started, np.array([index[cid] for cid in started], np.int64))
+        for cid in started:
             self.conversations[cid].frames += 1
         return out
+
+    def tick_new(self) -> dict[int, ListenerFrame]:
+        """tick's second half: the first frames of new conversations, together in a session of
+        their own, which then joins the batch. A server sends the members' frames before this,
+        so that a join (an extra pass, and a copy of the new rows) does not delay them."""
+        new = [cid for cid, c in self.conversations.items() if c.queue and c.frames == 0]
+        if not new:
+            return {}
+        group = StreamingSession(self.generator, self.tokenizer, self.samples, self.sampling,
+                                 read_emotion=self.read_emotion, seeds=[self.conversations[c].seed for c in new])
+        out = self._step(group, new)
+        self._join(group, new)
+        for cid in new:
+            self.conversations[cid].frames += 1
+        return out
+
+    def _join(self, group: StreamingSession, new: list[int]) -> None:
+        """The conversations `new` (the group's, stepped once) into free slots of the batch, or
+        into a batch grown to twice its slots (at least 4) when too few are free."""
+        free = [i for i, member in enumerate(self.rows) if member is None]
+        if self.batch is not None and len(free) >= len(new):
+            place(self.batch, group, free[:len(new)])
+            for slot, cid in zip(free, new):
+                self.rows[slot] = cid
+            return
+        size = max(4, 2 * len(self.rows), len(self.rows) + len(new))
+        spare = size - len(self.rows) - len(new)  # free slots, filled with copies until a conversation takes them
+        parts = ([] if self.batch is None else [self.batch]) + [group] + ([take(group, [0] * spare)] if spare else [])
+        self.batch = merge(parts) if len(parts) > 1 else group
+        self.rows = self.rows + new + [None] * spare
 
     def _step(self, session: StreamingSession, stepped: list[int], active: np.ndarray | None = None) \
             -> dict[int, ListenerFrame]:

@@ -246,11 +246,12 @@ class ReactionServer:
                 except UsageError as exc:  # the ticks fall behind this conversation: it alone goes
                     self._drop(cid, 1013, f"server overloaded: {exc}")
 
-    def _tick(self) -> list[tuple[int, str]]:
-        """One tick of every engine, with the messages to send."""
+    def _tick(self, new: bool) -> list[tuple[int, str]]:
+        """One tick of every engine's conversations in its batch, or (new) of those whose first
+        frame it is; the messages to send."""
         out = []
         for engine in self.engines.values():
-            for cid, frame in engine.tick().items():
+            for cid, frame in (engine.tick_new() if new else engine.tick_members()).items():
                 c = self.live.get(cid)
                 if c is None:
                     continue
@@ -286,25 +287,38 @@ class ReactionServer:
                 await asyncio.sleep(0.001)
                 self._apply_ops()
             started, self._first_frame = self._first_frame or time.monotonic(), None
-            try:
-                messages = self._tick()
-                if any(engine.pending() for engine in self.engines.values()):  # a backlog: no more waiting
-                    self._first_frame = started
-            except Exception:  # a bug must not leave every conversation hanging: end them, keep serving
-                traceback.print_exc()
-                for cid in list(self.live):
-                    self._drop(cid, 1011, "internal error; please reconnect")
-                self.engines.clear()
-                continue
-            for cid, message in messages:
-                c = self.live.get(cid)
-                if c is None:
-                    continue
-                try:
-                    c.outbox.put_nowait(message)
-                except asyncio.QueueFull:  # the client stopped reading: it alone is dropped
-                    self._drop(cid, 1008, "frames left unread")
+            # The conversations under way first; their frames go out before new ones join (a
+            # join is a pass of its own), so a robot connecting does not hold up everyone's frame.
+            if self._run(new=False) and any(c.frames == 0 and c.queue for engine in self.engines.values()
+                                            for c in engine.conversations.values()):
+                for _ in range(2):  # the senders' turn: a message is written in the pass after it is queued
+                    await asyncio.sleep(0)
+                self._apply_ops()
+                self._run(new=True)
+            if any(engine.pending() for engine in self.engines.values()):  # a backlog: no more waiting
+                self._first_frame = started
             self._wake.set()  # frames that arrived during the tick, or more queued
+
+    def _run(self, new: bool) -> bool:
+        """Tick (see _tick) and queue the messages; False after an internal error, which ends
+        every conversation (a bug must not leave them hanging) and keeps serving."""
+        try:
+            messages = self._tick(new)
+        except Exception:
+            traceback.print_exc()
+            for cid in list(self.live):
+                self._drop(cid, 1011, "internal error; please reconnect")
+            self.engines.clear()
+            return False
+        for cid, message in messages:
+            c = self.live.get(cid)
+            if c is None:
+                continue
+            try:
+                c.outbox.put_nowait(message)
+            except asyncio.QueueFull:  # the client stopped reading: it alone is dropped
+                self._drop(cid, 1008, "frames left unread")
+        return True
 
     # -- running -----------------------------------------------------------------------------------
     async def run(self, host: str = "127.0.0.1", port: int = 8765, ready: asyncio.Future | None = None,

@@ -184,6 +184,15 @@ class Band:
         band._set_counts(np.concatenate([b.counts for b in bands]))
         return band
 
+    def put(self, rows: np.ndarray, source: "Band") -> None:
+        """Overwrite rows `rows` (int64) with every row of `source`, frames and counts, in place:
+        the rest of the storage is neither copied nor moved."""
+        if self.keep is None or source.keep != self.keep or source.data is None or self.data is None:
+            raise ValueError("only started rings of the same band take rows of one another")
+        self.data[torch.from_numpy(rows)] = source.data
+        self.counts[rows] = source.counts
+        self._set_counts(self.counts)
+
     def rows(self, index: torch.Tensor) -> "Band":
         """The same band with only the given rows (dim 0)."""
         band = Band(self.keep, self.dim)

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from facereact.generator.cohort import merge, take
+from facereact.generator.cohort import merge, place, take
 from facereact.generator.sampling import Sampling
 from facereact.generator.session import StreamingSession
 
@@ -128,3 +128,42 @@ def test_the_first_frame_steps_every_conversation() -> None:
     session = StreamingSession(generator, tokenizer, samples=1, seeds=[0, 1])
     with pytest.raises(ValueError, match="first frame"):
         session.step_clips(np.zeros((1, generator.config.audio_dim), np.float32), active=np.array([0]))
+
+
+@pytest.mark.parametrize("age", [1, 20])  # the newcomer's rings still filling, or full and turning
+def test_a_conversation_placed_in_a_free_slot_goes_on_as_its_solo_run_and_leaves_the_others_alone(age: int) -> None:
+    generator, tokenizer = models()
+    audio, face, _ = speaker(60, 0)
+    seeds = [5, 6, 7]
+    solo = {seed: _solo(generator, tokenizer, seed, audio, face, None, 45, read=True)[1] for seed in (5, 7, 8)}
+    batch = StreamingSession(generator, tokenizer, samples=3, sampling=GUIDED, read_emotion=True, seeds=seeds)
+    for t in range(25):
+        batch.step_clips(audio[t:t + 1].repeat(3, 0), face[t:t + 1].repeat(3, 0))
+    newcomer = _solo(generator, tokenizer, 8, audio, face, None, age, read=True)[0]
+    before = [_past(batch, c) for c in (0, 2)]
+    keys = batch.state.speaker[0].attn.keys.data
+    assert place(batch, newcomer, [1]) is batch  # 6 ended; 8 takes its slot
+    assert batch.seeds == [5, 8, 7] and batch.state.speaker[0].attn.keys.data is keys
+    for b, a in zip(before, [_past(batch, c) for c in (0, 2)]):
+        for x, y in zip(b, a):
+            np.testing.assert_array_equal(x, y)
+    for x, y in zip(_past(newcomer, 0), _past(batch, 1)):
+        np.testing.assert_array_equal(x, y)
+    for n in range(15):  # 5 and 7 at frame 25 + n, 8 at age + n: each its solo run, from its own generator
+        times = [25 + n, age + n, 25 + n]
+        got = batch.step_clips(audio[times], face[times])
+        for i, (seed, t) in enumerate(zip((5, 8, 7), times)):
+            np.testing.assert_array_equal(got.tokens[i * 3:(i + 1) * 3], solo[seed][t].tokens)
+            np.testing.assert_allclose(got.face[i * 3:(i + 1) * 3], solo[seed][t].face, atol=1e-5)
+
+
+def test_place_wants_a_started_session_of_the_same_settings_and_free_slots_in_range() -> None:
+    generator, tokenizer = models()
+    audio, face, emotion = speaker(3)
+    batch = _solo(generator, tokenizer, 0, audio, face, emotion, 2)[0]
+    with pytest.raises(ValueError, match="stepped a frame"):
+        place(batch, StreamingSession(generator, tokenizer, samples=3, sampling=GUIDED), [0])
+    with pytest.raises(ValueError, match="different K"):
+        place(batch, StreamingSession(generator, tokenizer, samples=2, sampling=GUIDED), [0])
+    with pytest.raises(ValueError, match="distinct slots below 1"):
+        place(batch, _solo(generator, tokenizer, 1, audio, face, emotion, 1)[0], [1])

@@ -56,26 +56,56 @@ def test_conversations_joining_pausing_and_leaving_keep_their_solo_frames(pause:
     assert sorted(engine.members) == sorted(ids.values()) and first not in engine.conversations
 
 
-def test_ended_conversations_rows_are_freed_once_they_are_half_the_batch() -> None:
+def test_a_newcomer_takes_a_free_slot_in_place_and_the_batch_shrinks_when_mostly_free() -> None:
     generator, tokenizer = models()
-    engine = ReactionEngine(generator, tokenizer, samples=1)
-    audio, _, _ = speaker(6, 0)
+    engine = ReactionEngine(generator, tokenizer, samples=1, sampling=GUIDED)
+    audio, _, _ = speaker(12, 0)
     ids = [engine.open(seed=i) for i in range(4)]
-    solo = StreamingSession(generator, tokenizer, samples=1, seed=3)
-    for t in range(3):
-        for cid in ids:
-            engine.submit(cid, SpeakerFrame(audio[t]))
-        want = solo.step_features(audio[t])
-        assert np.array_equal(engine.tick()[ids[3]].tokens, want.tokens)
-    engine.close(ids[0])  # one of four ended: its row stays, not stepped
+    solo = {i: StreamingSession(generator, tokenizer, samples=1, sampling=GUIDED, seed=i) for i in (3, 9)}
+    frames_of = {ids[3]: 3}
+
+    def tick(cids: list[int]) -> None:
+        for cid in cids:
+            engine.submit(cid, SpeakerFrame(audio[frames_of.get(cid, 0) % 12]))
+        got = engine.tick()
+        for cid, seed in ((ids[3], 3), (newcomer, 9)):
+            if cid in got:
+                want = solo[seed].step_features(audio[frames_of.get(cid, 0) % 12])
+                np.testing.assert_array_equal(got[cid].tokens, want.tokens)
+                np.testing.assert_allclose(got[cid].face, want.face, atol=1e-5)
+        for cid in cids:
+            frames_of[cid] = frames_of.get(cid, 0) + 1
+
+    newcomer = -1
+    for _ in range(3):
+        tick(ids)
+    engine.close(ids[0])  # one of four ended: its slot stays, free, not stepped
     assert engine.rows == [None, *ids[1:]] and engine.batch.clips == 4
-    engine.close(ids[1])  # half ended: the batch is rebuilt with the two left
-    assert engine.rows == ids[2:] and engine.batch.clips == 2
-    for t in range(3, 6):
-        for cid in ids[2:]:
-            engine.submit(cid, SpeakerFrame(audio[t]))
-        want = solo.step_features(audio[t])
-        assert np.array_equal(engine.tick()[ids[3]].tokens, want.tokens)
-    engine.close(ids[2])
+    keys = engine.batch.state.speaker[0].attn.keys.data
+    newcomer = engine.open(seed=9)
+    frames_of[newcomer] = 0
+    for _ in range(4):
+        tick(ids[1:] + [newcomer])
+    # it took the free slot, written into the same ring storage: nobody else's state was copied
+    assert engine.rows == [newcomer, *ids[1:]] and engine.batch.state.speaker[0].attn.keys.data is keys
+    for cid in (newcomer, ids[1], ids[2]):
+        engine.close(cid)  # a quarter of the slots live: the batch shrinks to twice that
+    assert engine.rows == [ids[3], None] and engine.batch.clips == 2
+    for _ in range(3):
+        tick([ids[3]])
     engine.close(ids[3])
     assert engine.batch is None and engine.rows == []
+
+
+def test_the_batch_grows_by_its_size_when_no_slot_is_free() -> None:
+    generator, tokenizer = models()
+    engine = ReactionEngine(generator, tokenizer, samples=2)
+    audio, _, _ = speaker(3, 0)
+    sizes = []
+    for n in range(6):
+        cid = engine.open(seed=n)
+        for other in engine.conversations:
+            engine.submit(other, SpeakerFrame(audio[0]))
+        assert set(engine.tick()) == set(engine.conversations)
+        sizes.append((len(engine.members), engine.batch.clips))
+    assert sizes == [(1, 4), (2, 4), (3, 4), (4, 4), (5, 8), (6, 8)]

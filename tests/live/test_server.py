@@ -223,15 +223,15 @@ def test_an_internal_error_ends_the_conversations_and_the_server_goes_on(monkeyp
     from facereact.live.engine import ReactionEngine
 
     generator, tokenizer = models()
-    real_tick, failures = ReactionEngine.tick, []
+    real_tick, failures = ReactionEngine.tick_new, []
 
-    def tick_once_broken(self):
+    def tick_once_broken(self):  # the first frame of the first conversation fails
         if not failures:
             failures.append(1)
             raise RuntimeError("a bug in a tick")
         return real_tick(self)
 
-    monkeypatch.setattr(ReactionEngine, "tick", tick_once_broken)
+    monkeypatch.setattr(ReactionEngine, "tick_new", tick_once_broken)
 
     async def main():
         async with running(ReactionServer(generator, tokenizer, GUIDED, limits=FAST)) as url:
