@@ -23,7 +23,7 @@ from facereact.data.paths import split_fingerprint
 from facereact.generator.generate import generate_split
 from facereact.generator.inputs import uses
 from facereact.generator.model import ReactionGenerator
-from facereact.generator.sampling import Sampling, recommended
+from facereact.generator.sampling import Sampling, recommended_for
 from facereact.generator.training import load_generator
 from facereact.io import save_npz_atomic
 from facereact.layout import CLIP_FRAMES
@@ -98,8 +98,8 @@ def benchmark(root: str | Path, out: str | Path, model_dirs: list[str | Path] = 
             name, stem = system_name(generator, tokenizer, folder, input_set), f"pred_{split}_{folder.name}"
             if input_set != "full":
                 stem += "_" + input_set.replace("+", "_")
-            how = sampling if isinstance(sampling, Sampling) else recommended(generator.config.offline, sampling)
-            if how != recommended(generator.config.offline):
+            how = sampling if isinstance(sampling, Sampling) else recommended_for(generator.config, sampling)
+            if how != recommended_for(generator.config):
                 tag = f"t{how.temperature:g}_k{how.top_k}_p{how.top_p}_g{how.guidance:g}"
                 stem, name = f"{stem}_{tag}", f"{name} {tag}"
             make = lambda: generate_split(generator, tokenizer, root, split, samples, how, seed,  # noqa: E731

@@ -170,16 +170,27 @@ def _train_generator(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train_distill(args: argparse.Namespace) -> int:
+    from facereact.generator.distill import SCHEDULE, SETTINGS, distill_generator
+
+    settings = replace(SETTINGS, **_given(args, ("window",)))
+    distill_generator(args.teacher, args.data, args.out, args.guidance, _schedule(args, SCHEDULE), settings,
+                      resume=args.resume, max_steps=args.max_steps)
+    print(f"distilled generator written to {args.out}")
+    return 0
+
+
 SAMPLING_FLAGS = ("temperature", "top_k", "top_p", "guidance")
 
 
-def _sampling(args: argparse.Namespace, offline: bool = False):
-    """The sampling flags over the recommended sampling of a generator of that setting; None when no
-    flag is given (each generator then uses its own setting's)."""
-    from facereact.generator.sampling import recommended
+def _sampling(args: argparse.Namespace, config=None):
+    """The sampling flags over the recommended sampling of the generator of `config` (an online
+    one's when None); None when no flag is given (each generator then uses its own)."""
+    from facereact.generator.model import GeneratorConfig
+    from facereact.generator.sampling import recommended_for
 
     given = _given(args, SAMPLING_FLAGS)
-    return recommended(offline, given) if given else None
+    return recommended_for(config if config is not None else GeneratorConfig(), given) if given else None
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -194,12 +205,12 @@ def _generate(args: argparse.Namespace) -> int:
     generator, tokenizer = load_generator(args.model)
     if is_mars(args.data):  # one (K, T, 25) array per input clip, for evaluate --protocol react2025
         reactions = generate_mars(generator, tokenizer, args.data, args.split, args.samples,
-                                  _sampling(args, generator.config.offline), args.seed, inputs=args.inputs)
+                                  _sampling(args, generator.config), args.seed, inputs=args.inputs)
         save_npz_atomic(args.out, reactions)
         print(f"wrote {args.out}: {len(reactions)} input clips, K = {args.samples}, each as long as its input")
         return 0
     arrays = generate_split(generator, tokenizer, args.data, args.split, args.samples,
-                            _sampling(args, generator.config.offline), args.seed,
+                            _sampling(args, generator.config), args.seed,
                             inputs=args.inputs)
     model = f"{args.model} {folder_fingerprint(args.model)[:16]}"
     save_npz_atomic(args.out, {**arrays, "model": np.array(model)})
@@ -219,7 +230,7 @@ def _stream(args: argparse.Namespace) -> int:
 
         wav2vec2 = Wav2Vec2Features(args.wav2vec2)
     compile_steps()
-    session = StreamingSession(generator, tokenizer, args.samples, _sampling(args), args.seed,
+    session = StreamingSession(generator, tokenizer, args.samples, _sampling(args, generator.config), args.seed,
                                read_emotion=args.read_emotion, wav2vec2=wav2vec2, wav2vec2_window=args.wav2vec2_window)
     report = replay(session, args.wav, args.face, realtime=not args.fast, frames=args.frames)
     print(report.text())
@@ -268,8 +279,9 @@ def _serve_worker(sock, index: int, workers: int, args: argparse.Namespace) -> N
     generator, tokenizer = load_generator(args.model)
     emitter = LiveLinkEmitter(*parse_address(args.livelink)) if args.livelink else None
     limits = Limits(sessions=args.max_sessions, samples=args.samples, gather_seconds=args.gather_ms / 1000)
-    server = ReactionServer(generator, tokenizer, _sampling(args), read_emotion=not args.no_read_emotion,
-                            limits=limits, token=token_from(args.token), on_frame=emitter, ids=(index, workers))
+    server = ReactionServer(generator, tokenizer, _sampling(args, generator.config),
+                            read_emotion=not args.no_read_emotion, limits=limits, token=token_from(args.token),
+                            on_frame=emitter, ids=(index, workers))
     asyncio.run(server.run(args.host, args.port, sock=sock))
 
 
@@ -477,6 +489,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = verbs.add_parser("train", help="train a model")
     train_verbs = p.add_subparsers(dest="model_kind", required=True, metavar="MODEL")
     from facereact.train.schedules import BASELINES as BASELINE_SCHEDULE
+    from facereact.train.schedules import DISTILL as DISTILL_SCHEDULE
     from facereact.train.schedules import GENERATOR as GENERATOR_SCHEDULE
     from facereact.train.schedules import TOKENIZER as TOKENIZER_SCHEDULE
 
@@ -501,6 +514,15 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--onset-weight", type=_finite_float, default=None,
                    help="extra token-loss weight where the listener's emotion changes (default 0: off)")
     g.set_defaults(func=_train_generator)
+
+    d = train_verbs.add_parser("distill", help="an online generator that samples its teacher's guided reactions "
+                                               "in one pass (guidance distilled into the weights)")
+    _add_training_flags(d, DISTILL_SCHEDULE)
+    d.add_argument("--teacher", required=True, help="trained online generator folder")
+    d.add_argument("--window", type=_positive_int, default=None, help="training window in frames (default 128)")
+    d.add_argument("--guidance", type=_finite_float, default=None,
+                   help="the teacher's guidance to distil (default: the online recommended, 4)")
+    d.set_defaults(func=_train_distill)
 
     for name, help_text in (("trans-vae", "the Trans-VAE baseline (offline, or --online)"),
                             ("belfusion", "the BeLFusion baseline (behaviour VAE + latent DDIM, best-of-10)")):
@@ -618,16 +640,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="results/demo")
     p.add_argument("--sessions", type=int, default=36)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--settings", nargs="+", default=["online"], choices=("online", "offline"),
-                   help="generators to train (default: online, the one a robot streams; each adds ~6 min)")
+    p.add_argument("--settings", nargs="+", default=["online"], choices=("online", "offline", "distilled"),
+                   help="generators to train (default: online, the one a robot streams; each adds ~6 min; "
+                        "distilled: the online one's guidance in one pass, ~6 min more)")
     p.set_defaults(func=_demo)
     return parser
 
 
 # Commands whose --out (or OUT) is checked for writing before any work: True for a folder.
 OUTPUT_IS_FOLDER = {_synth: True, _demo: True, _evaluate: False, _train_tokenizer: True, _tokenize: True,
-                    _bench_tokenizers: True, _train_generator: True, _generate: False, _train_baseline: True,
-                    _render: False, _benchmark: True}
+                    _bench_tokenizers: True, _train_generator: True, _train_distill: True, _generate: False,
+                    _train_baseline: True, _render: False, _benchmark: True}
 
 
 def main(argv: list[str] | None = None) -> int:

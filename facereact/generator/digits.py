@@ -50,18 +50,28 @@ class DigitHead(TokenDigits):
             else nn.Linear(width, l) for l in self.levels)
         self.chosen = nn.ModuleList(nn.Embedding(l, width) for l in self.levels[:-1])
 
-    def nll(self, h: torch.Tensor, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Teacher forcing: (..., width) states and (...) target tokens -> per-position negative
-        log-likelihood of the whole token, and whether every digit's argmax was right."""
+    def digit_logits(self, h: torch.Tensor, tokens: torch.Tensor) -> list[torch.Tensor]:
+        """Teacher forcing: (..., width) states and (...) target tokens -> each digit's logits
+        (..., levels_i) (float32) given the target's digits before it."""
         digits = self.split(tokens)
-        nll = h.new_zeros(tokens.shape)
-        right = torch.ones_like(tokens, dtype=torch.bool)
+        out = []
         for i, output in enumerate(self.outputs):
-            logits = output(h).float()
-            nll = nll - logits.log_softmax(-1).gather(-1, digits[..., i:i + 1])[..., 0]
-            right &= logits.argmax(-1) == digits[..., i]
+            out.append(output(h).float())
             if i < len(self.chosen):
                 h = h + self.chosen[i](digits[..., i])
+        return out
+
+    def nll(self, h: torch.Tensor, tokens: torch.Tensor,
+            logits: list[torch.Tensor] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Teacher forcing: (..., width) states and (...) target tokens -> per-position negative
+        log-likelihood of the whole token, and whether every digit's argmax was right (from
+        `logits`, digit_logits', when already computed)."""
+        digits = self.split(tokens)
+        nll = h.new_zeros(tokens.shape, dtype=torch.float32)
+        right = torch.ones_like(tokens, dtype=torch.bool)
+        for i, logit in enumerate(self.digit_logits(h, tokens) if logits is None else logits):
+            nll = nll - logit.log_softmax(-1).gather(-1, digits[..., i:i + 1])[..., 0]
+            right &= logit.argmax(-1) == digits[..., i]
         return nll, right
 
     @torch.no_grad()  # updates its activations in place; sampling has no gradient anyway

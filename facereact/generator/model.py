@@ -57,6 +57,9 @@ class GeneratorConfig:
     audio_std: list[float] = field(default_factory=lambda: [1.0] * AUDIO_DIM)
     face_mean: list[float] = field(default_factory=lambda: [0.0] * FACE_DIM)
     face_std: list[float] = field(default_factory=lambda: [1.0] * FACE_DIM)
+    # Classifier-free guidance trained into the weights (generator/distill.py): this model's
+    # plain distribution is its teacher's guided one, so it samples with guidance 1, one pass. 1: none.
+    distilled_guidance: float = 1.0
 
     def __post_init__(self) -> None:
         if self.audio_feature not in AUDIO_FEATURES:
@@ -86,6 +89,7 @@ class GeneratorOutput:
     listener: torch.Tensor  # (B, T, width) states that predict each frame's token
     speaker_emotion: torch.Tensor  # (B, T, EMOTION_DIM) the speaker stream's own guess of the listener's emotion
     nll: torch.Tensor | None = None  # (B, T) negative log-likelihood of the target tokens, when given
+    logits: list[torch.Tensor] | None = None  # each digit's (B, T, levels_i) logits given the target's earlier digits
     right: torch.Tensor | None = None  # (B, T) whether every digit's greedy choice was right
 
 
@@ -199,7 +203,8 @@ class ReactionGenerator(nn.Module):
         h = self.norm(h)
         out = GeneratorOutput(h, self.listener_emotion_head(self.speaker_norm(speaker[-1])))
         if target is not None:
-            out.nll, out.right = self.head.nll(h, target)
+            out.logits = self.head.digit_logits(h, target)
+            out.nll, out.right = self.head.nll(h, target, out.logits)
         return out
 
     # -- generation, one frame at a time -----------------------------------------------------------

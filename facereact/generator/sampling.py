@@ -51,6 +51,15 @@ def recommended(offline: bool, changes: Mapping[str, float] | None = None) -> Sa
     return replace(base, **changes) if changes else base
 
 
+def recommended_for(config, changes: Mapping[str, float] | None = None) -> Sampling:
+    """recommended() for a generator of this config (GeneratorConfig): one whose guidance was
+    distilled into its weights samples with guidance 1 (a single pass) unless told otherwise."""
+    base = recommended(config.offline)
+    if getattr(config, "distilled_guidance", 1.0) != 1.0:
+        base = replace(base, guidance=1.0)
+    return replace(base, **changes) if changes else base
+
+
 def guide(conditional: torch.Tensor, listener_only: torch.Tensor, guidance: float) -> torch.Tensor:
     """Guided logits from the two models' logits: g * conditional + (1 - g) * listener-only, which
     equals the guided log-probabilities up to a per-row constant, so every sampling rule (all of

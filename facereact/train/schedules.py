@@ -25,4 +25,5 @@ class TrainConfig:
 
 TOKENIZER = TrainConfig(epochs=40, batch_size=32, lr=2e-3, warmup_steps=50)  # `facereact train tokenizer`
 GENERATOR = TrainConfig(epochs=30, batch_size=16, lr=1e-3, warmup_steps=50)  # `facereact train generator`
+DISTILL = TrainConfig(epochs=4, batch_size=16, lr=3e-4, warmup_steps=20)  # `facereact train distill`: from the teacher
 BASELINES = TrainConfig(epochs=20, batch_size=16, lr=1e-3, warmup_steps=50)  # Trans-VAE and BeLFusion

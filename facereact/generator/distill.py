@@ -1,0 +1,112 @@
+"""Classifier-free guidance distilled into the weights: a student generator learns, digit by
+digit, the distribution its teacher samples with guidance g (two passes a frame: the listener
+hearing the speaker and the listener alone), so it samples the same reactions with one pass.
+
+The online default samples with guidance 4 (generator/sampling.py), so every live frame runs the
+listener twice; for a server that is half its listener work, and for a robot's K = 10 step twice
+the rows. The student starts as a copy of the teacher and is trained on the same windows with a
+KL divergence to the teacher's guided per-digit distributions (teacher forcing on the real
+listener's tokens, as the teacher was trained), plus the teacher's auxiliary emotion loss.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, replace
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from facereact.data.errors import UsageError
+from facereact.generator.data import load_tokenized_pairs
+from facereact.generator.model import ReactionGenerator
+from facereact.generator.sampling import recommended
+from facereact.generator.training import GeneratorTask, GeneratorTraining, load_generator
+from facereact.train import schedules
+from facereact.train.distributed import is_main_process
+from facereact.train.phases import Phase, fit_phases, save_trained
+from facereact.train.schedules import TrainConfig
+
+SCHEDULE = schedules.DISTILL
+# The student always hears the speaker (no listener-only windows: it has no second pass), and its
+# inputs are the real listener's tokens, as in generation (no masking); input sets vary as in training.
+SETTINGS = GeneratorTraining(listener_dropout=0.0, speaker_dropout=0.0)
+
+
+def guided_digit_logits(teacher: ReactionGenerator, batch: tuple[torch.Tensor, ...], guidance: float
+                        ) -> list[torch.Tensor]:
+    """The teacher's guided logits per digit, (B, T, levels_i): listener-only + g x (hearing the
+    speaker - listener-only), the same mixture the sampler draws from (sampling.guide)."""
+    audio, face, emotion, speaker_tokens, listener_in, target, _, *rest = batch
+    face_on, emotion_on = rest[1:] if rest else (None, None)
+    b = audio.shape[0]
+    twice = lambda x: None if x is None else torch.cat([x, x])  # noqa: E731
+    with torch.no_grad():
+        out = teacher(twice(audio), twice(face), twice(emotion), twice(speaker_tokens), twice(listener_in),
+                      twice(target), speaker_on=torch.cat([audio.new_ones(b), audio.new_zeros(b)]),
+                      face_on=twice(face_on), emotion_on=twice(emotion_on))
+    return [torch.lerp(logits[b:], logits[:b], guidance) for logits in out.logits]
+
+
+def distillation_kl(teacher_logits: list[torch.Tensor], student_logits: list[torch.Tensor]) -> torch.Tensor:
+    """(B, T) the sum over digits of KL(teacher || student) of each digit's distribution given the
+    earlier digits: the chain rule's KL of the whole token, with the earlier digits taken from the
+    real listener (teacher forcing on both sides) instead of drawn from the teacher."""
+    total = 0.0
+    for t, s in zip(teacher_logits, student_logits):
+        log_t, log_s = t.log_softmax(-1), s.float().log_softmax(-1)
+        total = total + (log_t.exp() * (log_t - log_s)).sum(-1)
+    return total
+
+
+class DistillTask(GeneratorTask):
+    """GeneratorTask's windows; the objective is the KL to the teacher's guided distributions."""
+
+    def __init__(self, model: ReactionGenerator, teacher: ReactionGenerator, guidance: float, train, val,
+                 settings: GeneratorTraining) -> None:
+        super().__init__(model, train, val, settings)
+        self.teacher, self.guidance = teacher.eval(), guidance
+        for p in self.teacher.parameters():
+            p.requires_grad_(False)
+
+    def loss(self, model: nn.Module, batch) -> tuple[torch.Tensor, dict[str, float]]:
+        audio, face, emotion, speaker_tokens, listener_in, target, listener_emotion, *rest = batch
+        face_on, emotion_on = rest[1:] if rest else (None, None)
+        device = audio.device
+        if next(self.teacher.parameters()).device != device:
+            self.teacher.to(device)
+        guided = guided_digit_logits(self.teacher, batch, self.guidance)
+        out = model(audio, face, emotion, speaker_tokens, listener_in, target, face_on=face_on, emotion_on=emotion_on)
+        kl = distillation_kl(guided, out.logits).mean()
+        aux_l1 = (out.speaker_emotion - listener_emotion).abs().mean()
+        total = kl + self.settings.aux_emotion_weight * aux_l1
+        return total, {"kl": kl.item(), "ce": out.nll.mean().item(), "aux_emotion_l1": aux_l1.item()}
+
+
+def distill_generator(teacher_dir: str | Path, data: str | Path, out: str | Path, guidance: float | None = None,
+                      train: TrainConfig = SCHEDULE, settings: GeneratorTraining = SETTINGS, resume: bool = False,
+                      progress: bool = True, max_steps: int | None = None) -> ReactionGenerator:
+    """A student of the online generator in `teacher_dir` sampling its guidance-g distribution in
+    one pass (g: the online recommended guidance unless given), trained on `data` under `out`."""
+    out = Path(out)
+    t0 = time.perf_counter()
+    teacher, tokenizer = load_generator(teacher_dir)
+    if teacher.config.distilled_guidance != 1.0:
+        raise UsageError(f"{teacher_dir} is already a distilled generator: distil from the one it came from")
+    if guidance is None:
+        guidance = recommended(teacher.config.offline).guidance
+    if guidance == 1.0 or guidance < 0:
+        raise UsageError(f"guidance to distil must be >= 0 and not 1 (1 is no guidance), got {guidance}")
+    train_pairs = load_tokenized_pairs(data, "train", tokenizer, progress=progress)
+    val_pairs = load_tokenized_pairs(data, "val", tokenizer, progress=progress)
+    student = ReactionGenerator(replace(teacher.config, distilled_guidance=float(guidance)))
+    student.load_state_dict(teacher.state_dict())
+    val = fit_phases([Phase("", lambda: DistillTask(student, teacher, guidance, train_pairs, val_pairs, settings),
+                            train)], out, resume, progress, max_steps)
+    if val is None:
+        return student  # interrupted on purpose: resume later
+    if is_main_process():
+        tokenizer.save(out / "tokenizer")
+    metrics = {**{f"val_{k}": v for k, v in val.items()}, "train_seconds": round(time.perf_counter() - t0, 1)}
+    save_trained(student, out, metrics, train, {**asdict(settings), "teacher": str(teacher_dir), "guidance": guidance})
+    return student

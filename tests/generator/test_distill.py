@@ -1,0 +1,94 @@
+"""Guidance distilled into a student: the objective is the chain of digit KLs to the teacher's
+guided distributions, and training on it moves the student there; the student samples in one pass."""
+from pathlib import Path
+
+import pytest
+import torch
+
+from facereact.cli import main
+from facereact.generator.digits import DigitHead
+from facereact.generator.distill import DistillTask, distillation_kl, guided_digit_logits
+from facereact.generator.sampling import recommended, recommended_for
+from facereact.generator.session import StreamingSession
+from facereact.generator.training import load_generator
+
+from tests.generator.test_cli import SMALL
+from tests.generator.test_generator import models, speaker
+
+
+def test_one_digit_kl_is_the_tokens_kl_and_zero_against_itself() -> None:
+    torch.manual_seed(0)
+    teacher, student = torch.randn(2, 5, 6), torch.randn(2, 5, 6)
+    p, q = teacher.softmax(-1), student.softmax(-1)
+    torch.testing.assert_close(distillation_kl([teacher], [student]), (p * (p / q).log()).sum(-1))
+    torch.testing.assert_close(distillation_kl([teacher], [teacher]), torch.zeros(2, 5))
+
+
+def test_digit_kls_add_up_given_the_targets_earlier_digits() -> None:
+    torch.manual_seed(0)
+    t_head, s_head = DigitHead((3, 2), 8), DigitHead((3, 2), 8)
+    h, tokens = torch.randn(4, 8), torch.tensor([0, 3, 4, 5])
+    t_logits, s_logits = t_head.digit_logits(h, tokens), s_head.digit_logits(h, tokens)
+    first = t_head.split(tokens)[:, 0]
+    want = 0.0
+    for i, (t, s) in enumerate(zip(t_logits, s_logits)):
+        p, q = t.softmax(-1), s.softmax(-1)
+        want = want + (p * (p / q).log()).sum(-1)
+        if i == 1:  # the second digit's logits depend on the target's first digit, not a sampled one
+            shifted = h + t_head.chosen[0](first)
+            torch.testing.assert_close(t, t_head.outputs[1](shifted))
+    torch.testing.assert_close(distillation_kl(t_logits, s_logits), want)
+
+
+def test_guided_logits_mix_the_two_passes_as_the_sampler_does() -> None:
+    generator, _ = models()
+    audio, face, emotion = (torch.from_numpy(x)[None] for x in speaker(20))
+    tokens = torch.randint(0, generator.config.vocab, (1, 20))
+    listener_in = torch.cat([torch.tensor([[generator.bos]]), tokens[:, :-1]], 1)
+    batch = (audio, face, emotion, tokens, listener_in, tokens, torch.zeros(1, 20, 25))
+    guided = guided_digit_logits(generator, batch, 4.0)
+    with torch.no_grad():
+        heard = generator(audio, face, emotion, tokens, listener_in, tokens, speaker_on=torch.ones(1)).logits
+        alone = generator(audio, face, emotion, tokens, listener_in, tokens, speaker_on=torch.zeros(1)).logits
+    for g, h, a in zip(guided, heard, alone):
+        torch.testing.assert_close(g, a + 4.0 * (h - a), atol=1e-4, rtol=1e-4)
+
+
+def test_distilling_brings_the_student_to_the_guided_teacher_and_it_samples_in_one_pass(
+        tiny_corpus: Path, tmp_path: Path) -> None:
+    tok, teacher, student = tmp_path / "tok", tmp_path / "teacher", tmp_path / "student"
+    assert main(["train", "tokenizer", "--data", str(tiny_corpus), "--out", str(tok), *SMALL, "--epochs", "2",
+                 "--window", "16", "--batch-size", "8"]) == 0
+    assert main(["train", "generator", "--data", str(tiny_corpus), "--tokenizer", str(tok), "--out", str(teacher),
+                 *SMALL, "--epochs", "2", "--window", "32", "--batch-size", "4"]) == 0
+    # the KL on the validation windows before (the student is the teacher) and after distilling
+    from facereact.generator.data import load_tokenized_pairs
+    from facereact.generator.distill import SETTINGS
+
+    model, tokenizer = load_generator(teacher)
+    pairs = load_tokenized_pairs(tiny_corpus, "val", tokenizer, progress=False)
+    settings = type(SETTINGS)(window=32, listener_dropout=0.0, speaker_dropout=0.0)
+    before = DistillTask(model, load_generator(teacher)[0], 4.0, pairs, pairs, settings).validate(model)["kl"]
+    assert main(["train", "distill", "--teacher", str(teacher), "--data", str(tiny_corpus), "--out", str(student),
+                 "--guidance", "4", "--window", "32", "--epochs", "8", "--lr", "3e-3", "--warmup", "2",
+                 "--batch-size", "4"]) == 0
+    distilled, _ = load_generator(student)
+    after = DistillTask(distilled, model, 4.0, pairs, pairs, settings).validate(distilled)["kl"]
+    assert before > 0.01 and after < 0.7 * before
+    assert distilled.config.distilled_guidance == 4.0
+    assert recommended_for(distilled.config).guidance == 1.0
+    assert recommended_for(model.config) == recommended(False)
+    assert not StreamingSession(distilled, tokenizer).guided and StreamingSession(model, tokenizer).guided
+    assert main(["train", "distill", "--teacher", str(student), "--data", str(tiny_corpus),  # no teacher
+                 "--out", str(tmp_path / "again")]) == 2
+
+
+def test_the_demo_distils_only_an_online_generator_it_trains(tmp_path: Path) -> None:
+    from facereact.data.errors import UsageError
+    from facereact.demo import run_demo
+
+    for settings, reason in ((("distilled",), "'online' and/or 'offline'"), (("offline", "distilled"), "give 'online'"),
+                             (("online", "sideways"), "'online' and/or 'offline'")):
+        with pytest.raises(UsageError, match=reason):
+            run_demo(tmp_path / "demo", settings=settings)
+    assert not (tmp_path / "demo").exists()  # refused before any work
