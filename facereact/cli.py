@@ -278,7 +278,8 @@ def _serve_worker(sock, index: int, workers: int, args: argparse.Namespace) -> N
     torch.set_num_threads(args.threads)
     generator, tokenizer = load_generator(args.model)
     emitter = LiveLinkEmitter(*parse_address(args.livelink)) if args.livelink else None
-    limits = Limits(sessions=args.max_sessions, samples=args.samples, gather_seconds=args.gather_ms / 1000)
+    limits = Limits(sessions=args.max_sessions, samples=args.samples, gather_seconds=args.gather_ms / 1000,
+                    reserve=args.reserve)
     server = ReactionServer(generator, tokenizer, _sampling(args, generator.config),
                             read_emotion=not args.no_read_emotion, limits=limits, token=token_from(args.token),
                             on_frame=emitter, ids=(index, workers))
@@ -579,6 +580,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "share, and an idle second thread spins on a core the sockets need)")
     p.add_argument("--workers", type=_positive_int, default=1,
                    help="server processes sharing the port, one per core to give (limits apply per worker)")
+    p.add_argument("--reserve", type=_positive_int, default=4,
+                   help="conversation slots a batch starts with (default 4; it doubles when full, a copy of "
+                        "everyone's state): give the robots you expect at once (1.6 MB a slot at K = 1)")
     p.add_argument("--gather-ms", type=_positive_float, default=8.0,
                    help="how long a tick waits, after its first frame, for other conversations' frames "
                         "(default 8; longer: fewer, larger ticks)")

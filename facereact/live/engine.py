@@ -43,7 +43,10 @@ class Conversation:
 
 class ReactionEngine:
     def __init__(self, generator: ReactionGenerator, tokenizer: FaceTokenizer, samples: int = 10,
-                 sampling: Sampling | None = None, read_emotion: bool = False, max_queue: int = 50) -> None:
+                 sampling: Sampling | None = None, read_emotion: bool = False, max_queue: int = 50,
+                 reserve: int = 4) -> None:
+        """reserve: the slots the batch starts with (it doubles when full): conversations that join
+        within them cost no copy of the others' state."""
         if generator.config.offline:
             raise UsageError("an offline generator cannot serve live conversations: give an online one")
         if (generator.config.fps, generator.config.audio_feature) != (FPS, "mfcc"):
@@ -51,6 +54,9 @@ class ReactionEngine:
                              f"{generator.config.fps} fps on {generator.config.audio_feature} features")
         self.generator, self.tokenizer = generator, tokenizer
         self.samples, self.sampling, self.read_emotion, self.max_queue = samples, sampling, read_emotion, max_queue
+        if reserve < 1:
+            raise UsageError(f"a batch reserves at least 1 slot, got {reserve}")
+        self.reserve = reserve
         self.conversations: dict[int, Conversation] = {}
         self.batch: StreamingSession | None = None  # the shared session
         self.rows: list[int | None] = []  # its conversations in slot order; None: a free slot
@@ -133,14 +139,14 @@ class ReactionEngine:
 
     def _join(self, group: StreamingSession, new: list[int]) -> None:
         """The conversations `new` (the group's, stepped once) into free slots of the batch, or
-        into a batch grown to twice its slots (at least 4) when too few are free."""
+        into a batch grown to twice its slots (at least `reserve`) when too few are free."""
         free = [i for i, member in enumerate(self.rows) if member is None]
         if self.batch is not None and len(free) >= len(new):
             place(self.batch, group, free[:len(new)])
             for slot, cid in zip(free, new):
                 self.rows[slot] = cid
             return
-        size = max(4, 2 * len(self.rows), len(self.rows) + len(new))
+        size = max(self.reserve, 2 * len(self.rows), len(self.rows) + len(new))
         spare = size - len(self.rows) - len(new)  # free slots, filled with copies until a conversation takes them
         parts = ([] if self.batch is None else [self.batch]) + [group] + ([take(group, [0] * spare)] if spare else [])
         self.batch = merge(parts) if len(parts) > 1 else group

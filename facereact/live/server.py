@@ -60,6 +60,7 @@ class Limits:
     outbox_frames: int = 250  # listener frames a client may leave unread (10 s) before it is dropped
     samples: int = 10  # the largest K a client may ask for
     gather_seconds: float = 0.008  # how long a tick waits, after its first frame, for more conversations' frames
+    reserve: int = 4  # slots a batch starts with (1.6 MB each at K = 1): joins within them copy no one's state
 
 
 def is_loopback(host: str) -> bool:
@@ -234,7 +235,8 @@ class ReactionServer:
                 if engine is None:
                     engine = self.engines[samples] = ReactionEngine(self.generator, self.tokenizer, samples,
                                                                     self.sampling, self.read_emotion,
-                                                                    max_queue=4 * self.limits.burst_frames)
+                                                                    max_queue=4 * self.limits.burst_frames,
+                                                                    reserve=self.limits.reserve)
                 engine.open(op[3], cid)
             elif engine is None:  # its engine was reset after an internal error
                 continue

@@ -109,3 +109,20 @@ def test_the_batch_grows_by_its_size_when_no_slot_is_free() -> None:
         assert set(engine.tick()) == set(engine.conversations)
         sizes.append((len(engine.members), engine.batch.clips))
     assert sizes == [(1, 4), (2, 4), (3, 4), (4, 4), (5, 8), (6, 8)]
+
+
+def test_a_reserved_batch_takes_its_first_conversations_without_copying_anyone() -> None:
+    generator, tokenizer = models()
+    engine = ReactionEngine(generator, tokenizer, samples=1, reserve=6)
+    audio, _, _ = speaker(3, 0)
+    keys = None
+    for n in range(6):
+        engine.open(seed=n)
+        for cid in engine.conversations:
+            engine.submit(cid, SpeakerFrame(audio[0]))
+        engine.tick()
+        if keys is None:
+            keys = engine.batch.state.speaker[0].attn.keys.data
+        assert engine.batch.clips == 6 and engine.batch.state.speaker[0].attn.keys.data is keys
+    with pytest.raises(ValueError, match="at least 1 slot"):
+        ReactionEngine(generator, tokenizer, reserve=0)
