@@ -52,6 +52,10 @@ class _Session:
         self.clips = len(self.seeds)
         # With guidance the listener runs twice per clip, K rows hearing the speaker and K not.
         self.guided = sampling.guidance != 1.0
+        distilled = generator.config.distilled_guidance
+        if self.guided and distilled != 1.0:
+            warnings.warn(f"this generator samples with guidance {distilled:g} already (distilled into its weights); "
+                          f"guidance {sampling.guidance:g} now applies on top of it, with a second pass")
         self.speaker_on = torch.cat([torch.ones(samples), torch.zeros(samples)]).repeat(self.clips) \
             if self.guided else None
         self.reset()

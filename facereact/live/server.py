@@ -3,7 +3,8 @@
 One connection is one conversation (the protocol: live/protocol.py, docs/live.md). The audio that
 arrives, in chunks of any size, is cut into 1/25 s frames; each frame joins its conversation's
 queue in a ReactionEngine (one per K), and one ticker steps every conversation with a frame waiting,
-in one batched forward pass (live/engine.py). The forward runs on the event loop's own thread:
+in one batched forward pass (live/engine.py); conversations taking their first frame follow in a
+pass of their own, after the others' frames are sent. The forward runs on the event loop's own thread:
 in a worker thread, its hundreds of small torch calls per tick each waited for the GIL against the
 loop (a tick of 8 conversations took 67 ms there, 16 ms here); messages that arrive during a tick
 wait in the socket buffers. Only the ticker touches the engines.

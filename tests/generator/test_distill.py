@@ -79,6 +79,8 @@ def test_distilling_brings_the_student_to_the_guided_teacher_and_it_samples_in_o
     assert recommended_for(distilled.config).guidance == 1.0
     assert recommended_for(model.config) == recommended(False)
     assert not StreamingSession(distilled, tokenizer).guided and StreamingSession(model, tokenizer).guided
+    with pytest.warns(UserWarning, match="guidance 4 already"):  # guidance on top of distilled guidance
+        StreamingSession(distilled, tokenizer, sampling=recommended(False))
     assert main(["train", "distill", "--teacher", str(student), "--data", str(tiny_corpus),  # no teacher
                  "--out", str(tmp_path / "again")]) == 2
 
