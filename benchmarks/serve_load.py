@@ -86,14 +86,31 @@ async def wait_for_server(url: str, timeout: float = 60.0) -> None:
             await asyncio.sleep(0.5)
 
 
-async def load(url: str, clients: int, samples: int, seconds: float, spread: bool) -> dict[str, float]:
+async def load(url: str, clients: int, samples: int, seconds: float, spread: bool,
+               connect_first: bool = False) -> dict[str, float]:
     """Latency.summary over every client's frames. spread: client i starts i / clients of a frame
-    after the first (robots and avatars are not phase-locked); else all start together."""
+    after the first (robots and avatars are not phase-locked); else all start together.
+    connect_first: every client connects before any streams (the frames without the handshakes)."""
     audio = [recording(seconds, s) for s in range(clients)]
+    everyone, waiting = asyncio.Event(), [clients]
+
+    async def connected() -> None:
+        waiting[0] -= 1
+        if not waiting[0]:
+            everyone.set()
+        await everyone.wait()
 
     async def client(i: int, a: np.ndarray):
-        await asyncio.sleep(i / clients / FPS if spread else 0.0)
-        return await stream_recording(url, a, RATE, samples=samples, seed=i)
+        phase = i / clients / FPS if spread else 0.0
+        if not connect_first:
+            await asyncio.sleep(phase)
+            return await stream_recording(url, a, RATE, samples=samples, seed=i)
+
+        async def then_phase() -> None:
+            await connected()
+            await asyncio.sleep(phase)
+
+        return await stream_recording(url, a, RATE, samples=samples, seed=i, connected=then_phase)
 
     results = await asyncio.gather(*(client(i, a) for i, a in enumerate(audio)))
     closed = [lat.closed for _, lat in results if lat.closed]
@@ -122,6 +139,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="server processes (serve --workers)")
     parser.add_argument("--phases", choices=["spread", "aligned"], default="spread",
                         help="clients' frame phases: spread evenly over a frame (default), or all at once")
+    parser.add_argument("--connect-first", action="store_true",
+                        help="every client connects before any streams (leaves the handshakes out of the frames)")
     parser.add_argument("--serve-flags", default="", help="more `facereact serve` flags, e.g. '--gather-ms 8'")
     args = parser.parse_args()
     port = free_port()
@@ -133,13 +152,15 @@ def main() -> None:
                               stdout=subprocess.DEVNULL)
     try:
         asyncio.run(wait_for_server(url))
-        print(f"server: {args.workers} worker(s), {args.threads} torch thread(s) each {args.serve_flags}; clients {args.phases}")
+        print(f"server: {args.workers} worker(s), {args.threads} torch thread(s) each {args.serve_flags}; clients "
+              f"{args.phases}{', connected first' if args.connect_first else ''}")
         print("| clients | K | frames | lost | p50 ms | p99 ms | max ms | over 40 ms | server CPU (cores) | clients' CPU (cores) |")
         print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for samples in args.samples:
             for clients in args.clients:
                 cpu0, t0, mine0 = cpu_seconds(server.pid), time.monotonic(), time.process_time()
-                r = asyncio.run(asyncio.wait_for(load(url, clients, samples, args.seconds, args.phases == "spread"), args.seconds + 60))
+                r = asyncio.run(asyncio.wait_for(load(url, clients, samples, args.seconds, args.phases == "spread",
+                                                     args.connect_first), args.seconds + 60))
                 took = time.monotonic() - t0
                 cores, client_cores = (cpu_seconds(server.pid) - cpu0) / took, (time.process_time() - mine0) / took
                 print(f"| {clients} | {samples} | {r['frames']} | {r['lost']} | {r['p50_ms']:.1f} | "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -87,14 +87,20 @@ class Latency:
 
 async def stream_recording(url: str, audio: np.ndarray, rate: int, faces: list | None = None, samples: int = 1,
                            seed: int = 0, token: str | None = None, realtime: bool = True,
-                           frames: int | None = None) -> tuple[list[dict], Latency]:
+                           frames: int | None = None, connected: Callable[[], Awaitable[None]] | None = None
+                           ) -> tuple[list[dict], Latency]:
     """Send mono float audio (and a face per frame, when given) frame by frame, at real time unless
-    told otherwise; collect every listener frame and the round-trip times."""
+    told otherwise; collect every listener frame and the round-trip times. connected(): awaited
+    once the server has said ready, before the first frame (a load test connects every client
+    first)."""
     per = int(rate / FPS)
     n = len(audio) // per if frames is None else min(frames, len(audio) // per)
     pcm = (np.clip(audio[:n * per], -1, 1) * 32767).astype("<i2")
     latency, received, sent_at = Latency(), [], {}
     async with ReactionClient(url, rate, 1, samples, seed, token=token) as client:
+        if connected is not None:
+            await connected()
+
         async def reader() -> None:
             try:
                 while len(received) < n:
