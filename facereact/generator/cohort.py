@@ -3,7 +3,8 @@
 A StreamingSession over several seeds already is a batch of conversations, and every tensor of its
 state is clip-major: its rows are conversation after conversation, the same number for each (one
 for the speaker's layers, K or 2K for the listener's). So merging sessions concatenates each state
-tensor, and taking conversations out selects their blocks of rows, whatever the state's shape.
+tensor, taking conversations out selects their blocks of rows, and placing a session's
+conversations into free slots of a batch writes their blocks of rows, whatever the state's shape.
 
 Conversations of any age share a forward pass: every row of a key/value band is a ring of its
 own with its own frame count, a step reads each slot's position bias by its age in that row and
