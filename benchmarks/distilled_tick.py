@@ -16,12 +16,11 @@ import argparse
 import time
 
 import numpy as np
-import torch
 
-from facereact.generator.session import compile_steps
-from facereact.generator.training import load_generator
 from facereact.layout import AUDIO_DIM
 from facereact.live.engine import ReactionEngine, SpeakerFrame
+
+from engine_setup import served_model  # benchmarks/engine_setup.py
 
 WARM = 30
 
@@ -56,9 +55,7 @@ def main() -> None:
     ap.add_argument("--cases", type=case, nargs="+", default=[(32, 1), (8, 10), (1, 10)])
     ap.add_argument("--ticks", type=int, default=330)
     args = ap.parse_args()
-    torch.set_num_threads(1)  # as `facereact serve` runs
-    compile_steps()
-    models = {"guided (2 passes)": load_generator(args.teacher), "distilled (1 pass)": load_generator(args.student)}
+    models = {"guided (2 passes)": served_model(args.teacher), "distilled (1 pass)": served_model(args.student)}
     print("| conversations x K | model | mean ms | p50 ms | p90 ms | ratio of means |\n|---|---|---:|---:|---:|---:|")
     for conversations, samples in args.cases:
         ms = interleaved(models, conversations, samples, args.ticks)

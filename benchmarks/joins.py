@@ -13,17 +13,16 @@ one tick go out together) and on the other ticks, and checks that both ways give
 """
 from __future__ import annotations
 
-import argparse
 import time
 
 import numpy as np
-import torch
 
 from facereact.generator.cohort import merge, take
-from facereact.generator.session import StreamingSession, compile_steps
-from facereact.generator.training import load_generator
+from facereact.generator.session import StreamingSession
 from facereact.layout import AUDIO_DIM
 from facereact.live.engine import ReactionEngine, SpeakerFrame
+
+from engine_setup import engine_parser, served_model  # benchmarks/engine_setup.py
 
 
 class MergingEngine(ReactionEngine):
@@ -67,17 +66,10 @@ def run(engine: ReactionEngine, conversations: int, every: int, ticks: int, merg
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--model", default="results/demo/generator_online")
-    ap.add_argument("--conversations", type=int, default=32)
-    ap.add_argument("--samples", type=int, default=1)
+    ap = engine_parser(__doc__, ticks=200)
     ap.add_argument("--every", type=int, default=4, help="one conversation leaves and one joins every this many ticks")
-    ap.add_argument("--ticks", type=int, default=200)
-    ap.add_argument("--rounds", type=int, default=2)
     args = ap.parse_args()
-    torch.set_num_threads(1)  # as `facereact serve` runs
-    generator, tokenizer = load_generator(args.model)
-    compile_steps()
+    generator, tokenizer = served_model(args.model)
     print(f"{args.conversations} conversations, K = {args.samples}, one leaves and one joins every {args.every} ticks")
     print("| round | way | members' frames, join ticks: p50 / max ms | other ticks: p50 / max ms |\n|---:|---|---|---|")
     for r in range(args.rounds):

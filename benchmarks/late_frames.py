@@ -10,16 +10,14 @@ checks that a conversation's tokens are the same whether its frames came late or
 """
 from __future__ import annotations
 
-import argparse
 import time
 
 import numpy as np
-import torch
 
-from facereact.generator.session import compile_steps
-from facereact.generator.training import load_generator
 from facereact.layout import AUDIO_DIM, FACE_DIM
 from facereact.live.engine import ReactionEngine, SpeakerFrame
+
+from engine_setup import engine_parser, served_model  # benchmarks/engine_setup.py
 
 
 def run(generator, tokenizer, conversations: int, samples: int, late: int, ticks: int
@@ -46,17 +44,10 @@ def run(generator, tokenizer, conversations: int, samples: int, late: int, ticks
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--model", default="results/demo/generator_online")
-    ap.add_argument("--conversations", type=int, default=32)
-    ap.add_argument("--samples", type=int, default=1)
+    ap = engine_parser(__doc__, ticks=120)
     ap.add_argument("--late", type=int, default=3, help="every late-th conversation is late every other tick")
-    ap.add_argument("--ticks", type=int, default=120)
-    ap.add_argument("--rounds", type=int, default=2)
     args = ap.parse_args()
-    torch.set_num_threads(1)  # as `facereact serve` runs
-    generator, tokenizer = load_generator(args.model)
-    compile_steps()
+    generator, tokenizer = served_model(args.model)
     print(f"{args.conversations} conversations, K = {args.samples}, every {args.late}th late every other tick")
     print("| round | some late: p50 / p90 ms | all on time: p50 / p90 ms | ratio of means |\n|---:|---|---|---:|")
     for r in range(args.rounds):
