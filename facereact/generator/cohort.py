@@ -74,12 +74,7 @@ def _place(target, source, slots: torch.Tensor, total: int):
     if isinstance(target, Band):  # the key/value rings, most of a state: written in place
         target.put(conversation_rows(slots.numpy(), target.data.shape[0] // total), source)
         return target
-    if isinstance(target, MotionState):
-        if target.changes is None:
-            return target
-        return MotionState(_place(target.face, source.face, slots, total),
-                           _place(target.changes, source.changes, slots, total))
-    if is_dataclass(target):
+    if is_dataclass(target):  # an unused reader's MotionState too: its None fields stay None
         for f in fields(target):
             setattr(target, f.name, _place(getattr(target, f.name), getattr(source, f.name), slots, total))
         return target

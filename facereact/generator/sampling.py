@@ -55,7 +55,7 @@ def recommended_for(config, changes: Mapping[str, float] | None = None) -> Sampl
     """recommended() for a generator of this config (GeneratorConfig): one whose guidance was
     distilled into its weights samples with guidance 1 (a single pass) unless told otherwise."""
     base = recommended(config.offline)
-    if getattr(config, "distilled_guidance", 1.0) != 1.0:
+    if config.distilled_guidance != 1.0:
         base = replace(base, guidance=1.0)
     return replace(base, **changes) if changes else base
 

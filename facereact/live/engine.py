@@ -122,11 +122,15 @@ class ReactionEngine:
             self.conversations[cid].frames += 1
         return out
 
+    def newcomers(self) -> list[int]:
+        """The conversations whose first frame is waiting (tick_new's)."""
+        return [cid for cid, c in self.conversations.items() if c.queue and c.frames == 0]
+
     def tick_new(self) -> dict[int, ListenerFrame]:
         """tick's second half: the first frames of new conversations, together in a session of
         their own, which then joins the batch. A server sends the members' frames before this,
         so that a join (an extra pass, and a copy of the new rows) does not delay them."""
-        new = [cid for cid, c in self.conversations.items() if c.queue and c.frames == 0]
+        new = self.newcomers()
         if not new:
             return {}
         group = StreamingSession(self.generator, self.tokenizer, self.samples, self.sampling,

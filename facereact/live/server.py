@@ -292,8 +292,7 @@ class ReactionServer:
             started, self._first_frame = self._first_frame or time.monotonic(), None
             # The conversations under way first; their frames go out before new ones join (a
             # join is a pass of its own), so a robot connecting does not hold up everyone's frame.
-            if self._run(new=False) and any(c.frames == 0 and c.queue for engine in self.engines.values()
-                                            for c in engine.conversations.values()):
+            if self._run(new=False) and any(engine.newcomers() for engine in self.engines.values()):
                 for _ in range(2):  # the senders' turn: a message is written in the pass after it is queued
                     await asyncio.sleep(0)
                 self._apply_ops()
