@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import fields, is_dataclass
 
+import numpy as np
 import torch
 
 from facereact.data.errors import UsageError
@@ -38,7 +39,8 @@ def _join(parts: list):
     if isinstance(first, MotionState):  # a reader that is not used (no emotion read off the face) has no rows
         if first.changes is None:
             return MotionState()
-        return MotionState(torch.cat([p.face for p in parts]), torch.cat([p.changes for p in parts]))
+        return MotionState(torch.cat([p.face for p in parts]), torch.cat([p.changes for p in parts]),
+                           any(p.restarted for p in parts))
     if is_dataclass(first):
         return type(first)(**{f.name: _join([getattr(p, f.name) for p in parts]) for f in fields(first)})
     if isinstance(first, (list, tuple)):
@@ -84,6 +86,40 @@ def _place(target, source, slots: torch.Tensor, total: int):
     if isinstance(target, tuple):
         return type(target)(_place(t, s, slots, total) for t, s in zip(target, source))
     raise TypeError(f"cannot place stream state of type {type(target).__name__}")
+
+
+def _restart(state, slots: torch.Tensor, total: int):
+    """`state` (of `total` conversations) with the conversations at `slots` started over empty."""
+    if state is None or isinstance(state, (bool, int, float, str)):
+        return state
+    if isinstance(state, MotionState):  # its last face unknown until the first frame (NaN: no change then)
+        if state.changes is None:
+            return state
+        face, changes = (_blank(x, slots, total, value) for x, value in ((state.face, float("nan")),
+                                                                         (state.changes, 0.0)))
+        return MotionState(face, changes, True)
+    if isinstance(state, torch.Tensor):  # convolution pasts: a new stream's are zeros
+        return _blank(state, slots, total, 0.0)
+    if isinstance(state, Band):  # the rows' counts to 0: their old frames are masked, then overwritten
+        state.restart(conversation_rows(slots.numpy(), state.data.shape[0] // total))
+        return state
+    if is_dataclass(state):
+        for f in fields(state):
+            setattr(state, f.name, _restart(getattr(state, f.name), slots, total))
+        return state
+    if isinstance(state, list):
+        state[:] = [_restart(s, slots, total) for s in state]
+        return state
+    if isinstance(state, tuple):
+        return type(state)(_restart(s, slots, total) for s in state)
+    raise TypeError(f"cannot restart stream state of type {type(state).__name__}")
+
+
+def _blank(x: torch.Tensor, slots: torch.Tensor, total: int, value: float) -> torch.Tensor:
+    """A copy of x (rows clip-major, `total` conversations) with the conversations at `slots` set to value."""
+    out = x.clone()
+    out.view(total, x.shape[0] // total, *x.shape[1:])[slots] = value
+    return out
 
 
 # What a session holds per conversation (rows, clip-major), besides its seeds and generators.
@@ -138,6 +174,30 @@ def place(batch: StreamingSession, group: StreamingSession, slots: list[int]) ->
         batch.seeds[slot], batch.rngs[slot] = group.seeds[i], group.rngs[i]
     batch.inputs_seen |= group.inputs_seen
     batch.frame = max(batch.frame, group.frame)
+    return batch
+
+
+@torch.inference_mode()
+def restart(batch: StreamingSession, slots: list[int], seeds: list[int]) -> StreamingSession:
+    """New conversations (one seed each) in the batch's conversation slots `slots`, changing `batch`
+    itself: their rows of every stream state start over as a new session's (rings emptied in place,
+    convolution pasts zeroed, the listener's last token BOS, a generator seeded afresh), so their
+    first frame steps together with the other conversations' (`step_clips(active=...)`) and equals
+    a solo session's first frame up to float rounding. No pass of their own and no allocation of a
+    new state, where `place` needs a session already stepped. Returns the batch."""
+    if len(slots) != len(seeds) or len(set(slots)) != len(slots) or any(not 0 <= s < batch.clips for s in slots):
+        raise UsageError(f"{len(seeds)} new conversations need as many distinct slots below {batch.clips}, "
+                         f"got {slots}")
+    if batch.frame < 1:
+        raise UsageError("conversations restart in a batch that has stepped a frame (its stream states exist)")
+    index = torch.tensor(slots)
+    for name in ("state", "decode_state", "encode_state", "read_state"):
+        setattr(batch, name, _restart(getattr(batch, name), index, batch.clips))
+    previous = batch.previous.clone()  # frames already returned may share the old tokens' memory
+    previous[torch.from_numpy(conversation_rows(np.array(slots), batch.samples))] = batch.generator.bos
+    batch.previous = previous
+    for slot, seed in zip(slots, seeds):
+        batch.seeds[slot], batch.rngs[slot] = seed, torch.Generator().manual_seed(seed)
     return batch
 
 

@@ -3,13 +3,14 @@
 Each conversation queues speaker frames (audio features, and a face and emotion when it has them);
 every `tick`, each conversation with a frame waiting advances one frame. All of them share one
 batched forward pass: one StreamingSession that carries them all (generator/cohort.py), whatever
-their ages. New conversations step their first frame together in a session of their own (their
-stream states are created then), which joins the batch. A member with no frame this tick stays in
-the batch and is not stepped (step_clips(active=...): every ring row keeps its own position), so
-a tick costs the conversations whose frames it steps, whoever else is connected: ticks can follow
-the frames closely. The batch keeps free slots: a conversation that ends leaves its slot free, a new
-one is written into a free slot (cohort.place: its own rows only), and only when none is left does
-the batch grow, by as many slots again, in one copy of everyone's state (cohort.merge).
+their ages. A member with no frame this tick stays in the batch and is not stepped
+(step_clips(active=...): every ring row keeps its own position), so a tick costs the conversations
+whose frames it steps, whoever else is connected: ticks can follow the frames closely. The batch
+keeps free slots: a conversation that ends leaves its slot free, and a new one starts over in a
+free slot (cohort.restart: its rows emptied in place) and takes its first frame in the same pass
+as everyone else's, at no more cost than a member's frame. Only when too few slots are free do the
+newcomers step their first frame in a session of their own, which joins a batch grown to twice its
+slots, in one copy of everyone's state (cohort.merge).
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from facereact.data.errors import UsageError
-from facereact.generator.cohort import merge, place, take
+from facereact.generator.cohort import merge, restart, take
 from facereact.generator.model import ReactionGenerator
 from facereact.generator.sampling import Sampling
 from facereact.generator.session import ListenerFrame, StreamingSession
@@ -62,6 +63,18 @@ class ReactionEngine:
         self.rows: list[int | None] = []  # its conversations in slot order; None: a free slot
         self._next_id = 0
 
+    def prepare(self) -> None:
+        """Build the batch's `reserve` slots now, all free (one pass over silence), so that the
+        first conversations start over in them at no cost instead of waiting for the batch's
+        state to be made and copied as they come. A server calls it before it accepts anyone."""
+        if self.batch is not None:
+            return
+        slots = self.reserve
+        self.batch = StreamingSession(self.generator, self.tokenizer, self.samples, self.sampling,
+                                      read_emotion=self.read_emotion, seeds=list(range(slots)))
+        self.batch.step_clips(np.zeros((slots, AUDIO_DIM), np.float32))
+        self.rows = [None] * slots
+
     def open(self, seed: int, cid: int | None = None) -> int:
         """A new conversation (under `cid`, or the next free id); its id."""
         if cid is None:
@@ -79,18 +92,17 @@ class ReactionEngine:
 
     def close(self, cid: int) -> None:
         """End a conversation. Its slot is free for the next one to join; the batch shrinks (to
-        twice the conversations left) once they are a quarter of its slots or fewer: taking rows
-        out copies every other conversation's state, which done at every close would stall
-        everyone's next frame each time a conversation ends."""
+        twice the conversations left, never below `reserve` slots) once they are a quarter of its
+        slots or fewer: taking rows out copies every other conversation's state, which done at
+        every close would stall everyone's next frame each time a conversation ends."""
         if self.conversations.pop(cid, None) is None or cid not in self.rows:
             return
         self.rows[self.rows.index(cid)] = None
         live = [i for i, member in enumerate(self.rows) if member is not None]
-        if not live:
-            self.batch, self.rows = None, []
-        elif len(live) <= len(self.rows) // 4:
-            spare = min(len(live), len(self.rows) - 2 * len(live))  # free slots kept, filled with copies
-            self.batch = take(self.batch, live + [live[0]] * spare)
+        size = max(2 * len(live), self.reserve)
+        if len(live) <= len(self.rows) // 4 and size < len(self.rows):
+            spare = size - len(live)  # free slots kept, filled with copies until someone starts over in them
+            self.batch = take(self.batch, live + [(live or [0])[0]] * spare)
             self.rows = [self.rows[i] for i in live] + [None] * spare
 
     def submit(self, cid: int, frame: SpeakerFrame) -> None:
@@ -109,7 +121,10 @@ class ReactionEngine:
         return out
 
     def tick_members(self) -> dict[int, ListenerFrame]:
-        """tick's first half: the conversations already in the batch with a frame waiting."""
+        """tick's first half: the conversations in the batch with a frame waiting, and new ones
+        for which it has free slots: they start over in those slots (cohort.restart) and take their
+        first frame in this same pass."""
+        self._restart_newcomers()
         index = {cid: i for i, cid in enumerate(self.rows) if cid is not None}
         started = [cid for cid in index if self.conversations[cid].queue]
         if not started:
@@ -123,13 +138,25 @@ class ReactionEngine:
         return out
 
     def newcomers(self) -> list[int]:
-        """The conversations whose first frame is waiting (tick_new's)."""
-        return [cid for cid, c in self.conversations.items() if c.queue and c.frames == 0]
+        """The conversations whose first frame is waiting and that have no slot yet (tick_new's)."""
+        placed = set(self.rows)
+        return [cid for cid, c in self.conversations.items() if c.queue and c.frames == 0 and cid not in placed]
+
+    def _restart_newcomers(self) -> None:
+        """Newcomers into free slots of the batch, when it has room for all of them."""
+        new = self.newcomers()
+        free = [i for i, member in enumerate(self.rows) if member is None]
+        if not new or self.batch is None or len(free) < len(new):
+            return
+        restart(self.batch, free[:len(new)], [self.conversations[cid].seed for cid in new])
+        for slot, cid in zip(free, new):
+            self.rows[slot] = cid
 
     def tick_new(self) -> dict[int, ListenerFrame]:
-        """tick's second half: the first frames of new conversations, together in a session of
-        their own, which then joins the batch. A server sends the members' frames before this,
-        so that a join (an extra pass, and a copy of the new rows) does not delay them."""
+        """tick's second half: the first frames of new conversations the batch had no room for,
+        together in a session of their own, which then joins the batch (grown). A server sends
+        the members' frames before this, so that a growth (an extra pass, and a copy of every
+        conversation's state) does not delay them."""
         new = self.newcomers()
         if not new:
             return {}
@@ -142,14 +169,9 @@ class ReactionEngine:
         return out
 
     def _join(self, group: StreamingSession, new: list[int]) -> None:
-        """The conversations `new` (the group's, stepped once) into free slots of the batch, or
-        into a batch grown to twice its slots (at least `reserve`) when too few are free."""
-        free = [i for i, member in enumerate(self.rows) if member is None]
-        if self.batch is not None and len(free) >= len(new):
-            place(self.batch, group, free[:len(new)])
-            for slot, cid in zip(free, new):
-                self.rows[slot] = cid
-            return
+        """The conversations `new` (the group's, stepped once) into a batch grown to twice its
+        slots (at least `reserve`): tick_members restarts newcomers in free slots when there are
+        enough, so the group comes here only when there are not."""
         size = max(self.reserve, 2 * len(self.rows), len(self.rows) + len(new))
         spare = size - len(self.rows) - len(new)  # free slots, filled with copies until a conversation takes them
         parts = ([] if self.batch is None else [self.batch]) + [group] + ([take(group, [0] * spare)] if spare else [])

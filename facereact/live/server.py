@@ -61,7 +61,8 @@ class Limits:
     outbox_frames: int = 250  # listener frames a client may leave unread (10 s) before it is dropped
     samples: int = 10  # the largest K a client may ask for
     gather_seconds: float = 0.008  # how long a tick waits, after its first frame, for more conversations' frames
-    reserve: int = 4  # slots a batch starts with (1.6 MB each at K = 1): joins within them copy no one's state
+    reserve: int = 4  # slots a batch starts with (1.6 MB each at K = 1), made at start for the launch K:
+    # conversations start over in free slots in the members' pass; only a full batch grows (a copy of everyone)
 
 
 def is_loopback(host: str) -> bool:
@@ -233,12 +234,7 @@ class ReactionServer:
             kind, cid, samples = op[:3]
             engine = self.engines.get(samples)
             if kind == "open":
-                if engine is None:
-                    engine = self.engines[samples] = ReactionEngine(self.generator, self.tokenizer, samples,
-                                                                    self.sampling, self.read_emotion,
-                                                                    max_queue=4 * self.limits.burst_frames,
-                                                                    reserve=self.limits.reserve)
-                engine.open(op[3], cid)
+                self._engine(samples).open(op[3], cid)
             elif engine is None:  # its engine was reset after an internal error
                 continue
             elif kind == "close":
@@ -248,6 +244,14 @@ class ReactionServer:
                     engine.submit(cid, op[3])
                 except UsageError as exc:  # the ticks fall behind this conversation: it alone goes
                     self._drop(cid, 1013, f"server overloaded: {exc}")
+
+    def _engine(self, samples: int) -> ReactionEngine:
+        """The engine of conversations at K = samples, made on first use."""
+        if samples not in self.engines:
+            self.engines[samples] = ReactionEngine(self.generator, self.tokenizer, samples, self.sampling,
+                                                   self.read_emotion, max_queue=4 * self.limits.burst_frames,
+                                                   reserve=self.limits.reserve)
+        return self.engines[samples]
 
     def _tick(self, new: bool) -> list[tuple[int, str]]:
         """One tick of every engine's conversations in its batch, or (new) of those whose first
@@ -332,6 +336,7 @@ class ReactionServer:
         if not is_loopback(host) and not self.token:
             raise UsageError(f"binding to {host} (not loopback) needs a token: --token or ${TOKEN_ENV}")
         compile_steps()  # before the first conversation, not during its first frame
+        self._engine(self.limits.samples).prepare()  # the launch K's free slots, before anyone comes
         loop = asyncio.get_running_loop()
         stop = stop if stop is not None else loop.create_future()
         for sig in (signal.SIGINT, signal.SIGTERM):

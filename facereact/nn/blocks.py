@@ -193,6 +193,15 @@ class Band:
         self.counts[rows] = source.counts
         self._set_counts(self.counts)
 
+    def restart(self, rows: np.ndarray) -> None:
+        """Rows `rows` (int64) start over as empty streams (count 0), in place: their old frames
+        stay in the storage but are masked as unfilled (`invalid()`) and overwritten as the new
+        stream appends."""
+        if self.keep is None or self.data is None:
+            raise ValueError("only started rings restart rows")
+        self.counts[rows] = 0
+        self._set_counts(self.counts)
+
     def rows(self, index: torch.Tensor) -> "Band":
         """The same band with only the given rows (dim 0)."""
         band = Band(self.keep, self.dim)

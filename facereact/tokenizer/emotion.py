@@ -57,6 +57,9 @@ class MotionState:
     # the reader's last `history` frame-to-frame changes (B, history, C), zeros before the stream
     # began (frames before a clip count as still), so rows of any age have the same shape
     changes: torch.Tensor | None = None
+    # Rows restarted in place (a conversation taking a live batch's slot: generator/cohort.py) hold
+    # NaN as their last face until their first frame, whose change then counts as none.
+    restarted: bool = False
 
 
 class FaceEmotionReader(nn.Module):
@@ -85,6 +88,8 @@ class FaceEmotionReader(nn.Module):
             state.changes = face.new_zeros(face.shape[0], self.history, face.shape[2])
         index = slice(None) if rows is None else torch.from_numpy(rows)
         change = (face - state.face[index]).abs()
+        if state.restarted:  # a restarted row's first frame: no change, as a new stream's
+            change = torch.nan_to_num(change, nan=0.0)
         changes = torch.cat([state.changes[index, 1:], change], 1)
         if rows is None:
             state.face, state.changes = face, changes

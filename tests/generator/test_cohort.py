@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from facereact.generator.cohort import merge, place, take
+from facereact.generator.cohort import merge, place, restart, take
 from facereact.generator.sampling import Sampling
 from facereact.generator.session import StreamingSession
 
@@ -91,7 +91,8 @@ def _past(session: StreamingSession, conversation: int) -> list[np.ndarray]:
                 walk(part)
     for name in ("state", "decode_state", "encode_state"):
         walk(getattr(session, name))
-    out.append(session.read_state.changes[conversation].numpy().copy())
+    if session.read_state.changes is not None:
+        out.append(session.read_state.changes[conversation].numpy().copy())
     per = len(session.previous) // session.clips
     out.append(session.previous[conversation * per:(conversation + 1) * per].numpy().copy())
     return out
@@ -155,6 +156,44 @@ def test_a_conversation_placed_in_a_free_slot_goes_on_as_its_solo_run_and_leaves
         for i, (seed, t) in enumerate(zip((5, 8, 7), times)):
             np.testing.assert_array_equal(got.tokens[i * 3:(i + 1) * 3], solo[seed][t].tokens)
             np.testing.assert_allclose(got.face[i * 3:(i + 1) * 3], solo[seed][t].face, atol=1e-5)
+
+
+@pytest.mark.parametrize("read", [True, False])
+def test_a_conversation_restarted_in_a_slot_is_its_solo_run_from_its_first_frame(read: bool) -> None:
+    generator, tokenizer = models()
+    audio, face, _ = speaker(60, 0)
+    solo = {seed: _solo(generator, tokenizer, seed, audio, face, None, 45, read=read)[1] for seed in (5, 7, 8, 9)}
+    batch = StreamingSession(generator, tokenizer, samples=3, sampling=GUIDED, read_emotion=read, seeds=[5, 6, 7, 4])
+    for t in range(25):  # the bands of 5, 6 and 7 full and turning
+        batch.step_clips(audio[t:t + 1].repeat(4, 0), face[t:t + 1].repeat(4, 0))
+    before = [_past(batch, c) for c in (0, 2)]
+    keys = batch.state.speaker[0].attn.keys.data
+    assert restart(batch, [1, 3], [8, 9]) is batch  # 6 and 4 ended; 8 and 9 begin in their slots
+    assert batch.seeds == [5, 8, 7, 9] and batch.state.speaker[0].attn.keys.data is keys  # rings kept, in place
+    for b, a in zip(before, [_past(batch, c) for c in (0, 2)]):
+        for x, y in zip(b, a):
+            np.testing.assert_array_equal(x, y)
+    # 8 steps its first frame with 5 and 7 (9 is late: not stepped), then all go on, 9 a frame behind
+    plan = [([0, 1, 2], [25, 0, 25])] + [([0, 1, 2, 3], [26 + n, 1 + n, 26 + n, n]) for n in range(14)]
+    for active, times in plan:
+        got = batch.step_clips(audio[times], face[times], active=np.array(active))
+        for i, (c, t) in enumerate(zip(active, times)):
+            seed = batch.seeds[c]
+            np.testing.assert_array_equal(got.tokens[i * 3:(i + 1) * 3], solo[seed][t].tokens)
+            np.testing.assert_allclose(got.face[i * 3:(i + 1) * 3], solo[seed][t].face, atol=1e-5)
+            np.testing.assert_allclose(got.emotion[i * 3:(i + 1) * 3], solo[seed][t].emotion, atol=1e-5)
+
+
+def test_restart_wants_a_started_batch_and_distinct_slots_in_range() -> None:
+    generator, tokenizer = models()
+    audio, face, emotion = speaker(3)
+    with pytest.raises(ValueError, match="stepped a frame"):
+        restart(StreamingSession(generator, tokenizer, samples=3, sampling=GUIDED, seeds=[0, 1]), [0], [3])
+    batch = _solo(generator, tokenizer, 0, audio, face, emotion, 2)[0]
+    with pytest.raises(ValueError, match="distinct slots below 1"):
+        restart(batch, [1], [3])
+    with pytest.raises(ValueError, match="distinct slots"):
+        restart(batch, [0, 0], [3, 4])
 
 
 def test_place_wants_a_started_session_of_the_same_settings_and_free_slots_in_range() -> None:

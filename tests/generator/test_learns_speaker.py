@@ -43,7 +43,7 @@ def test_a_tiny_generator_times_its_reaction_to_the_speaker(tmp_path) -> None:
     model = ReactionGenerator(GeneratorConfig(levels=(4,), width=32, heads=2, layers=1, context=16, dropout=0.0))
     settings = GeneratorTraining(window=64, listener_dropout=0.3, speaker_dropout=0.25)
     task = GeneratorTask(model, train, [], settings)
-    Trainer(TrainConfig(epochs=40, batch_size=8, lr=5e-3, warmup_steps=10, checkpoint_every=10 ** 6),
+    Trainer(TrainConfig(epochs=60, batch_size=8, lr=5e-3, warmup_steps=10, checkpoint_every=10 ** 6),
             tmp_path, progress=False).fit(task)
 
     model.eval()
@@ -57,8 +57,9 @@ def test_a_tiny_generator_times_its_reaction_to_the_speaker(tmp_path) -> None:
     p_heard, p_alone = np.exp(-heard[onsets]), np.exp(-alone[onsets])
     # Hearing the speaker, the onset of nearly every reaction is expected; alone, it is a guess at
     # the reactions' base rate (about one frame in eight).
-    assert p_heard.mean() > 0.7, p_heard.mean()  # 0.88 when written
-    assert p_alone.mean() < 0.4, p_alone.mean()  # 0.27
+    # 60 epochs: 0.99 and 0.31 (40 epochs had left it machine-dependent: 0.88 on one CPU, 0.66 on another)
+    assert p_heard.mean() > 0.7, p_heard.mean()
+    assert p_alone.mean() < 0.4, p_alone.mean()
     # And not one frame early: the delay is learned, not a copy of the speaker's frame.
     early = onsets - 1
-    assert np.exp(-heard[early]).mean() > 0.6  # the still token just before the onset (0.82)
+    assert np.exp(-heard[early]).mean() > 0.6  # the still token just before the onset (0.998)

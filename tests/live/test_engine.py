@@ -58,7 +58,7 @@ def test_conversations_joining_pausing_and_leaving_keep_their_solo_frames(pause:
 
 def test_a_newcomer_takes_a_free_slot_in_place_and_the_batch_shrinks_when_mostly_free() -> None:
     generator, tokenizer = models()
-    engine = ReactionEngine(generator, tokenizer, samples=1, sampling=GUIDED)
+    engine = ReactionEngine(generator, tokenizer, samples=1, sampling=GUIDED, reserve=1)
     audio, _, _ = speaker(12, 0)
     ids = [engine.open(seed=i) for i in range(4)]
     solo = {i: StreamingSession(generator, tokenizer, samples=1, sampling=GUIDED, seed=i) for i in (3, 9)}
@@ -93,8 +93,8 @@ def test_a_newcomer_takes_a_free_slot_in_place_and_the_batch_shrinks_when_mostly
     assert engine.rows == [ids[3], None] and engine.batch.clips == 2
     for _ in range(3):
         tick([ids[3]])
-    engine.close(ids[3])
-    assert engine.batch is None and engine.rows == []
+    engine.close(ids[3])  # none left: the batch keeps its reserve of free slots
+    assert engine.rows == [None] and engine.batch.clips == 1
 
 
 def test_the_batch_grows_by_its_size_when_no_slot_is_free() -> None:
@@ -126,3 +126,28 @@ def test_a_reserved_batch_takes_its_first_conversations_without_copying_anyone()
         assert engine.batch.clips == 6 and engine.batch.state.speaker[0].attn.keys.data is keys
     with pytest.raises(ValueError, match="at least 1 slot"):
         ReactionEngine(generator, tokenizer, reserve=0)
+
+
+def test_a_prepared_batch_starts_its_first_conversations_in_place_as_their_solo_runs() -> None:
+    generator, tokenizer = models()
+    engine = ReactionEngine(generator, tokenizer, samples=2, sampling=GUIDED, reserve=4)
+    engine.prepare()
+    keys = engine.batch.state.speaker[0].attn.keys.data
+    assert engine.rows == [None] * 4 and engine.members == []
+    audio, _, _ = speaker(8, 0)
+    solo = {seed: StreamingSession(generator, tokenizer, samples=2, sampling=GUIDED, seed=seed) for seed in (7, 8, 9)}
+    ids, age = {}, {}
+    for t in range(8):  # 7 comes first, 8 a frame later, 9 three frames later
+        for seed, start in ((7, 0), (8, 1), (9, 3)):
+            if t == start:
+                ids[seed], age[seed] = engine.open(seed=seed), 0
+        for seed, cid in ids.items():
+            engine.submit(cid, SpeakerFrame(audio[age[seed]]))
+        got = engine.tick()
+        for seed, cid in ids.items():
+            want = solo[seed].step_features(audio[age[seed]])
+            np.testing.assert_array_equal(got[cid].tokens, want.tokens)
+            np.testing.assert_allclose(got[cid].face, want.face, atol=1e-5)
+            age[seed] += 1
+        assert engine.batch.clips == 4 and engine.batch.state.speaker[0].attn.keys.data is keys  # nothing copied
+    assert sorted(engine.members) == sorted(ids.values())
