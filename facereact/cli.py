@@ -581,8 +581,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=_positive_int, default=1,
                    help="server processes sharing the port, one per core to give (limits apply per worker)")
     p.add_argument("--reserve", type=_positive_int, default=4,
-                   help="conversation slots a batch starts with (default 4; it doubles when full, a copy of "
-                        "everyone's state): give the robots you expect at once (1.6 MB a slot at K = 1)")
+                   help="conversation slots a batch starts with, built at start for --samples' K (default 4; "
+                        "it doubles when full, a copy of everyone's state): give the robots you expect at once "
+                        "(1.6 MB a slot at K = 1)")
     p.add_argument("--gather-ms", type=_positive_float, default=8.0,
                    help="how long a tick waits, after its first frame, for other conversations' frames "
                         "(default 8; longer: fewer, larger ticks)")
