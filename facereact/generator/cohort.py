@@ -23,7 +23,8 @@ import numpy as np
 import torch
 
 from facereact.data.errors import UsageError
-from facereact.generator.session import StreamingSession, conversation_rows
+from facereact.generator.rows import conversation_rows, restart_rows
+from facereact.generator.session import StreamingSession
 from facereact.nn.blocks import Band
 from facereact.tokenizer.emotion import MotionState
 
@@ -88,42 +89,8 @@ def _place(target, source, slots: torch.Tensor, total: int):
     raise TypeError(f"cannot place stream state of type {type(target).__name__}")
 
 
-def _restart(state, slots: torch.Tensor, total: int):
-    """`state` (of `total` conversations) with the conversations at `slots` started over empty."""
-    if state is None or isinstance(state, (bool, int, float, str)):
-        return state
-    if isinstance(state, MotionState):  # its last face unknown until the first frame (NaN: no change then)
-        if state.changes is None:
-            return state
-        face, changes = (_blank(x, slots, total, value) for x, value in ((state.face, float("nan")),
-                                                                         (state.changes, 0.0)))
-        return MotionState(face, changes, True)
-    if isinstance(state, torch.Tensor):  # convolution pasts: a new stream's are zeros
-        return _blank(state, slots, total, 0.0)
-    if isinstance(state, Band):  # the rows' counts to 0: their old frames are masked, then overwritten
-        state.restart(conversation_rows(slots.numpy(), state.data.shape[0] // total))
-        return state
-    if is_dataclass(state):
-        for f in fields(state):
-            setattr(state, f.name, _restart(getattr(state, f.name), slots, total))
-        return state
-    if isinstance(state, list):
-        state[:] = [_restart(s, slots, total) for s in state]
-        return state
-    if isinstance(state, tuple):
-        return type(state)(_restart(s, slots, total) for s in state)
-    raise TypeError(f"cannot restart stream state of type {type(state).__name__}")
-
-
-def _blank(x: torch.Tensor, slots: torch.Tensor, total: int, value: float) -> torch.Tensor:
-    """A copy of x (rows clip-major, `total` conversations) with the conversations at `slots` set to value."""
-    out = x.clone()
-    out.view(total, x.shape[0] // total, *x.shape[1:])[slots] = value
-    return out
-
-
 # What a session holds per conversation (rows, clip-major), besides its seeds and generators.
-_STATES = ("previous", "speaker_on", "state", "decode_state", "encode_state", "read_state")
+_STATES = ("previous", "speaker_on", "state", "decode_state", "encode_state", "read_state", "face_streaming")
 
 
 def _session(base: StreamingSession, seeds: list[int], rngs: list[torch.Generator], inputs_seen: set[str],
@@ -191,8 +158,8 @@ def restart(batch: StreamingSession, slots: list[int], seeds: list[int]) -> Stre
     if batch.frame < 1:
         raise UsageError("conversations restart in a batch that has stepped a frame (its stream states exist)")
     index = torch.tensor(slots)
-    for name in ("state", "decode_state", "encode_state", "read_state"):
-        setattr(batch, name, _restart(getattr(batch, name), index, batch.clips))
+    for name in ("state", "decode_state", "encode_state", "read_state", "face_streaming"):
+        setattr(batch, name, restart_rows(getattr(batch, name), index, batch.clips))
     previous = batch.previous.clone()  # frames already returned may share the old tokens' memory
     previous[torch.from_numpy(conversation_rows(np.array(slots), batch.samples))] = batch.generator.bos
     batch.previous = previous

@@ -23,6 +23,7 @@ from facereact.data.errors import UsageError
 from facereact.data.wav2vec2 import Wav2Vec2Features, Wav2Vec2Stream
 from facereact.generator.inputs import describe, emotion_frame, face_frame
 from facereact.generator.model import ReactionGenerator
+from facereact.generator.rows import conversation_rows, restart_rows
 from facereact.generator.sampling import Sampling, recommended_for
 from facereact.layout import EMOTION_DIM
 from facereact.nn import fast
@@ -103,11 +104,6 @@ class _Session:
         return ListenerFrame(face.numpy(), emotion.numpy(), tokens.numpy())
 
 
-def conversation_rows(conversations: np.ndarray, per: int) -> np.ndarray:
-    """The rows of the given conversations in a clip-major state of `per` rows each (int64)."""
-    return (np.asarray(conversations, np.int64)[:, None] * per + np.arange(per)).reshape(-1)
-
-
 class StreamingSession(_Session):
     """Online reactions, frame by frame, for robots and avatars.
 
@@ -140,6 +136,9 @@ class StreamingSession(_Session):
         self._wav2vec2_streams: dict[int, Wav2Vec2Stream] = {}  # per sample rate
         self.encode_state = self.tokenizer.new_encode_state()
         self.read_state = MotionState()
+        # (clips,) whether each conversation's face encoder and reader are streaming its face: False
+        # until a face comes, and again from a frame without one until the next starts them over
+        self.face_streaming = torch.zeros(self.clips, dtype=torch.bool)
         self.inputs_seen: set[str] = set()
 
     def close(self) -> None:
@@ -173,25 +172,59 @@ class StreamingSession(_Session):
             raise UsageError("a session's first frame steps every conversation")
         has_face = np.zeros(c, bool) if face is None else np.ones(c, bool) if face_on is None else face_on
         has_emotion = np.zeros(c, bool) if emotion is None else np.ones(c, bool) if emotion_on is None else emotion_on
-        # The face encoder and reader keep streaming through frames without a face (a resting face
-        # fills them), so their bands stay aligned; the generator is told the face is absent.
-        faces = np.tile(self.resting, (c, 1))
+        faces = np.tile(self.resting, (c, 1))  # the generator is told a missing face is absent
         if face is not None:
             faces[has_face] = face[has_face]
         f = torch.from_numpy(faces)[:, None]
-        speaker_token = self.tokenizer.encode_step(f[:, 0], self.encode_state, active)[:, None]
         read = has_face & ~has_emotion if self.read_emotion else np.zeros(c, bool)
+        speaker_token, reading = self._see(f, has_face, active)
         e = torch.zeros(c, 1, EMOTION_DIM)
         if emotion is not None:
             e[torch.from_numpy(has_emotion)] = torch.from_numpy(emotion[has_emotion])[:, None]
-        if self.read_emotion:
-            reading = self.tokenizer.emotion_reader.step(self.tokenizer.normalize(f), self.read_state, active)
+        if read.any():
             e[torch.from_numpy(read)] = reading[torch.from_numpy(read)]
         on = (torch.from_numpy(has_face.astype(np.float32)), torch.from_numpy((has_emotion | read).astype(np.float32)))
         a = torch.as_tensor(audio, dtype=torch.float32)[:, None]
         self.generator.speaker_step(self.generator.speaker_embedding(a, f, e, speaker_token, *on), self.state, active)
         self.inputs_seen.update(describe(*flags) for flags in set(zip(has_face, has_emotion, read)))
         return self._emit(self._next_tokens(active), active)
+
+    def _see(self, f: torch.Tensor, has_face: np.ndarray, active: np.ndarray | None
+             ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The face encoder's speaker tokens (rows, 1) and the reader's emotions (rows, 1, EMOTION_DIM)
+        for this step's faces f (rows, 1, FACE_DIM). They run on the frames with a face only: a
+        token or reading of a row without one is never used (the generator's input there is its
+        learned absent face). The first frame runs them on every row, a resting face filling the
+        faceless ones, so that their states exist; after it, a face that comes after frames without
+        one starts that conversation's encoder and reader over, as a clip's first frame (their
+        bands never hold made-up frames). A robot without a camera pays for neither."""
+        c = f.shape[0]
+        reader = self.tokenizer.emotion_reader if self.read_emotion else None
+        if self.frame == 0:
+            tokens = self.tokenizer.encode_step(f[:, 0], self.encode_state)[:, None]
+            reading = None if reader is None else reader.step(self.tokenizer.normalize(f), self.read_state)
+            self.face_streaming = torch.from_numpy(has_face.copy())
+            return tokens, reading
+        seen = np.flatnonzero(has_face)
+        conversations = seen if active is None else active[seen]
+        tokens, reading = torch.zeros(c, 1, dtype=torch.long), None
+        if len(seen):
+            new = conversations[~self.face_streaming[torch.from_numpy(conversations)].numpy()]
+            if len(new):
+                index = torch.from_numpy(new)
+                restart_rows(self.encode_state, index, self.clips)
+                self.read_state = restart_rows(self.read_state, index, self.clips)
+            rows = None if active is None and len(seen) == c else conversations
+            sub = torch.from_numpy(seen)
+            tokens[sub] = self.tokenizer.encode_step(f[sub, 0], self.encode_state, rows)[:, None]
+            if reader is not None:
+                got = reader.step(self.tokenizer.normalize(f[sub]), self.read_state, rows)
+                reading = got.new_zeros(c, *got.shape[1:])
+                reading[sub] = got
+        streaming = self.face_streaming.clone()  # a copy: a batch's takes and places share it
+        streaming[torch.arange(self.clips) if active is None else torch.from_numpy(active)] = torch.from_numpy(has_face)
+        self.face_streaming = streaming
+        return tokens, reading
 
     def step(self, samples: np.ndarray, rate: int, face: np.ndarray | Mapping[str, float] | None = None,
              emotion: np.ndarray | None = None) -> ListenerFrame:
