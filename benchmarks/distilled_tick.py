@@ -1,6 +1,6 @@
 """Live engine ticks of a guided generator (two listener passes) against its distilled student
-(one pass, `facereact train distill`), interleaved tick by tick in one process so that the
-machine's drift falls on both alike.
+(one pass, `facereact train distill`, or a shallower one, `--layers`), or of any two generators,
+interleaved tick by tick in one process so that the machine's drift falls on both alike.
 
     python benchmarks/distilled_tick.py [--teacher results/demo/generator_online]
                                         [--student results/q19/distill4] [--cases 32x1 8x10 1x10]
@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import numpy as np
 
+from facereact.generator.sampling import recommended_for
 from facereact.layout import AUDIO_DIM
 from facereact.live.engine import ReactionEngine, SpeakerFrame
 
@@ -55,7 +57,12 @@ def main() -> None:
     ap.add_argument("--cases", type=case, nargs="+", default=[(32, 1), (8, 10), (1, 10)])
     ap.add_argument("--ticks", type=int, default=330)
     args = ap.parse_args()
-    models = {"guided (2 passes)": served_model(args.teacher), "distilled (1 pass)": served_model(args.student)}
+    models = {}
+    for folder in (args.teacher, args.student):
+        generator, tokenizer = served_model(folder)
+        passes = 1 if recommended_for(generator.config).guidance == 1.0 else 2
+        models[f"{Path(folder).name}: {generator.config.layers} layers, {passes} pass{'es' if passes > 1 else ''}"] = \
+            (generator, tokenizer)
     print("| conversations x K | model | mean ms | p50 ms | p90 ms | ratio of means |\n|---|---|---:|---:|---:|---:|")
     for conversations, samples in args.cases:
         ms = interleaved(models, conversations, samples, args.ticks)

@@ -175,7 +175,7 @@ def _train_distill(args: argparse.Namespace) -> int:
 
     settings = replace(SETTINGS, **_given(args, ("window",)))
     distill_generator(args.teacher, args.data, args.out, args.guidance, _schedule(args, SCHEDULE), settings,
-                      resume=args.resume, max_steps=args.max_steps)
+                      resume=args.resume, max_steps=args.max_steps, layers=args.layers)
     print(f"distilled generator written to {args.out}")
     return 0
 
@@ -523,6 +523,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--window", type=_positive_int, default=None, help="training window in frames (default 128)")
     d.add_argument("--guidance", type=_finite_float, default=None,
                    help="the teacher's guidance to distil (default: the online recommended, 4)")
+    d.add_argument("--layers", type=_positive_int, default=None,
+                   help="a shallower student (default: the teacher's layers): less work a live frame")
     d.set_defaults(func=_train_distill)
 
     for name, help_text in (("trans-vae", "the Trans-VAE baseline (offline, or --online)"),

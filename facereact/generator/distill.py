@@ -83,11 +83,39 @@ class DistillTask(GeneratorTask):
         return total, {"kl": kl.item(), "ce": out.nll.mean().item(), "aux_emotion_l1": aux_l1.item()}
 
 
+def kept_layers(teacher_layers: int, layers: int) -> list[int]:
+    """Which teacher layers a student of `layers` starts from: the first, the last, evenly between."""
+    if layers == 1:
+        return [teacher_layers - 1]
+    return [round(i * (teacher_layers - 1) / (layers - 1)) for i in range(layers)]
+
+
+def student_weights(teacher: dict[str, torch.Tensor], teacher_layers: int, layers: int) -> dict[str, torch.Tensor]:
+    """The teacher's weights for a student of `layers` layers: every weight outside the layers, and
+    speaker and listener layer i from teacher layer kept_layers(...)[i] (a listener layer reads the
+    speaker layer of its own index, so the pairs stay together)."""
+    source = {i: k for i, k in enumerate(kept_layers(teacher_layers, layers))}
+    out = {}
+    for name, value in teacher.items():
+        parts = name.split(".")
+        if parts[0] in ("speaker_blocks", "listener_blocks"):
+            index = int(parts[1])
+            for i, k in source.items():
+                if k == index:
+                    out[".".join([parts[0], str(i), *parts[2:]])] = value
+            continue
+        out[name] = value
+    return out
+
+
 def distill_generator(teacher_dir: str | Path, data: str | Path, out: str | Path, guidance: float | None = None,
                       train: TrainConfig = SCHEDULE, settings: GeneratorTraining = SETTINGS, resume: bool = False,
-                      progress: bool = True, max_steps: int | None = None) -> ReactionGenerator:
+                      progress: bool = True, max_steps: int | None = None, layers: int | None = None
+                      ) -> ReactionGenerator:
     """A student of the online generator in `teacher_dir` sampling its guidance-g distribution in
-    one pass (g: the online recommended guidance unless given), trained on `data` under `out`."""
+    one pass (g: the online recommended guidance unless given), trained on `data` under `out`.
+    layers: a shallower student (fewer speaker and listener layers: less work a frame), started
+    from the teacher's first and last layers and those evenly between."""
     out = Path(out)
     t0 = time.perf_counter()
     teacher, tokenizer = load_generator(teacher_dir)
@@ -99,8 +127,11 @@ def distill_generator(teacher_dir: str | Path, data: str | Path, out: str | Path
         raise UsageError(f"guidance to distil must be >= 0 and not 1 (1 is no guidance), got {guidance}")
     train_pairs = load_tokenized_pairs(data, "train", tokenizer, progress=progress)
     val_pairs = load_tokenized_pairs(data, "val", tokenizer, progress=progress)
-    student = ReactionGenerator(replace(teacher.config, distilled_guidance=float(guidance)))
-    student.load_state_dict(teacher.state_dict())
+    layers = teacher.config.layers if layers is None else layers
+    if not 1 <= layers <= teacher.config.layers:
+        raise UsageError(f"a student has 1 to the teacher's {teacher.config.layers} layers, got {layers}")
+    student = ReactionGenerator(replace(teacher.config, distilled_guidance=float(guidance), layers=layers))
+    student.load_state_dict(student_weights(teacher.state_dict(), teacher.config.layers, layers))
     val = fit_phases([Phase("", lambda: DistillTask(student, teacher, guidance, train_pairs, val_pairs, settings),
                             train)], out, resume, progress, max_steps)
     if val is None:

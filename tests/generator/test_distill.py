@@ -7,7 +7,7 @@ import torch
 
 from facereact.cli import main
 from facereact.generator.digits import DigitHead
-from facereact.generator.distill import DistillTask, distillation_kl, guided_digit_logits
+from facereact.generator.distill import DistillTask, distillation_kl, guided_digit_logits, kept_layers, student_weights
 from facereact.generator.sampling import recommended, recommended_for
 from facereact.generator.session import StreamingSession
 from facereact.generator.training import load_generator
@@ -83,6 +83,24 @@ def test_distilling_brings_the_student_to_the_guided_teacher_and_it_samples_in_o
         StreamingSession(distilled, tokenizer, sampling=recommended(False))
     assert main(["train", "distill", "--teacher", str(student), "--data", str(tiny_corpus),  # no teacher
                  "--out", str(tmp_path / "again")]) == 2
+
+
+def test_a_shallower_student_starts_from_the_teachers_first_last_and_even_layers() -> None:
+    from dataclasses import replace
+
+    from facereact.generator.model import ReactionGenerator
+
+    assert kept_layers(3, 3) == [0, 1, 2] and kept_layers(3, 2) == [0, 2] and kept_layers(3, 1) == [2]
+    assert kept_layers(6, 4) == [0, 2, 3, 5]
+    teacher, _ = models()  # 2 layers
+    student = ReactionGenerator(replace(teacher.config, layers=1))
+    weights = student_weights(teacher.state_dict(), 2, 1)
+    student.load_state_dict(weights)  # every student weight given, none left over
+    for side in ("speaker_blocks", "listener_blocks"):  # layer 0 of the student is the teacher's last
+        for (name, got), (_, want) in zip(getattr(student, side)[0].state_dict().items(),
+                                          getattr(teacher, side)[1].state_dict().items()):
+            assert torch.equal(got, want), name
+    assert torch.equal(student.audio_in.weight, teacher.audio_in.weight)
 
 
 def test_the_demo_distils_only_an_online_generator_it_trains(tmp_path: Path) -> None:
