@@ -1,6 +1,8 @@
 """The speaker's face encoder and emotion reader run on the frames with a face only: a conversation
 without a camera never pays for them after its first frame, and a face that comes back starts
 their streams over, as the first frame of a clip."""
+from contextlib import contextmanager
+
 import numpy as np
 import torch
 
@@ -9,8 +11,9 @@ from facereact.generator.session import StreamingSession
 from tests.generator.test_generator import models, speaker
 
 
-def _recording(session: StreamingSession) -> tuple[list, list]:
-    """Wrap the session's encoder and reader steps; return the lists their outputs are kept in."""
+@contextmanager
+def recording(session: StreamingSession):
+    """Within: the session's encoder and reader steps keep their outputs in the two lists yielded."""
     tokenizer, tokens, readings = session.tokenizer, [], []
     encode, read = tokenizer.encode_step, tokenizer.emotion_reader.step
 
@@ -26,19 +29,19 @@ def _recording(session: StreamingSession) -> tuple[list, list]:
         return out
 
     tokenizer.encode_step, tokenizer.emotion_reader.step = encode_step, reader_step
-    return tokens, readings
+    try:
+        yield tokens, readings
+    finally:
+        del tokenizer.encode_step, tokenizer.emotion_reader.step
 
 
 def test_a_face_that_comes_back_starts_the_encoder_and_reader_over_as_a_clip_would() -> None:
     generator, tokenizer = models()
     audio, face, _ = speaker(30, 1)
     session = StreamingSession(generator, tokenizer, samples=2, read_emotion=True, seed=3)
-    tokens, readings = _recording(session)
-    try:
+    with recording(session) as (tokens, readings):
         for t in range(30):  # a face for 10 frames, lost for 5, back for 15
             session.step_features(audio[t], face[t] if not 10 <= t < 15 else None)
-    finally:
-        del tokenizer.encode_step, tokenizer.emotion_reader.step
     assert len(tokens) == len(readings) == 25  # no frame without a face was encoded or read
     with torch.no_grad():
         back = torch.from_numpy(face[None, 15:])
@@ -53,14 +56,11 @@ def test_a_face_that_comes_back_starts_the_encoder_and_reader_over_as_a_clip_wou
 
 def test_a_conversation_without_a_camera_runs_the_face_encoder_on_its_first_frame_only() -> None:
     generator, tokenizer = models()
-    audio, face, _ = speaker(12, 2)
+    audio, _, _ = speaker(12, 2)
     session = StreamingSession(generator, tokenizer, samples=1, read_emotion=True, seed=0)
-    tokens, readings = _recording(session)
-    try:
+    with recording(session) as (tokens, readings):
         for t in range(12):
             session.step_features(audio[t])
-    finally:
-        del tokenizer.encode_step, tokenizer.emotion_reader.step
     assert len(tokens) == len(readings) == 1  # the first frame makes their states; nothing after
     assert not session.face_streaming.any()
 
