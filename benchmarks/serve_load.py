@@ -1,8 +1,10 @@
 """Load on `facereact serve`, loopback only and bounded in time: N clients each stream a recording in
-real time; per-frame round trip p50/p99/max, frames over 40 ms, frames lost, the server's CPU use,
-and its memory before and after connect/disconnect cycles.
+real time; per-frame round trip p50/p99/max, frames over 40 ms, frames lost, p99 of the first
+second (everyone joining) and of the rest, the server's and the clients' CPU use, and the server's
+memory before and after connect/disconnect cycles.
 
-    python benchmarks/serve_load.py --model results/demo/generator_online --clients 1 8 32 --samples 1 10
+    python benchmarks/serve_load.py --model results/demo/generator_distilled --clients 1 8 32 --samples 1 10 \
+        [--serve-flags '--reserve 32'] [--connect-first]
 
 The server runs as its own process (`facereact serve`), the clients in this one.
 """
