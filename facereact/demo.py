@@ -26,8 +26,6 @@ from facereact.data.check import check_corpus
 from facereact.data.errors import DataError, UsageError
 from facereact.generator.distill import SCHEDULE as DISTILL_SCHEDULE
 from facereact.generator.distill import distill_generator
-
-LIVE_LAYERS = 2  # the demo's distilled student, the model it names to serve
 from facereact.generator.model import GeneratorConfig
 from facereact.generator.training import SCHEDULE as GENERATOR_SCHEDULE
 from facereact.generator.training import train_generator
@@ -40,6 +38,8 @@ from facereact.tokenizer.training import decode_in_blocks, load_person_clips, tr
 from facereact.train.checkpoint import read_config
 from facereact.viz.page import write_results_page
 from facereact.viz.render import render_clip
+
+LIVE_LAYERS = 2  # the demo's distilled student's layers: the model it names to serve
 
 SAMPLES = 10
 # What the online generator is scored hearing besides everything: a camera and no emotion labels,

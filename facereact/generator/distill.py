@@ -94,17 +94,14 @@ def student_weights(teacher: dict[str, torch.Tensor], teacher_layers: int, layer
     """The teacher's weights for a student of `layers` layers: every weight outside the layers, and
     speaker and listener layer i from teacher layer kept_layers(...)[i] (a listener layer reads the
     speaker layer of its own index, so the pairs stay together)."""
-    source = {i: k for i, k in enumerate(kept_layers(teacher_layers, layers))}
+    student_index = {k: i for i, k in enumerate(kept_layers(teacher_layers, layers))}  # teacher layer -> student's
     out = {}
     for name, value in teacher.items():
         parts = name.split(".")
-        if parts[0] in ("speaker_blocks", "listener_blocks"):
-            index = int(parts[1])
-            for i, k in source.items():
-                if k == index:
-                    out[".".join([parts[0], str(i), *parts[2:]])] = value
-            continue
-        out[name] = value
+        if parts[0] not in ("speaker_blocks", "listener_blocks"):
+            out[name] = value
+        elif int(parts[1]) in student_index:
+            out[".".join([parts[0], str(student_index[int(parts[1])]), *parts[2:]])] = value
     return out
 
 

@@ -69,11 +69,14 @@ class ReactionEngine:
         state to be made and copied as they come. A server calls it before it accepts anyone."""
         if self.batch is not None:
             return
-        slots = self.reserve
-        self.batch = StreamingSession(self.generator, self.tokenizer, self.samples, self.sampling,
-                                      read_emotion=self.read_emotion, seeds=list(range(slots)))
-        self.batch.step_clips(np.zeros((slots, AUDIO_DIM), np.float32))
-        self.rows = [None] * slots
+        self.batch = self._session(list(range(self.reserve)))
+        self.batch.step_clips(np.zeros((self.reserve, AUDIO_DIM), np.float32))
+        self.rows = [None] * self.reserve
+
+    def _session(self, seeds: list[int]) -> StreamingSession:
+        """A new session of this engine's models and settings, one conversation per seed."""
+        return StreamingSession(self.generator, self.tokenizer, self.samples, self.sampling,
+                                read_emotion=self.read_emotion, seeds=seeds)
 
     def open(self, seed: int, cid: int | None = None) -> int:
         """A new conversation (under `cid`, or the next free id); its id."""
@@ -160,8 +163,7 @@ class ReactionEngine:
         new = self.newcomers()
         if not new:
             return {}
-        group = StreamingSession(self.generator, self.tokenizer, self.samples, self.sampling,
-                                 read_emotion=self.read_emotion, seeds=[self.conversations[c].seed for c in new])
+        group = self._session([self.conversations[c].seed for c in new])
         out = self._step(group, new)
         self._join(group, new)
         for cid in new:

@@ -3,8 +3,8 @@
 One connection is one conversation (the protocol: live/protocol.py, docs/live.md). The audio that
 arrives, in chunks of any size, is cut into 1/25 s frames; each frame joins its conversation's
 queue in a ReactionEngine (one per K), and one ticker steps every conversation with a frame waiting,
-in one batched forward pass (live/engine.py); conversations taking their first frame follow in a
-pass of their own, after the others' frames are sent. The forward runs on the event loop's own thread:
+in one batched forward pass (live/engine.py); a new conversation starts in a free slot of that
+pass, or, when the batch is full, in a pass of its own after the others' frames are sent. The forward runs on the event loop's own thread:
 in a worker thread, its hundreds of small torch calls per tick each waited for the GIL against the
 loop (a tick of 8 conversations took 67 ms there, 16 ms here); messages that arrive during a tick
 wait in the socket buffers. Only the ticker touches the engines.
@@ -294,8 +294,9 @@ class ReactionServer:
                 await asyncio.sleep(0.001)
                 self._apply_ops()
             started, self._first_frame = self._first_frame or time.monotonic(), None
-            # The conversations under way first; their frames go out before new ones join (a
-            # join is a pass of its own), so a robot connecting does not hold up everyone's frame.
+            # The batch's conversations first (newcomers with a free slot among them); their frames
+            # go out before newcomers that need the batch grown (a pass of its own, and a copy of
+            # everyone's state), so a robot connecting does not hold up everyone's frame.
             if self._run(new=False) and any(engine.newcomers() for engine in self.engines.values()):
                 for _ in range(2):  # the senders' turn: a message is written in the pass after it is queued
                     await asyncio.sleep(0)
