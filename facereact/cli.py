@@ -126,7 +126,8 @@ def _tokenizer_config(args: argparse.Namespace):
 def _tokenizer_loss(args: argparse.Namespace):
     from facereact.tokenizer.training import TokenizerLoss
 
-    return TokenizerLoss(**_given(args, ("window", "squared_weight", "emotion_squared_weight", "usage_weight")))
+    return TokenizerLoss(**_given(args, ("window", "squared_weight", "emotion_squared_weight", "usage_weight",
+                                         "clip_starts")))
 
 
 def _train_tokenizer(args: argparse.Namespace) -> int:
@@ -156,14 +157,23 @@ def _bench_tokenizers(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train_reader(args: argparse.Namespace) -> int:
+    from facereact.tokenizer.training import READER_SCHEDULE, train_reader
+
+    train_reader(args.data, args.tokenizer, args.out, _schedule(args, READER_SCHEDULE), _tokenizer_loss(args),
+                 resume=args.resume, max_steps=args.max_steps)
+    print(f"tokenizer with a new emotion reader written to {args.out}")
+    return 0
+
+
 def _train_generator(args: argparse.Namespace) -> int:
     from facereact.generator.model import GeneratorConfig
     from facereact.generator.training import SCHEDULE, GeneratorTraining, train_generator
 
     base = GeneratorConfig.authors() if args.size == "authors" else GeneratorConfig()
-    config = replace(base, offline=args.offline, **_given(args, ("width", "layers", "heads", "context", "future")))
+    config = replace(base, offline=args.offline, **_given(args, ("width", "layers", "heads", "context", "future", "chunk")))
     settings = GeneratorTraining(**_given(args, ("window", "listener_dropout", "speaker_dropout",
-                                                 "aux_emotion_weight", "onset_weight")))
+                                                 "aux_emotion_weight", "onset_weight", "clip_starts")))
     train_generator(args.data, args.tokenizer, args.out, config, _schedule(args, SCHEDULE), settings,
                     resume=args.resume, max_steps=args.max_steps)
     print(f"generator written to {args.out}")
@@ -444,6 +454,8 @@ def _add_tokenizer_flags(p: argparse.ArgumentParser, quantizer: bool = True) -> 
                    help="weight of the squared-error term beside the grouped L1 (default 1)")
     p.add_argument("--emotion-squared-weight", type=_finite_float, default=None,
                    help="weight of a squared error on the emotion beside its L1 (default 4)")
+    p.add_argument("--clip-starts", type=_finite_float, default=None,
+                   help="share of the emotion reader's windows taken at a clip's first frame (default 0.25)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -492,12 +504,24 @@ def build_parser() -> argparse.ArgumentParser:
     from facereact.train.schedules import BASELINES as BASELINE_SCHEDULE
     from facereact.train.schedules import DISTILL as DISTILL_SCHEDULE
     from facereact.train.schedules import GENERATOR as GENERATOR_SCHEDULE
+    from facereact.train.schedules import READER as READER_SCHEDULE
     from facereact.train.schedules import TOKENIZER as TOKENIZER_SCHEDULE
 
     t = train_verbs.add_parser("tokenizer", help="the face tokenizer (FSQ, or VQ/LFQ to compare)")
     _add_training_flags(t, TOKENIZER_SCHEDULE)
     _add_tokenizer_flags(t)
     t.set_defaults(func=_train_tokenizer)
+
+    r = train_verbs.add_parser("reader", help="a new face-to-emotion reader for a trained tokenizer (its tokens, and "
+                                              "the generators on them, unchanged)")
+    _add_training_flags(r, READER_SCHEDULE)
+    r.add_argument("--tokenizer", required=True, help="trained tokenizer folder (or a generator's tokenizer copy)")
+    r.add_argument("--window", type=_positive_int, default=None, help="training window in frames (default 64)")
+    r.add_argument("--emotion-squared-weight", type=_finite_float, default=None,
+                   help="weight of a squared error on the emotion beside its L1 (default 4)")
+    r.add_argument("--clip-starts", type=_finite_float, default=None,
+                   help="share of windows taken at a clip's first frame (default 0.25)")
+    r.set_defaults(func=_train_reader)
 
     g = train_verbs.add_parser("generator", help="the cross-modal reaction generator (tokenizer frozen)")
     _add_training_flags(g, GENERATOR_SCHEDULE)
@@ -506,6 +530,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--offline", action="store_true", help="see the whole speaker clip (default: online)")
     g.add_argument("--future", type=_positive_int, default=None,
                    help="offline: speaker frames ahead each listener frame sees (default 100)")
+    g.add_argument("--chunk", type=_positive_int, default=None,
+                   help="chunked prediction: the listener reads its own tokens every CHUNK frames (default 1)")
     g.add_argument("--listener-dropout", type=_finite_float, default=None,
                    help="share of the listener's past tokens masked in training (default 0.3)")
     g.add_argument("--speaker-dropout", type=_finite_float, default=None,
@@ -514,6 +540,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="weight of the speaker stream's guess of the listener's emotion (default 1)")
     g.add_argument("--onset-weight", type=_finite_float, default=None,
                    help="extra token-loss weight where the listener's emotion changes (default 0: off)")
+    g.add_argument("--clip-starts", type=_finite_float, default=None,
+                   help="share of windows taken at a clip's first frame, where reactions start (default 0)")
     g.set_defaults(func=_train_generator)
 
     d = train_verbs.add_parser("distill", help="an online generator that samples its teacher's guided reactions "
@@ -655,7 +683,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Commands whose --out (or OUT) is checked for writing before any work: True for a folder.
-OUTPUT_IS_FOLDER = {_synth: True, _demo: True, _evaluate: False, _train_tokenizer: True, _tokenize: True,
+OUTPUT_IS_FOLDER = {_synth: True, _demo: True, _evaluate: False, _train_tokenizer: True, _train_reader: True, _tokenize: True,
                     _bench_tokenizers: True, _train_generator: True, _train_distill: True, _generate: False,
                     _train_baseline: True, _render: False, _benchmark: True}
 

@@ -52,12 +52,16 @@ class GeneratorTraining:
     # relative to the window's mean change, so steady jitter-only stretches count less. 0: off.
     onset_weight: float = 0.0
     onset_lag: int = 6
+    # Share of training windows taken at a clip's first frame, where the listener starts from BOS
+    # with no past, as every generated reaction does; a uniformly drawn window starts there once in
+    # (clip frames - window) draws, so the first frames of a reaction went all but untrained.
+    clip_starts: float = 0.0
 
     def __post_init__(self) -> None:
         if self.onset_lag < 1:
             raise UsageError(f"onset_lag must be at least 1 frame, got {self.onset_lag}")
         check_settings(self, weights=("aux_emotion_weight", "onset_weight"),
-                       shares=("listener_dropout", "speaker_dropout", "audio_only", "no_emotion"))
+                       shares=("listener_dropout", "speaker_dropout", "audio_only", "no_emotion", "clip_starts"))
         if self.audio_only + self.no_emotion >= 1.0:
             raise UsageError(f"audio_only + no_emotion must leave windows with every input, got "
                              f"{self.audio_only} + {self.no_emotion}")
@@ -86,6 +90,12 @@ def onset_weights(emotion: torch.Tensor, weight: float, lag: int) -> torch.Tenso
     return w / w.mean(1, keepdim=True)
 
 
+def chunk_masked(length: int, chunk: int, phase: int) -> np.ndarray:
+    """(length,) True where a window's listener input is MASK under chunked prediction: every
+    position but chunk starts, the window's first frame being `phase` frames into a chunk."""
+    return (np.arange(length) + phase) % chunk != 0
+
+
 def _stack(windows: list[tuple[np.ndarray, ...]], device: torch.device) -> tuple[torch.Tensor, ...]:
     return tuple(torch.from_numpy(np.stack(parts)).to(device) for parts in zip(*windows))
 
@@ -105,8 +115,13 @@ class GeneratorTask:
         for index, seed in zip(indices, seeds):
             pair = self.train[index % len(self.train)]
             window, rng = draw_window(seed, _frames(pair), how.window)
+            if how.clip_starts > 0 and rng.random() < how.clip_starts:  # no draw when off: same windows as before
+                window = slice(0, how.window)
             parts = _window(pair, window, self.model.bos)
             dropped = rng.random(how.window) < how.listener_dropout
+            chunk = self.model.config.chunk
+            if chunk > 1:  # windows start anywhere, so every phase of the chunks is trained
+                dropped |= chunk_masked(how.window, chunk, int(rng.integers(chunk)))
             parts[4][dropped] = self.model.mask  # listener_in
             speaker_on = np.float32(rng.random() >= how.speaker_dropout)
             u = rng.random()
@@ -138,7 +153,10 @@ class GeneratorTask:
             return {}
         device = next(model.parameters()).device
         first = slice(0, self.settings.window)
-        batch = _stack([_window(p, first, self.model.bos) for p in self.val], device)
+        windows = [_window(p, first, self.model.bos) for p in self.val]
+        for parts in windows:  # chunks as generation meets them, from the clip's first frame
+            parts[4][chunk_masked(self.settings.window, self.model.config.chunk, 0)] = self.model.mask
+        batch = _stack(windows, device)
         loss, logs = self.loss(model, batch)
         return {"loss": loss.item(), **logs}
 

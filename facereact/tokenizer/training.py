@@ -26,6 +26,7 @@ from facereact.train.windows import draw_window, long_enough, windows_per_epoch
 
 JOINT_SHARE = 0.8  # the first 80% of epochs train everything; the rest only the emotion reader
 SCHEDULE = schedules.TOKENIZER
+READER_SCHEDULE = schedules.READER
 
 
 @dataclass
@@ -44,9 +45,16 @@ class TokenizerLoss:
     # rescued the authors' 1000-code grid (usage 61% -> 97%; use 0.1 there); the default grid is not
     # crowded without it.
     usage_weight: float = 0.0
+    # Share of the face reader's training windows (phase 2) that start at a clip's first frame and
+    # are scored from it. Elsewhere a window's first frames are not scored (their motion history
+    # is cut off by the window); at a clip's start there is no history, in the labels either: a
+    # corpus whose emotion is computed per clip (the synthetic ones: arousal rises from tanh(-1)
+    # over the first half second) teaches the reader its start, one that is not teaches that too.
+    clip_starts: float = 0.25
 
     def __post_init__(self) -> None:
-        check_settings(self, weights=("squared_weight", "emotion_squared_weight", "usage_weight"))
+        check_settings(self, weights=("squared_weight", "emotion_squared_weight", "usage_weight"),
+                       shares=("clip_starts",))
 
 
 def load_person_clips(root: str | Path, split: str) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -87,13 +95,22 @@ class WindowTask:
 
 
 def emotion_error(pred: torch.Tensor, target: torch.Tensor, squared_weight: float, scale: torch.Tensor | None = None,
-                  skip: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+                  skip: int | torch.Tensor = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """(loss, L1): L1 plus squared_weight times the squared error, each column's error divided by
-    scale (EMOTION_DIM,), frames before `skip` of each (B, T, C) window left out; the L1 returned is
-    in the emotion's own units."""
-    error = (pred - target)[:, skip:]
+    scale (EMOTION_DIM,), frames before `skip` of each (B, T, C) window left out (an int, or (B,)
+    one per window); the L1 returned is in the emotion's own units."""
+    error = pred - target
     scaled = error if scale is None else error / scale
-    return scaled.abs().mean() + squared_weight * scaled.square().mean(), error.abs().mean()
+    if isinstance(skip, int):
+        error, scaled = error[:, skip:], scaled[:, skip:]
+        return scaled.abs().mean() + squared_weight * scaled.square().mean(), error.abs().mean()
+    scored = (torch.arange(error.shape[1], device=error.device)[None] >= skip[:, None]).to(error.dtype)[..., None]
+    count = scored.sum() * error.shape[-1]
+
+    def mean(x: torch.Tensor) -> torch.Tensor:
+        return (x * scored).sum() / count
+
+    return mean(scaled.abs()) + squared_weight * mean(scaled.square()), mean(error.abs())
 
 
 class JointTask(WindowTask):
@@ -138,8 +155,21 @@ class EmotionTask(WindowTask):
     def model(self) -> nn.Module:
         return self.tokenizer.emotion_reader
 
+    def make_batch(self, indices: list[int], seeds: list[int], device: torch.device):
+        faces, emotions, starts = [], [], []
+        for index, seed in zip(indices, seeds):
+            face, emotion = self.train_clips[index % len(self.train_clips)]
+            window, rng = draw_window(seed, len(face), self.settings.window)
+            if rng.random() < self.settings.clip_starts:
+                window = slice(0, self.settings.window)
+            faces.append(face[window])
+            emotions.append(emotion[window])
+            starts.append(window.start)
+        return (torch.from_numpy(np.stack(faces)).to(device), torch.from_numpy(np.stack(emotions)).to(device),
+                torch.tensor(starts, device=device))
+
     def loss(self, model: nn.Module, batch) -> tuple[torch.Tensor, dict[str, float]]:
-        face, emotion = batch
+        face, emotion, starts = batch
         tok = self.tokenizer
         for frozen in (tok.encoder, tok.quantizer, tok.face_decoder, tok.emotion_decoder):
             frozen.eval()  # frozen means frozen: no dropout, and no EMA updates of a VQ codebook
@@ -148,8 +178,8 @@ class EmotionTask(WindowTask):
         # The first `history` frames of a window (MOTION_HISTORY at 25 fps) have their motion
         # history cut off by the window, not by the face: scoring them taught the reader to
         # distrust motion. A window not much longer than that keeps its second half (an empty one
-        # gave a NaN loss).
-        skip = min(tok.emotion_reader.history, self.settings.window // 2)
+        # gave a NaN loss). A window at a clip's start is scored whole: nothing was cut off.
+        skip = torch.where(starts == 0, 0, min(tok.emotion_reader.history, self.settings.window // 2))
         loss, l1 = emotion_error(model(decoded), emotion, self.settings.emotion_squared_weight,
                                  self.scale.to(face.device), skip)
         return loss, {"emotion_l1": l1.item()}
@@ -243,3 +273,29 @@ def boundary_jumps(tokenizer: FaceTokenizer, clips: list, block: int = 32) -> di
             at_boundary[np.arange(block, len(seq), block) - 1] = True
             ratios[key].append(steps[at_boundary].mean() / steps[~at_boundary].mean())
     return {k: float(np.mean(v)) for k, v in ratios.items() if v}
+
+
+def train_reader(data: str | Path, tokenizer_dir: str | Path, out: str | Path,
+                 train: TrainConfig = READER_SCHEDULE,
+                 loss: TokenizerLoss = TokenizerLoss(), resume: bool = False, progress: bool = True,
+                 max_steps: int | None = None) -> FaceTokenizer:
+    """A trained tokenizer with a new face-to-emotion reader: phase 2 alone, from a fresh reader,
+    `train.epochs` epochs, written to `out` (may be the tokenizer's own folder, or a generator's
+    copy of it). The tokens do not change, so every generator trained on them stays valid."""
+    tokenizer = FaceTokenizer.load(tokenizer_dir)
+    if tokenizer.config.fps != corpus_rates(data).fps:
+        raise UsageError(f"{tokenizer_dir}: a tokenizer of a {tokenizer.config.fps} fps corpus; {data} is not")
+    t0 = time.perf_counter()
+    train_clips, val_clips = load_person_clips(data, "train"), load_person_clips(data, "val")
+    _, emotion_scale = mean_std([e for _, e in train_clips], EMOTION_STD_FLOOR)
+    torch.manual_seed(train.seed)
+    for layer in tokenizer.emotion_reader.modules():
+        if isinstance(layer, nn.Linear):
+            layer.reset_parameters()
+    phase = Phase("emotion", lambda: EmotionTask(tokenizer, train_clips, val_clips, loss, emotion_scale), train)
+    if fit_phases([phase], out, resume, progress, max_steps) is None:
+        return tokenizer
+    metrics = evaluate_tokenizer(tokenizer, val_clips)
+    metrics["train_seconds"] = round(time.perf_counter() - t0, 1)
+    save_trained(tokenizer, out, metrics, train, asdict(loss))
+    return tokenizer

@@ -24,6 +24,8 @@ class TrainConfig:
 
 
 TOKENIZER = TrainConfig(epochs=40, batch_size=32, lr=2e-3, warmup_steps=50)  # `facereact train tokenizer`
+# `facereact train reader`: a tokenizer's emotion phase alone, as many epochs as it has there (its last 20%)
+READER = TrainConfig(epochs=8, batch_size=32, lr=2e-3, warmup_steps=50)
 GENERATOR = TrainConfig(epochs=30, batch_size=16, lr=1e-3, warmup_steps=50)  # `facereact train generator`
 DISTILL = TrainConfig(epochs=4, batch_size=16, lr=3e-4, warmup_steps=20)  # `facereact train distill`: from the teacher
 BASELINES = TrainConfig(epochs=20, batch_size=16, lr=1e-3, warmup_steps=50)  # Trans-VAE and BeLFusion
