@@ -171,7 +171,7 @@ def _train_generator(args: argparse.Namespace) -> int:
     from facereact.generator.training import SCHEDULE, GeneratorTraining, train_generator
 
     base = GeneratorConfig.authors() if args.size == "authors" else GeneratorConfig()
-    config = replace(base, offline=args.offline, **_given(args, ("width", "layers", "heads", "context", "future", "chunk")))
+    config = replace(base, offline=args.offline, **_given(args, ("width", "layers", "heads", "context", "future")))
     settings = GeneratorTraining(**_given(args, ("window", "listener_dropout", "speaker_dropout",
                                                  "aux_emotion_weight", "onset_weight", "clip_starts")))
     train_generator(args.data, args.tokenizer, args.out, config, _schedule(args, SCHEDULE), settings,
@@ -530,8 +530,6 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--offline", action="store_true", help="see the whole speaker clip (default: online)")
     g.add_argument("--future", type=_positive_int, default=None,
                    help="offline: speaker frames ahead each listener frame sees (default 100)")
-    g.add_argument("--chunk", type=_positive_int, default=None,
-                   help="chunked prediction: the listener reads its own tokens every CHUNK frames (default 1)")
     g.add_argument("--listener-dropout", type=_finite_float, default=None,
                    help="share of the listener's past tokens masked in training (default 0.3)")
     g.add_argument("--speaker-dropout", type=_finite_float, default=None,

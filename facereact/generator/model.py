@@ -60,14 +60,8 @@ class GeneratorConfig:
     # Classifier-free guidance trained into the weights (generator/distill.py): this model's
     # plain distribution is its teacher's guided one, so it samples with guidance 1, one pass. 1: none.
     distilled_guidance: float = 1.0
-    # Chunked prediction: the listener reads its own past tokens only at chunk starts (frames that
-    # are multiples of `chunk`), so the `chunk` frames of a chunk are all predicted from the past
-    # before it and the speaker, never from the listener's own frame-to-frame jitter. 1: every frame.
-    chunk: int = 1
 
     def __post_init__(self) -> None:
-        if self.chunk < 1:
-            raise UsageError(f"chunk must be at least 1 frame, got {self.chunk}")
         if self.audio_feature not in AUDIO_FEATURES:
             raise UsageError(f"audio feature '{self.audio_feature}': one of {sorted(AUDIO_FEATURES)}")
         if len(self.audio_mean) != self.audio_dim or len(self.audio_std) != self.audio_dim:
@@ -256,10 +250,6 @@ class ReactionGenerator(nn.Module):
                 keys, values = state.cross_bands[i]
                 h = block.step_band(h, state.listener[i], cfg.context, keys, values, on, rows, speakers)
         return self.norm(h)[:, 0]
-
-    def reads_listener(self, frame: int) -> bool:
-        """Whether the listener's input at `frame` is its previous token (else MASK): chunk starts."""
-        return frame % self.config.chunk == 0
 
     # -- files ------------------------------------------------------------------------------------
     def save(self, folder: str | Path, extra: dict | None = None) -> None:

@@ -78,8 +78,6 @@ class _Session:
         head, k = self.generator.head, self.samples
         c = self.clips if active is None else len(active)
         previous, rngs, speakers = self.previous, self.rngs, None
-        if not self.generator.reads_listener(self.frame):  # inside a chunk: predicted from before it
-            previous = torch.full_like(previous, self.generator.mask)
         if active is not None:
             previous = previous.view(self.clips, k)[torch.from_numpy(active)].reshape(-1)
             rngs, speakers = [self.rngs[i] for i in active], active

@@ -90,12 +90,6 @@ def onset_weights(emotion: torch.Tensor, weight: float, lag: int) -> torch.Tenso
     return w / w.mean(1, keepdim=True)
 
 
-def chunk_masked(length: int, chunk: int, phase: int) -> np.ndarray:
-    """(length,) True where a window's listener input is MASK under chunked prediction: every
-    position but chunk starts, the window's first frame being `phase` frames into a chunk."""
-    return (np.arange(length) + phase) % chunk != 0
-
-
 def _stack(windows: list[tuple[np.ndarray, ...]], device: torch.device) -> tuple[torch.Tensor, ...]:
     return tuple(torch.from_numpy(np.stack(parts)).to(device) for parts in zip(*windows))
 
@@ -119,9 +113,6 @@ class GeneratorTask:
                 window = slice(0, how.window)
             parts = _window(pair, window, self.model.bos)
             dropped = rng.random(how.window) < how.listener_dropout
-            chunk = self.model.config.chunk
-            if chunk > 1:  # windows start anywhere, so every phase of the chunks is trained
-                dropped |= chunk_masked(how.window, chunk, int(rng.integers(chunk)))
             parts[4][dropped] = self.model.mask  # listener_in
             speaker_on = np.float32(rng.random() >= how.speaker_dropout)
             u = rng.random()
@@ -153,10 +144,7 @@ class GeneratorTask:
             return {}
         device = next(model.parameters()).device
         first = slice(0, self.settings.window)
-        windows = [_window(p, first, self.model.bos) for p in self.val]
-        for parts in windows:  # chunks as generation meets them, from the clip's first frame
-            parts[4][chunk_masked(self.settings.window, self.model.config.chunk, 0)] = self.model.mask
-        batch = _stack(windows, device)
+        batch = _stack([_window(p, first, self.model.bos) for p in self.val], device)
         loss, logs = self.loss(model, batch)
         return {"loss": loss.item(), **logs}
 
