@@ -173,7 +173,7 @@ def _train_generator(args: argparse.Namespace) -> int:
     base = GeneratorConfig.authors() if args.size == "authors" else GeneratorConfig()
     config = replace(base, offline=args.offline, **_given(args, ("width", "layers", "heads", "context", "future")))
     settings = GeneratorTraining(**_given(args, ("window", "listener_dropout", "speaker_dropout",
-                                                 "aux_emotion_weight", "onset_weight", "clip_starts")))
+                                                 "aux_emotion_weight", "onset_weight")))
     train_generator(args.data, args.tokenizer, args.out, config, _schedule(args, SCHEDULE), settings,
                     resume=args.resume, max_steps=args.max_steps)
     print(f"generator written to {args.out}")
@@ -538,8 +538,6 @@ def build_parser() -> argparse.ArgumentParser:
                    help="weight of the speaker stream's guess of the listener's emotion (default 1)")
     g.add_argument("--onset-weight", type=_finite_float, default=None,
                    help="extra token-loss weight where the listener's emotion changes (default 0: off)")
-    g.add_argument("--clip-starts", type=_finite_float, default=None,
-                   help="share of windows taken at a clip's first frame, where reactions start (default 0)")
     g.set_defaults(func=_train_generator)
 
     d = train_verbs.add_parser("distill", help="an online generator that samples its teacher's guided reactions "

@@ -52,16 +52,12 @@ class GeneratorTraining:
     # relative to the window's mean change, so steady jitter-only stretches count less. 0: off.
     onset_weight: float = 0.0
     onset_lag: int = 6
-    # Share of training windows taken at a clip's first frame, where the listener starts from BOS
-    # with no past, as every generated reaction does; a uniformly drawn window starts there once in
-    # (clip frames - window) draws, so the first frames of a reaction went all but untrained.
-    clip_starts: float = 0.0
 
     def __post_init__(self) -> None:
         if self.onset_lag < 1:
             raise UsageError(f"onset_lag must be at least 1 frame, got {self.onset_lag}")
         check_settings(self, weights=("aux_emotion_weight", "onset_weight"),
-                       shares=("listener_dropout", "speaker_dropout", "audio_only", "no_emotion", "clip_starts"))
+                       shares=("listener_dropout", "speaker_dropout", "audio_only", "no_emotion"))
         if self.audio_only + self.no_emotion >= 1.0:
             raise UsageError(f"audio_only + no_emotion must leave windows with every input, got "
                              f"{self.audio_only} + {self.no_emotion}")
@@ -109,8 +105,6 @@ class GeneratorTask:
         for index, seed in zip(indices, seeds):
             pair = self.train[index % len(self.train)]
             window, rng = draw_window(seed, _frames(pair), how.window)
-            if how.clip_starts > 0 and rng.random() < how.clip_starts:  # no draw when off: same windows as before
-                window = slice(0, how.window)
             parts = _window(pair, window, self.model.bos)
             dropped = rng.random(how.window) < how.listener_dropout
             parts[4][dropped] = self.model.mask  # listener_in
