@@ -82,13 +82,23 @@ class WindowTask:
         return windows_per_epoch(self.train_clips, _frames, self.settings.window)
 
     def make_batch(self, indices: list[int], seeds: list[int], device: torch.device):
-        faces, emotions = [], []
+        return self.windows(indices, seeds, device)[:2]
+
+    def windows(self, indices: list[int], seeds: list[int], device: torch.device,
+                clip_starts: float = 0.0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Faces and emotions of each item's window, and where each window starts; a share
+        `clip_starts` of them is taken at the clip's first frame instead (no draw when 0)."""
+        faces, emotions, starts = [], [], []
         for index, seed in zip(indices, seeds):
             face, emotion = self.train_clips[index % len(self.train_clips)]
-            window, _ = draw_window(seed, len(face), self.settings.window)
+            window, rng = draw_window(seed, len(face), self.settings.window)
+            if clip_starts > 0 and rng.random() < clip_starts:
+                window = slice(0, self.settings.window)
             faces.append(face[window])
             emotions.append(emotion[window])
-        return torch.from_numpy(np.stack(faces)).to(device), torch.from_numpy(np.stack(emotions)).to(device)
+            starts.append(window.start)
+        return (torch.from_numpy(np.stack(faces)).to(device), torch.from_numpy(np.stack(emotions)).to(device),
+                torch.tensor(starts, device=device))
 
     def validate(self, model: nn.Module) -> dict[str, float]:
         return evaluate_tokenizer(self.tokenizer, self.val_clips)
@@ -156,17 +166,7 @@ class EmotionTask(WindowTask):
         return self.tokenizer.emotion_reader
 
     def make_batch(self, indices: list[int], seeds: list[int], device: torch.device):
-        faces, emotions, starts = [], [], []
-        for index, seed in zip(indices, seeds):
-            face, emotion = self.train_clips[index % len(self.train_clips)]
-            window, rng = draw_window(seed, len(face), self.settings.window)
-            if rng.random() < self.settings.clip_starts:
-                window = slice(0, self.settings.window)
-            faces.append(face[window])
-            emotions.append(emotion[window])
-            starts.append(window.start)
-        return (torch.from_numpy(np.stack(faces)).to(device), torch.from_numpy(np.stack(emotions)).to(device),
-                torch.tensor(starts, device=device))
+        return self.windows(indices, seeds, device, self.settings.clip_starts)
 
     def loss(self, model: nn.Module, batch) -> tuple[torch.Tensor, dict[str, float]]:
         face, emotion, starts = batch
