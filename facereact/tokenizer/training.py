@@ -108,17 +108,20 @@ def emotion_error(pred: torch.Tensor, target: torch.Tensor, squared_weight: floa
                   skip: int | torch.Tensor = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """(loss, L1): L1 plus squared_weight times the squared error, each column's error divided by
     scale (EMOTION_DIM,), frames before `skip` of each (B, T, C) window left out (an int, or (B,)
-    one per window); the L1 returned is in the emotion's own units."""
+    one per window: then each window's mean counts alike); the L1 returned is in the emotion's own
+    units."""
     error = pred - target
     scaled = error if scale is None else error / scale
     if isinstance(skip, int):
         error, scaled = error[:, skip:], scaled[:, skip:]
         return scaled.abs().mean() + squared_weight * scaled.square().mean(), error.abs().mean()
     scored = (torch.arange(error.shape[1], device=error.device)[None] >= skip[:, None]).to(error.dtype)[..., None]
-    count = scored.sum() * error.shape[-1]
+    count = scored.sum((1, 2)) * error.shape[-1]
 
     def mean(x: torch.Tensor) -> torch.Tensor:
-        return (x * scored).sum() / count
+        # each window's own mean, then the mean over windows: torchrun's processes, each averaging
+        # its share of the windows, then average to exactly the one-process figure
+        return ((x * scored).sum((1, 2)) / count).mean()
 
     return mean(scaled.abs()) + squared_weight * mean(scaled.square()), mean(error.abs())
 
