@@ -452,6 +452,11 @@ def _add_tokenizer_flags(p: argparse.ArgumentParser, quantizer: bool = True) -> 
     p.add_argument("--usage-weight", type=_finite_float, default=None, help="FSQ codebook-entropy weight (default 0)")
     p.add_argument("--squared-weight", type=_finite_float, default=None,
                    help="weight of the squared-error term beside the grouped L1 (default 1)")
+    _add_reader_flags(p)
+
+
+def _add_reader_flags(p: argparse.ArgumentParser) -> None:
+    """How the tokenizer's face-to-emotion reader learns (`train tokenizer` and `train reader`)."""
     p.add_argument("--emotion-squared-weight", type=_finite_float, default=None,
                    help="weight of a squared error on the emotion beside its L1 (default 4)")
     p.add_argument("--clip-starts", type=_finite_float, default=None,
@@ -517,10 +522,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_training_flags(r, READER_SCHEDULE)
     r.add_argument("--tokenizer", required=True, help="trained tokenizer folder (or a generator's tokenizer copy)")
     r.add_argument("--window", type=_positive_int, default=None, help="training window in frames (default 64)")
-    r.add_argument("--emotion-squared-weight", type=_finite_float, default=None,
-                   help="weight of a squared error on the emotion beside its L1 (default 4)")
-    r.add_argument("--clip-starts", type=_finite_float, default=None,
-                   help="share of windows taken at a clip's first frame (default 0.25)")
+    _add_reader_flags(r)
     r.set_defaults(func=_train_reader)
 
     g = train_verbs.add_parser("generator", help="the cross-modal reaction generator (tokenizer frozen)")
