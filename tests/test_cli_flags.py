@@ -13,6 +13,8 @@ import facereact.cli as cli
     ["train", "belfusion", "--data", "D", "--out", "O", "--width", "64"],
     ["train", "tokenizer", "--data", "D", "--out", "O", "--offline"],
     ["bench", "tokenizers", "--data", "D", "--resume"],
+    ["train", "reader", "--data", "D", "--tokenizer", "T", "--out", "O", "--levels", "5"],
+    ["train", "reader", "--data", "D", "--tokenizer", "T", "--out", "O", "--squared-weight", "2"],
     ["train", "tokenizer", "--data", "D", "--out", "O", "--emotion-reader", "tokens"],
     ["train", "tokenizer", "--data", "D", "--out", "O", "--batch-size", "-1"],
     ["train", "generator", "--data", "D", "--tokenizer", "T", "--out", "O", "--lr", "nan"],
@@ -46,6 +48,11 @@ def test_training_defaults_are_the_library_defaults(monkeypatch: pytest.MonkeyPa
     seen = _captured(monkeypatch, "facereact.tokenizer.training", "train_tokenizer")
     assert cli.main(["train", "tokenizer", "--data", "D", "--out", "O"]) == 0
     assert seen["args"][2:] == (TokenizerConfig(), tokenizer_training.SCHEDULE, tokenizer_training.TokenizerLoss())
+    seen = _captured(monkeypatch, "facereact.tokenizer.training", "train_reader")
+    assert cli.main(["train", "reader", "--data", "D", "--tokenizer", "T", "--out", "O"]) == 0
+    assert seen["args"][3:] == (tokenizer_training.READER_SCHEDULE, tokenizer_training.TokenizerLoss())
+    assert cli.main(["train", "reader", "--data", "D", "--tokenizer", "T", "--out", "O", "--clip-starts", "0.5"]) == 0
+    assert seen["args"][4].clip_starts == 0.5
     seen = _captured(monkeypatch, "facereact.generator.training", "train_generator")
     assert cli.main(["train", "generator", "--data", "D", "--tokenizer", "T", "--out", "O"]) == 0
     assert seen["args"][3:] == (GeneratorConfig(), generator_training.SCHEDULE, generator_training.GeneratorTraining())

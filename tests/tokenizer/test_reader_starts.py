@@ -72,3 +72,11 @@ def test_train_reader_keeps_the_tokens_and_changes_only_the_reader(tiny_corpus: 
     assert not all(torch.equal(b[k], a[k]) for k in reader)
     face = torch.randn(1, 20, FACE_DIM)
     assert torch.equal(before.encode(face), after.encode(face))
+
+
+def test_the_reader_schedule_is_the_emotion_phase_of_the_tokenizers() -> None:
+    from dataclasses import replace
+
+    from facereact.tokenizer.training import JOINT_SHARE, READER_SCHEDULE, SCHEDULE
+
+    assert READER_SCHEDULE == replace(SCHEDULE, epochs=SCHEDULE.epochs - round(SCHEDULE.epochs * JOINT_SHARE))
