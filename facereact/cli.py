@@ -681,9 +681,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # Commands whose --out (or OUT) is checked for writing before any work: True for a folder.
-OUTPUT_IS_FOLDER = {_synth: True, _demo: True, _evaluate: False, _train_tokenizer: True, _train_reader: True, _tokenize: True,
-                    _bench_tokenizers: True, _train_generator: True, _train_distill: True, _generate: False,
-                    _train_baseline: True, _render: False, _benchmark: True}
+OUTPUT_IS_FOLDER = {_synth: True, _demo: True, _evaluate: False, _train_tokenizer: True, _train_reader: True,
+                    _tokenize: True, _bench_tokenizers: True, _train_generator: True, _train_distill: True,
+                    _generate: False, _train_baseline: True, _render: False, _benchmark: True}
 
 
 def main(argv: list[str] | None = None) -> int:
