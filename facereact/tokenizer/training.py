@@ -227,6 +227,13 @@ def evaluate_tokenizer(tokenizer: FaceTokenizer, clips: list) -> dict[str, float
     return result
 
 
+def reader_phase(tokenizer: FaceTokenizer, train_clips: list, val_clips: list, loss: TokenizerLoss,
+                 train: TrainConfig) -> Phase:
+    """Phase 2: the face-to-emotion reader alone, each emotion column scaled by its spread in training."""
+    _, emotion_scale = mean_std([e for _, e in train_clips], EMOTION_STD_FLOOR)
+    return Phase("emotion", lambda: EmotionTask(tokenizer, train_clips, val_clips, loss, emotion_scale), train)
+
+
 def train_tokenizer(data: str | Path, out: str | Path, config: TokenizerConfig = TokenizerConfig(),
                     train: TrainConfig = SCHEDULE, loss: TokenizerLoss = TokenizerLoss(), resume: bool = False,
                     progress: bool = True, max_steps: int | None = None) -> FaceTokenizer:
@@ -238,15 +245,14 @@ def train_tokenizer(data: str | Path, out: str | Path, config: TokenizerConfig =
     train_clips = load_person_clips(data, "train")
     val_clips = load_person_clips(data, "val")
     mean, std = mean_std([f for f, _ in train_clips], FACE_STD_FLOOR)
-    _, emotion_scale = mean_std([e for _, e in train_clips], EMOTION_STD_FLOOR)
     config = replace(config, face_mean=mean, face_std=std, fps=corpus_rates(data).fps)
     torch.manual_seed(train.seed)
     tokenizer = FaceTokenizer(config)
     joint_epochs = max(1, round(train.epochs * JOINT_SHARE))
     phases = [Phase("joint", lambda: JointTask(tokenizer, train_clips, val_clips, loss),
                     replace(train, epochs=joint_epochs)),
-              Phase("emotion", lambda: EmotionTask(tokenizer, train_clips, val_clips, loss, emotion_scale),
-                    replace(train, epochs=max(1, train.epochs - joint_epochs)))]
+              reader_phase(tokenizer, train_clips, val_clips, loss,
+                           replace(train, epochs=max(1, train.epochs - joint_epochs)))]
     if fit_phases(phases, out, resume, progress, max_steps) is None:
         return tokenizer  # interrupted on purpose: resume later
     metrics = evaluate_tokenizer(tokenizer, val_clips)
@@ -290,12 +296,11 @@ def train_reader(data: str | Path, tokenizer_dir: str | Path, out: str | Path,
         raise UsageError(f"{tokenizer_dir}: a tokenizer of a {tokenizer.config.fps} fps corpus; {data} is not")
     t0 = time.perf_counter()
     train_clips, val_clips = load_person_clips(data, "train"), load_person_clips(data, "val")
-    _, emotion_scale = mean_std([e for _, e in train_clips], EMOTION_STD_FLOOR)
     torch.manual_seed(train.seed)
     for layer in tokenizer.emotion_reader.modules():
         if isinstance(layer, nn.Linear):
             layer.reset_parameters()
-    phase = Phase("emotion", lambda: EmotionTask(tokenizer, train_clips, val_clips, loss, emotion_scale), train)
+    phase = reader_phase(tokenizer, train_clips, val_clips, loss, train)
     if fit_phases([phase], out, resume, progress, max_steps) is None:
         return tokenizer
     metrics = evaluate_tokenizer(tokenizer, val_clips)
