@@ -1,6 +1,7 @@
 """Streaming step latency (p50/p99), frames per second, and offline seconds per clip.
 
-    python benchmarks/generator_speed.py [--model DIR] [--samples 10] [--steps 750] [--guidance 2] [--compare 2]
+    python benchmarks/generator_speed.py [--model DIR] [--samples 10] [--steps 750] [--guidance 2]
+        [--guidance-ramp 10] [--compare 2]
 
 Without --model it times randomly initialised models of the default sizes (speed does not
 depend on the weights).
@@ -29,6 +30,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=750)
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--guidance", type=float, default=1.0, help="classifier-free guidance (2 listener passes)")
+    ap.add_argument("--guidance-ramp", type=int, default=0, help="frames over which guidance ramps in")
     ap.add_argument("--compare", type=int, default=0, metavar="N",
                     help="N rounds of the compiled steps against the torch steps, alternating")
     args = ap.parse_args()
@@ -50,7 +52,7 @@ def main() -> None:
     face = rng.normal(0, 0.1, (args.steps, FACE_DIM)).astype(np.float32)
     emotion = rng.random((args.steps, EMOTION_DIM)).astype(np.float32)
 
-    how = Sampling(guidance=args.guidance)
+    how = Sampling(guidance=args.guidance, guidance_ramp=args.guidance_ramp)
     compile_steps()
     # --compare: the compiled steps (nn/fast.py) and the torch steps alternate, same inputs and seed
     settings = [True, False] * args.compare if args.compare else [True]
@@ -69,7 +71,8 @@ def main() -> None:
     fast.set_enabled(True)
     for compiled, runs in results.items():
         for lat in runs:
-            print(f"streaming ({'compiled' if compiled else 'torch'} steps), K={args.samples}, guidance {args.guidance}, "
+            print(f"streaming ({'compiled' if compiled else 'torch'} steps), K={args.samples}, guidance {args.guidance} "
+                  f"(ramp {args.guidance_ramp}), "
                   f"{torch.get_num_threads()} threads: step p50 {np.percentile(lat, 50):.2f} ms, "
                   f"p99 {np.percentile(lat, 99):.2f} ms, max {lat.max():.2f} ms; {1000 / lat.mean():.0f} frames/s "
                   f"({1000 / lat.mean() / FPS:.1f}x real time)")

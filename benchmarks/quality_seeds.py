@@ -2,13 +2,14 @@
 
     python benchmarks/quality_seeds.py --data results/demo/corpus \
         --models results/demo/generator_online results/demo/trans_vae results/demo/belfusion \
-        [--seeds 0 1 2 3 --split val --out results/quality] [--guidance G --temperature T]
+        [--seeds 0 1 2 3 --split val --out results/quality] [--guidance G --temperature T --guidance-ramp N]
 
 One `facereact benchmark` per seed (its predictions cached under OUT/seed<s>), then per system
 and column the mean and the standard deviation over seeds, and for FRCorr and FRDist how far each
 system is from Mime in units of twice that spread (the margin issue 19 asks for: > 1 means ahead
 by more than twice the seed spread). Rule-based systems draw from the seed too (Random) or not at all.
---guidance and --temperature change the generators' sampling from each one's recommended setting.
+--guidance, --temperature and --guidance-ramp change the generators' sampling from each one's
+recommended setting.
 """
 from __future__ import annotations
 
@@ -31,8 +32,10 @@ def main() -> None:
     ap.add_argument("--out", default="results/quality")
     ap.add_argument("--guidance", type=float, default=None)
     ap.add_argument("--temperature", type=float, default=None)
+    ap.add_argument("--guidance-ramp", type=int, default=None)
     args = ap.parse_args()
-    sampling = {k: v for k, v in (("guidance", args.guidance), ("temperature", args.temperature)) if v is not None}
+    sampling = {k: v for k, v in (("guidance", args.guidance), ("temperature", args.temperature),
+                                  ("guidance_ramp", args.guidance_ramp)) if v is not None}
     runs = [benchmark(args.data, Path(args.out) / f"seed{s}", args.models, args.split, args.samples, s,
                       progress=False, sampling=sampling or None)[0] for s in args.seeds]
     print(f"{args.split}, K = {args.samples}, seeds {args.seeds}: mean ± standard deviation over seeds\n")

@@ -100,7 +100,7 @@ def benchmark(root: str | Path, out: str | Path, model_dirs: list[str | Path] = 
                 stem += "_" + input_set.replace("+", "_")
             how = sampling if isinstance(sampling, Sampling) else recommended_for(generator.config, sampling)
             if how != recommended_for(generator.config):
-                tag = f"t{how.temperature:g}_k{how.top_k}_p{how.top_p}_g{how.guidance:g}"
+                tag = f"t{how.temperature:g}_k{how.top_k}_p{how.top_p}_g{how.guidance:g}_r{how.guidance_ramp}"
                 stem, name = f"{stem}_{tag}", f"{name} {tag}"
             make = lambda: generate_split(generator, tokenizer, root, split, samples, how, seed,  # noqa: E731
                                           progress=progress, inputs=input_set)

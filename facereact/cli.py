@@ -190,7 +190,7 @@ def _train_distill(args: argparse.Namespace) -> int:
     return 0
 
 
-SAMPLING_FLAGS = ("temperature", "top_k", "top_p", "guidance")
+SAMPLING_FLAGS = ("temperature", "top_k", "top_p", "guidance", "guidance_ramp")
 
 
 def _sampling(args: argparse.Namespace, config=None):
@@ -386,6 +386,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, got {value}")
+    return value
+
+
 def _finite_float(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):
@@ -409,7 +416,10 @@ def _add_sampling_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--top-p", type=_positive_float, default=None)
     p.add_argument("--guidance", type=_finite_float, default=None,
                    help="classifier-free guidance toward the speaker (1: none; costs a second listener pass; "
-                        "default: the recommended sampling's, 4 for an online generator, 2 for an offline one)")
+                        "default: the recommended sampling's, 4 for an online generator, 3 for an offline one)")
+    p.add_argument("--guidance-ramp", type=_count, default=None, metavar="FRAMES",
+                   help="frames over which guidance rises from 1 at a conversation's start (0: none; "
+                        "default: the recommended sampling's)")
 
 
 def _add_schedule_flags(p: argparse.ArgumentParser, defaults) -> None:

@@ -21,6 +21,7 @@ import facereact.cli as cli
     ["train", "tokenizer", "--data", "D", "--out", "O", "--device", "tpu"],
     ["generate", "--model", "M", "--data", "D", "--out", "O", "--samples", "0"],
     ["stream", "--model", "M", "--wav", "W", "--temperature", "nan"],
+    ["generate", "--model", "M", "--data", "D", "--out", "O", "--guidance-ramp", "-1"],
 ])
 def test_flags_a_command_does_not_read_are_refused(argv: list[str], capsys) -> None:
     with pytest.raises(SystemExit) as exit_info:
@@ -100,3 +101,14 @@ def test_a_tokenizer_folder_given_as_a_generator_names_the_mismatch(tmp_path: Pa
     assert cli.main(["generate", "--model", str(tmp_path / "tok"), "--data", str(tiny_corpus),
                      "--out", str(tmp_path / "p.npz")]) == 2
     assert "a tokenizer folder, where a generator folder is needed" in capsys.readouterr().err
+
+
+def test_the_guidance_ramp_flag_goes_over_the_generators_recommended_sampling() -> None:
+    from facereact.generator.model import GeneratorConfig
+
+    args = cli.build_parser().parse_args(["generate", "--model", "M", "--data", "D", "--out", "O",
+                                          "--guidance-ramp", "0"])
+    how = cli._sampling(args, GeneratorConfig(offline=True))
+    assert how.guidance_ramp == 0 and how.guidance == 3.0  # the offline default's guidance, unramped
+    plain = cli.build_parser().parse_args(["generate", "--model", "M", "--data", "D", "--out", "O"])
+    assert cli._sampling(plain) is None  # no flag: each generator its own recommended sampling

@@ -90,7 +90,8 @@ def _place(target, source, slots: torch.Tensor, total: int):
 
 
 # What a session holds per conversation (rows, clip-major), besides its seeds and generators.
-_STATES = ("previous", "speaker_on", "state", "decode_state", "encode_state", "read_state", "face_streaming")
+_STATES = ("previous", "ages", "speaker_on", "state", "decode_state", "encode_state", "read_state",
+           "face_streaming")
 
 
 def _session(base: StreamingSession, seeds: list[int], rngs: list[torch.Generator], inputs_seen: set[str],
@@ -163,6 +164,9 @@ def restart(batch: StreamingSession, slots: list[int], seeds: list[int]) -> Stre
     previous = batch.previous.clone()  # frames already returned may share the old tokens' memory
     previous[torch.from_numpy(conversation_rows(np.array(slots), batch.samples))] = batch.generator.bos
     batch.previous = previous
+    ages = batch.ages.clone()
+    ages[index] = 0
+    batch.ages = ages
     for slot, seed in zip(slots, seeds):
         batch.seeds[slot], batch.rngs[slot] = seed, torch.Generator().manual_seed(seed)
     return batch

@@ -76,10 +76,11 @@ class DigitHead(TokenDigits):
 
     @torch.no_grad()  # updates its activations in place; sampling has no gradient anyway
     def sample(self, h: torch.Tensor, how: Sampling, rng: torch.Generator | list[torch.Generator],
-               h_free: torch.Tensor | None = None) -> torch.Tensor:
+               h_free: torch.Tensor | None = None, guidance: float | torch.Tensor | None = None) -> torch.Tensor:
         """(K, width) states -> (K,) tokens, digit by digit. h_free: the listener-only states for
-        classifier-free guidance, given the same chosen digits. rng: one generator, or one per clip
-        (sampling.uniforms).
+        classifier-free guidance, given the same chosen digits; guidance: its strength when not
+        how.guidance, one for all rows or (K,) each its own (Sampling.guidance_at). rng: one
+        generator, or one per clip (sampling.uniforms).
 
         This is the streaming hot path, so it is written for few operations, not for reading like
         `nll` (tests check the two agree): every digit's first layer is applied to the state once,
@@ -89,20 +90,21 @@ class DigitHead(TokenDigits):
         rows = h.shape[0]
         u = uniforms(rows, len(self.outputs), rng)
         both = h if h_free is None else torch.cat([h, h_free])
+        g = how.guidance if guidance is None else guidance
         if len(self.levels) == 1:
             logits = self.outputs[0](both)
-            return sample(logits if h_free is None else guide(logits[:rows], logits[rows:], how.guidance), how, u[:, 0])
+            return sample(logits if h_free is None else guide(logits[:rows], logits[rows:], g), how, u[:, 0])
         weight, bias, images = self._fused()
         width = h.shape[-1]
         pre = torch.addmm(bias, both, weight.t())  # (rows [x 2], digits * width)
         if fast.enabled(pre) and how.top_k is None and how.top_p is None:  # the loop below, compiled
-            return fast.sample_digits(self, pre, rows, None if h_free is None else how.guidance, how.temperature, u)
+            return fast.sample_digits(self, pre, rows, None if h_free is None else g, how.temperature, u)
         grouped = pre.view(1 if h_free is None else 2, rows, -1)
         digits = []
         for i, output in enumerate(self.outputs):
             hidden = output[1](pre[:, i * width:(i + 1) * width])
             if h_free is not None:
-                hidden = guide(hidden[:rows], hidden[rows:], how.guidance)
+                hidden = guide(hidden[:rows], hidden[rows:], g)
             digit = sample(output[2](hidden), how, u[:, i])
             digits.append(digit)
             if i < len(images):

@@ -68,6 +68,9 @@ class _Session:
         self.decode_state = self.tokenizer.new_decode_state()
         self.previous = torch.full((self.clips * self.samples,), self.generator.bos, dtype=torch.long)
         self.frame = 0
+        # (clips,) frames each conversation has stepped: conversations of a live batch differ in age
+        # (generator/cohort.py), and the guidance ramp (Sampling.guidance_ramp) follows each one's own
+        self.ages = torch.zeros(self.clips, dtype=torch.long)
 
     def close(self) -> None:
         """Drop the stream states now, not when the session object is collected."""
@@ -89,16 +92,23 @@ class _Session:
         rows = None if active is None else conversation_rows(active, 2 * k)
         on = self.speaker_on[:2 * k * c]  # the same pattern for every conversation
         both = self.generator.listener_step(previous, self.state, self.frame, on, rows, speakers).view(c, 2, k, -1)
-        return head.sample(both[:, 0].reshape(c * k, -1), self.sampling, rngs, both[:, 1].reshape(c * k, -1))
+        guidance = self.sampling.guidance_at(self.ages if active is None else self.ages[torch.from_numpy(active)])
+        if isinstance(guidance, torch.Tensor):  # per conversation -> per reaction
+            guidance = guidance.repeat_interleave(k)
+        return head.sample(both[:, 0].reshape(c * k, -1), self.sampling, rngs, both[:, 1].reshape(c * k, -1),
+                           guidance)
 
     def _emit(self, tokens: torch.Tensor, active: np.ndarray | None = None) -> ListenerFrame:
         rows = None
         if active is None:
             self.previous = tokens
+            self.ages = self.ages + 1  # new tensors: a batch's takes and places may share the old
         else:  # a copy: the frames already returned share the old tokens' memory
             rows = conversation_rows(active, self.samples)
             self.previous = self.previous.clone()
             self.previous[torch.from_numpy(rows)] = tokens
+            self.ages = self.ages.clone()
+            self.ages[torch.from_numpy(active)] += 1
         self.frame += 1
         face, emotion = self.tokenizer.decode_step(tokens, self.decode_state, rows)
         return ListenerFrame(face.numpy(), emotion.numpy(), tokens.numpy())

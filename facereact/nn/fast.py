@@ -358,15 +358,16 @@ def _sample_digits(pre, rows, guided, guidance, w2, b2, levels, images, temperat
     digit's first-layer activations (updated in place as digits are chosen), w2 (D, L, W) and b2
     (D, L) each digit's output layer padded to the largest level count L, images (D - 1, L,
     (D - 1) x W) each chosen digit's image under the later digits' first layers, u (rows, D)
-    uniform draws. Per digit: GELU, guidance mixed like torch.lerp, logits, then the first level
-    whose cumulative probability exceeds u x total (argmax at temperature 0)."""
+    uniform draws, guidance (rows,) each row's. Per digit: GELU, guidance mixed like torch.lerp,
+    logits, then the first level whose cumulative probability exceeds u x total (argmax at
+    temperature 0)."""
     digits = levels.shape[0]
     width = w2.shape[2]
     hidden = np.empty(width, np.float32)
     free = np.empty(width, np.float32)
     logits = np.empty(w2.shape[1], np.float32)
-    g = np.float32(guidance)
     for r in range(rows):
+        g = guidance[r]
         token = 0
         for i in range(digits):
             lo = i * width
@@ -558,13 +559,16 @@ def _head_arrays(head) -> list:
     return [w2, b2, np.array(head.levels, np.int64), packed, head._basis.numpy().astype(np.int64)]
 
 
-def sample_digits(head, pre: torch.Tensor, rows: int, guidance: float | None, temperature: float,
+def sample_digits(head, pre: torch.Tensor, rows: int, guidance: float | torch.Tensor | None, temperature: float,
                   u: torch.Tensor) -> torch.Tensor:
     """DigitHead.sample's digit loop in one compiled call (pre: its first layer's activations,
-    rows x (2 with guidance) by digits x width, consumed); the (rows,) tokens."""
+    rows x (2 with guidance) by digits x width, consumed); the (rows,) tokens. guidance: one for
+    every row or (rows,) each its own; None: not guided."""
     w2, b2, levels, images, basis = _arrays(head, _head_arrays)
     tokens = np.empty(rows, np.int64)
-    # floats, always: an int guidance would compile (and wait for) a second version of the kernel
-    _sample_digits(pre.contiguous().numpy(), rows, guidance is not None, float(1.0 if guidance is None else guidance),
+    # float32 rows, always: another dtype would compile (and wait for) a second version of the kernel
+    g = guidance.numpy().astype(np.float32) if isinstance(guidance, torch.Tensor) else \
+        np.full(rows, 1.0 if guidance is None else guidance, np.float32)
+    _sample_digits(pre.contiguous().numpy(), rows, guidance is not None, g,
                    w2, b2, levels, images, float(temperature), u.numpy(), basis, tokens)
     return torch.from_numpy(tokens)

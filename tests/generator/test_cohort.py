@@ -9,7 +9,9 @@ from facereact.generator.session import StreamingSession
 
 from tests.generator.test_generator import models, speaker
 
-GUIDED = Sampling(temperature=0.9, guidance=2.0)
+# With a guidance ramp longer than the younger conversations' ages, so each conversation's guidance
+# must follow its own age (session.ages) for its frames to equal its solo run's.
+GUIDED = Sampling(temperature=0.9, guidance=2.0, guidance_ramp=8)
 
 
 def _solo(generator, tokenizer, seed: int, audio, face, emotion, frames: int, read: bool = False):

@@ -1,8 +1,11 @@
+from dataclasses import replace
+
 import pytest
 import torch
 
 from facereact.generator.digits import DigitHead, TokenEmbedding
 from facereact.generator.sampling import Sampling
+from facereact.nn import fast
 from facereact.tokenizer.quantizers import FSQ, TokenDigits
 
 
@@ -104,3 +107,28 @@ def test_fused_sampling_draws_the_chain_it_describes(levels: tuple[int, ...], ho
             p.mul_(1.5)
         assert torch.equal(head.sample(h, how, torch.Generator().manual_seed(5), free),
                            reference_sample(head, h, how, u, free))
+
+
+@pytest.mark.parametrize("levels", [(6,), (4, 3, 2)])
+@pytest.mark.parametrize("compiled", [True, False])
+def test_each_row_draws_with_its_own_guidance(levels: tuple[int, ...], compiled: bool) -> None:
+    """Per-row guidance (a conversation's ramp, Sampling.guidance_at) draws every row as one
+    guidance for all rows would, from the same uniform draws, compiled or not."""
+    torch.manual_seed(1)
+    head = DigitHead(levels, 16)
+    h, h_free = torch.randn(40, 16), torch.randn(40, 16)
+    values = torch.tensor([1.0, 1.75, 2.5, 4.0])
+    per_row = values.repeat(10)
+    how = Sampling(temperature=0.9, guidance=4.0)
+    previous = fast.set_enabled(compiled)
+    try:
+        with torch.inference_mode():
+            drawn = head.sample(h, how, torch.Generator().manual_seed(3), h_free, per_row)
+            for i, g in enumerate(values.tolist()):
+                alone = head.sample(h, replace(how, guidance=g), torch.Generator().manual_seed(3), h_free)
+                assert torch.equal(drawn[i::4], alone[i::4])
+            # guidance 1 on every row is the speaker-aware model alone
+            ones = head.sample(h, how, torch.Generator().manual_seed(3), h_free, torch.ones(40))
+            assert torch.equal(ones, head.sample(h, how, torch.Generator().manual_seed(3)))
+    finally:
+        fast.set_enabled(previous)

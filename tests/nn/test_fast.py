@@ -62,7 +62,7 @@ def _clip(on: bool, offline: bool, sampling: Sampling) -> tuple[np.ndarray, ...]
 
 @pytest.mark.parametrize("offline", [False, True])
 @pytest.mark.parametrize("sampling", [Sampling(temperature=0.9, guidance=2.5), Sampling(temperature=0.0),
-                                      Sampling(guidance=0.3)])
+                                      Sampling(guidance=0.3), Sampling(temperature=0.9, guidance=3.0, guidance_ramp=5)])
 def test_generation_draws_the_same_reactions_compiled_or_not(offline: bool, sampling: Sampling) -> None:
     """Speaker layers, listener layers with their gated cross-attention, the digit head with and
     without guidance (both of torch.lerp's formulas), the tokenizer's encoder and decoder."""
