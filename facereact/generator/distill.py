@@ -7,6 +7,11 @@ listener twice; for a server that is half its listener work, and for a robot's K
 the rows. The student starts as a copy of the teacher and is trained on the same windows with a
 KL divergence to the teacher's guided per-digit distributions (teacher forcing on the real
 listener's tokens, as the teacher was trained), plus the teacher's auxiliary emotion loss.
+
+The teacher's guidance ramps in over a conversation's first frames (Sampling.guidance_ramp), so
+the targets do too, by each frame's place in its clip; a share of the windows is taken at a clip's
+start (GeneratorTraining.clip_starts), where a uniformly drawn window almost never is, so that the
+student learns that start.
 """
 from __future__ import annotations
 
@@ -20,7 +25,7 @@ from torch import nn
 from facereact.data.errors import UsageError
 from facereact.generator.data import load_tokenized_pairs
 from facereact.generator.model import ReactionGenerator
-from facereact.generator.sampling import recommended
+from facereact.generator.sampling import Sampling, recommended
 from facereact.generator.training import GeneratorTask, GeneratorTraining, load_generator
 from facereact.train import schedules
 from facereact.train.distributed import is_main_process
@@ -29,16 +34,25 @@ from facereact.train.schedules import TrainConfig
 
 SCHEDULE = schedules.DISTILL
 # The student always hears the speaker (no listener-only windows: it has no second pass), and its
-# inputs are the real listener's tokens, as in generation (no masking); input sets vary as in training.
-SETTINGS = GeneratorTraining(listener_dropout=0.0, speaker_dropout=0.0)
+# inputs are the real listener's tokens, as in generation (no masking); input sets vary as in
+# training; a tenth of the windows start where a clip does (the ramped guidance, above).
+SETTINGS = GeneratorTraining(listener_dropout=0.0, speaker_dropout=0.0, clip_starts=0.1)
 
 
-def guided_digit_logits(teacher: ReactionGenerator, batch: tuple[torch.Tensor, ...], guidance: float
-                        ) -> list[torch.Tensor]:
+def frame_guidance(how: Sampling, starts: torch.Tensor, frames: int) -> float | torch.Tensor:
+    """The guidance at every frame of windows starting at `starts` (B,) in their clips: a number
+    when no frame is in the ramp, else (B, frames, 1), ready to mix per-digit logits."""
+    g = how.guidance_at(starts[:, None] + torch.arange(frames, device=starts.device))
+    return g[..., None] if isinstance(g, torch.Tensor) else g
+
+
+def guided_digit_logits(teacher: ReactionGenerator, batch: tuple[torch.Tensor, ...],
+                        guidance: float | torch.Tensor) -> list[torch.Tensor]:
     """The teacher's guided logits per digit, (B, T, levels_i): listener-only + g x (hearing the
-    speaker - listener-only), the same mixture the sampler draws from (sampling.guide)."""
+    speaker - listener-only), the same mixture the sampler draws from (sampling.guide); g one
+    number or (B, T, 1), each frame its own."""
     audio, face, emotion, speaker_tokens, listener_in, target, _, *rest = batch
-    face_on, emotion_on = rest[1:] if rest else (None, None)
+    face_on, emotion_on = rest[1:3] if rest else (None, None)
     b = audio.shape[0]
     twice = lambda x: None if x is None else torch.cat([x, x])  # noqa: E731
     with torch.no_grad():
@@ -62,20 +76,22 @@ def distillation_kl(teacher_logits: list[torch.Tensor], student_logits: list[tor
 class DistillTask(GeneratorTask):
     """GeneratorTask's windows; the objective is the KL to the teacher's guided distributions."""
 
-    def __init__(self, model: ReactionGenerator, teacher: ReactionGenerator, guidance: float, train, val,
+    def __init__(self, model: ReactionGenerator, teacher: ReactionGenerator, guidance: Sampling, train, val,
                  settings: GeneratorTraining) -> None:
         super().__init__(model, train, val, settings)
-        self.teacher, self.guidance = teacher.eval(), guidance
+        self.teacher, self.guidance = teacher.eval(), guidance  # the guidance and its ramp
         for p in self.teacher.parameters():
             p.requires_grad_(False)
 
     def loss(self, model: nn.Module, batch) -> tuple[torch.Tensor, dict[str, float]]:
         audio, face, emotion, speaker_tokens, listener_in, target, listener_emotion, *rest = batch
-        face_on, emotion_on = rest[1:] if rest else (None, None)
+        face_on, emotion_on = rest[1:3] if rest else (None, None)
         device = audio.device
         if next(self.teacher.parameters()).device != device:
             self.teacher.to(device)
-        guided = guided_digit_logits(self.teacher, batch, self.guidance)
+        # validation's windows are every val clip's first (GeneratorTask.validate)
+        starts = rest[3] if rest else torch.zeros(audio.shape[0], dtype=torch.long, device=device)
+        guided = guided_digit_logits(self.teacher, batch, frame_guidance(self.guidance, starts, audio.shape[1]))
         out = model(audio, face, emotion, speaker_tokens, listener_in, target, face_on=face_on, emotion_on=emotion_on)
         kl = distillation_kl(guided, out.logits).mean()
         aux_l1 = (out.speaker_emotion - listener_emotion).abs().mean()
@@ -110,7 +126,8 @@ def distill_generator(teacher_dir: str | Path, data: str | Path, out: str | Path
                       progress: bool = True, max_steps: int | None = None, layers: int | None = None
                       ) -> ReactionGenerator:
     """A student of the online generator in `teacher_dir` sampling its guidance-g distribution in
-    one pass (g: the online recommended guidance unless given), trained on `data` under `out`.
+    one pass (g: the online recommended guidance unless given, ramped in as the recommended
+    sampling ramps it), trained on `data` under `out`.
     layers: a shallower student (fewer speaker and listener layers: less work a frame), started
     from the teacher's first and last layers and those evenly between."""
     out = Path(out)
@@ -118,8 +135,9 @@ def distill_generator(teacher_dir: str | Path, data: str | Path, out: str | Path
     teacher, tokenizer = load_generator(teacher_dir)
     if teacher.config.distilled_guidance != 1.0:
         raise UsageError(f"{teacher_dir} is already a distilled generator: distil from the one it came from")
+    base = recommended(teacher.config.offline)
     if guidance is None:
-        guidance = recommended(teacher.config.offline).guidance
+        guidance = base.guidance
     if guidance == 1.0 or guidance < 0:
         raise UsageError(f"guidance to distil must be >= 0 and not 1 (1 is no guidance), got {guidance}")
     train_pairs = load_tokenized_pairs(data, "train", tokenizer, progress=progress)
@@ -129,12 +147,14 @@ def distill_generator(teacher_dir: str | Path, data: str | Path, out: str | Path
         raise UsageError(f"a student has 1 to the teacher's {teacher.config.layers} layers, got {layers}")
     student = ReactionGenerator(replace(teacher.config, distilled_guidance=float(guidance), layers=layers))
     student.load_state_dict(student_weights(teacher.state_dict(), teacher.config.layers, layers))
-    val = fit_phases([Phase("", lambda: DistillTask(student, teacher, guidance, train_pairs, val_pairs, settings),
+    how = replace(base, guidance=float(guidance))
+    val = fit_phases([Phase("", lambda: DistillTask(student, teacher, how, train_pairs, val_pairs, settings),
                             train)], out, resume, progress, max_steps)
     if val is None:
         return student  # interrupted on purpose: resume later
     if is_main_process():
         tokenizer.save(out / "tokenizer")
     metrics = {**{f"val_{k}": v for k, v in val.items()}, "train_seconds": round(time.perf_counter() - t0, 1)}
-    save_trained(student, out, metrics, train, {**asdict(settings), "teacher": str(teacher_dir), "guidance": guidance})
+    save_trained(student, out, metrics, train, {**asdict(settings), "teacher": str(teacher_dir), "guidance": guidance,
+                                                "guidance_ramp": how.guidance_ramp})
     return student

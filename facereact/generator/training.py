@@ -52,12 +52,17 @@ class GeneratorTraining:
     # relative to the window's mean change, so steady jitter-only stretches count less. 0: off.
     onset_weight: float = 0.0
     onset_lag: int = 6
+    # Share of windows taken at a clip's first frame (the listener's first input BOS), which a
+    # uniformly drawn window meets once in about 600. Distillation uses it to teach a student the
+    # teacher's ramped-in guidance at a conversation's start; for the generator itself it cost
+    # diversity (docs/quality.md). 0: off, and no draw is made.
+    clip_starts: float = 0.0
 
     def __post_init__(self) -> None:
         if self.onset_lag < 1:
             raise UsageError(f"onset_lag must be at least 1 frame, got {self.onset_lag}")
         check_settings(self, weights=("aux_emotion_weight", "onset_weight"),
-                       shares=("listener_dropout", "speaker_dropout", "audio_only", "no_emotion"))
+                       shares=("listener_dropout", "speaker_dropout", "audio_only", "no_emotion", "clip_starts"))
         if self.audio_only + self.no_emotion >= 1.0:
             raise UsageError(f"audio_only + no_emotion must leave windows with every input, got "
                              f"{self.audio_only} + {self.no_emotion}")
@@ -101,10 +106,14 @@ class GeneratorTask:
         return windows_per_epoch(self.train, _frames, self.settings.window)
 
     def make_batch(self, indices: list[int], seeds: list[int], device: torch.device):
+        """The windows' tensors (_window's), then speaker_on, face_on, emotion_on (B,) and where
+        each window starts in its clip (B,)."""
         how, windows = self.settings, []
         for index, seed in zip(indices, seeds):
             pair = self.train[index % len(self.train)]
             window, rng = draw_window(seed, _frames(pair), how.window)
+            if how.clip_starts > 0 and rng.random() < how.clip_starts:
+                window = slice(0, how.window)
             parts = _window(pair, window, self.model.bos)
             dropped = rng.random(how.window) < how.listener_dropout
             parts[4][dropped] = self.model.mask  # listener_in
@@ -112,12 +121,12 @@ class GeneratorTask:
             u = rng.random()
             face_on = np.float32(u >= how.audio_only)
             emotion_on = np.float32(u >= how.audio_only + how.no_emotion)
-            windows.append((*parts, speaker_on, face_on, emotion_on))
+            windows.append((*parts, speaker_on, face_on, emotion_on, np.int64(window.start)))
         return _stack(windows, device)
 
     def loss(self, model: nn.Module, batch) -> tuple[torch.Tensor, dict[str, float]]:
         audio, face, emotion, speaker_tokens, listener_in, target, listener_emotion, *rest = batch
-        speaker_on, face_on, emotion_on = rest if rest else (None, None, None)  # validation: every input
+        speaker_on, face_on, emotion_on = rest[:3] if rest else (None, None, None)  # validation: every input
         out = model(audio, face, emotion, speaker_tokens, listener_in, target, speaker_on=speaker_on,
                     face_on=face_on, emotion_on=emotion_on)
         ce = out.nll.mean()

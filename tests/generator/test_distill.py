@@ -2,15 +2,19 @@
 guided distributions, and training on it moves the student there; the student samples in one pass."""
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 from facereact.cli import main
 from facereact.generator.digits import DigitHead
-from facereact.generator.distill import DistillTask, distillation_kl, guided_digit_logits, kept_layers, student_weights
-from facereact.generator.sampling import recommended, recommended_for
+from facereact.generator.distill import (DistillTask, distillation_kl, frame_guidance, guided_digit_logits, kept_layers,
+                                        student_weights)
+from facereact.generator.sampling import Sampling, recommended, recommended_for
 from facereact.generator.session import StreamingSession
-from facereact.generator.training import load_generator
+from facereact.generator.data import TokenizedPair
+from facereact.generator.training import GeneratorTask, GeneratorTraining, load_generator
+from facereact.layout import EMOTION_DIM, FACE_DIM
 
 from tests.generator.test_cli import SMALL
 from tests.generator.test_generator import models, speaker
@@ -54,6 +58,45 @@ def test_guided_logits_mix_the_two_passes_as_the_sampler_does() -> None:
         torch.testing.assert_close(g, a + 4.0 * (h - a), atol=1e-4, rtol=1e-4)
 
 
+def test_the_targets_ramp_their_guidance_in_by_each_frames_place_in_its_clip() -> None:
+    """A window at a clip's start gets the ramp (guidance 1 at frame 0, full from the ramp's end),
+    one starting later full guidance throughout, as the teacher samples them."""
+    generator, _ = models()
+    audio, face, emotion = (torch.from_numpy(x)[None].repeat(2, 1, 1) for x in speaker(12))
+    tokens = torch.randint(0, generator.config.vocab, (2, 12))
+    listener_in = torch.cat([torch.full((2, 1), generator.bos), tokens[:, :-1]], 1)
+    batch = (audio, face, emotion, tokens, listener_in, tokens, torch.zeros(2, 12, EMOTION_DIM))
+    how = Sampling(guidance=4.0, guidance_ramp=4)
+    g = frame_guidance(how, torch.tensor([0, 30]), 12)
+    torch.testing.assert_close(g[0, :6, 0], torch.tensor([1.0, 1.75, 2.5, 3.25, 4.0, 4.0]))
+    assert bool((g[1] == 4.0).all())
+    assert frame_guidance(how, torch.tensor([4, 30]), 12) == 4.0  # no frame in the ramp: one number
+    ramped = guided_digit_logits(generator, batch, g)
+    full = guided_digit_logits(generator, batch, 4.0)
+    plain = guided_digit_logits(generator, batch, 1.0)
+    for r, f, p in zip(ramped, full, plain):
+        torch.testing.assert_close(r[0, 0], p[0, 0])  # a clip's first frame: the model hearing the speaker
+        torch.testing.assert_close(r[0, 4:], f[0, 4:])
+        torch.testing.assert_close(r[1], f[1])
+
+
+def test_a_share_of_windows_starts_at_the_clip_start_and_says_where_each_starts() -> None:
+    generator, _ = models()
+    rng = np.random.default_rng(0)
+    t = 64
+    pair = TokenizedPair(*(x.astype(np.float32) for x in speaker(t)), rng.integers(0, 1000, t),
+                         rng.integers(0, 1000, t), np.zeros((t, FACE_DIM), np.float32),
+                         np.zeros((t, EMOTION_DIM), np.float32))
+    for share in (0.0, 0.3):
+        settings = GeneratorTraining(window=16, listener_dropout=0.0, clip_starts=share)
+        task = GeneratorTask(generator, [pair], [], settings)
+        batch = task.make_batch([0] * 1000, list(range(1000)), torch.device("cpu"))
+        starts, listener_in = batch[-1], batch[4]
+        at_start = (starts == 0).float().mean().item()
+        assert abs(at_start - share - (1 - share) / (t - 16 + 1)) < 0.04  # the share, and uniform draws' own
+        assert bool((listener_in[starts == 0, 0] == generator.bos).all())
+
+
 def test_distilling_brings_the_student_to_the_guided_teacher_and_it_samples_in_one_pass(
         tiny_corpus: Path, tmp_path: Path) -> None:
     tok, teacher, student = tmp_path / "tok", tmp_path / "teacher", tmp_path / "student"
@@ -68,12 +111,12 @@ def test_distilling_brings_the_student_to_the_guided_teacher_and_it_samples_in_o
     model, tokenizer = load_generator(teacher)
     pairs = load_tokenized_pairs(tiny_corpus, "val", tokenizer, progress=False)
     settings = type(SETTINGS)(window=32, listener_dropout=0.0, speaker_dropout=0.0)
-    before = DistillTask(model, load_generator(teacher)[0], 4.0, pairs, pairs, settings).validate(model)["kl"]
+    before = DistillTask(model, load_generator(teacher)[0], Sampling(guidance=4.0), pairs, pairs, settings).validate(model)["kl"]
     assert main(["train", "distill", "--teacher", str(teacher), "--data", str(tiny_corpus), "--out", str(student),
                  "--guidance", "4", "--window", "32", "--epochs", "8", "--lr", "3e-3", "--warmup", "2",
                  "--batch-size", "4"]) == 0
     distilled, _ = load_generator(student)
-    after = DistillTask(distilled, model, 4.0, pairs, pairs, settings).validate(distilled)["kl"]
+    after = DistillTask(distilled, model, Sampling(guidance=4.0), pairs, pairs, settings).validate(distilled)["kl"]
     assert before > 0.01 and after < 0.7 * before
     assert distilled.config.distilled_guidance == 4.0
     assert recommended_for(distilled.config).guidance == 1.0

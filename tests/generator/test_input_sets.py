@@ -76,7 +76,7 @@ def test_training_windows_hide_face_and_emotion_in_the_stated_shares() -> None:
                          np.zeros((t, 25), np.float32))
     task = GeneratorTask(generator, [pair], [], GeneratorTraining(window=32, audio_only=0.3, no_emotion=0.2))
     batch = task.make_batch([0] * 2000, list(range(2000)), torch.device("cpu"))
-    face_on, emotion_on = batch[-2], batch[-1]
+    face_on, emotion_on = batch[-3], batch[-2]  # then where each window starts
     assert abs(1 - face_on.mean().item() - 0.3) < 0.04  # audio alone
     assert abs(face_on.mean().item() - emotion_on.mean().item() - 0.2) < 0.04  # face without emotion
     assert bool((emotion_on <= face_on).all())  # never emotion without a face
