@@ -2,7 +2,6 @@
 guided distributions, and training on it moves the student there; the student samples in one pass."""
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
@@ -12,12 +11,11 @@ from facereact.generator.distill import (DistillTask, distillation_kl, frame_gui
                                         student_weights)
 from facereact.generator.sampling import Sampling, recommended, recommended_for
 from facereact.generator.session import StreamingSession
-from facereact.generator.data import TokenizedPair
 from facereact.generator.training import GeneratorTask, GeneratorTraining, load_generator
-from facereact.layout import EMOTION_DIM, FACE_DIM
+from facereact.layout import EMOTION_DIM
 
 from tests.generator.test_cli import SMALL
-from tests.generator.test_generator import models, speaker
+from tests.generator.test_generator import models, speaker, token_pair
 
 
 def test_one_digit_kl_is_the_tokens_kl_and_zero_against_itself() -> None:
@@ -82,11 +80,8 @@ def test_the_targets_ramp_their_guidance_in_by_each_frames_place_in_its_clip() -
 
 def test_a_share_of_windows_starts_at_the_clip_start_and_says_where_each_starts() -> None:
     generator, _ = models()
-    rng = np.random.default_rng(0)
     t = 64
-    pair = TokenizedPair(*(x.astype(np.float32) for x in speaker(t)), rng.integers(0, 1000, t),
-                         rng.integers(0, 1000, t), np.zeros((t, FACE_DIM), np.float32),
-                         np.zeros((t, EMOTION_DIM), np.float32))
+    pair = token_pair(t)
     for share in (0.0, 0.3):
         settings = GeneratorTraining(window=16, listener_dropout=0.0, clip_starts=share)
         task = GeneratorTask(generator, [pair], [], settings)

@@ -8,6 +8,7 @@ import torch
 
 from facereact.data.audio import wav_features
 from facereact.data.errors import DataError
+from facereact.generator.data import TokenizedPair
 from facereact.generator.model import GeneratorConfig, ReactionGenerator
 from facereact.generator.sampling import Sampling, guide, sample, uniforms
 from facereact.generator.session import StreamingSession, generate_clip
@@ -39,6 +40,13 @@ def speaker(t: int = 40, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndar
     rng = np.random.default_rng(seed)
     return (rng.normal(size=(t, AUDIO_DIM)).astype(np.float32), rng.normal(0, 0.3, (t, FACE_DIM)).astype(np.float32),
             rng.random((t, EMOTION_DIM)).astype(np.float32))
+
+
+def token_pair(t: int = 64, seed: int = 0) -> TokenizedPair:
+    """A training pair of `t` frames: a random speaker, random tokens of both persons, still listener."""
+    rng = np.random.default_rng(seed)
+    return TokenizedPair(*speaker(t, seed), rng.integers(0, 1000, t), rng.integers(0, 1000, t),
+                         np.zeros((t, FACE_DIM), np.float32), np.zeros((t, EMOTION_DIM), np.float32))
 
 
 @pytest.mark.parametrize("offline", [False, True])

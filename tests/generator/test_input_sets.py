@@ -8,7 +8,6 @@ import torch
 
 from facereact.data.audio import wav_features
 from facereact.data.errors import UsageError
-from facereact.generator.data import TokenizedPair
 from facereact.generator.generate import generate_split
 from facereact.generator.inputs import INPUT_SETS, uses
 from facereact.generator.sampling import Sampling
@@ -16,7 +15,7 @@ from facereact.generator.session import StreamingSession, generate_clip
 from facereact.generator.training import GeneratorTask, GeneratorTraining
 from facereact.layout import BLENDSHAPE_NAMES, FACE_DIM, face_from_tracker, face_to_tracker
 
-from test_generator import models, speaker
+from test_generator import models, speaker, token_pair
 
 
 def tracker_frame(rng: np.random.Generator, translation: bool = True) -> dict[str, float]:
@@ -69,12 +68,7 @@ def test_absent_inputs_are_not_zeros() -> None:
 
 def test_training_windows_hide_face_and_emotion_in_the_stated_shares() -> None:
     generator, _ = models()
-    rng = np.random.default_rng(0)
-    t = 64
-    pair = TokenizedPair(*(x.astype(np.float32) for x in speaker(t)), rng.integers(0, 1000, t),
-                         rng.integers(0, 1000, t), np.zeros((t, FACE_DIM), np.float32),
-                         np.zeros((t, 25), np.float32))
-    task = GeneratorTask(generator, [pair], [], GeneratorTraining(window=32, audio_only=0.3, no_emotion=0.2))
+    task = GeneratorTask(generator, [token_pair(64)], [], GeneratorTraining(window=32, audio_only=0.3, no_emotion=0.2))
     batch = task.make_batch([0] * 2000, list(range(2000)), torch.device("cpu"))
     face_on, emotion_on = batch[-3], batch[-2]  # then where each window starts
     assert abs(1 - face_on.mean().item() - 0.3) < 0.04  # audio alone
