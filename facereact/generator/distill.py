@@ -59,7 +59,8 @@ def guided_digit_logits(teacher: ReactionGenerator, batch: tuple[torch.Tensor, .
         out = teacher(twice(audio), twice(face), twice(emotion), twice(speaker_tokens), twice(listener_in),
                       twice(target), speaker_on=torch.cat([audio.new_ones(b), audio.new_zeros(b)]),
                       face_on=twice(face_on), emotion_on=twice(emotion_on))
-    return [torch.lerp(logits[b:], logits[:b], guidance) for logits in out.logits]
+    weight = lambda logits: guidance.to(logits.dtype) if isinstance(guidance, torch.Tensor) else guidance  # noqa: E731
+    return [torch.lerp(logits[b:], logits[:b], weight(logits)) for logits in out.logits]  # bf16 under autocast
 
 
 def distillation_kl(teacher_logits: list[torch.Tensor], student_logits: list[torch.Tensor]) -> torch.Tensor:

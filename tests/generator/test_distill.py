@@ -76,6 +76,8 @@ def test_the_targets_ramp_their_guidance_in_by_each_frames_place_in_its_clip() -
         torch.testing.assert_close(r[0, 0], p[0, 0])  # a clip's first frame: the model hearing the speaker
         torch.testing.assert_close(r[0, 4:], f[0, 4:])
         torch.testing.assert_close(r[1], f[1])
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # the trainer's GPU setting: bf16 logits, f32 weights
+        assert all(bool(torch.isfinite(r).all()) for r in guided_digit_logits(generator, batch, g))
 
 
 def test_a_share_of_windows_starts_at_the_clip_start_and_says_where_each_starts() -> None:
