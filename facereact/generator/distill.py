@@ -25,7 +25,7 @@ from torch import nn
 from facereact.data.errors import UsageError
 from facereact.generator.data import load_tokenized_pairs
 from facereact.generator.model import ReactionGenerator
-from facereact.generator.sampling import Sampling, recommended
+from facereact.generator.sampling import Sampling, guide, recommended
 from facereact.generator.training import GeneratorTask, GeneratorTraining, load_generator
 from facereact.train import schedules
 from facereact.train.distributed import is_main_process
@@ -59,8 +59,7 @@ def guided_digit_logits(teacher: ReactionGenerator, batch: tuple[torch.Tensor, .
         out = teacher(twice(audio), twice(face), twice(emotion), twice(speaker_tokens), twice(listener_in),
                       twice(target), speaker_on=torch.cat([audio.new_ones(b), audio.new_zeros(b)]),
                       face_on=twice(face_on), emotion_on=twice(emotion_on))
-    weight = lambda logits: guidance.to(logits.dtype) if isinstance(guidance, torch.Tensor) else guidance  # noqa: E731
-    return [torch.lerp(logits[b:], logits[:b], weight(logits)) for logits in out.logits]  # bf16 under autocast
+    return [guide(logits[:b], logits[b:], guidance) for logits in out.logits]
 
 
 def distillation_kl(teacher_logits: list[torch.Tensor], student_logits: list[torch.Tensor]) -> torch.Tensor:

@@ -83,9 +83,11 @@ def guide(conditional: torch.Tensor, listener_only: torch.Tensor, guidance: floa
     """Guided logits from the two models' logits: g * conditional + (1 - g) * listener-only, which
     equals the guided log-probabilities up to a per-row constant, so every sampling rule (all of
     them softmax-based) draws the same. Linear, so it may also mix the models' activations before
-    an affine output layer (generator/digits.py). guidance: one for all rows, or (rows,) each its own."""
+    an affine output layer (generator/digits.py). guidance: one for all, or a tensor over the
+    leading dimensions, e.g. (rows,) each row its own; cast to the logits' dtype (bf16 under autocast)."""
     if isinstance(guidance, torch.Tensor):
-        guidance = guidance.to(conditional.dtype)[:, None]
+        trailing = (1,) * (conditional.dim() - guidance.dim())
+        guidance = guidance.to(conditional.dtype).reshape(*guidance.shape, *trailing)
     return torch.lerp(listener_only, conditional, guidance)
 
 
