@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from facereact.baselines.clips import predict_split
-from facereact.baselines.rule_based import RULE_BASED, TrainStats, rule_based
+from facereact.baselines.rule_based import RULE_BASED, Predictions, TrainStats, rule_based
 from facereact.baselines.training import baseline_name, load_baseline
 from facereact.data.eval_set import load_eval_set
 from facereact.data.paths import split_fingerprint
@@ -25,9 +25,11 @@ from facereact.generator.inputs import uses
 from facereact.generator.model import ReactionGenerator
 from facereact.generator.sampling import Sampling, recommended_for
 from facereact.generator.training import load_generator
-from facereact.io import save_npz_atomic
+from facereact.io import save_npz_atomic, write_text_atomic
 from facereact.layout import CLIP_FRAMES
 from facereact.metrics import evaluate_both
+from facereact.metrics.behaviour import BEHAVIOUR_COLUMNS, BEHAVIOUR_NOTE
+from facereact.metrics.behaviour_inputs import load_behaviour_truth
 from facereact.report import write_results
 from facereact.tokenizer.model import FaceTokenizer
 from facereact.train.checkpoint import folder_fingerprint, model_kind
@@ -51,31 +53,35 @@ def prediction_key(folder: Path, root: str | Path, split: str, samples: int, see
     return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
 
 
-def _cached(path: Path, key: str) -> np.ndarray | None:
+def _cached(path: Path, key: str) -> Predictions | None:
     """The cached predictions at `path` if they were made under `key`."""
     if not path.is_file():
         return None
     with np.load(path) as arrays:
         if "cache_key" not in arrays.files or str(arrays["cache_key"]) != key:
             return None
-        return arrays["pred"]
+        return Predictions(arrays["pred"], arrays["pred_face"] if "pred_face" in arrays.files else None)
 
 
-def _predict(path: Path, key: str, make: Callable[[], dict[str, np.ndarray]]) -> np.ndarray:
-    """The predictions cached at `path` under `key`, else made and cached."""
-    pred = _cached(path, key)
-    if pred is None:
+def _predict(path: Path, key: str, make: Callable[[], dict[str, np.ndarray]]) -> Predictions:
+    """The predictions (emotion and face) cached at `path` under `key`, else made and cached."""
+    cached = _cached(path, key)
+    if cached is None:
         arrays = make()
         save_npz_atomic(path, {**arrays, "cache_key": np.array(key)})
-        pred = arrays["pred"]
-    return pred
+        cached = Predictions(arrays["pred"], arrays.get("pred_face"))
+    return cached
 
 
 def benchmark(root: str | Path, out: str | Path, model_dirs: list[str | Path] = (), split: str = "val",
               samples: int = 10, seed: int = 0, progress: bool = True,
               sampling: Sampling | Mapping[str, float] | None = None,
-              inputs: Mapping[str | Path, Sequence[str]] | Sequence[str] = ("full",)) -> tuple[dict[str, dict], str]:
-    """Evaluate the rule-based baselines and each model on `split`; write out/results.{md,csv,json}.
+              inputs: Mapping[str | Path, Sequence[str]] | Sequence[str] = ("full",),
+              with_behaviour: bool = True) -> tuple[dict[str, dict], str]:
+    """Evaluate the rule-based baselines and each model on `split`; write out/results.{md,csv,json}
+    and, with_behaviour, the behaviour table of every system with faces (out/behaviour.{md,csv,json},
+    the curves in out/behaviour_curves.json; metrics/behaviour.py). Returns the REACT figures and
+    the Markdown of both tables.
     sampling: one Sampling for every generator, or the settings to change (e.g. {"guidance": 3})
     from each generator's own setting's recommendation (online and offline differ), or None.
     inputs: the input sets each generator is scored with, one row each (generator/inputs.py): one
@@ -83,7 +89,7 @@ def benchmark(root: str | Path, out: str | Path, model_dirs: list[str | Path] = 
     Predictions are cached in `out` per model folder and input set (and per sampling, when not the
     recommended)."""
     out = Path(out)
-    predictions: dict[str, np.ndarray] = {}
+    predictions: dict[str, Predictions] = {}
     for folder in map(Path, model_dirs):
         if model_kind(folder) != "generator":
             model = load_baseline(folder)
@@ -106,14 +112,30 @@ def benchmark(root: str | Path, out: str | Path, model_dirs: list[str | Path] = 
                                           progress=progress, inputs=input_set)
             predictions[name] = _predict(out / f"{stem}.npz",
                                          prediction_key(folder, root, split, samples, seed, how, input_set), make)
-    frames = min([CLIP_FRAMES] + [p.shape[2] for p in predictions.values()])
+    frames = min([CLIP_FRAMES] + [p.emotion.shape[2] for p in predictions.values()])
     data = load_eval_set(root, split, frames)
     stats = TrainStats.from_eval_set(load_eval_set(root, "train", frames, with_neighbours=False))
-    systems = {name: rule_based(name, data, stats, k=samples, seed=seed).emotion for name in RULE_BASED}
-    systems.update({name: pred[:, :, :frames] for name, pred in predictions.items()})
+    systems = {name: rule_based(name, data, stats, k=samples, seed=seed) for name in RULE_BASED}
+    systems.update(predictions)
     results = {}
-    for name, emotion in systems.items():
-        figures = evaluate_both(emotion, data.listener_emotion, data.speaker_emotion, data.neighbour,
-                                progress=progress)
+    for name, pred in systems.items():
+        figures = evaluate_both(pred.emotion[:, :, :frames], data.listener_emotion, data.speaker_emotion,
+                                data.neighbour, progress=progress)
         results[name] = {k: v for k, v in figures.items() if k.startswith("FR")}
-    return results, write_results(out, results)
+    table = write_results(out, results)
+    if with_behaviour:
+        table += "\n" + _behaviour_table(out, root, split, frames, systems)
+    return results, table
+
+
+def _behaviour_table(out: Path, root: str | Path, split: str, frames: int, systems: dict[str, Predictions]) -> str:
+    """The behaviour table of every system that has faces (out/behaviour.*; curves in
+    out/behaviour_curves.json); the real listeners' row is named as the REACT table's."""
+    truth = load_behaviour_truth(root, split, frames)
+    rows, curves = {}, {}
+    for name, pred in systems.items():
+        if pred.face is None:
+            continue
+        curves[name], rows[name] = truth.score(pred.face[:, :, :frames])
+    write_text_atomic(out / "behaviour_curves.json", json.dumps(curves) + "\n")
+    return write_results(out, rows, stem="behaviour", columns=BEHAVIOUR_COLUMNS, note=BEHAVIOUR_NOTE)

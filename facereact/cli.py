@@ -68,7 +68,29 @@ def _evaluate(args: argparse.Namespace) -> int:
         result = evaluate_both(**arrays, progress=progress, source=source)
     else:
         result = evaluate(**arrays, mode=args.mode, progress=progress, source=source)
-    return _report(result, args.out)
+    if args.pred is None or args.no_behaviour:
+        return _report(result, args.out)
+    return _report_behaviour(result, args)
+
+
+def _report_behaviour(result: dict, args: argparse.Namespace) -> int:
+    """The REACT figures with the behaviour figures when the predictions carry faces: the table's row
+    on stdout, every curve in --out too (metrics/behaviour.py)."""
+    from facereact.metrics.behaviour import behaviour_row
+    from facereact.metrics.behaviour_inputs import load_behaviour_truth
+    from facereact.metrics.files import read_npz
+
+    faces = read_npz(Path(args.pred)).get("pred_face")
+    if faces is None:
+        print(f"note: {args.pred} holds no 'pred_face': no behaviour figures", file=sys.stderr)
+        return _report(result, args.out)
+    truth = load_behaviour_truth(args.data, args.split, faces.shape[2])
+    figures, row = truth.score(faces)
+    result["behaviour"] = row
+    result["behaviour_real"] = behaviour_row(truth.figures, truth.figures)
+    shown = dict(result)
+    result["behaviour_curves"] = {"generated": figures, "real listeners": truth.figures}
+    return _report(result, args.out, shown=shown)
 
 
 def _report(result: dict, out: str | None, shown: dict | None = None) -> int:
@@ -366,9 +388,10 @@ def _benchmark(args: argparse.Namespace) -> int:
 
     # The flags given change each generator's own recommendation (online and offline differ).
     _, table = benchmark(args.data, args.out, args.models, args.split, args.samples, args.seed,
-                         sampling=_given(args, SAMPLING_FLAGS), inputs=args.inputs)
+                         sampling=_given(args, SAMPLING_FLAGS), inputs=args.inputs, with_behaviour=not args.no_behaviour)
     print(table)
-    print(f"written to {args.out}/results.md, .csv, .json")
+    print(f"written to {args.out}/results.md, .csv, .json" + ("" if args.no_behaviour else
+          ", behaviour.md, .csv, .json and behaviour_curves.json"))
     return 0
 
 
@@ -510,7 +533,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", default="official", choices=("official", "corrected", "both"))
     _add_protocol_flags(p)
     p.add_argument("--seed", type=int, default=2025, help="react2025: the target draw's seed")
-    p.add_argument("--out", help="write the figures as JSON here too")
+    p.add_argument("--no-behaviour", action="store_true",
+                   help="skip the behaviour figures (computed when PRED.npz holds 'pred_face')")
+    p.add_argument("--out", help="write the figures as JSON here too (with the behaviour curves)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_evaluate)
 
@@ -646,6 +671,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--inputs", nargs="+", default=["full"], choices=INPUT_SETS,
                    help="what each generator's speaker stream hears, one row per set (default: full)")
     p.add_argument("--out", default="results/benchmark")
+    p.add_argument("--no-behaviour", action="store_true", help="skip the behaviour table (REACT 2024 layout)")
     _add_protocol_flags(p)
     _add_sampling_flags(p)
     p.set_defaults(func=_benchmark)

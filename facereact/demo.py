@@ -30,7 +30,7 @@ from facereact.generator.model import GeneratorConfig
 from facereact.generator.training import SCHEDULE as GENERATOR_SCHEDULE
 from facereact.generator.training import train_generator
 from facereact.io import write_text_atomic
-from facereact.plots import plot_reconstruction, plot_token_usage, plot_training_curve
+from facereact.plots import plot_behaviour_curves, plot_reconstruction, plot_token_usage, plot_training_curve
 from facereact.synth.writer import SynthConfig, synthesize_corpus
 from facereact.tokenizer.model import FaceTokenizer, TokenizerConfig
 from facereact.tokenizer.training import SCHEDULE as TOKENIZER_SCHEDULE
@@ -128,6 +128,7 @@ def run_demo(out: str | Path, sessions: int = 36, seed: int = 0, tokenizer_epoch
     print(table)
     clock.lap("generate and evaluate")
     print("[demo] drawing reactions and plots")
+    plot_behaviour_curves(json.loads((out / "behaviour_curves.json").read_text()), out / "behaviour_curves.png")
     for setting, folder in generators.items():
         plot_training_curve(folder / "train_log.csv", out / f"generator_{setting}_training.png", ("loss", "val_loss"))
     for row in (0, 1):

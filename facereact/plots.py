@@ -94,3 +94,33 @@ def plot_emotions(tracks: list[tuple[str, np.ndarray]], out: str | Path) -> None
     fig.tight_layout()
     fig.savefig(out, dpi=90)
     plt.close(fig)
+
+
+def plot_behaviour_curves(curves: dict[str, dict], out: str | Path, reference: str = "GroundTruth",
+                          skip: tuple[str, ...] = ("Random", "MeanSeq", "MeanFr")) -> None:
+    """Each reaction's event-locked response (metrics/behaviour.py) of every system in `curves`
+    (name -> behaviour() figures) but `skip`, the real listeners (`reference`) in black: when each
+    listener reacts after the speaker's events, and how much more than at any moment."""
+    from facereact.metrics.behaviour import REACTIONS
+
+    shown = {name: figures for name, figures in curves.items() if name not in skip}
+    fig, axes = plt.subplots(1, len(REACTIONS), figsize=(3.2 * len(REACTIONS), 3.2), sharex=True)
+    for ax, (key, reaction) in zip(axes, REACTIONS.items()):
+        for name, figures in shown.items():
+            response = figures["reactions"][key]
+            if response["curve"] is None:
+                continue
+            real = name == reference
+            ax.plot(response["curve_s"], response["curve"], color="black" if real else None,
+                    lw=2.0 if real else 1.0, label="real listeners" if real else name, zorder=3 if real else 2)
+        ax.axhline(1.0, color="grey", lw=0.6, ls=":")
+        ax.axvline(0.0, color="grey", lw=0.6)
+        ax.axvspan(*reaction.window_s, color="tab:green", alpha=0.06)
+        ax.set_title(reaction.label, fontsize=9)
+        ax.set_xlabel(f"seconds after the speaker's {reaction.event.replace('_', ' ')}", fontsize=8)
+    axes[0].set_ylabel("activity / its clip mean")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)), fontsize=7)
+    fig.tight_layout(rect=(0, 0.06 * (1 + (len(labels) - 1) // 4), 1, 1))
+    fig.savefig(out, dpi=90)
+    plt.close(fig)

@@ -34,7 +34,10 @@ def best_rows(results: dict[str, dict], columns: dict[str, str] = COLUMNS) -> di
     return best
 
 
-def markdown_table(results: dict[str, dict], columns: dict[str, str] = COLUMNS) -> str:
+REACT_NOTE = "Best per column in bold (ground truth excluded; FRSyn and TLCC: closest to the ground truth's)."
+
+
+def markdown_table(results: dict[str, dict], columns: dict[str, str] = COLUMNS, note: str = REACT_NOTE) -> str:
     cols = [c for c in columns if any(c in r for r in results.values())]
     best = best_rows(results, columns)
     lines = ["| system | " + " | ".join(cols) + " |", "|---|" + "---:|" * len(cols)]
@@ -44,17 +47,17 @@ def markdown_table(results: dict[str, dict], columns: dict[str, str] = COLUMNS) 
             text = f"{r[c]:.4f}" if r.get(c) is not None else "-"
             cells.append(f"**{text}**" if best.get(c) == name else text)
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    notes = ["", "Best per column in bold (ground truth excluded; FRSyn and TLCC: closest to the ground truth's)."]
+    notes = ["", note]
     if "FRFD" in cols:
         notes.append("FRFD is a Fréchet distance of 1 s emotion-window statistics, not the challenge's FRRea.")
     return "\n".join(lines + notes) + "\n"
 
 
 def write_results(out: str | Path, results: dict[str, dict], stem: str = "results",
-                  columns: dict[str, str] = COLUMNS) -> str:
+                  columns: dict[str, str] = COLUMNS, note: str = REACT_NOTE) -> str:
     """out/<stem>.md, .csv and .json; returns the Markdown."""
     out = Path(out)
-    table = markdown_table(results, columns)
+    table = markdown_table(results, columns, note)
     write_text_atomic(out / f"{stem}.md", table)
     write_text_atomic(out / f"{stem}.json", json.dumps(results, indent=2) + "\n")
     cols = [c for c in columns if any(c in r for r in results.values())]

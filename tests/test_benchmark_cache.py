@@ -107,3 +107,19 @@ def test_sampling_flags_change_each_generators_own_recommendation(tiny_corpus: P
     assert used[False] == replace(recommended(False), temperature=0.7)
     assert used[True] == replace(recommended(True), temperature=0.7)
     assert used[False].guidance != used[True].guidance
+
+
+def test_the_benchmark_writes_a_behaviour_table_beside_the_react_one(tiny_corpus: Path, tmp_path: Path) -> None:
+    import json
+
+    model, out = save_models(tmp_path / "gen", seed=0), tmp_path / "bench"
+    _, table = bench.benchmark(tiny_corpus, out, [model], samples=2, seed=0, progress=False)
+    rows = json.loads((out / "behaviour.json").read_text())
+    assert "nod lift" in table and "GroundTruth" in rows and "Random" not in rows  # Random has no faces
+    assert rows["GroundTruth"]["head spectrum"] == 0.0
+    ours = next(n for n in rows if n.startswith("Ours"))
+    assert rows[ours]["head spectrum"] > 0.0  # an untrained generator's head is not the listeners'
+    curves = json.loads((out / "behaviour_curves.json").read_text())
+    assert set(curves) == set(rows) and curves[ours]["reactions"]["nod"]["curve_s"][0] == -1.0
+    bench.benchmark(tiny_corpus, tmp_path / "none", [model], samples=2, progress=False, with_behaviour=False)
+    assert not (tmp_path / "none" / "behaviour.json").exists()

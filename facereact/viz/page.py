@@ -7,6 +7,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from facereact.io import write_text_atomic
+from facereact.metrics.behaviour import BEHAVIOUR_COLUMNS, BEHAVIOUR_NOTE
 from facereact.report import COLUMNS, best_rows
 
 _STYLE = """
@@ -21,20 +22,24 @@ figcaption { color: #555; font-size: 0.9em; }
 """
 
 
-def _table(results: dict[str, dict]) -> str:
-    cols = [c for c in COLUMNS if any(c in r for r in results.values())]
-    best = best_rows(results)
+REACT_NOTE = ("Best per column highlighted (ground truth excluded; FRSyn: closest to the ground truth's). "
+              "FRFD is a Fréchet distance of 1 s emotion-window statistics, not the challenge's FRRea.")
+
+
+def _table(results: dict[str, dict], columns: dict[str, str] = COLUMNS, note: str = REACT_NOTE,
+           table_id: str = "results") -> str:
+    cols = [c for c in columns if any(c in r for r in results.values())]
+    best = best_rows(results, columns)
     head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
     rows = []
     for name, r in results.items():
         cells = []
         for c in cols:
-            text = f"{r[c]:.4f}" if c in r else "-"
+            text = f"{r[c]:.4f}" if r.get(c) is not None else "-"
             cells.append(f'<td class="best">{text}</td>' if best.get(c) == name else f"<td>{text}</td>")
         rows.append(f"<tr><td>{html.escape(name)}</td>{''.join(cells)}</tr>")
-    return (f'<table id="results"><thead><tr><th>system</th>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
-            "<p>Best per column highlighted (ground truth excluded; FRSyn: closest to the ground truth's). "
-            "FRFD is a Fréchet distance of 1 s emotion-window statistics, not the challenge's FRRea.</p>")
+    return (f'<table id="{table_id}"><thead><tr><th>system</th>{head}</tr></thead><tbody>{"".join(rows)}</tbody>'
+            f"</table><p>{html.escape(note)}</p>")
 
 
 def _src(path: Path) -> str:
@@ -59,6 +64,10 @@ def write_results_page(folder: str | Path, title: str = "facereact results", int
         links = " · ".join(f'<a href="results.{ext}">results.{ext}</a>' for ext in ("md", "csv", "json")
                            if (folder / f"results.{ext}").is_file())
         parts.append(f"<p>{links}</p>")
+    behaviour_json = folder / "behaviour.json"
+    if behaviour_json.is_file():
+        parts.append("<h2>Behaviour: when the listener reacts</h2>")
+        parts.append(_table(json.loads(behaviour_json.read_text()), BEHAVIOUR_COLUMNS, BEHAVIOUR_NOTE, "behaviour"))
     animations: dict[str, list[Path]] = {}
     for path in sorted(folder.iterdir()):
         if path.suffix in (".gif", ".mp4") and not path.name.startswith("."):  # dot files: unfinished writes

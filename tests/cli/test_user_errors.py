@@ -184,3 +184,23 @@ def test_data_check_reads_the_audio_content(corpus_root: Path, capsys) -> None:
     assert f"{first[1]}: 0.10 s of audio for a clip of" in problems
     assert "neighbour_emotion_val.npy: neighbour matrix holds <U1 values, not numbers" in problems
     assert any("note: 2 sample rates" in line for line in report.lines)  # 16 and 48 kHz left readable
+
+
+def test_evaluate_adds_the_behaviour_figures_when_predictions_carry_faces(tiny_corpus: Path, tmp_path: Path,
+                                                                           capsys) -> None:
+    from facereact.data.eval_set import load_eval_set
+
+    truth = load_eval_set(tiny_corpus, "val", 120)
+    # The real listeners as the prediction: the behaviour row is the real listeners' own.
+    faces = np.repeat(truth.listener_face[:, None], 2, axis=1)
+    copy = pred_file(tmp_path / "copy.npz", tiny_corpus, "val", pred_face=faces)
+    out = tmp_path / "r.json"
+    assert main(["evaluate", str(copy), "--data", str(tiny_corpus), "--quiet", "--out", str(out)]) == 0
+    result = json.loads(out.read_text())
+    assert result["behaviour"] == result["behaviour_real"] and result["behaviour"]["head spectrum"] == 0.0
+    curves = result["behaviour_curves"]
+    assert curves["generated"]["reactions"]["nod"]["curve"] == curves["real listeners"]["reactions"]["nod"]["curve"]
+    assert "behaviour_curves" not in json.loads(capsys.readouterr().out)  # the curves go to --out only
+    assert main(["evaluate", str(copy), "--data", str(tiny_corpus), "--quiet", "--no-behaviour",
+                 "--out", str(out)]) == 0
+    assert "behaviour" not in json.loads(out.read_text())
