@@ -1,0 +1,52 @@
+"""The behaviour table (metrics/behaviour.py) of prediction files and of tokenizers' round trips.
+
+A tokenizer's row is the real listeners encoded to tokens and decoded: what it keeps of each
+reaction before any generator runs (a generator cannot time what its tokens cannot show). The
+real listeners' row comes first; every row is scored on the same clips.
+
+    python benchmarks/behaviour_table.py --data results/demo/corpus \
+        --tokenizers results/demo/tokenizer --predictions results/demo/pred_val_generator_online.npz
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from facereact.layout import CLIP_FRAMES
+from facereact.metrics.behaviour import BEHAVIOUR_COLUMNS, BEHAVIOUR_NOTE, behaviour_row
+from facereact.metrics.behaviour_inputs import load_behaviour_truth
+from facereact.metrics.files import read_npz
+from facereact.report import markdown_table
+from facereact.tokenizer.model import FaceTokenizer
+
+
+@torch.no_grad()
+def round_trip(tokenizer: FaceTokenizer, faces: list[np.ndarray]) -> np.ndarray:
+    """(N, 1, T, FACE_DIM) faces encoded to tokens and decoded, whole clips."""
+    decoded = [tokenizer.decode(tokenizer.encode(torch.from_numpy(f).float()[None]))[0][0].numpy() for f in faces]
+    return np.stack(decoded)[:, None]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--split", default="val")
+    ap.add_argument("--tokenizers", nargs="*", default=[], help="tokenizer folders")
+    ap.add_argument("--predictions", nargs="*", default=[], help="prediction files holding 'pred_face'")
+    args = ap.parse_args()
+    faces = {Path(p).stem: read_npz(Path(p))["pred_face"] for p in args.predictions}
+    frames = min([CLIP_FRAMES] + [f.shape[2] for f in faces.values()])
+    truth = load_behaviour_truth(args.data, args.split, frames)
+    rows = {"GroundTruth": behaviour_row(truth.figures, truth.figures)}  # the real listeners
+    for folder in args.tokenizers:
+        rows[f"tokenizer {folder}"] = truth.score(round_trip(FaceTokenizer.load(folder), truth.listener_face))[1]
+    for name, pred_face in faces.items():
+        rows[name] = truth.score(pred_face)[1]
+    print(markdown_table(rows, BEHAVIOUR_COLUMNS, BEHAVIOUR_NOTE))
+
+
+if __name__ == "__main__":
+    main()
