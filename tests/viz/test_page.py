@@ -68,3 +68,22 @@ def test_chromium_loads_the_table_images_and_animations(results_folder: Path) ->
         assert not severe, json.dumps(severe)
     finally:
         browser.quit()
+
+
+def test_page_shows_the_behaviour_table_and_its_curves(tmp_path: Path) -> None:
+    from facereact.metrics.behaviour import REACTIONS
+    from facereact.plots import plot_behaviour_curves
+
+    write_results(tmp_path, RESULTS)
+    rows = {"GroundTruth": {"nod lift": 2.4, "nods/min": 8.5}, "Mime": {"nod lift": 0.6, "nods/min": 8.5},
+            "Ours": {"nod lift": 1.9, "nods/min": None}}
+    (tmp_path / "behaviour.json").write_text(json.dumps(rows))
+    curve_s = [-1.0, 0.0, 1.0]
+    figures = {"reactions": {k: {"curve": [1.0, 1.0, 2.0], "curve_s": curve_s} for k in REACTIONS}}
+    still = {"reactions": {k: {"curve": None, "curve_s": curve_s} for k in REACTIONS}}
+    plot_behaviour_curves({"GroundTruth": figures, "Ours": figures, "MeanFr": still}, tmp_path / "behaviour_curves.png")
+    page = write_results_page(tmp_path).read_text()
+    behaviour = page[page.index('<table id="behaviour">'):]
+    assert behaviour.count("<tr>") == 1 + len(rows)
+    assert '<td class="best">1.9000</td>' in behaviour and "<td>-</td>" in behaviour  # nearest the real 2.4
+    assert 'src="behaviour_curves.png"' in page and (tmp_path / "behaviour_curves.png").stat().st_size > 10_000
