@@ -149,7 +149,7 @@ def _tokenizer_loss(args: argparse.Namespace):
     from facereact.tokenizer.training import TokenizerLoss
 
     return TokenizerLoss(**_given(args, ("window", "squared_weight", "emotion_squared_weight", "usage_weight",
-                                         "clip_starts")))
+                                         "clip_starts", "motion_weight")))
 
 
 def _train_tokenizer(args: argparse.Namespace) -> int:
@@ -194,8 +194,10 @@ def _train_generator(args: argparse.Namespace) -> int:
 
     base = GeneratorConfig.authors() if args.size == "authors" else GeneratorConfig()
     config = replace(base, offline=args.offline, **_given(args, ("width", "layers", "heads", "context", "future")))
+    if args.aux_motion_weight == 0:  # no motion head at all, as before it existed
+        config = replace(config, aux_motion=False)
     settings = GeneratorTraining(**_given(args, ("window", "listener_dropout", "speaker_dropout",
-                                                 "aux_emotion_weight", "onset_weight")))
+                                                 "aux_emotion_weight", "aux_motion_weight", "onset_weight")))
     train_generator(args.data, args.tokenizer, args.out, config, _schedule(args, SCHEDULE), settings,
                     resume=args.resume, max_steps=args.max_steps)
     print(f"generator written to {args.out}")
@@ -485,6 +487,8 @@ def _add_tokenizer_flags(p: argparse.ArgumentParser, quantizer: bool = True) -> 
     p.add_argument("--usage-weight", type=_finite_float, default=None, help="FSQ codebook-entropy weight (default 0)")
     p.add_argument("--squared-weight", type=_finite_float, default=None,
                    help="weight of the squared-error term beside the grouped L1 (default 1)")
+    p.add_argument("--motion-weight", type=_finite_float, default=None,
+                   help="weight of the L1 on the face's frame-to-frame changes, which keeps nods (default 1)")
     _add_reader_flags(p)
 
 
@@ -573,6 +577,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="share of windows trained without the speaker (the guidance model; default 0.1)")
     g.add_argument("--aux-emotion-weight", type=_finite_float, default=None,
                    help="weight of the speaker stream's guess of the listener's emotion (default 1)")
+    g.add_argument("--aux-motion-weight", type=_finite_float, default=None,
+                   help="weight of its guess of how much each listener face region moves (default 1; 0: no motion head)")
     g.add_argument("--onset-weight", type=_finite_float, default=None,
                    help="extra token-loss weight where the listener's emotion changes (default 0: off)")
     g.set_defaults(func=_train_generator)

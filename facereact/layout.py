@@ -58,6 +58,15 @@ FACE_GROUPS: dict[str, slice] = {
     "translation": TRANSLATION,
 }
 
+# The regions whose motion the generator's speaker stream learns to predict (generator/motion.py):
+# FACE_GROUPS with the head's rotation split by axis, since a nod (pitch) and a shake (yaw) are
+# different reactions.
+MOTION_GROUPS: dict[str, slice] = {
+    **{name: s for name, s in FACE_GROUPS.items() if name != "rotation"},
+    **{name: slice(ROTATION.start + i, ROTATION.start + i + 1) for i, name in enumerate(("pitch", "yaw", "roll"))},
+}
+MOTION_DIM = len(MOTION_GROUPS)
+
 AU_NAMES: tuple[str, ...] = (
     "AU1", "AU2", "AU4", "AU6", "AU7", "AU9", "AU10", "AU12",
     "AU14", "AU15", "AU17", "AU23", "AU24", "AU25", "AU26",

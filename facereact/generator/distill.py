@@ -51,7 +51,7 @@ def guided_digit_logits(teacher: ReactionGenerator, batch: tuple[torch.Tensor, .
     """The teacher's guided logits per digit, (B, T, levels_i): listener-only + g x (hearing the
     speaker - listener-only), the same mixture the sampler draws from (sampling.guide); g one
     number or (B, T, 1), each frame its own."""
-    audio, face, emotion, speaker_tokens, listener_in, target, _, *rest = batch
+    audio, face, emotion, speaker_tokens, listener_in, target, _, _, *rest = batch
     face_on, emotion_on = rest[1:3] if rest else (None, None)
     b = audio.shape[0]
     twice = lambda x: None if x is None else torch.cat([x, x])  # noqa: E731
@@ -84,7 +84,7 @@ class DistillTask(GeneratorTask):
             p.requires_grad_(False)
 
     def loss(self, model: nn.Module, batch) -> tuple[torch.Tensor, dict[str, float]]:
-        audio, face, emotion, speaker_tokens, listener_in, target, listener_emotion, *rest = batch
+        audio, face, emotion, speaker_tokens, listener_in, target, listener_emotion, motion, *rest = batch
         face_on, emotion_on = rest[1:3] if rest else (None, None)
         device = audio.device
         if next(self.teacher.parameters()).device != device:
@@ -94,9 +94,8 @@ class DistillTask(GeneratorTask):
         guided = guided_digit_logits(self.teacher, batch, frame_guidance(self.guidance, starts, audio.shape[1]))
         out = model(audio, face, emotion, speaker_tokens, listener_in, target, face_on=face_on, emotion_on=emotion_on)
         kl = distillation_kl(guided, out.logits).mean()
-        aux_l1 = (out.speaker_emotion - listener_emotion).abs().mean()
-        total = kl + self.settings.aux_emotion_weight * aux_l1
-        return total, {"kl": kl.item(), "ce": out.nll.mean().item(), "aux_emotion_l1": aux_l1.item()}
+        logs = {"kl": kl.item(), "ce": out.nll.mean().item()}
+        return kl + self.aux_losses(out, listener_emotion, motion, logs), logs
 
 
 def kept_layers(teacher_layers: int, layers: int) -> list[int]:

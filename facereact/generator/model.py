@@ -25,7 +25,7 @@ from torch import nn
 
 from facereact.data.errors import UsageError
 from facereact.generator.digits import DigitHead, TokenEmbedding
-from facereact.layout import AUDIO_DIM, AUDIO_FEATURES, EMOTION_DIM, FACE_DIM, FPS
+from facereact.layout import AUDIO_DIM, AUDIO_FEATURES, EMOTION_DIM, FACE_DIM, FPS, MOTION_DIM
 from facereact.nn.blocks import Band, Block, BlockState, band_mask, symmetric_band_mask
 from facereact.nn.cross import ListenerBlock, ListenerState
 from facereact.train.checkpoint import CONFIG_FILE, config_from_dict, load_model_files, load_weights, save_model
@@ -60,6 +60,11 @@ class GeneratorConfig:
     # Classifier-free guidance trained into the weights (generator/distill.py): this model's
     # plain distribution is its teacher's guided one, so it samples with guidance 1, one pass. 1: none.
     distilled_guidance: float = 1.0
+    # A training-only head on the speaker stream that predicts how much each of the listener's face
+    # regions moves (generator/motion.py), beside its emotion: it makes the speaker layers carry
+    # when the listener nods, which neither the tokens' loss nor the emotion does. Models saved
+    # before it existed load without it.
+    aux_motion: bool = True
 
     def __post_init__(self) -> None:
         if self.audio_feature not in AUDIO_FEATURES:
@@ -88,6 +93,7 @@ class GeneratorOutput:
 
     listener: torch.Tensor  # (B, T, width) states that predict each frame's token
     speaker_emotion: torch.Tensor  # (B, T, EMOTION_DIM) the speaker stream's own guess of the listener's emotion
+    speaker_motion: torch.Tensor | None = None  # (B, T, MOTION_DIM) ... and of how much each face region moves
     nll: torch.Tensor | None = None  # (B, T) negative log-likelihood of the target tokens, when given
     logits: list[torch.Tensor] | None = None  # each digit's (B, T, levels_i) logits given the target's earlier digits
     right: torch.Tensor | None = None  # (B, T) whether every digit's greedy choice was right
@@ -155,6 +161,8 @@ class ReactionGenerator(nn.Module):
         self.head = DigitHead(levels, w)
         self.speaker_norm = nn.LayerNorm(w)
         self.listener_emotion_head = nn.Linear(w, EMOTION_DIM)  # training-only auxiliary head
+        # Built after every other layer, so that those start from the same random weights as without it.
+        self.listener_motion_head = nn.Linear(w, MOTION_DIM) if config.aux_motion else None
         for name in ("audio_mean", "audio_std", "face_mean", "face_std"):
             self.register_buffer(name, torch.tensor(getattr(config, name), dtype=torch.float32))
 
@@ -201,7 +209,9 @@ class ReactionGenerator(nn.Module):
             k, v = block.cross.keys_values(s)
             h = block(h, own_mask, k, v, cmask, on)
         h = self.norm(h)
-        out = GeneratorOutput(h, self.listener_emotion_head(self.speaker_norm(speaker[-1])))
+        heard = self.speaker_norm(speaker[-1])
+        out = GeneratorOutput(h, self.listener_emotion_head(heard),
+                              None if self.listener_motion_head is None else self.listener_motion_head(heard))
         if target is not None:
             out.logits = self.head.digit_logits(h, target)
             out.nll, out.right = self.head.nll(h, target, out.logits)
@@ -258,6 +268,9 @@ class ReactionGenerator(nn.Module):
     @classmethod
     def load(cls, folder: str | Path) -> "ReactionGenerator":
         state, config = load_model_files(folder, KIND)
-        model = cls(config_from_dict(GeneratorConfig, config.get(KIND), Path(folder) / CONFIG_FILE))
+        values = config.get(KIND)
+        if isinstance(values, dict) and "aux_motion" not in values:  # saved before the motion head
+            values = {**values, "aux_motion": False}
+        model = cls(config_from_dict(GeneratorConfig, values, Path(folder) / CONFIG_FILE))
         load_weights(model, state, folder)
         return model.eval()

@@ -13,6 +13,7 @@ from facereact.data.errors import DataError, UsageError
 from facereact.data.stats import AUDIO_STD_FLOOR, mean_std
 from facereact.generator.data import TokenizedPair, load_tokenized_pairs
 from facereact.generator.model import GeneratorConfig, ReactionGenerator
+from facereact.generator.motion import motion_labels
 from facereact.tokenizer.model import FaceTokenizer
 from facereact.train.distributed import is_main_process
 from facereact.train.phases import Phase, fit_phases, save_trained
@@ -42,6 +43,10 @@ class GeneratorTraining:
     # each frame (online: from speaker frames <= t). Reactions are rare events that next-token
     # cross-entropy barely rewards; this makes the speaker layers carry them.
     aux_emotion_weight: float = 1.0
+    # Weight of a second auxiliary loss (models with the motion head): the speaker stream predicts
+    # whether each of the listener's face regions is moving (binary cross-entropy; generator/motion.py),
+    # so that the head's nod after a pause, which carries no emotion, is carried by the speaker layers too.
+    aux_motion_weight: float = 1.0
     # Shares of training windows in which the speaker is heard with audio alone (no camera), and
     # with audio and face but no emotion (what a robot has: it is never given emotion labels). The
     # same weights then serve every input set, each absent input marked as absent.
@@ -61,7 +66,7 @@ class GeneratorTraining:
     def __post_init__(self) -> None:
         if self.onset_lag < 1:
             raise UsageError(f"onset_lag must be at least 1 frame, got {self.onset_lag}")
-        check_settings(self, weights=("aux_emotion_weight", "onset_weight"),
+        check_settings(self, weights=("aux_emotion_weight", "aux_motion_weight", "onset_weight"),
                        shares=("listener_dropout", "speaker_dropout", "audio_only", "no_emotion", "clip_starts"))
         if self.audio_only + self.no_emotion >= 1.0:
             raise UsageError(f"audio_only + no_emotion must leave windows with every input, got "
@@ -72,11 +77,14 @@ def _frames(pair: TokenizedPair) -> int:
     return len(pair.listener_tokens)
 
 
-def _window(pair: TokenizedPair, window: slice, bos: int) -> tuple[np.ndarray, ...]:
+def _window(pair: TokenizedPair, motion: np.ndarray, window: slice, bos: int) -> tuple[np.ndarray, ...]:
+    """A window's speaker inputs, the listener's previous tokens, target tokens, emotion and region
+    motion (motion: the pair's whole-clip motion labels)."""
     previous = pair.listener_tokens[window.start - 1] if window.start > 0 else bos
     listener_in = np.concatenate([[previous], pair.listener_tokens[window.start:window.stop - 1]]).astype(np.int64)
     return (pair.speaker_audio[window], pair.speaker_face[window], pair.speaker_emotion[window],
-            pair.speaker_tokens[window], listener_in, pair.listener_tokens[window], pair.listener_emotion[window])
+            pair.speaker_tokens[window], listener_in, pair.listener_tokens[window], pair.listener_emotion[window],
+            motion[window])
 
 
 def onset_weights(emotion: torch.Tensor, weight: float, lag: int) -> torch.Tensor:
@@ -101,6 +109,9 @@ class GeneratorTask:
         self.model, self.settings = model, settings
         self.train = long_enough(train, _frames, settings.window)
         self.val = [p for p in val if _frames(p) >= settings.window]
+        face_std, fps = np.asarray(model.config.face_std), model.config.fps
+        self.train_motion, scale = motion_labels([p.listener_face for p in self.train], face_std, fps)
+        self.val_motion, _ = motion_labels([p.listener_face for p in self.val], face_std, fps, scale)
 
     def num_items(self) -> int:
         return windows_per_epoch(self.train, _frames, self.settings.window)
@@ -110,11 +121,11 @@ class GeneratorTask:
         each window starts in its clip (B,)."""
         how, windows = self.settings, []
         for index, seed in zip(indices, seeds):
-            pair = self.train[index % len(self.train)]
+            pair, motion = self.train[index % len(self.train)], self.train_motion[index % len(self.train)]
             window, rng = draw_window(seed, _frames(pair), how.window)
             if how.clip_starts > 0 and rng.random() < how.clip_starts:
                 window = slice(0, how.window)
-            parts = _window(pair, window, self.model.bos)
+            parts = _window(pair, motion, window, self.model.bos)
             dropped = rng.random(how.window) < how.listener_dropout
             parts[4][dropped] = self.model.mask  # listener_in
             speaker_on = np.float32(rng.random() >= how.speaker_dropout)
@@ -125,7 +136,7 @@ class GeneratorTask:
         return _stack(windows, device)
 
     def loss(self, model: nn.Module, batch) -> tuple[torch.Tensor, dict[str, float]]:
-        audio, face, emotion, speaker_tokens, listener_in, target, listener_emotion, *rest = batch
+        audio, face, emotion, speaker_tokens, listener_in, target, listener_emotion, motion, *rest = batch
         speaker_on, face_on, emotion_on = rest[:3] if rest else (None, None, None)  # validation: every input
         out = model(audio, face, emotion, speaker_tokens, listener_in, target, speaker_on=speaker_on,
                     face_on=face_on, emotion_on=emotion_on)
@@ -136,10 +147,20 @@ class GeneratorTask:
             w = onset_weights(listener_emotion, self.settings.onset_weight, self.settings.onset_lag)
             objective = (out.nll * w).mean()
             logs["onset_ce"] = objective.item()
-        aux_l1 = (out.speaker_emotion - listener_emotion).abs().mean()
+        aux = self.aux_losses(out, listener_emotion, motion, logs)
         accuracy = out.right.float().mean()
-        total = objective + self.settings.aux_emotion_weight * aux_l1
-        return total, {"ce": ce.item(), **logs, "accuracy": accuracy.item(), "aux_emotion_l1": aux_l1.item()}
+        return objective + aux, {"ce": ce.item(), **logs, "accuracy": accuracy.item()}
+
+    def aux_losses(self, out, listener_emotion: torch.Tensor, motion: torch.Tensor, logs: dict) -> torch.Tensor:
+        """The speaker stream's weighted auxiliary losses (emotion; motion, with the motion head), logged."""
+        aux_l1 = (out.speaker_emotion - listener_emotion).abs().mean()
+        logs["aux_emotion_l1"] = aux_l1.item()
+        total = self.settings.aux_emotion_weight * aux_l1
+        if out.speaker_motion is not None:  # logits of each region's chance of moving
+            motion_bce = nn.functional.binary_cross_entropy_with_logits(out.speaker_motion.float(), motion)
+            logs["aux_motion_bce"] = motion_bce.item()
+            total = total + self.settings.aux_motion_weight * motion_bce
+        return total
 
     def validate(self, model: nn.Module) -> dict[str, float]:
         """Teacher-forced cross-entropy and accuracy on the first window of every val pair."""
@@ -147,7 +168,7 @@ class GeneratorTask:
             return {}
         device = next(model.parameters()).device
         first = slice(0, self.settings.window)
-        batch = _stack([_window(p, first, self.model.bos) for p in self.val], device)
+        batch = _stack([_window(p, m, first, self.model.bos) for p, m in zip(self.val, self.val_motion)], device)
         loss, logs = self.loss(model, batch)
         return {"loss": loss.item(), **logs}
 

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from facereact.layout import EMOTION_DIM, FACE_DIM, FACE_GROUPS, FPS
+from facereact.layout import EMOTION_DIM, FACE_DIM, FACE_GROUPS, FPS, MOTION_GROUPS
 from facereact.nn.blocks import BlockState, Stack
 from facereact.tokenizer.emotion import FaceEmotionReader, MotionState
 from facereact.tokenizer.quantizers import QuantizedResult, build_quantizer
@@ -181,6 +181,24 @@ def grouped_l1(pred: torch.Tensor, target: torch.Tensor,
     if group_scale is not None:
         values = values / group_scale
     return values.mean(), per_group
+
+
+def region_change_scale(faces: list[np.ndarray]) -> np.ndarray:
+    """(MOTION_DIM,) each motion region's mean absolute frame-to-frame change over these clips
+    (floored: a region that never moves must not divide by zero)."""
+    totals, frames = np.zeros(len(MOTION_GROUPS)), 0
+    for face in faces:
+        change = np.abs(np.diff(np.asarray(face, np.float64), axis=0))
+        totals += [change[:, s].mean(1).sum() for s in MOTION_GROUPS.values()]
+        frames += len(change)
+    return np.maximum(totals / max(frames, 1), 1e-6).astype(np.float32)
+
+
+def grouped_change_l1(pred: torch.Tensor, target: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """Mean over the motion regions of each region's mean L1 between the frame-to-frame changes of
+    (B, T, FACE_DIM) faces, each region's divided by its typical change `scale` (MOTION_DIM,)."""
+    error = (pred.diff(dim=1) - target.diff(dim=1)).abs()
+    return torch.stack([error[..., s].mean() for s in MOTION_GROUPS.values()]).div(scale).mean()
 
 
 def grouped_squared(pred: torch.Tensor, target: torch.Tensor, scale: torch.Tensor | None = None) -> torch.Tensor:

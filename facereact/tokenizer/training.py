@@ -16,7 +16,8 @@ from facereact.data.mars import MarsCorpus, is_mars
 from facereact.data.rates import corpus_rates
 from facereact.data.stats import EMOTION_STD_FLOOR, FACE_STD_FLOOR, mean_std
 from facereact.layout import FACE_GROUPS
-from facereact.tokenizer.model import FaceTokenizer, TokenizerConfig, grouped_l1, grouped_squared
+from facereact.tokenizer.model import (FaceTokenizer, TokenizerConfig, grouped_change_l1, grouped_l1, grouped_squared,
+                                       region_change_scale)
 from facereact.tokenizer.quantizers import usage_stats
 from facereact.train.phases import Phase, fit_phases, save_trained
 from facereact.train.settings import check_settings
@@ -51,9 +52,14 @@ class TokenizerLoss:
     # corpus whose emotion is computed per clip (the synthetic ones: arousal rises from tanh(-1)
     # over the first half second) teaches the reader its start, one that is not teaches that too.
     clip_starts: float = 0.25
+    # Weight of an L1 on the decoded face's frame-to-frame changes (per region, the head's pitch,
+    # yaw and roll apart, each in units of its typical change). The grouped L1 on the face itself
+    # prices a nod by its size against the head's slow drift, and a token that holds the drift
+    # and drops the nod costs little there; a nod is all change, and this prices it as such.
+    motion_weight: float = 1.0
 
     def __post_init__(self) -> None:
-        check_settings(self, weights=("squared_weight", "emotion_squared_weight", "usage_weight"),
+        check_settings(self, weights=("squared_weight", "emotion_squared_weight", "usage_weight", "motion_weight"),
                        shares=("clip_starts",))
 
 
@@ -132,6 +138,7 @@ class JointTask(WindowTask):
     def __init__(self, tokenizer: FaceTokenizer, train: list, val: list, loss: TokenizerLoss) -> None:
         super().__init__(tokenizer, train, val, loss)
         tokenizer.emotion_reader.requires_grad_(False)  # unused here: no optimizer slot, no DDP gradient
+        self.change_scale = torch.from_numpy(region_change_scale([face for face, _ in self.train_clips]))
 
     @property
     def model(self) -> nn.Module:
@@ -150,7 +157,12 @@ class JointTask(WindowTask):
         if how.usage_weight > 0:
             aux = aux + how.usage_weight * tok.quantizer.usage_deficit(out.latent)
         total = face_loss + how.squared_weight * squared_loss + emotion_loss + aux
-        return total, {"face_l1": face_loss.item(), "squared": squared_loss.item(), "emotion_l1": emotion_l1.item()}
+        logs = {"face_l1": face_loss.item(), "squared": squared_loss.item(), "emotion_l1": emotion_l1.item()}
+        if how.motion_weight > 0:
+            motion_loss = grouped_change_l1(out.face, face, self.change_scale.to(face.device))
+            total = total + how.motion_weight * motion_loss
+            logs["motion_l1"] = motion_loss.item()
+        return total, logs
 
 
 class EmotionTask(WindowTask):

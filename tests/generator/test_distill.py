@@ -12,7 +12,7 @@ from facereact.generator.distill import (DistillTask, distillation_kl, frame_gui
 from facereact.generator.sampling import Sampling, recommended, recommended_for
 from facereact.generator.session import StreamingSession
 from facereact.generator.training import GeneratorTask, GeneratorTraining, load_generator
-from facereact.layout import EMOTION_DIM
+from facereact.layout import EMOTION_DIM, MOTION_DIM
 
 from tests.generator.test_cli import SMALL
 from tests.generator.test_generator import models, speaker, token_pair
@@ -47,7 +47,7 @@ def test_guided_logits_mix_the_two_passes_as_the_sampler_does() -> None:
     audio, face, emotion = (torch.from_numpy(x)[None] for x in speaker(20))
     tokens = torch.randint(0, generator.config.vocab, (1, 20))
     listener_in = torch.cat([torch.tensor([[generator.bos]]), tokens[:, :-1]], 1)
-    batch = (audio, face, emotion, tokens, listener_in, tokens, torch.zeros(1, 20, 25))
+    batch = (audio, face, emotion, tokens, listener_in, tokens, torch.zeros(1, 20, EMOTION_DIM), torch.zeros(1, 20, MOTION_DIM))
     guided = guided_digit_logits(generator, batch, 4.0)
     with torch.no_grad():
         heard = generator(audio, face, emotion, tokens, listener_in, tokens, speaker_on=torch.ones(1)).logits
@@ -63,7 +63,8 @@ def test_the_targets_ramp_their_guidance_in_by_each_frames_place_in_its_clip() -
     audio, face, emotion = (torch.from_numpy(x)[None].repeat(2, 1, 1) for x in speaker(12))
     tokens = torch.randint(0, generator.config.vocab, (2, 12))
     listener_in = torch.cat([torch.full((2, 1), generator.bos), tokens[:, :-1]], 1)
-    batch = (audio, face, emotion, tokens, listener_in, tokens, torch.zeros(2, 12, EMOTION_DIM))
+    batch = (audio, face, emotion, tokens, listener_in, tokens, torch.zeros(2, 12, EMOTION_DIM),
+             torch.zeros(2, 12, MOTION_DIM))
     how = Sampling(guidance=4.0, guidance_ramp=4)
     g = frame_guidance(how, torch.tensor([0, 30]), 12)
     torch.testing.assert_close(g[0, :6, 0], torch.tensor([1.0, 1.75, 2.5, 3.25, 4.0, 4.0]))

@@ -36,15 +36,16 @@ def test_the_task_loss_is_the_weighted_mean_of_the_token_loss() -> None:
     emotion[25:] = 0.5
     pair = TokenizedPair(*(x.astype(np.float32) for x in speaker(t)), rng.integers(0, 1000, t),
                          rng.integers(0, 1000, t), np.zeros((t, FACE_DIM), np.float32), emotion)
-    plain = GeneratorTask(generator, [pair], [], GeneratorTraining(window=t, aux_emotion_weight=0.0))
-    weighted = GeneratorTask(generator, [pair], [], GeneratorTraining(window=t, aux_emotion_weight=0.0,
+    plain = GeneratorTask(generator, [pair], [], GeneratorTraining(window=t, aux_emotion_weight=0.0,
+                                                                  aux_motion_weight=0.0))
+    weighted = GeneratorTask(generator, [pair], [], GeneratorTraining(window=t, aux_emotion_weight=0.0, aux_motion_weight=0.0,
                                                                      onset_weight=3.0, onset_lag=2))
     batch = plain.make_batch([0], [5], torch.device("cpu"))
     with torch.no_grad():
         _, plain_logs = plain.loss(generator, batch)
         _, weighted_logs = weighted.loss(generator, batch)
         total, _ = weighted.loss(generator, batch)
-        audio, face, emo, speaker_tokens, listener_in, target, listener_emotion, *on = batch
+        audio, face, emo, speaker_tokens, listener_in, target, listener_emotion, _, *on = batch
         nll = generator(audio, face, emo, speaker_tokens, listener_in, target, speaker_on=on[0],
                         face_on=on[1], emotion_on=on[2]).nll
     w = onset_weights(listener_emotion, 3.0, 2)
