@@ -5,7 +5,7 @@
         [--seeds 0 1 2 3 --split val --out results/quality] [--guidance G --temperature T --guidance-ramp N]
 
 One `facereact benchmark` per seed (its predictions cached under OUT/seed<s>), then per system
-and column the mean and the standard deviation over seeds, and for FRCorr and FRDist how far each
+and column the mean and the standard deviation over seeds (the behaviour table's too), and for FRCorr and FRDist how far each
 system is from Mime in units of twice that spread (the margin issue 19 asks for: > 1 means ahead
 by more than twice the seed spread). Rule-based systems draw from the seed too (Random) or not at all.
 --guidance, --temperature and --guidance-ramp change the generators' sampling from each one's
@@ -14,11 +14,13 @@ recommended setting.
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import numpy as np
 
 from facereact.benchmark import benchmark
+from facereact.metrics.behaviour import BEHAVIOUR_COLUMNS
 from facereact.report import COLUMNS
 
 
@@ -40,6 +42,22 @@ def main() -> None:
                       progress=False, sampling=sampling or None)[0] for s in args.seeds]
     print(f"{args.split}, K = {args.samples}, seeds {args.seeds}: mean ± standard deviation over seeds\n")
     print(seed_table(runs))
+    behaviour = [json.loads((Path(args.out) / f"seed{s}" / "behaviour.json").read_text()) for s in args.seeds]
+    print("\nBehaviour (docs/metrics.md), mean ± standard deviation over seeds:\n")
+    print(behaviour_seed_table(behaviour))
+
+
+def behaviour_seed_table(runs: list[dict[str, dict[str, float | None]]]) -> str:
+    """Markdown: each system's behaviour figures, mean ± standard deviation over the runs."""
+    columns = list(BEHAVIOUR_COLUMNS)
+    lines = ["| system | " + " | ".join(columns) + " |", "|---|" + "---:|" * len(columns)]
+    for name in runs[0]:
+        cells = []
+        for c in columns:
+            values = [r[name].get(c) for r in runs]
+            cells.append("-" if None in values else f"{np.mean(values):.2f} ± {np.std(values):.2f}")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def seed_table(runs: list[dict[str, dict[str, float]]]) -> str:

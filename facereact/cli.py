@@ -390,7 +390,8 @@ def _benchmark(args: argparse.Namespace) -> int:
 
     # The flags given change each generator's own recommendation (online and offline differ).
     _, table = benchmark(args.data, args.out, args.models, args.split, args.samples, args.seed,
-                         sampling=_given(args, SAMPLING_FLAGS), inputs=args.inputs, with_behaviour=not args.no_behaviour)
+                         sampling=_given(args, SAMPLING_FLAGS), inputs=args.inputs,
+                         with_behaviour=not args.no_behaviour)
     print(table)
     print(f"written to {args.out}/results.md, .csv, .json" + ("" if args.no_behaviour else
           ", behaviour.md, .csv, .json and behaviour_curves.json"))
@@ -578,7 +579,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--aux-emotion-weight", type=_finite_float, default=None,
                    help="weight of the speaker stream's guess of the listener's emotion (default 1)")
     g.add_argument("--aux-motion-weight", type=_finite_float, default=None,
-                   help="weight of its guess of how much each listener face region moves (default 1; 0: no motion head)")
+                   help="weight of its guess of whether each listener face region moves (default 1; 0: no motion head)")
     g.add_argument("--onset-weight", type=_finite_float, default=None,
                    help="extra token-loss weight where the listener's emotion changes (default 0: off)")
     g.set_defaults(func=_train_generator)

@@ -3,7 +3,8 @@
 synthesize -> check -> train the FSQ tokenizer -> train the offline and the online generator and
 the offline Trans-VAE and BeLFusion baselines -> K = 10 reactions for every val clip (the online
 generator also hearing audio + face, and audio alone) -> evaluate them beside the rule-based
-baselines -> results table (Markdown, CSV, JSON), plots, face animations and an index page. The
+baselines -> results table (Markdown, CSV, JSON), the behaviour table and its curves, plots, face
+animations and an index page. The
 online generator folder is what `facereact stream` and `facereact serve` take. Each stage reuses
 what an earlier run left in the folder.
 """
@@ -48,7 +49,9 @@ ONLINE_INPUT_SETS = ("full", "audio+face", "audio")
 INTRO = ("A synthetic 36-session corpus: the FSQ tokenizer, the offline and the online generator (the one a "
          "robot can stream, also scored on audio + face and on audio alone) and the offline Trans-VAE and "
          "BeLFusion baselines trained on it, 10 reactions per validation clip scored beside the challenge's "
-         "rule-based baselines. "
+         "rule-based baselines. The behaviour table and curves show what a person watching sees and the "
+         "challenge does not score: when each listener nods, hums, smiles, raises a brow or shows concern "
+         "after the speaker's phrase ends, smiles, emphasis and frowns (docs/metrics.md). "
          "Animations: speaker | real listener | two generated listeners, with the speaker's audio in the MP4.")
 
 

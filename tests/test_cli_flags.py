@@ -62,6 +62,16 @@ def test_training_defaults_are_the_library_defaults(monkeypatch: pytest.MonkeyPa
     config, schedule, settings = seen["args"][3:]
     assert config.offline and schedule.epochs == 3 and schedule.lr == generator_training.SCHEDULE.lr
     assert settings.window == 64 and settings.speaker_dropout == 0.2
+    # The motion head: weighted, or (weight 0) not built at all; the tokenizer's loss on changes.
+    assert cli.main(["train", "generator", "--data", "D", "--tokenizer", "T", "--out", "O",
+                     "--aux-motion-weight", "0.5"]) == 0
+    assert seen["args"][3].aux_motion and seen["args"][5].aux_motion_weight == 0.5
+    assert cli.main(["train", "generator", "--data", "D", "--tokenizer", "T", "--out", "O",
+                     "--aux-motion-weight", "0"]) == 0
+    assert not seen["args"][3].aux_motion
+    seen = _captured(monkeypatch, "facereact.tokenizer.training", "train_tokenizer")
+    assert cli.main(["train", "tokenizer", "--data", "D", "--out", "O", "--motion-weight", "0.3"]) == 0
+    assert seen["args"][4].motion_weight == 0.3
 
 
 def test_a_wrong_setting_is_one_line_not_a_traceback(tmp_path: Path, capsys) -> None:
