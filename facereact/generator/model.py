@@ -60,8 +60,8 @@ class GeneratorConfig:
     # Classifier-free guidance trained into the weights (generator/distill.py): this model's
     # plain distribution is its teacher's guided one, so it samples with guidance 1, one pass. 1: none.
     distilled_guidance: float = 1.0
-    # A training-only head on the speaker stream that predicts how much each of the listener's face
-    # regions moves (generator/motion.py), beside its emotion: it makes the speaker layers carry
+    # A training-only head on the speaker stream that predicts whether each of the listener's face
+    # regions is moving (generator/motion.py), beside its emotion: it makes the speaker layers carry
     # when the listener nods, which neither the tokens' loss nor the emotion does. Models saved
     # before it existed load without it.
     aux_motion: bool = True
@@ -93,7 +93,7 @@ class GeneratorOutput:
 
     listener: torch.Tensor  # (B, T, width) states that predict each frame's token
     speaker_emotion: torch.Tensor  # (B, T, EMOTION_DIM) the speaker stream's own guess of the listener's emotion
-    speaker_motion: torch.Tensor | None = None  # (B, T, MOTION_DIM) ... and of how much each face region moves
+    speaker_motion: torch.Tensor | None = None  # (B, T, MOTION_DIM) ... and logits of each face region moving
     nll: torch.Tensor | None = None  # (B, T) negative log-likelihood of the target tokens, when given
     logits: list[torch.Tensor] | None = None  # each digit's (B, T, levels_i) logits given the target's earlier digits
     right: torch.Tensor | None = None  # (B, T) whether every digit's greedy choice was right

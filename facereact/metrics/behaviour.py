@@ -33,10 +33,11 @@ class Reaction:
     channels: tuple[str, ...]
     window_s: tuple[float, float]  # where after the event the lift is measured
     label: str
+    band_hz: tuple[float, float] | None = None  # a movement: its energy in this band, not its level
 
 
 REACTIONS: dict[str, Reaction] = {
-    "nod": Reaction("phrase_end", ("pitch",), (0.1, 1.5), "nod after a phrase end"),
+    "nod": Reaction("phrase_end", ("pitch",), (0.1, 1.5), "nod after a phrase end", NOD_BAND_HZ),
     "mmhmm": Reaction("phrase_end", ("mouthClose", "mouthPressLeft", "mouthPressRight", "mouthRollLower"),
                       (0.1, 1.0), "\"mm-hmm\" (lips pressed) after a phrase end"),
     "smile": Reaction("smile", ("mouthSmileLeft", "mouthSmileRight"), (0.5, 3.0), "smile answering a smile"),
@@ -71,8 +72,8 @@ def band_pass(x: np.ndarray, fps: float, band: tuple[float, float | None]) -> np
 def activity(face: np.ndarray, reaction: Reaction, fps: float) -> np.ndarray:
     """(..., T, FACE_DIM) -> (..., T): how much of `reaction` the face shows at each frame."""
     channels = face[..., [face_index(n) for n in reaction.channels]].mean(-1)
-    if reaction.channels == ("pitch",):  # a nod: band energy, not the angle
-        return _smooth(band_pass(channels, fps, NOD_BAND_HZ) ** 2, fps)
+    if reaction.band_hz is not None:  # a nod: band energy, not the angle
+        return _smooth(band_pass(channels, fps, reaction.band_hz) ** 2, fps)
     return _smooth(np.maximum(channels - np.median(channels, axis=-1, keepdims=True), 0.0), fps)
 
 
@@ -113,8 +114,8 @@ def reaction_response(events: list[SpeakerEvents], listeners: list[np.ndarray], 
 
 
 def head_motion(listeners: list[np.ndarray], fps: float) -> dict:
-    """Nods per minute and the head's pitch and yaw power per band (rad^2 per frame, band sums of
-    the periodogram), averaged over clips and reactions."""
+    """Nods per minute and the head's pitch and yaw power in each band (the mean square of the
+    band-passed angle, rad^2), averaged over clips and reactions."""
     nods, minutes = 0.0, 0.0
     power = {axis: np.zeros(len(HEAD_BANDS_HZ)) for axis in ("pitch", "yaw")}
     for face in listeners:
