@@ -29,7 +29,7 @@ from facereact.io import save_npz_atomic, write_text_atomic
 from facereact.layout import CLIP_FRAMES
 from facereact.metrics import evaluate_both
 from facereact.metrics.behaviour import BEHAVIOUR_COLUMNS, BEHAVIOUR_NOTE
-from facereact.metrics.behaviour_inputs import load_behaviour_truth
+from facereact.metrics.behaviour_inputs import BehaviourTruth, load_behaviour_truth
 from facereact.report import write_results
 from facereact.tokenizer.model import FaceTokenizer
 from facereact.train.checkpoint import folder_fingerprint, model_kind
@@ -124,18 +124,17 @@ def benchmark(root: str | Path, out: str | Path, model_dirs: list[str | Path] = 
         results[name] = {k: v for k, v in figures.items() if k.startswith("FR")}
     table = write_results(out, results)
     if with_behaviour:
-        table += "\n" + _behaviour_table(out, root, split, frames, systems)
+        table += "\n" + _behaviour_table(out, load_behaviour_truth(root, split, frames, data), systems)
     return results, table
 
 
-def _behaviour_table(out: Path, root: str | Path, split: str, frames: int, systems: dict[str, Predictions]) -> str:
+def _behaviour_table(out: Path, truth: BehaviourTruth, systems: dict[str, Predictions]) -> str:
     """The behaviour table of every system that has faces (out/behaviour.*; curves in
     out/behaviour_curves.json); the real listeners' row is named as the REACT table's."""
-    truth = load_behaviour_truth(root, split, frames)
     rows, curves = {}, {}
     for name, pred in systems.items():
         if pred.face is None:
             continue
-        curves[name], rows[name] = truth.score(pred.face[:, :, :frames])
+        curves[name], rows[name] = truth.score(pred.face)
     write_text_atomic(out / "behaviour_curves.json", json.dumps(curves) + "\n")
     return write_results(out, rows, stem="behaviour", columns=BEHAVIOUR_COLUMNS, note=BEHAVIOUR_NOTE)

@@ -8,10 +8,11 @@ import numpy as np
 
 from facereact.data.audio import read_wav
 from facereact.data.corpus import ReactCorpus
+from facereact.data.eval_set import EvalSet, load_eval_set
 from facereact.data.paths import AUDIO_DIR
 from facereact.layout import FPS
 from facereact.metrics.behaviour import behaviour, behaviour_row
-from facereact.metrics.events import SpeakerEvents, speaker_events
+from facereact.metrics.events import EVENT_KINDS, SpeakerEvents, speaker_events
 
 
 @dataclass
@@ -36,19 +37,20 @@ def _cut(events: SpeakerEvents, frames: int) -> SpeakerEvents:
     """The events within the first `frames` frames."""
     if frames >= events.frames:
         return events
-    keep = {kind: getattr(events, kind)[getattr(events, kind) < frames]
-            for kind in ("phrase_end", "emphasis", "smile", "frown")}
+    keep = {kind: events.of(kind)[events.of(kind) < frames] for kind in EVENT_KINDS}
     return SpeakerEvents(frames, events.fps, voice=events.voice[:frames], **keep)
 
 
-def load_behaviour_truth(root: str | Path, split: str, frames: int) -> BehaviourTruth:
+def load_behaviour_truth(root: str | Path, split: str, frames: int, data: EvalSet | None = None) -> BehaviourTruth:
     """Events found in every speaker's wav and face of `split` (mirrored row order) and the real
-    listeners' behaviour figures, clips cut to `frames`."""
-    corpus = ReactCorpus(root, split, clip_frames=frames)
-    events, listeners = [], []
-    for i, ref in enumerate(corpus.pairs):
-        pair = corpus.load_pair(i, with_audio=False)
+    listeners' behaviour figures, clips cut to `frames`. `data`: the split's EvalSet at `frames`
+    when the caller has it (its faces are not read again)."""
+    if data is None:
+        data = load_eval_set(root, split, frames, with_neighbours=False)
+    corpus = ReactCorpus(root, split)
+    events = []
+    for ref, speaker_face in zip(corpus.pairs, data.speaker_face):
         samples, rate = read_wav(ref.speaker.file(corpus.root, AUDIO_DIR))
-        events.append(speaker_events(samples, rate, pair.speaker_face, FPS))
-        listeners.append(pair.listener_face)
+        events.append(speaker_events(samples, rate, speaker_face, FPS))
+    listeners = list(data.listener_face)
     return BehaviourTruth(events, listeners, FPS, behaviour(events, listeners, FPS))
