@@ -19,7 +19,7 @@ def _synth(args: argparse.Namespace) -> int:
         if args.channels is not None or args.persona_shift is not None:
             raise UsageError("--channels and --persona-shift are for --layout react2024")
         config = MarsSynthConfig(**_given(args, ("sessions", "clips", "min_frames", "frames", "sample_rate", "seed"),
-                                          {"clips": "clips_per_session", "frames": "max_frames"}))
+                                          {"clips": "clips_per_session", "frames": "max_frames"}), world=_world(args))
         synthesize_mars(args.out, config)
         print(f"wrote a MARS-layout corpus of {config.sessions} sessions to {args.out}")
         return 0
@@ -28,10 +28,17 @@ def _synth(args: argparse.Namespace) -> int:
     if args.min_frames is not None:
         raise UsageError("--min-frames is for --layout mars: REACT 2024 clips all have --frames frames")
     config = SynthConfig(**_given(args, ("sessions", "clips", "frames", "sample_rate", "channels", "seed",
-                                         "persona_shift"), {"clips": "clips_per_session"}))
+                                         "persona_shift"), {"clips": "clips_per_session"}), world=_world(args))
     synthesize_corpus(args.out, config)
     print(f"wrote {config.sessions * config.clips_per_session} clip pairs to {args.out}")
     return 0
+
+
+def _world(args: argparse.Namespace):
+    """The named world with the knobs given on the command line changed."""
+    from facereact.synth.world import KNOBS, world_named
+
+    return world_named(args.world, **{k: getattr(args, k) for k in KNOBS if getattr(args, k) is not None})
 
 
 def _data_check(args: argparse.Namespace) -> int:
@@ -503,6 +510,7 @@ def _add_reader_flags(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     from facereact.generator.inputs import INPUT_SETS
+    from facereact.synth.world import KNOBS, WORLDS
 
     parser = argparse.ArgumentParser(prog="facereact", description="Listener facial reaction generation (REACT).")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
@@ -521,6 +529,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="react2024: move every persona trait's range by this share of its width (default 0), "
                         "for a second corpus of other people")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--world", default="demo", choices=tuple(WORLDS),
+                   help="how its people react and speak and how they are tracked (docs/data.md, 'Worlds'); "
+                        "each knob below changes one thing of it")
+    for knob, meaning in KNOBS.items():
+        p.add_argument("--" + knob.replace("_", "-"), type=_finite_float, default=None, help=meaning)
     p.set_defaults(func=_synth)
 
     p = verbs.add_parser("data", help="corpus tools")

@@ -21,7 +21,9 @@ from facereact.synth.conversation import PersonTrack, schedule_clip
 from facereact.synth.emotion_rules import emotion_from_face
 from facereact.synth.face import render_face
 from facereact.synth.persona import sample_persona
+from facereact.synth.tracker import track, tracker_seed
 from facereact.synth.voice import render_voice
+from facereact.synth.world import DEMO, World
 
 
 MIN_FRAMES = 2 * FPS
@@ -38,6 +40,7 @@ class SynthConfig:
     neighbour_share: float = 0.12  # share of the closest speakers marked appropriate
     seed: int = 0
     persona_shift: float = 0.0  # every persona trait's range moved by this share of its width
+    world: World = DEMO  # how people react and speak, and the tracker's faults (synth/world.py)
 
     def __post_init__(self) -> None:
         # Checked here, not after minutes of writing: a corpus every later command accepts.
@@ -103,7 +106,7 @@ def simulate_session(index: int, config: SynthConfig,
     duration = config.frames / FPS
     n_samples = int(round(duration * config.sample_rate))
     for clip in range(1, config.clips_per_session + 1):
-        tracks = schedule_clip(personas, duration, rng)
+        tracks = schedule_clip(personas, duration, rng, config.world)
         faces, voices = [], []
         for track in tracks:
             faces.append(render_face(track, config.frames, rng))
@@ -120,13 +123,15 @@ def _write_session(root: Path, split: str, index: int, config: SynthConfig,
     duration = config.frames / FPS
     base = root / split
     rows = []
+    tracker_rng = np.random.default_rng(tracker_seed(seed))
     for clip, tracks, faces, voices in simulate_session(index, config, seed):
         for who in range(2):
             rel = f"{site}/{session}/{persons[who]}/{clip}"
+            face, emotion = track(faces[who], emotion_from_face(faces[who]), config.world, tracker_rng)
             (base / FACE_DIR / rel).parent.mkdir(parents=True, exist_ok=True)
-            np.save(base / FACE_DIR / f"{rel}.npy", faces[who])
+            np.save(base / FACE_DIR / f"{rel}.npy", face)
             save_emotion(base / EMOTION_DIR / site / session / emotion_persons[who] / f"{clip}.csv",
-                         emotion_from_face(faces[who]), EMOTION_NAMES)
+                         emotion, EMOTION_NAMES)
             (base / AUDIO_DIR / rel).parent.mkdir(parents=True, exist_ok=True)
             sf.write(str(base / AUDIO_DIR / f"{rel}.wav"), voices[who], config.sample_rate, subtype="PCM_16")
         rows.append((f"{site}/{session}/{persons[0]}/{clip}", f"{site}/{session}/{persons[1]}/{clip}",
@@ -145,7 +150,8 @@ def session_plan(config: SynthConfig) -> tuple[list[str], list[np.random.SeedSeq
 def read_config(root: str | Path) -> SynthConfig:
     """The config a synthetic corpus was written with (to replay its sessions)."""
     data = json.loads((Path(root) / CONFIG_FILE).read_text())
-    return SynthConfig(**{**data, "split_shares": tuple(data["split_shares"])})
+    return SynthConfig(**{**data, "split_shares": tuple(data["split_shares"]),
+                          "world": World(**data.get("world", {}))})
 
 
 def synthesize_corpus(root: str | Path, config: SynthConfig = SynthConfig(), progress: bool = True) -> Path:
