@@ -23,7 +23,7 @@ from facereact.data.paths import split_fingerprint
 from facereact.generator.generate import generate_split
 from facereact.generator.inputs import uses
 from facereact.generator.model import ReactionGenerator
-from facereact.generator.sampling import Sampling, recommended_for
+from facereact.generator.sampling import Sampling, own_sampling
 from facereact.generator.training import load_generator
 from facereact.io import save_npz_atomic, write_text_atomic
 from facereact.layout import CLIP_FRAMES
@@ -83,11 +83,12 @@ def benchmark(root: str | Path, out: str | Path, model_dirs: list[str | Path] = 
     the curves in out/behaviour_curves.json; metrics/behaviour.py). Returns the REACT figures and
     the Markdown of both tables.
     sampling: one Sampling for every generator, or the settings to change (e.g. {"guidance": 3})
-    from each generator's own setting's recommendation (online and offline differ), or None.
+    from each generator's own (the one chosen on its validation split, else its setting's
+    recommendation: sampling.own_sampling), or None.
     inputs: the input sets each generator is scored with, one row each (generator/inputs.py): one
     list for every generator, or a list per generator folder as given (others: full inputs).
     Predictions are cached in `out` per model folder and input set (and per sampling, when not the
-    recommended)."""
+    generator's own)."""
     out = Path(out)
     predictions: dict[str, Predictions] = {}
     for folder in map(Path, model_dirs):
@@ -104,8 +105,8 @@ def benchmark(root: str | Path, out: str | Path, model_dirs: list[str | Path] = 
             name, stem = system_name(generator, tokenizer, folder, input_set), f"pred_{split}_{folder.name}"
             if input_set != "full":
                 stem += "_" + input_set.replace("+", "_")
-            how = sampling if isinstance(sampling, Sampling) else recommended_for(generator.config, sampling)
-            if how != recommended_for(generator.config):
+            how = sampling if isinstance(sampling, Sampling) else own_sampling(generator, sampling)
+            if how != own_sampling(generator):
                 tag = f"t{how.temperature:g}_k{how.top_k}_p{how.top_p}_g{how.guidance:g}_r{how.guidance_ramp}"
                 stem, name = f"{stem}_{tag}", f"{name} {tag}"
             make = lambda: generate_split(generator, tokenizer, root, split, samples, how, seed,  # noqa: E731

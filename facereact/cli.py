@@ -208,6 +208,30 @@ def _train_generator(args: argparse.Namespace) -> int:
     train_generator(args.data, args.tokenizer, args.out, config, _schedule(args, SCHEDULE), settings,
                     resume=args.resume, max_steps=args.max_steps)
     print(f"generator written to {args.out}")
+    if args.max_steps is not None:
+        print("stopped at --max-steps: the sampling is chosen when a run ends (or: facereact choose-sampling)")
+    elif not args.no_choose_sampling:
+        _choose(args.out, args.data, "val", args.seed or 0)
+    return 0
+
+
+def _choose(model: str, data: str, split: str, seed: int) -> None:
+    """The generator picks its sampling on `split` and keeps it (generator/choose.py)."""
+    from facereact.data.mars import is_mars
+    from facereact.generator.choose import choose_sampling
+
+    if is_mars(data):
+        print("the sampling is chosen on REACT 2024-layout corpora only: this MARS generator keeps the house one")
+        return
+    print(f"choosing the sampling on {split} (the rule: generator/choose.py)")
+    choice = choose_sampling(model, data, split, seed)
+    print(choice.table())
+    print(f"chosen: guidance {choice.sampling.guidance:g}, temperature {choice.sampling.temperature:g} "
+          f"({choice.seconds:.0f} s), saved in {Path(model) / 'config.json'}")
+
+
+def _choose_sampling(args: argparse.Namespace) -> int:
+    _choose(args.model, args.data, args.split, args.seed)
     return 0
 
 
@@ -224,14 +248,13 @@ def _train_distill(args: argparse.Namespace) -> int:
 SAMPLING_FLAGS = ("temperature", "top_k", "top_p", "guidance", "guidance_ramp")
 
 
-def _sampling(args: argparse.Namespace, config=None):
-    """The sampling flags over the recommended sampling of the generator of `config` (an online
-    one's when None); None when no flag is given (each generator then uses its own)."""
-    from facereact.generator.model import GeneratorConfig
-    from facereact.generator.sampling import recommended_for
+def _sampling(args: argparse.Namespace, generator):
+    """The sampling flags over the generator's own sampling (chosen on its validation split, else
+    its setting's recommendation); None when no flag is given (the generator then uses its own)."""
+    from facereact.generator.sampling import own_sampling
 
     given = _given(args, SAMPLING_FLAGS)
-    return recommended_for(config if config is not None else GeneratorConfig(), given) if given else None
+    return own_sampling(generator, given) if given else None
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -246,12 +269,12 @@ def _generate(args: argparse.Namespace) -> int:
     generator, tokenizer = load_generator(args.model)
     if is_mars(args.data):  # one (K, T, 25) array per input clip, for evaluate --protocol react2025
         reactions = generate_mars(generator, tokenizer, args.data, args.split, args.samples,
-                                  _sampling(args, generator.config), args.seed, inputs=args.inputs)
+                                  _sampling(args, generator), args.seed, inputs=args.inputs)
         save_npz_atomic(args.out, reactions)
         print(f"wrote {args.out}: {len(reactions)} input clips, K = {args.samples}, each as long as its input")
         return 0
     arrays = generate_split(generator, tokenizer, args.data, args.split, args.samples,
-                            _sampling(args, generator.config), args.seed,
+                            _sampling(args, generator), args.seed,
                             inputs=args.inputs)
     model = f"{args.model} {folder_fingerprint(args.model)[:16]}"
     save_npz_atomic(args.out, {**arrays, "model": np.array(model)})
@@ -271,7 +294,7 @@ def _stream(args: argparse.Namespace) -> int:
 
         wav2vec2 = Wav2Vec2Features(args.wav2vec2)
     compile_steps()
-    session = StreamingSession(generator, tokenizer, args.samples, _sampling(args, generator.config), args.seed,
+    session = StreamingSession(generator, tokenizer, args.samples, _sampling(args, generator), args.seed,
                                read_emotion=args.read_emotion, wav2vec2=wav2vec2, wav2vec2_window=args.wav2vec2_window)
     report = replay(session, args.wav, args.face, realtime=not args.fast, frames=args.frames)
     print(report.text())
@@ -321,7 +344,7 @@ def _serve_worker(sock, index: int, workers: int, args: argparse.Namespace) -> N
     emitter = LiveLinkEmitter(*parse_address(args.livelink)) if args.livelink else None
     limits = Limits(sessions=args.max_sessions, samples=args.samples, gather_seconds=args.gather_ms / 1000,
                     reserve=args.reserve)
-    server = ReactionServer(generator, tokenizer, _sampling(args, generator.config),
+    server = ReactionServer(generator, tokenizer, _sampling(args, generator),
                             read_emotion=not args.no_read_emotion, limits=limits, token=token_from(args.token),
                             on_frame=emitter, ids=(index, workers))
     asyncio.run(server.run(args.host, args.port, sock=sock))
@@ -595,6 +618,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="weight of its guess of whether each listener face region moves (default 1; 0: no motion head)")
     g.add_argument("--onset-weight", type=_finite_float, default=None,
                    help="extra token-loss weight where the listener's emotion changes (default 0: off)")
+    g.add_argument("--no-choose-sampling", action="store_true",
+                   help="keep the house sampling instead of choosing it on the validation split after training")
     g.set_defaults(func=_train_generator)
 
     d = train_verbs.add_parser("distill", help="an online generator that samples its teacher's guided reactions "
@@ -695,6 +720,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_protocol_flags(p)
     _add_sampling_flags(p)
     p.set_defaults(func=_benchmark)
+
+    p = verbs.add_parser("choose-sampling", help="a trained generator picks its guidance and temperature on a "
+                                                 "split and keeps them in its config (generator/choose.py)")
+    p.add_argument("--model", required=True, help="trained generator folder")
+    p.add_argument("--data", required=True, help="its corpus (REACT 2024 layout)")
+    p.add_argument("--split", default="val", choices=("train", "val", "test"))
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_choose_sampling)
 
     p = verbs.add_parser("tokenize", help="write token files for the clips of a split")
     p.add_argument("--model", required=True, help="tokenizer folder")

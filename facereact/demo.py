@@ -25,9 +25,10 @@ from facereact.baselines.trans_vae import TransVAEConfig
 from facereact.benchmark import benchmark
 from facereact.data.check import check_corpus
 from facereact.data.errors import DataError, UsageError
+from facereact.generator.choose import choose_sampling
 from facereact.generator.distill import SCHEDULE as DISTILL_SCHEDULE
 from facereact.generator.distill import distill_generator
-from facereact.generator.model import GeneratorConfig
+from facereact.generator.model import SAMPLING_KEY, GeneratorConfig
 from facereact.generator.training import SCHEDULE as GENERATOR_SCHEDULE
 from facereact.generator.training import train_generator
 from facereact.io import write_text_atomic
@@ -112,6 +113,10 @@ def run_demo(out: str | Path, sessions: int = 36, seed: int = 0, tokenizer_epoch
             train_generator(corpus, tok_dir, folder, GeneratorConfig(offline=setting == "offline"),
                             replace(GENERATOR_SCHEDULE, epochs=generator_epochs, seed=seed))
         clock.lap(f"{setting} generator")
+        if setting != "distilled" and SAMPLING_KEY not in read_config(folder):  # the student takes its teacher's
+            print(f"[demo] the {setting} generator chooses its sampling on val (generator/choose.py)")
+            print(choose_sampling(folder, corpus, "val", seed).table())
+            clock.lap(f"{setting} sampling")
     baseline_dirs = []
     for kind, train_fn, config, epochs in (
             ("trans_vae", train_trans_vae, TransVAEConfig(online=baselines_online), baseline_epochs),

@@ -25,7 +25,7 @@ from torch import nn
 from facereact.data.errors import UsageError
 from facereact.generator.data import load_tokenized_pairs
 from facereact.generator.model import ReactionGenerator
-from facereact.generator.sampling import Sampling, guide, recommended
+from facereact.generator.sampling import Sampling, guide, own_sampling
 from facereact.generator.training import GeneratorTask, GeneratorTraining, load_generator
 from facereact.train import schedules
 from facereact.train.distributed import is_main_process
@@ -125,8 +125,8 @@ def distill_generator(teacher_dir: str | Path, data: str | Path, out: str | Path
                       progress: bool = True, max_steps: int | None = None, layers: int | None = None
                       ) -> ReactionGenerator:
     """A student of the online generator in `teacher_dir` sampling its guidance-g distribution in
-    one pass (g: the online recommended guidance unless given, ramped in as the recommended
-    sampling ramps it), trained on `data` under `out`.
+    one pass (g: the teacher's own guidance unless given, the one chosen on its validation split
+    or the online recommended, ramped in as that sampling ramps it), trained on `data` under `out`.
     layers: a shallower student (fewer speaker and listener layers: less work a frame), started
     from the teacher's first and last layers and those evenly between."""
     out = Path(out)
@@ -134,7 +134,7 @@ def distill_generator(teacher_dir: str | Path, data: str | Path, out: str | Path
     teacher, tokenizer = load_generator(teacher_dir)
     if teacher.config.distilled_guidance != 1.0:
         raise UsageError(f"{teacher_dir} is already a distilled generator: distil from the one it came from")
-    base = recommended(teacher.config.offline)
+    base = own_sampling(teacher)
     if guidance is None:
         guidance = base.guidance
     if guidance == 1.0 or guidance < 0:
@@ -146,6 +146,8 @@ def distill_generator(teacher_dir: str | Path, data: str | Path, out: str | Path
         raise UsageError(f"a student has 1 to the teacher's {teacher.config.layers} layers, got {layers}")
     student = ReactionGenerator(replace(teacher.config, distilled_guidance=float(guidance), layers=layers))
     student.load_state_dict(student_weights(teacher.state_dict(), teacher.config.layers, layers))
+    if teacher.chosen_sampling is not None:  # the teacher's chosen temperature; its guidance is in the weights
+        student.chosen_sampling = replace(teacher.chosen_sampling, guidance=1.0)
     how = replace(base, guidance=float(guidance))
     val = fit_phases([Phase("", lambda: DistillTask(student, teacher, how, train_pairs, val_pairs, settings),
                             train)], out, resume, progress, max_steps)

@@ -23,9 +23,9 @@ BATCH_CLIPS = 64
 
 def generate_split(generator: ReactionGenerator, tokenizer: FaceTokenizer, root: str | Path, split: str,
                    samples: int = 10, sampling: Sampling | None = None, seed: int = 0, progress: bool = True,
-                   inputs: str = "full", rows: int | None = None) -> dict[str, np.ndarray]:
+                   inputs: str = "full", rows: int | None = None, frames: int | None = None) -> dict[str, np.ndarray]:
     """pred (N, K, T, EMOTION_DIM) and pred_face (N, K, T, FACE_DIM) in the split's mirrored row order,
-    T = the shortest clip's frames, at most the 750 the metrics score.
+    T = the shortest clip's frames, at most the 750 the metrics score (and at most `frames`).
 
     Row k is seeded with seed + k, so the first `rows` rows can be regenerated alone (identically up
     to the float rounding of batched products, which can flip a rare draw). `inputs` names what the speaker stream hears (generator/inputs.py). The
@@ -34,7 +34,7 @@ def generate_split(generator: ReactionGenerator, tokenizer: FaceTokenizer, root:
     check_fits(generator.config.fps, generator.config.audio_feature, root, "this generator")
     uses(inputs)  # an unknown input set fails before any work
     pairs = load_tokenized_pairs(root, split, tokenizer, progress=progress)[:rows]
-    t = min(CLIP_FRAMES, *(len(p.listener_tokens) for p in pairs))
+    t = min(CLIP_FRAMES, frames or CLIP_FRAMES, *(len(p.listener_tokens) for p in pairs))
     emotions, faces = [], []
     with tqdm(total=len(pairs) * t, desc=f"generate {split} ({inputs})", unit="clip-frame", unit_scale=True,
               disable=not progress) as bar:

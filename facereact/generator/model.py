@@ -25,6 +25,7 @@ from torch import nn
 
 from facereact.data.errors import UsageError
 from facereact.generator.digits import DigitHead, TokenEmbedding
+from facereact.generator.sampling import Sampling
 from facereact.layout import AUDIO_DIM, AUDIO_FEATURES, EMOTION_DIM, FACE_DIM, FPS, MOTION_DIM
 from facereact.nn.blocks import Band, Block, BlockState, band_mask, symmetric_band_mask
 from facereact.nn.cross import ListenerBlock, ListenerState
@@ -131,10 +132,16 @@ def speaker_self_mask(length: int, context: int, offline: bool, device: torch.de
     return symmetric_band_mask(length, context, device) if offline else band_mask(length, context, device)
 
 
+SAMPLING_KEY = "sampling"  # config.json: the sampling chosen on the model's validation split
+
+
 class ReactionGenerator(nn.Module):
     def __init__(self, config: GeneratorConfig) -> None:
         super().__init__()
         self.config = config
+        # The sampling chosen on this model's own validation split (generator/choose.py), saved
+        # beside its config; None: the house recommendation for its setting (sampling.own_sampling).
+        self.chosen_sampling: Sampling | None = None
         w = config.width
         levels = tuple(config.levels)
         if not levels or any(l < 2 for l in levels):
@@ -263,7 +270,8 @@ class ReactionGenerator(nn.Module):
 
     # -- files ------------------------------------------------------------------------------------
     def save(self, folder: str | Path, extra: dict | None = None) -> None:
-        save_model(folder, self, KIND, {KIND: asdict(self.config), **(extra or {})})
+        chosen = {} if self.chosen_sampling is None else {SAMPLING_KEY: asdict(self.chosen_sampling)}
+        save_model(folder, self, KIND, {KIND: asdict(self.config), **chosen, **(extra or {})})
 
     @classmethod
     def load(cls, folder: str | Path) -> "ReactionGenerator":
@@ -272,5 +280,7 @@ class ReactionGenerator(nn.Module):
         if isinstance(values, dict) and "aux_motion" not in values:  # saved before the motion head
             values = {**values, "aux_motion": False}
         model = cls(config_from_dict(GeneratorConfig, values, Path(folder) / CONFIG_FILE))
+        if config.get(SAMPLING_KEY) is not None:
+            model.chosen_sampling = config_from_dict(Sampling, config[SAMPLING_KEY], Path(folder) / CONFIG_FILE)
         load_weights(model, state, folder)
         return model.eval()

@@ -79,6 +79,14 @@ def recommended_for(config, changes: Mapping[str, float] | None = None) -> Sampl
     return replace(base, **changes) if changes else base
 
 
+def own_sampling(generator, changes: Mapping[str, float] | None = None) -> Sampling:
+    """The sampling a generator (ReactionGenerator) uses unless told otherwise: the one chosen on
+    its own validation split (generator/choose.py) when it has one, else recommended_for(its
+    config); `changes` (e.g. the flags a user gave) over it."""
+    base = generator.chosen_sampling or recommended_for(generator.config)
+    return replace(base, **changes) if changes else base
+
+
 def guide(conditional: torch.Tensor, listener_only: torch.Tensor, guidance: float | torch.Tensor) -> torch.Tensor:
     """Guided logits from the two models' logits: g * conditional + (1 - g) * listener-only, which
     equals the guided log-probabilities up to a per-row constant, so every sampling rule (all of

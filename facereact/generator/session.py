@@ -24,7 +24,7 @@ from facereact.data.wav2vec2 import Wav2Vec2Features, Wav2Vec2Stream
 from facereact.generator.inputs import describe, emotion_frame, face_frame
 from facereact.generator.model import ReactionGenerator
 from facereact.generator.rows import conversation_rows, restart_rows
-from facereact.generator.sampling import Sampling, recommended_for
+from facereact.generator.sampling import Sampling, own_sampling
 from facereact.layout import EMOTION_DIM
 from facereact.nn import fast
 from facereact.tokenizer.emotion import MotionState
@@ -48,7 +48,7 @@ class _Session:
         if samples < 1:
             raise UsageError(f"samples (K) must be at least 1, got {samples}")
         self.generator, self.tokenizer = generator.eval(), tokenizer.eval()
-        sampling = recommended_for(generator.config) if sampling is None else sampling
+        sampling = own_sampling(generator) if sampling is None else sampling
         self.samples, self.sampling, self.seeds = samples, sampling, list(seeds)
         self.clips = len(self.seeds)
         # With guidance the listener runs twice per clip, K rows hearing the speaker and K not.
