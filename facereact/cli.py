@@ -257,6 +257,17 @@ def _sampling(args: argparse.Namespace, generator):
     return own_sampling(generator, given) if given else None
 
 
+def _say_sampling(args: argparse.Namespace, generator) -> None:
+    """One line: how this generator will sample, and why (a live user sees what the model chose)."""
+    from facereact.generator.sampling import own_sampling
+
+    how = own_sampling(generator, _given(args, SAMPLING_FLAGS))
+    why = ("chosen on its validation split" if generator.chosen_sampling is not None else "the house's") + \
+        (", changed by your flags" if _given(args, SAMPLING_FLAGS) else "")
+    print(f"sampling: guidance {how.guidance:g} (ramped over {how.guidance_ramp} frames), temperature "
+          f"{how.temperature:g} ({why})", flush=True)
+
+
 def _generate(args: argparse.Namespace) -> int:
     import numpy as np
 
@@ -296,6 +307,7 @@ def _stream(args: argparse.Namespace) -> int:
     compile_steps()
     session = StreamingSession(generator, tokenizer, args.samples, _sampling(args, generator), args.seed,
                                read_emotion=args.read_emotion, wav2vec2=wav2vec2, wav2vec2_window=args.wav2vec2_window)
+    _say_sampling(args, generator)
     report = replay(session, args.wav, args.face, realtime=not args.fast, frames=args.frames)
     print(report.text())
     return 0
@@ -341,6 +353,8 @@ def _serve_worker(sock, index: int, workers: int, args: argparse.Namespace) -> N
     # sockets, the clients (and other programs on a robot) need.
     torch.set_num_threads(args.threads)
     generator, tokenizer = load_generator(args.model)
+    if index == 0:
+        _say_sampling(args, generator)
     emitter = LiveLinkEmitter(*parse_address(args.livelink)) if args.livelink else None
     limits = Limits(sessions=args.max_sessions, samples=args.samples, gather_seconds=args.gather_ms / 1000,
                     reserve=args.reserve)

@@ -85,8 +85,13 @@ def test_train_chooses_and_every_command_uses_it(tiny_corpus: Path, tmp_path: Pa
     assert "Ours (FSQ, online, gen)" in json.loads((bench / "results.json").read_text())
     with np.load(bench / "pred_val_gen.npz") as cached:
         assert str(cached["cache_key"]) == prediction_key(gen, tiny_corpus, "val", 2, 0, chosen)
-    # ... the live session too ...
+    # ... the live session too, and stream says so ...
     assert StreamingSession(generator, tokenizer, 2, None).sampling == chosen
+    wav = next((tiny_corpus / "val" / "Audio_files").rglob("*.wav"))
+    capsys.readouterr()
+    assert main(["stream", "--model", str(gen), "--wav", str(wav), "--frames", "5", "--fast"]) == 0
+    assert (f"sampling: guidance {chosen.guidance:g} (ramped over {chosen.guidance_ramp} frames), temperature "
+            f"{chosen.temperature:g} (chosen on its validation split)") in capsys.readouterr().out
     # ... and a flag still overrides it, on top of the chosen temperature.
     other = 6.0 if chosen.guidance != 6.0 else 2.0
     assert main(["benchmark", "--data", str(tiny_corpus), "--models", str(gen), "--samples", "2",
