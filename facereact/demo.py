@@ -1,12 +1,12 @@
 """`make demo`: the main job on a synthetic corpus.
 
-synthesize -> check -> train the FSQ tokenizer -> train the offline and the online generator and
-the offline Trans-VAE and BeLFusion baselines -> K = 10 reactions for every val clip (the online
-generator also hearing audio + face, and audio alone) -> evaluate them beside the rule-based
-baselines -> results table (Markdown, CSV, JSON), the behaviour table and its curves, plots, face
-animations and an index page. The
-online generator folder is what `facereact stream` and `facereact serve` take. Each stage reuses
-what an earlier run left in the folder.
+synthesize -> check -> train the FSQ tokenizer -> train the online generator (and, asked, the
+offline one and a distilled student) -> each generator chooses its sampling on val -> train the
+Trans-VAE and BeLFusion baselines -> K = 10 reactions for every val clip (the online generator
+also hearing audio + face, and audio alone) -> evaluate them beside the rule-based baselines ->
+results table (Markdown, CSV, JSON), the behaviour table and its curves, plots, face animations
+and an index page. The online generator folder is what `facereact stream` and `facereact serve`
+take. Each stage reuses what an earlier run left in the folder.
 """
 from __future__ import annotations
 
@@ -47,13 +47,22 @@ SAMPLES = 10
 # What the online generator is scored hearing besides everything: a camera and no emotion labels,
 # and a microphone alone (generator/inputs.py).
 ONLINE_INPUT_SETS = ("full", "audio+face", "audio")
-INTRO = ("A synthetic 36-session corpus: the FSQ tokenizer, the offline and the online generator (the one a "
-         "robot can stream, also scored on audio + face and on audio alone) and the offline Trans-VAE and "
-         "BeLFusion baselines trained on it, 10 reactions per validation clip scored beside the challenge's "
-         "rule-based baselines. The behaviour table and curves show what a person watching sees and the "
-         "challenge does not score: when each listener nods, hums, smiles, raises a brow or shows concern "
-         "after the speaker's phrase ends, smiles, emphasis and frowns (docs/metrics.md). "
-         "Animations: speaker | real listener | two generated listeners, with the speaker's audio in the MP4.")
+
+
+def intro(sessions: int, settings: tuple[str, ...], baselines_online: bool) -> str:
+    """The page's first paragraph: what this run trained and scored."""
+    names = {"online": "the online generator (the one a robot can stream, also scored on audio + face and on "
+                       "audio alone)", "offline": "the offline generator",
+             "distilled": "the online one's guidance distilled into a one-pass student"}
+    trained = ", ".join(names[s] for s in settings)
+    kind = "online" if baselines_online else "offline"
+    return (f"A synthetic {sessions}-session corpus: the FSQ tokenizer, {trained}, each generator with the "
+            f"sampling it chose on the validation split, and the {kind} Trans-VAE and BeLFusion baselines "
+            "trained on it, 10 reactions per validation clip scored beside the challenge's rule-based "
+            "baselines. The behaviour table and curves show what a person watching sees and the challenge does "
+            "not score: when each listener nods, hums, smiles, raises a brow or shows concern after the "
+            "speaker's phrase ends, smiles, emphasis and frowns (docs/metrics.md). Animations: speaker | real "
+            "listener | two generated listeners, with the speaker's audio in the MP4.")
 
 
 def run_demo(out: str | Path, sessions: int = 36, seed: int = 0, tokenizer_epochs: int = 20,
@@ -142,7 +151,7 @@ def run_demo(out: str | Path, sessions: int = 36, seed: int = 0, tokenizer_epoch
     for row in (0, 1):
         render_clip(corpus, "val", row, out / f"reaction_val_clip{row}",
                     out / f"pred_val_{generators[settings[0]].name}.npz", samples=2, progress=False)
-    page = write_results_page(out, "facereact demo", INTRO)
+    page = write_results_page(out, "facereact demo", intro(sessions, settings, baselines_online))
     clock.lap("pictures")
     print(clock.table())
     write_text_atomic(out / "timings.json", json.dumps(clock.seconds, indent=1))
