@@ -42,8 +42,9 @@ def _evaluate(inputs: MetricInputs, mode: str, progress: bool) -> dict:
     distances, work = timed("FRDist", lambda: min_distances(inputs, progress))
     result["FRDist"] = float(distances.sum(axis=1).mean())
     figures = timed("FRDiv FRVar FRDvs", lambda: spread(inputs.pred))  # one pass for the three
-    # One reaction per speaker has no diversity to measure: say so instead of reporting 0.
-    result["FRDiv"] = figures.frdiv if inputs.pred.shape[1] > 1 else None
+    # One reaction per speaker has no diversity to measure: the reference reports 0 (official);
+    # corrected says so instead (None).
+    result["FRDiv"] = figures.frdiv if inputs.pred.shape[1] > 1 else (0.0 if mode == "official" else None)
     result["FRVar"] = figures.frvar
     result["FRDvs"] = figures.frdvs
     result["FRFD"] = timed("FRFD", lambda: frfd(inputs.pred, inputs.listener_gt))

@@ -137,8 +137,11 @@ def test_evaluate_says_what_it_could_not_measure(tiny_corpus: Path, tmp_path: Pa
     assert main(["evaluate", str(one), "--data", str(tiny_corpus), "--split", "val", "--quiet",
                  "--out", str(out)]) == 0
     result = json.loads(out.read_text())
-    assert result["FRDiv"] is None and result["FRVar"] > 0  # K = 1: no diversity among one speaker's samples
+    assert result["FRDiv"] == 0.0 and result["FRVar"] > 0  # K = 1: the reference reports 0 ...
     assert "holds 60 frames a reaction, the clips 120" in capsys.readouterr().err
+    assert main(["evaluate", str(one), "--data", str(tiny_corpus), "--split", "val", "--quiet", "--mode", "corrected",
+                 "--out", str(out)]) == 0
+    assert json.loads(out.read_text())["FRDiv"] is None  # ... corrected: no diversity among one sample to measure
 
 
 def test_outputs_are_checked_before_the_work(models: Path, tiny_corpus: Path, tmp_path: Path, capsys) -> None:
