@@ -8,7 +8,7 @@ import traceback
 from dataclasses import replace
 from pathlib import Path
 
-from facereact.data.errors import DataError, UsageError
+from facereact.errors import DataError, UsageError
 from facereact.io import check_writable
 
 

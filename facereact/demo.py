@@ -24,7 +24,7 @@ from facereact.baselines.training import train_belfusion, train_trans_vae
 from facereact.baselines.trans_vae import TransVAEConfig
 from facereact.benchmark import benchmark
 from facereact.data.check import check_corpus
-from facereact.data.errors import DataError, UsageError
+from facereact.errors import DataError, UsageError
 from facereact.generator.choose import choose_sampling
 from facereact.generator.distill import SCHEDULE as DISTILL_SCHEDULE
 from facereact.generator.distill import distill_generator

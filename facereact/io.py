@@ -61,7 +61,7 @@ def save_npz_atomic(path: str | Path, arrays: dict[str, np.ndarray]) -> None:
 def check_writable(path: str | Path, folder: bool = False) -> None:
     """Before long work starts: `path` (a file, or with folder=True a folder) can be written, so a
     run never ends, minutes later, in an output it cannot write. Creates missing folders."""
-    from facereact.data.errors import DataError
+    from facereact.errors import DataError
 
     path = Path(path)
     if folder and path.exists() and not path.is_dir():

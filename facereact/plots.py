@@ -10,7 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from facereact.data.errors import UsageError
+from facereact.errors import UsageError
 from facereact.layout import (AFFECT_NAMES, AU, AU_NAMES, EMOTION_DIM, EXPRESSION, EXPRESSION_NAMES,  # noqa: E402
                               FPS, emotion_index, face_index)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from facereact.data.errors import DataError
+from facereact.errors import DataError
 from facereact.io import save_npy_atomic
 from facereact.layout import FPS, MFCC
 

@@ -11,7 +11,7 @@ from tqdm import tqdm
 from facereact.data.audio import check_rate, read_wav
 from facereact.data.clip_io import load_emotion, load_face, load_neighbours
 from facereact.data.corpus import MAX_FRAME_SKEW, ReactCorpus
-from facereact.data.errors import DataError
+from facereact.errors import DataError
 from facereact.data.paths import AUDIO_DIR, FACE_DIR, SPLITS, ClipRef, neighbour_file
 from facereact.layout import FPS
 

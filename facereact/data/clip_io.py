@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from facereact.data.errors import DataError
+from facereact.errors import DataError
 from facereact.layout import EMOTION_DIM, FACE_DIM
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from facereact.data.clip_io import check_finite, load_npy
-from facereact.data.errors import DataError
+from facereact.errors import DataError
 from facereact.layout import EEG_NAMES, EMOTION_DIM, FACE_DIM, PERSONALITY_NAMES, WAV2VEC_DIM
 
 SPLITS = ("train", "val", "test")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from facereact.data.errors import UsageError
+from facereact.errors import UsageError
 from facereact.data.mars import is_mars
 from facereact.layout import FPS, MARS_FPS
 

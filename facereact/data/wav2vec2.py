@@ -20,7 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from facereact.data.errors import DataError, UsageError
+from facereact.errors import DataError, UsageError
 from facereact.layout import WAV2VEC_DIM
 
 RATE = 16000  # wav2vec2 hears 16 kHz

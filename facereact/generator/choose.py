@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from facereact.data.eval_set import load_eval_set
-from facereact.data.errors import UsageError
+from facereact.errors import UsageError
 from facereact.generator.generate import generate_split
 from facereact.generator.model import SAMPLING_KEY
 from facereact.generator.sampling import Sampling, recommended_for

@@ -22,7 +22,7 @@ from dataclasses import fields, is_dataclass
 import numpy as np
 import torch
 
-from facereact.data.errors import UsageError
+from facereact.errors import UsageError
 from facereact.generator.rows import conversation_rows, restart_rows
 from facereact.generator.session import StreamingSession
 from facereact.nn.blocks import Band

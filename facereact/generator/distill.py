@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from facereact.data.errors import UsageError
+from facereact.errors import UsageError
 from facereact.generator.data import load_tokenized_pairs
 from facereact.generator.model import ReactionGenerator
 from facereact.generator.sampling import Sampling, guide, own_sampling

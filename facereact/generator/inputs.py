@@ -20,7 +20,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from facereact.data.errors import UsageError
+from facereact.errors import UsageError
 from facereact.layout import EMOTION_DIM, FACE_DIM, TRANSLATION, face_from_tracker
 
 INPUT_SETS = ("full", "audio+face", "audio+face+read", "audio")

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from facereact.data.errors import UsageError
+from facereact.errors import UsageError
 from facereact.generator.digits import DigitHead, TokenEmbedding
 from facereact.generator.sampling import Sampling
 from facereact.layout import AUDIO_DIM, AUDIO_FEATURES, EMOTION_DIM, FACE_DIM, FPS, MOTION_DIM

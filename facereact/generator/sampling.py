@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 
 import torch
 
-from facereact.data.errors import UsageError
+from facereact.errors import UsageError
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import numpy as np
 
 from facereact.data.audio import check_rate, read_wav
 from facereact.data.clip_io import load_face
-from facereact.data.errors import DataError
+from facereact.errors import DataError
 from facereact.generator.session import StreamingSession
 from facereact.layout import FPS, face_from_tracker
 

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from facereact.data.errors import DataError, UsageError
+from facereact.errors import DataError, UsageError
 from facereact.data.stats import AUDIO_STD_FLOOR, mean_std
 from facereact.generator.data import TokenizedPair, load_tokenized_pairs
 from facereact.generator.model import GeneratorConfig, ReactionGenerator

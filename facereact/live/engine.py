@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from facereact.data.errors import UsageError
+from facereact.errors import UsageError
 from facereact.generator.cohort import merge, restart, take
 from facereact.generator.model import ReactionGenerator
 from facereact.generator.sampling import Sampling

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from facereact.data.audio import check_rate
-from facereact.data.errors import DataError
+from facereact.errors import DataError
 from facereact.layout import (BLENDSHAPE_NAMES, EMOTION_DIM, EMOTION_NAMES, FACE_DIM, FPS, N_BLENDSHAPES, ROTATION,
                               ROTATION_NAMES, TRANSLATION, TRANSLATION_NAMES, face_from_tracker)
 

@@ -36,7 +36,7 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
 from facereact.data.audio import frame_features
-from facereact.data.errors import UsageError
+from facereact.errors import UsageError
 from facereact.generator.model import ReactionGenerator
 from facereact.generator.sampling import Sampling
 from facereact.generator.session import compile_steps

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 
-from facereact.data.errors import UsageError
+from facereact.errors import UsageError
 from facereact.metrics.correlation import frcorr
 from facereact.metrics.diversity import spread
 from facereact.metrics.dtw import min_distances

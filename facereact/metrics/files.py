@@ -8,7 +8,7 @@ import numpy as np
 
 from facereact.data.clip_io import NPZ_MAGIC, check_magic
 from facereact.data.corpus import ReactCorpus
-from facereact.data.errors import DataError
+from facereact.errors import DataError
 from facereact.data.eval_set import load_eval_set
 from facereact.data.paths import split_fingerprint
 from facereact.layout import CLIP_FRAMES

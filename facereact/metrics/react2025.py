@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
-from facereact.data.errors import DataError
+from facereact.errors import DataError
 from facereact.data.mars import MarsClip, MarsCorpus
 from facereact.layout import AFFECT, AU, EMOTION_DIM, EXPRESSION
 from facereact.metrics.correlation import ccc_matrix

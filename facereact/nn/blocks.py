@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from facereact.data.errors import UsageError
+from facereact.errors import UsageError
 from facereact.nn import fast
 from facereact.nn.position import RelativeBias
 

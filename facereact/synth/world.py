@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields, replace
 
-from facereact.data.errors import UsageError
+from facereact.errors import UsageError
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from facereact.data.errors import UsageError
+from facereact.errors import UsageError
 
 
 @dataclass

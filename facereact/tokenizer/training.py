@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from facereact.data.errors import UsageError
+from facereact.errors import UsageError
 from facereact.data.corpus import ReactCorpus
 from facereact.data.mars import MarsCorpus, is_mars
 from facereact.data.rates import corpus_rates

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import torch
 from safetensors.torch import load, save
 
-from facereact.data.errors import DataError, UsageError
+from facereact.errors import DataError, UsageError
 from facereact.io import write_bytes_atomic, write_text_atomic
 
 MODEL_FILE, CONFIG_FILE = "model.safetensors", "config.json"

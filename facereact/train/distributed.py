@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-from facereact.data.errors import UsageError
+from facereact.errors import UsageError
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from facereact.data.errors import UsageError
+from facereact.errors import UsageError
 from facereact.io import write_text_atomic
 from facereact.train.distributed import is_main_process
 from facereact.train.trainer import Task, TrainConfig, Trainer

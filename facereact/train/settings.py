@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from facereact.data.errors import UsageError
+from facereact.errors import UsageError
 
 
 def check_settings(settings: Any, weights: tuple[str, ...] = (), shares: tuple[str, ...] = ()) -> None:

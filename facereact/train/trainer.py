@@ -26,7 +26,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from facereact.data.errors import UsageError
+from facereact.errors import UsageError
 from facereact.io import write_text_atomic
 from facereact.train import checkpoint, distributed
 from facereact.train.schedules import TrainConfig

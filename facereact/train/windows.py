@@ -10,7 +10,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from facereact.data.errors import UsageError
+from facereact.errors import UsageError
 
 T = TypeVar("T")
 

@@ -8,7 +8,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 from tqdm import tqdm
 
-from facereact.data.errors import UsageError
+from facereact.errors import UsageError
 from facereact.io import atomic_path
 from facereact.layout import FACE_DIM, FPS
 from facereact.viz.face import FaceStyle, draw_face

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw
 
-from facereact.data.errors import UsageError
+from facereact.errors import UsageError
 from facereact.layout import FACE_DIM, FACE_NAMES, ROTATION, TRANSLATION
 
 _INDEX = {name: i for i, name in enumerate(FACE_NAMES)}

@@ -6,7 +6,7 @@ import soundfile as sf
 
 from conftest import GOLDEN
 from facereact.data.audio import frame_features, read_wav, wav_features
-from facereact.data.errors import DataError
+from facereact.errors import DataError
 from facereact.layout import AUDIO_DIM
 
 WAVS = sorted((GOLDEN / "audio").glob("*.wav"))

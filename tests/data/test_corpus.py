@@ -7,7 +7,7 @@ from conftest import ROWS
 from facereact.cli import main
 from facereact.data.check import check_corpus
 from facereact.data.corpus import ReactCorpus
-from facereact.data.errors import DataError
+from facereact.errors import DataError
 from facereact.layout import AUDIO_DIM, EMOTION_DIM, FACE_DIM
 
 

@@ -111,7 +111,7 @@ def test_train_chooses_and_every_command_uses_it(tiny_corpus: Path, tmp_path: Pa
 
 
 def test_a_bad_saved_sampling_names_the_file(tiny_corpus: Path, tmp_path: Path) -> None:
-    from facereact.data.errors import DataError
+    from facereact.errors import DataError
 
     gen = tmp_path / "gen"
     ReactionGenerator(GeneratorConfig(width=16, heads=2, layers=1, context=8)).save(gen)

@@ -145,7 +145,7 @@ def test_a_shallower_student_starts_from_the_teachers_first_last_and_even_layers
 
 
 def test_the_demo_distils_only_an_online_generator_it_trains(tmp_path: Path) -> None:
-    from facereact.data.errors import UsageError
+    from facereact.errors import UsageError
     from facereact.demo import run_demo
 
     for settings, reason in ((("distilled",), "'online' and/or 'offline'"), (("offline", "distilled"), "give 'online'"),

@@ -7,7 +7,7 @@ import soundfile as sf
 import torch
 
 from facereact.data.audio import wav_features
-from facereact.data.errors import DataError
+from facereact.errors import DataError
 from facereact.generator.data import TokenizedPair
 from facereact.generator.model import GeneratorConfig, ReactionGenerator
 from facereact.generator.sampling import Sampling, guide, sample, uniforms

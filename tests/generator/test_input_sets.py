@@ -7,7 +7,7 @@ import soundfile as sf
 import torch
 
 from facereact.data.audio import wav_features
-from facereact.data.errors import UsageError
+from facereact.errors import UsageError
 from facereact.generator.generate import generate_split
 from facereact.generator.inputs import INPUT_SETS, uses
 from facereact.generator.sampling import Sampling

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from facereact.data.errors import UsageError
+from facereact.errors import UsageError
 from facereact.generator.data import TokenizedPair
 from facereact.generator.training import GeneratorTask, GeneratorTraining, onset_weights
 from facereact.layout import EMOTION_DIM, FACE_DIM

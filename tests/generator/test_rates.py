@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from facereact.cli import main
-from facereact.data.errors import DataError, UsageError
+from facereact.errors import DataError, UsageError
 from facereact.data.mars import MarsCorpus
 from facereact.data.rates import MARS, REACT2024, check_fits, corpus_rates
 from facereact.generator.model import GeneratorConfig, ReactionGenerator

@@ -6,7 +6,7 @@ import pytest
 
 from facereact.cli import main
 from facereact.data.corpus import ReactCorpus
-from facereact.data.errors import DataError
+from facereact.errors import DataError
 from facereact.metrics import evaluate
 from facereact.synth.writer import SynthConfig, synthesize_corpus
 

@@ -4,7 +4,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from facereact.data.errors import UsageError
+from facereact.errors import UsageError
 from facereact.synth.persona import RANGES, sample_persona
 from facereact.synth.writer import SynthConfig
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from facereact.cli import main
-from facereact.data.errors import UsageError
+from facereact.errors import UsageError
 from facereact.layout import N_BLENDSHAPES, face_index
 from facereact.synth.conversation import schedule_clip
 from facereact.synth.persona import sample_persona

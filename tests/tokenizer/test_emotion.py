@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from facereact.data.errors import DataError
+from facereact.errors import DataError
 from facereact.layout import EMOTION_DIM, FACE_DIM
 from facereact.tokenizer.emotion import MOTION_HISTORY, MOTION_WINDOWS, FaceEmotionReader, MotionState, motion_energy
 from facereact.tokenizer.model import FaceTokenizer, TokenizerConfig
