@@ -2,37 +2,20 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
 from facereact.data.audio import check_rate, read_wav
+from facereact.data.check_report import CheckReport
 from facereact.data.clip_io import load_emotion, load_face, load_neighbours
 from facereact.data.corpus import MAX_FRAME_SKEW, ReactCorpus
+from facereact.data.mars import is_mars
+from facereact.data.mars_check import check_mars
 from facereact.errors import DataError
 from facereact.data.paths import AUDIO_DIR, FACE_DIR, SPLITS, ClipRef, neighbour_file
 from facereact.layout import FPS
-
-
-@dataclass
-class CheckReport:
-    problems: list[str] = field(default_factory=list)
-    lines: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-    def text(self) -> str:
-        out = list(self.lines)
-        if self.problems:
-            out.append(f"{len(self.problems)} problem(s):")
-            out += [f"  {p}" for p in self.problems]
-        else:
-            out.append("corpus OK")
-        return "\n".join(out)
 
 
 def _check_wav(path: Path) -> tuple[int, float]:
@@ -80,11 +63,7 @@ def check_corpus(root: str | Path, splits: tuple[str, ...] = SPLITS, progress: b
     if not root.is_dir():
         report.problems.append(f"{root}: corpus folder does not exist")
         return report
-    from facereact.data.mars import is_mars
-
     if is_mars(root):
-        from facereact.data.mars_check import check_mars
-
         return check_mars(root, splits, progress)
     present = [s for s in splits if (root / f"{s}.csv").is_file()]
     if not present:

@@ -27,7 +27,7 @@ from facereact.synth.conversation import schedule_clip
 from facereact.synth.emotion_rules import emotion_from_face
 from facereact.synth.face import render_face
 from facereact.synth.persona import RANGES, Persona, sample_persona
-from facereact.synth.tracker import track, tracker_seed
+from facereact.synth.tracker import as_tracked, tracker_seed
 from facereact.synth.voice import render_voice
 from facereact.synth.world import DEMO, World
 
@@ -110,7 +110,7 @@ def _write_clip(root: Path, split: str, session: int, clip: int, personas: tuple
         ref = MarsClip(split, role, session, stem)
         face = render_face(track, frames, rng, fps=MARS_FPS)
         voice = render_voice(track, int(round(duration * config.sample_rate)), config.sample_rate, rng)
-        tracked, emotion = track(face, emotion_from_face(face, fps=MARS_FPS), config.world, tracker_rng)
+        tracked, emotion = as_tracked(face, emotion_from_face(face, fps=MARS_FPS), config.world, tracker_rng)
         save_npy_atomic(ref.file(root, COEFFICIENTS), tracked[:, None, :])
         save_npy_atomic(ref.file(root, ATTRIBUTES), emotion)
         save_npy_atomic(ref.file(root, WAV2VEC), wav2vec_standin(voice, config.sample_rate, frames))

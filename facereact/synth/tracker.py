@@ -39,7 +39,7 @@ def hold_lost(values: np.ndarray, lost: np.ndarray) -> np.ndarray:
     return values[index]
 
 
-def track(face: np.ndarray, emotion: np.ndarray, world: World,
+def as_tracked(face: np.ndarray, emotion: np.ndarray, world: World,
           rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """The face (T, FACE_DIM) and emotion (T, EMOTION_DIM) as the world's tracker writes them:
     noise on the blendshapes and emotions (clipped to their ranges), jitter on the head pose,

@@ -21,7 +21,7 @@ from facereact.synth.conversation import PersonTrack, schedule_clip
 from facereact.synth.emotion_rules import emotion_from_face
 from facereact.synth.face import render_face
 from facereact.synth.persona import sample_persona
-from facereact.synth.tracker import track, tracker_seed
+from facereact.synth.tracker import as_tracked, tracker_seed
 from facereact.synth.voice import render_voice
 from facereact.synth.world import DEMO, World
 
@@ -127,7 +127,7 @@ def _write_session(root: Path, split: str, index: int, config: SynthConfig,
     for clip, tracks, faces, voices in simulate_session(index, config, seed):
         for who in range(2):
             rel = f"{site}/{session}/{persons[who]}/{clip}"
-            face, emotion = track(faces[who], emotion_from_face(faces[who]), config.world, tracker_rng)
+            face, emotion = as_tracked(faces[who], emotion_from_face(faces[who]), config.world, tracker_rng)
             (base / FACE_DIR / rel).parent.mkdir(parents=True, exist_ok=True)
             np.save(base / FACE_DIR / f"{rel}.npy", face)
             save_emotion(base / EMOTION_DIR / site / session / emotion_persons[who] / f"{clip}.csv",

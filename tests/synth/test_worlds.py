@@ -12,7 +12,7 @@ from facereact.errors import UsageError
 from facereact.layout import N_BLENDSHAPES, face_index
 from facereact.synth.conversation import schedule_clip
 from facereact.synth.persona import sample_persona
-from facereact.synth.tracker import hold_lost, lost_frames, track
+from facereact.synth.tracker import as_tracked, hold_lost, lost_frames
 from facereact.synth.world import DEMO, KNOBS, WORLDS, World, world_named
 from facereact.synth.writer import read_config
 
@@ -106,20 +106,20 @@ def test_tracker_faults() -> None:
     face[:, :N_BLENDSHAPES] = 0.5
     face[:, face_index("pitch")] = np.sin(np.arange(2000) / 10.0)  # moving, so held frames show
     emotion = np.full((2000, 25), 0.5, np.float32)
-    same_face, same_emotion = track(face, emotion, DEMO, rng)
+    same_face, same_emotion = as_tracked(face, emotion, DEMO, rng)
     assert same_face is face and same_emotion is emotion
     assert rng.random() == np.random.default_rng(0).random()  # no draws without faults
-    noisy, noisy_emotion = track(face, emotion, World(tracker_noise=0.05), np.random.default_rng(1))
+    noisy, noisy_emotion = as_tracked(face, emotion, World(tracker_noise=0.05), np.random.default_rng(1))
     assert np.std(noisy[:, :N_BLENDSHAPES]) == pytest.approx(0.05, rel=0.1)
     assert np.std(noisy_emotion) == pytest.approx(0.05, rel=0.1)
     assert np.array_equal(noisy[:, N_BLENDSHAPES:], face[:, N_BLENDSHAPES:])
-    jittery, _ = track(face, emotion, World(tracker_jitter=0.01), np.random.default_rng(1))
+    jittery, _ = as_tracked(face, emotion, World(tracker_jitter=0.01), np.random.default_rng(1))
     assert np.std(jittery[:, face_index("yaw")]) == pytest.approx(0.01, rel=0.1)
     assert np.array_equal(jittery[:, :N_BLENDSHAPES], face[:, :N_BLENDSHAPES])
-    dropped, dropped_emotion = track(face, emotion, World(dropped_frames=0.1), np.random.default_rng(1))
+    dropped, dropped_emotion = as_tracked(face, emotion, World(dropped_frames=0.1), np.random.default_rng(1))
     held = (np.diff(dropped[:, face_index("pitch")]) == 0).mean()
     assert held == pytest.approx(0.1, abs=0.04)
-    again, _ = track(face, emotion, World(dropped_frames=0.1), np.random.default_rng(1))
+    again, _ = as_tracked(face, emotion, World(dropped_frames=0.1), np.random.default_rng(1))
     assert np.array_equal(again, dropped)
 
 
@@ -156,3 +156,18 @@ def test_cli_world_and_knobs_reach_the_corpus(tmp_path: Path) -> None:
     assert json.loads((out / "synth_config.json").read_text())["world"]["nod"] == 2.0
     face = np.load(next((out / "train").rglob("*.npy")))
     assert face.shape == (100, N_BLENDSHAPES + 6)
+
+
+def test_mars_corpora_have_worlds_too(tmp_path: Path) -> None:
+    from facereact.synth.mars_writer import MarsSynthConfig, synthesize_mars
+
+    small = dict(sessions=1, clips_per_session=1, min_frames=60, max_frames=60)
+    clean = synthesize_mars(tmp_path / "clean", MarsSynthConfig(**small), progress=False)
+    tracked = synthesize_mars(tmp_path / "tracked", MarsSynthConfig(**small, world=WORLDS["tracked"]), progress=False)
+    files = sorted(p.relative_to(clean) for p in clean.rglob("*.npy"))
+    assert files == sorted(p.relative_to(tracked) for p in tracked.rglob("*.npy"))
+    faces = [f for f in files if np.load(clean / f).ndim == 3]  # coefficients: (T, 1, FACE_DIM)
+    assert faces and all(np.load(clean / f).shape == np.load(tracked / f).shape for f in faces)
+    # The same people, seen through a worse tracker: close, not equal.
+    a, b = np.load(clean / faces[0]), np.load(tracked / faces[0])
+    assert not np.array_equal(a, b) and np.abs(a - b).mean() < 0.1
