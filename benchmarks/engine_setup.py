@@ -7,7 +7,7 @@ import argparse
 import torch
 
 from facereact.generator.session import compile_steps
-from facereact.generator.training import load_generator
+from facereact.generator.model import load_generator
 
 
 def engine_parser(doc: str, ticks: int) -> argparse.ArgumentParser:

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from facereact.generator.session import compile_steps
-from facereact.generator.training import load_generator
+from facereact.generator.model import load_generator
 from facereact.layout import AUDIO_DIM, FACE_DIM
 from facereact.live.engine import ReactionEngine, SpeakerFrame
 from facereact.nn import fast

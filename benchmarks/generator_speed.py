@@ -37,7 +37,7 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.model:
-        from facereact.generator.training import load_generator
+        from facereact.generator.model import load_generator
 
         generator, tokenizer = load_generator(args.model)
     else:

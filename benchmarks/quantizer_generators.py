@@ -27,7 +27,7 @@ from facereact.tokenizer.bench import RIVALS
 from facereact.tokenizer.model import TokenizerConfig
 from facereact.tokenizer.training import SCHEDULE as TOKENIZER_SCHEDULE
 from facereact.tokenizer.training import train_tokenizer
-from facereact.train.checkpoint import CONFIG_FILE
+from facereact.model_files import CONFIG_FILE
 
 
 def main() -> None:

@@ -17,14 +17,13 @@ import numpy as np
 
 from facereact.baselines.clips import predict_split
 from facereact.baselines.rule_based import RULE_BASED, Predictions, TrainStats, rule_based
-from facereact.baselines.training import baseline_name, load_baseline
+from facereact.baselines.files import baseline_name, load_baseline
 from facereact.data.eval_set import load_eval_set
 from facereact.data.paths import split_fingerprint
 from facereact.generator.generate import generate_split
 from facereact.generator.inputs import uses
-from facereact.generator.model import ReactionGenerator
+from facereact.generator.model import ReactionGenerator, load_generator
 from facereact.generator.sampling import Sampling, own_sampling
-from facereact.generator.training import load_generator
 from facereact.io import save_npz_atomic, write_text_atomic
 from facereact.layout import CLIP_FRAMES
 from facereact.metrics import evaluate_both
@@ -32,7 +31,7 @@ from facereact.metrics.behaviour import BEHAVIOUR_COLUMNS, BEHAVIOUR_NOTE
 from facereact.metrics.behaviour_inputs import BehaviourTruth, load_behaviour_truth
 from facereact.report import write_results
 from facereact.tokenizer.model import FaceTokenizer
-from facereact.train.checkpoint import folder_fingerprint, model_kind
+from facereact.model_files import folder_fingerprint, model_kind
 
 
 def system_name(generator: ReactionGenerator, tokenizer: FaceTokenizer, model_dir: Path, inputs: str = "full") -> str:

@@ -16,7 +16,7 @@ from facereact.baselines.rule_based import RULE_BASED
 from facereact.benchmark import system_name
 from facereact.data.mars import MarsCorpus
 from facereact.generator.generate import generate_mars
-from facereact.generator.training import load_generator
+from facereact.generator.model import load_generator
 from facereact.io import write_text_atomic
 from facereact.metrics.react2025 import FIGURES, SEED, evaluate_react2025
 from facereact.report import COLUMNS_2025, write_results

@@ -273,9 +273,9 @@ def _generate(args: argparse.Namespace) -> int:
 
     from facereact.data.mars import is_mars
     from facereact.generator.generate import generate_mars, generate_split
-    from facereact.generator.training import load_generator
+    from facereact.generator.model import load_generator
     from facereact.io import save_npz_atomic
-    from facereact.train.checkpoint import folder_fingerprint
+    from facereact.model_files import folder_fingerprint
 
     generator, tokenizer = load_generator(args.model)
     if is_mars(args.data):  # one (K, T, 25) array per input clip, for evaluate --protocol react2025
@@ -296,7 +296,7 @@ def _generate(args: argparse.Namespace) -> int:
 def _stream(args: argparse.Namespace) -> int:
     from facereact.generator.session import StreamingSession, compile_steps
     from facereact.generator.stream import replay
-    from facereact.generator.training import load_generator
+    from facereact.generator.model import load_generator
 
     generator, tokenizer = load_generator(args.model)
     wav2vec2 = None
@@ -344,7 +344,7 @@ def _serve_worker(sock, index: int, workers: int, args: argparse.Namespace) -> N
 
     import torch
 
-    from facereact.generator.training import load_generator
+    from facereact.generator.model import load_generator
     from facereact.live.livelink import LiveLinkEmitter, parse_address
     from facereact.live.server import Limits, ReactionServer, token_from
 

@@ -37,7 +37,7 @@ from facereact.synth.writer import SynthConfig, synthesize_corpus
 from facereact.tokenizer.model import FaceTokenizer, TokenizerConfig
 from facereact.tokenizer.training import SCHEDULE as TOKENIZER_SCHEDULE
 from facereact.tokenizer.training import decode_in_blocks, load_person_clips, train_tokenizer
-from facereact.train.checkpoint import read_config
+from facereact.model_files import read_config
 from facereact.viz.page import write_results_page
 from facereact.viz.render import render_clip
 

@@ -85,7 +85,7 @@ def toy(tmp_path_factory) -> tuple[Path, Path]:
 
 
 def test_a_model_nods_after_its_own_speakers_phrases_and_not_anywhere(toy, tmp_path: Path) -> None:
-    from facereact.generator.training import load_generator
+    from facereact.generator.model import load_generator
 
     root, tokenizer = toy
     config = GeneratorConfig(width=48, heads=4, layers=2, context=50, dropout=0.0)

@@ -15,7 +15,7 @@ from facereact.data.corpus import ReactCorpus
 from facereact.data.paths import provenance
 from facereact.data.stats import AUDIO_STD_FLOOR, FACE_STD_FLOOR, mean_std
 from facereact.layout import AUDIO_DIM, CLIP_FRAMES, EMOTION_DIM, FACE_DIM
-from facereact.train.checkpoint import CONFIG_FILE, config_from_dict, load_model_files, load_weights, save_model
+from facereact.model_files import CONFIG_FILE, config_from_dict, load_model_files, load_weights, save_model
 from facereact.train.windows import draw_window
 
 # Per frame: the speaker's audio feature, 3DMM and emotion. The challenge's baselines read speaker

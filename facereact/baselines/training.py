@@ -1,4 +1,4 @@
-"""Training the Trans-VAE and BeLFusion baselines on the shared trainer, and loading them back."""
+"""Training the Trans-VAE and BeLFusion baselines on the shared trainer (loading them: baselines/files.py)."""
 from __future__ import annotations
 
 import time
@@ -14,15 +14,12 @@ from facereact.baselines import belfusion, trans_vae
 from facereact.baselines.belfusion import BeLFusion, BeLFusionConfig
 from facereact.baselines.clips import FeatureStats, PairArrays, fit_stats, load_raw_pairs, random_windows, to_arrays
 from facereact.baselines.trans_vae import TransVAE, TransVAEConfig
-from facereact.errors import DataError
-from facereact.train.checkpoint import model_kind
 from facereact.train.phases import Phase, fit_phases, save_trained
 from facereact.train import schedules
 from facereact.train.schedules import TrainConfig
 from facereact.train.windows import long_enough, windows_per_epoch
 
 SCHEDULE = schedules.BASELINES
-BASELINE_KINDS = {trans_vae.KIND: TransVAE, belfusion.KIND: BeLFusion}
 
 
 class _Objective(nn.Module):
@@ -122,19 +119,3 @@ def train_belfusion(data: str | Path, out: str | Path, config: BeLFusionConfig =
         (_behaviour_loss, ["vae"], config.window, replace(train, epochs=half), "behaviour"),
         (belfusion.diffusion_loss, ["speaker_encoder", "start", "denoiser"], 2 * config.window,
          replace(train, epochs=max(1, train.epochs - half)), "diffusion")], train, resume, progress, max_steps)
-
-
-def load_baseline(folder: str | Path) -> TransVAE | BeLFusion:
-    kind = model_kind(folder)
-    if kind not in BASELINE_KINDS:
-        raise DataError(Path(folder) / "config.json",
-                        f"kind '{kind}' is not a trained baseline ({', '.join(BASELINE_KINDS)})")
-    return BASELINE_KINDS[kind].load(folder)
-
-
-def baseline_name(model: TransVAE | BeLFusion, folder: Path) -> str:
-    setting = "online" if model.config.online else "offline"
-    if isinstance(model, TransVAE):
-        return f"Trans-VAE ({setting}, {folder.name})"
-    extra = ", binarized AUs" if model.config.binarize_aus else ""
-    return f"BeLFusion (k={model.config.best_of}, {setting}{extra}, {folder.name})"

@@ -30,7 +30,7 @@ from facereact.errors import UsageError
 from facereact.generator.generate import generate_split
 from facereact.generator.model import SAMPLING_KEY
 from facereact.generator.sampling import Sampling, recommended_for
-from facereact.generator.training import load_generator
+from facereact.generator.model import load_generator
 from facereact.io import write_text_atomic
 from facereact.metrics.correlation import frcorr
 from facereact.metrics.diversity import spread
@@ -38,7 +38,7 @@ from facereact.metrics.dtw import min_distances
 from facereact.metrics.behaviour import behaviour_row
 from facereact.metrics.behaviour_inputs import load_behaviour_truth
 from facereact.metrics.inputs import check_inputs
-from facereact.train.checkpoint import CONFIG_FILE, read_config
+from facereact.model_files import CONFIG_FILE, read_config
 
 GUIDANCES = (2.0, 3.0, 4.0, 6.0)  # tried first, at the house temperature
 TEMPERATURES = (0.8, 1.0)  # then tried at the best guidance

@@ -24,9 +24,9 @@ from torch import nn
 
 from facereact.errors import UsageError
 from facereact.generator.data import load_tokenized_pairs
-from facereact.generator.model import ReactionGenerator
+from facereact.generator.model import ReactionGenerator, load_generator
 from facereact.generator.sampling import Sampling, guide, own_sampling
-from facereact.generator.training import GeneratorTask, GeneratorTraining, load_generator
+from facereact.generator.training import GeneratorTask, GeneratorTraining
 from facereact.train import schedules
 from facereact.train.distributed import is_main_process
 from facereact.train.phases import Phase, fit_phases, save_trained

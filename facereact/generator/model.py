@@ -23,13 +23,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from facereact.errors import UsageError
+from facereact.errors import DataError, UsageError
 from facereact.generator.digits import DigitHead, TokenEmbedding
 from facereact.generator.sampling import Sampling
 from facereact.layout import AUDIO_DIM, AUDIO_FEATURES, EMOTION_DIM, FACE_DIM, FPS, MOTION_DIM
 from facereact.nn.blocks import Band, Block, BlockState, band_mask, symmetric_band_mask
 from facereact.nn.cross import ListenerBlock, ListenerState
-from facereact.train.checkpoint import CONFIG_FILE, config_from_dict, load_model_files, load_weights, save_model
+from facereact.model_files import CONFIG_FILE, config_from_dict, load_model_files, load_weights, save_model
 
 KIND = "generator"
 
@@ -284,3 +284,14 @@ class ReactionGenerator(nn.Module):
             model.chosen_sampling = config_from_dict(Sampling, config[SAMPLING_KEY], Path(folder) / CONFIG_FILE)
         load_weights(model, state, folder)
         return model.eval()
+
+
+def load_generator(folder: str | Path) -> tuple[ReactionGenerator, "FaceTokenizer"]:
+    """A trained generator folder: the generator and its tokenizer (tokenizer/, a copy)."""
+    from facereact.tokenizer.model import FaceTokenizer
+
+    generator, tokenizer = ReactionGenerator.load(folder), FaceTokenizer.load(Path(folder) / "tokenizer")
+    if tokenizer.levels != tuple(generator.config.levels):
+        raise DataError(Path(folder) / "tokenizer", f"a tokenizer of levels {tokenizer.levels}, where the "
+                                                    f"generator reads {tuple(generator.config.levels)}")
+    return generator, tokenizer

@@ -202,12 +202,3 @@ def train_generator(data: str | Path, tokenizer_dir: str | Path, out: str | Path
     metrics = {**{f"val_{k}": v for k, v in val.items()}, "train_seconds": round(time.perf_counter() - t0, 1)}
     save_trained(model, out, metrics, train, asdict(settings))
     return model
-
-
-def load_generator(folder: str | Path) -> tuple[ReactionGenerator, FaceTokenizer]:
-    """A trained generator folder: the generator and its tokenizer."""
-    generator, tokenizer = ReactionGenerator.load(folder), FaceTokenizer.load(Path(folder) / "tokenizer")
-    if tokenizer.levels != tuple(generator.config.levels):
-        raise DataError(Path(folder) / "tokenizer", f"a tokenizer of levels {tokenizer.levels}, where the "
-                                                    f"generator reads {tuple(generator.config.levels)}")
-    return generator, tokenizer

@@ -24,7 +24,7 @@ from facereact.layout import EMOTION_DIM, FACE_DIM, FACE_GROUPS, FPS, MOTION_GRO
 from facereact.nn.blocks import BlockState, Stack
 from facereact.tokenizer.emotion import FaceEmotionReader, MotionState
 from facereact.tokenizer.quantizers import QuantizedResult, build_quantizer
-from facereact.train.checkpoint import CONFIG_FILE, config_from_dict, load_model_files, load_weights, save_model
+from facereact.model_files import CONFIG_FILE, config_from_dict, load_model_files, load_weights, save_model
 
 KIND = "tokenizer"
 

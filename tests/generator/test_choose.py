@@ -12,7 +12,7 @@ from facereact.generator.session import StreamingSession
 from facereact.generator.choose import CHOICE_FILE, GUIDANCES, MARGIN, TEMPERATURES, pick, score, timing_error
 from facereact.generator.model import GeneratorConfig, ReactionGenerator
 from facereact.generator.sampling import RECOMMENDED_ONLINE, Sampling, own_sampling, recommended_for
-from facereact.generator.training import load_generator
+from facereact.generator.model import load_generator
 
 SMALL = ["--width", "16", "--layers", "1", "--heads", "2", "--context", "8", "--warmup", "2", "--epochs", "1"]
 

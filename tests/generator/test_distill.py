@@ -11,7 +11,8 @@ from facereact.generator.distill import (DistillTask, distillation_kl, frame_gui
                                         student_weights)
 from facereact.generator.sampling import Sampling, recommended, recommended_for
 from facereact.generator.session import StreamingSession
-from facereact.generator.training import GeneratorTask, GeneratorTraining, load_generator
+from facereact.generator.model import load_generator
+from facereact.generator.training import GeneratorTask, GeneratorTraining
 from facereact.layout import EMOTION_DIM, MOTION_DIM
 
 from tests.generator.test_cli import SMALL

@@ -10,7 +10,7 @@ import torch
 from facereact.generator.model import GeneratorConfig, ReactionGenerator
 from facereact.generator.motion import ACTIVE_SHARE, motion_labels, region_motion
 from facereact.layout import FACE_DIM, MOTION_DIM, MOTION_GROUPS, face_index
-from facereact.train.checkpoint import CONFIG_FILE
+from facereact.model_files import CONFIG_FILE
 
 
 def test_a_nod_moves_the_pitch_region_only_while_it_lasts():

@@ -13,7 +13,7 @@ from facereact.generator.model import GeneratorConfig, ReactionGenerator
 from facereact.layout import WAV2VEC_DIM
 from facereact.synth.mars_writer import MarsSynthConfig, synthesize_mars
 from facereact.tokenizer.model import FaceTokenizer
-from facereact.train.checkpoint import config_from_dict
+from facereact.model_files import config_from_dict
 
 
 @pytest.fixture(scope="module")
