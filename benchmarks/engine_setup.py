@@ -6,8 +6,8 @@ import argparse
 
 import torch
 
-from facereact.generator.session import compile_steps
 from facereact.generator.model import load_generator
+from facereact.generator.session import compile_steps
 
 
 def engine_parser(doc: str, ticks: int) -> argparse.ArgumentParser:

@@ -14,8 +14,8 @@ import time
 import numpy as np
 import torch
 
-from facereact.generator.session import compile_steps
 from facereact.generator.model import load_generator
+from facereact.generator.session import compile_steps
 from facereact.layout import AUDIO_DIM, FACE_DIM
 from facereact.live.engine import ReactionEngine, SpeakerFrame
 from facereact.nn import fast

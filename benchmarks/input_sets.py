@@ -22,8 +22,8 @@ from facereact.data.eval_set import load_eval_set
 from facereact.generator.data import load_tokenized_pairs
 from facereact.generator.generate import generate_split
 from facereact.generator.inputs import INPUT_SETS
-from facereact.generator.session import generate_clip
 from facereact.generator.model import load_generator
+from facereact.generator.session import generate_clip
 from facereact.layout import CLIP_FRAMES, EMOTION_DIM
 from facereact.metrics import evaluate
 

@@ -23,11 +23,11 @@ from facereact.benchmark import benchmark
 from facereact.generator.model import GeneratorConfig
 from facereact.generator.training import SCHEDULE as GENERATOR_SCHEDULE
 from facereact.generator.training import train_generator
+from facereact.model_files import CONFIG_FILE
 from facereact.tokenizer.bench import RIVALS
 from facereact.tokenizer.model import TokenizerConfig
 from facereact.tokenizer.training import SCHEDULE as TOKENIZER_SCHEDULE
 from facereact.tokenizer.training import train_tokenizer
-from facereact.model_files import CONFIG_FILE
 
 
 def main() -> None:

@@ -19,8 +19,8 @@ from pathlib import Path
 
 from facereact.benchmark import benchmark
 from facereact.generator.choose import CHOICE_FILE, choose_sampling
-from facereact.generator.sampling import recommended_for
 from facereact.generator.model import load_generator
+from facereact.generator.sampling import recommended_for
 
 SYSTEMS = ("Mime", "MeanSeq", "Trans-VAE", "BeLFusion", "Ours")
 BEHAVIOUR = ("nod lift", "mmhmm lift", "smile lift", "concern lift", "nod peak s")

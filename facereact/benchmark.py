@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from facereact.baselines.clips import predict_split
-from facereact.baselines.rule_based import RULE_BASED, Predictions, TrainStats, rule_based
 from facereact.baselines.files import baseline_name, load_baseline
+from facereact.baselines.rule_based import RULE_BASED, Predictions, TrainStats, rule_based
 from facereact.data.eval_set import load_eval_set
 from facereact.data.paths import split_fingerprint
 from facereact.generator.generate import generate_split
@@ -29,9 +29,9 @@ from facereact.layout import CLIP_FRAMES
 from facereact.metrics import evaluate_both
 from facereact.metrics.behaviour import BEHAVIOUR_COLUMNS, BEHAVIOUR_NOTE
 from facereact.metrics.behaviour_inputs import BehaviourTruth, load_behaviour_truth
+from facereact.model_files import folder_fingerprint, model_kind
 from facereact.report import write_results
 from facereact.tokenizer.model import FaceTokenizer
-from facereact.model_files import folder_fingerprint, model_kind
 
 
 def system_name(generator: ReactionGenerator, tokenizer: FaceTokenizer, model_dir: Path, inputs: str = "full") -> str:

@@ -32,12 +32,12 @@ from facereact.generator.model import SAMPLING_KEY, GeneratorConfig
 from facereact.generator.training import SCHEDULE as GENERATOR_SCHEDULE
 from facereact.generator.training import train_generator
 from facereact.io import write_text_atomic
+from facereact.model_files import read_config
 from facereact.plots import plot_behaviour_curves, plot_reconstruction, plot_token_usage, plot_training_curve
 from facereact.synth.writer import SynthConfig, synthesize_corpus
 from facereact.tokenizer.model import FaceTokenizer, TokenizerConfig
 from facereact.tokenizer.training import SCHEDULE as TOKENIZER_SCHEDULE
 from facereact.tokenizer.training import decode_in_blocks, load_person_clips, train_tokenizer
-from facereact.model_files import read_config
 from facereact.viz.page import write_results_page
 from facereact.viz.render import render_clip
 

@@ -14,8 +14,8 @@ from facereact.baselines import belfusion, trans_vae
 from facereact.baselines.belfusion import BeLFusion, BeLFusionConfig
 from facereact.baselines.clips import FeatureStats, PairArrays, fit_stats, load_raw_pairs, random_windows, to_arrays
 from facereact.baselines.trans_vae import TransVAE, TransVAEConfig
-from facereact.train.phases import Phase, fit_phases, save_trained
 from facereact.train import schedules
+from facereact.train.phases import Phase, fit_phases, save_trained
 from facereact.train.schedules import TrainConfig
 from facereact.train.windows import long_enough, windows_per_epoch
 

@@ -13,8 +13,8 @@ from facereact.data.clip_io import load_emotion, load_face, load_neighbours
 from facereact.data.corpus import MAX_FRAME_SKEW, ReactCorpus
 from facereact.data.mars import is_mars
 from facereact.data.mars_check import check_mars
-from facereact.errors import DataError
 from facereact.data.paths import AUDIO_DIR, FACE_DIR, SPLITS, ClipRef, neighbour_file
+from facereact.errors import DataError
 from facereact.layout import FPS
 
 

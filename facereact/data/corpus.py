@@ -9,8 +9,8 @@ import numpy as np
 
 from facereact.data.audio import wav_features
 from facereact.data.clip_io import load_emotion, load_face, load_neighbours
-from facereact.errors import DataError
 from facereact.data.paths import AUDIO_DIR, FACE_DIR, SPLITS, ClipRef, neighbour_file
+from facereact.errors import DataError
 
 # The release mixes 750- and 751-frame arrays; larger disagreements mean a broken clip.
 MAX_FRAME_SKEW = 2

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from facereact.errors import UsageError
 from facereact.data.mars import is_mars
+from facereact.errors import UsageError
 from facereact.layout import FPS, MARS_FPS
 
 

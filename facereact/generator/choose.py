@@ -29,14 +29,14 @@ from facereact.data.eval_set import load_eval_set
 from facereact.errors import UsageError
 from facereact.generator.generate import generate_split
 from facereact.generator.model import SAMPLING_KEY
-from facereact.generator.sampling import Sampling, recommended_for
 from facereact.generator.model import load_generator
+from facereact.generator.sampling import Sampling, recommended_for
 from facereact.io import write_text_atomic
+from facereact.metrics.behaviour import behaviour_row
+from facereact.metrics.behaviour_inputs import load_behaviour_truth
 from facereact.metrics.correlation import frcorr
 from facereact.metrics.diversity import spread
 from facereact.metrics.dtw import min_distances
-from facereact.metrics.behaviour import behaviour_row
-from facereact.metrics.behaviour_inputs import load_behaviour_truth
 from facereact.metrics.inputs import check_inputs
 from facereact.model_files import CONFIG_FILE, read_config
 

@@ -27,9 +27,9 @@ from facereact.errors import DataError, UsageError
 from facereact.generator.digits import DigitHead, TokenEmbedding
 from facereact.generator.sampling import Sampling
 from facereact.layout import AUDIO_DIM, AUDIO_FEATURES, EMOTION_DIM, FACE_DIM, FPS, MOTION_DIM
+from facereact.model_files import CONFIG_FILE, config_from_dict, load_model_files, load_weights, save_model
 from facereact.nn.blocks import Band, Block, BlockState, band_mask, symmetric_band_mask
 from facereact.nn.cross import ListenerBlock, ListenerState
-from facereact.model_files import CONFIG_FILE, config_from_dict, load_model_files, load_weights, save_model
 
 KIND = "generator"
 

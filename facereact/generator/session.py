@@ -19,8 +19,8 @@ import numpy as np
 import torch
 
 from facereact.data.audio import frame_features
-from facereact.errors import UsageError
 from facereact.data.wav2vec2 import Wav2Vec2Features, Wav2Vec2Stream
+from facereact.errors import UsageError
 from facereact.generator.inputs import describe, emotion_frame, face_frame
 from facereact.generator.model import ReactionGenerator
 from facereact.generator.rows import conversation_rows, restart_rows

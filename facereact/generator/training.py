@@ -9,18 +9,18 @@ import numpy as np
 import torch
 from torch import nn
 
-from facereact.errors import DataError, UsageError
+from facereact.data.rates import corpus_rates
 from facereact.data.stats import AUDIO_STD_FLOOR, mean_std
+from facereact.errors import DataError, UsageError
 from facereact.generator.data import TokenizedPair, load_tokenized_pairs
 from facereact.generator.model import GeneratorConfig, ReactionGenerator
 from facereact.generator.motion import motion_labels
 from facereact.tokenizer.model import FaceTokenizer
+from facereact.train import schedules
 from facereact.train.distributed import is_main_process
 from facereact.train.phases import Phase, fit_phases, save_trained
-from facereact.train.settings import check_settings
-from facereact.data.rates import corpus_rates
-from facereact.train import schedules
 from facereact.train.schedules import TrainConfig
+from facereact.train.settings import check_settings
 from facereact.train.windows import draw_window, long_enough, windows_per_epoch
 
 

@@ -8,9 +8,9 @@ import numpy as np
 
 from facereact.data.clip_io import NPZ_MAGIC, check_magic
 from facereact.data.corpus import ReactCorpus
-from facereact.errors import DataError
 from facereact.data.eval_set import load_eval_set
 from facereact.data.paths import split_fingerprint
+from facereact.errors import DataError
 from facereact.layout import CLIP_FRAMES
 
 INPUT_KEYS = ("pred", "listener_gt", "speaker_gt", "neighbour")

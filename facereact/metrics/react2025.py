@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
-from facereact.errors import DataError
 from facereact.data.mars import MarsClip, MarsCorpus
+from facereact.errors import DataError
 from facereact.layout import AFFECT, AU, EMOTION_DIM, EXPRESSION
 from facereact.metrics.correlation import ccc_matrix
 from facereact.metrics.diversity import frdiv

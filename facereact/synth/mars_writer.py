@@ -19,8 +19,8 @@ import numpy as np
 import soundfile as sf
 from tqdm import tqdm
 
-from facereact.errors import UsageError
 from facereact.data.mars import ATTRIBUTES, AUDIO, COEFFICIENTS, PERSONALITY_DIR, ROLES, SPLITS, WAV2VEC, MarsClip
+from facereact.errors import UsageError
 from facereact.io import save_npy_atomic, write_text_atomic
 from facereact.layout import MARS_FPS, PERSONALITY_NAMES, WAV2VEC_DIM
 from facereact.synth.conversation import schedule_clip

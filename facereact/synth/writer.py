@@ -13,8 +13,8 @@ from tqdm import tqdm
 
 from facereact.data.audio import check_rate
 from facereact.data.clip_io import save_emotion
-from facereact.errors import DataError, UsageError
 from facereact.data.paths import AUDIO_DIR, EMOTION_DIR, FACE_DIR, SPLITS, neighbour_file
+from facereact.errors import DataError, UsageError
 from facereact.io import save_npy_atomic, write_text_atomic
 from facereact.layout import EMOTION_NAMES, FPS
 from facereact.synth.conversation import PersonTrack, schedule_clip

@@ -21,10 +21,10 @@ import torch
 from torch import nn
 
 from facereact.layout import EMOTION_DIM, FACE_DIM, FACE_GROUPS, FPS, MOTION_GROUPS
+from facereact.model_files import CONFIG_FILE, config_from_dict, load_model_files, load_weights, save_model
 from facereact.nn.blocks import BlockState, Stack
 from facereact.tokenizer.emotion import FaceEmotionReader, MotionState
 from facereact.tokenizer.quantizers import QuantizedResult, build_quantizer
-from facereact.model_files import CONFIG_FILE, config_from_dict, load_model_files, load_weights, save_model
 
 KIND = "tokenizer"
 

@@ -10,19 +10,19 @@ import numpy as np
 import torch
 from torch import nn
 
-from facereact.errors import UsageError
 from facereact.data.corpus import ReactCorpus
 from facereact.data.mars import MarsCorpus, is_mars
 from facereact.data.rates import corpus_rates
 from facereact.data.stats import EMOTION_STD_FLOOR, FACE_STD_FLOOR, mean_std
+from facereact.errors import UsageError
 from facereact.layout import FACE_GROUPS
 from facereact.tokenizer.model import (FaceTokenizer, TokenizerConfig, grouped_change_l1, grouped_l1, grouped_squared,
                                        region_change_scale)
 from facereact.tokenizer.quantizers import usage_stats
-from facereact.train.phases import Phase, fit_phases, save_trained
-from facereact.train.settings import check_settings
 from facereact.train import schedules
+from facereact.train.phases import Phase, fit_phases, save_trained
 from facereact.train.schedules import TrainConfig
+from facereact.train.settings import check_settings
 from facereact.train.windows import draw_window, long_enough, windows_per_epoch
 
 JOINT_SHARE = 0.8  # the first 80% of epochs train everything; the rest only the emotion reader

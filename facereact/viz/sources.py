@@ -8,8 +8,8 @@ import numpy as np
 
 from facereact.data.clip_io import load_face
 from facereact.data.corpus import ReactCorpus
-from facereact.errors import DataError, UsageError
 from facereact.data.paths import AUDIO_DIR
+from facereact.errors import DataError, UsageError
 from facereact.layout import EMOTION_DIM, FACE_DIM
 from facereact.metrics.files import read_npz
 

@@ -7,9 +7,9 @@ import pytest
 import soundfile as sf
 
 from facereact.data.check import check_corpus
-from facereact.errors import DataError
 from facereact.data.mars import (ATTRIBUTES, AUDIO, COEFFICIENTS, EEG_DIR, PERSONALITY_DIR, WAV2VEC, MarsClip,
                                  MarsCorpus, is_mars, load_eeg)
+from facereact.errors import DataError
 from facereact.layout import EEG_NAMES, EMOTION_DIM, FACE_DIM, MARS_FPS, PERSONALITY_NAMES, WAV2VEC_DIM
 from facereact.synth.mars_writer import MarsSynthConfig, synthesize_mars
 

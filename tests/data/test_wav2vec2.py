@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from facereact.errors import DataError, UsageError
 from facereact.data.wav2vec2 import RATE, Wav2Vec2Features, Wav2Vec2Stream, to_16k
+from facereact.errors import DataError, UsageError
 from facereact.generator.model import GeneratorConfig, ReactionGenerator
 from facereact.generator.session import StreamingSession
 from facereact.layout import MARS_FPS, WAV2VEC_DIM

@@ -8,11 +8,11 @@ import pytest
 
 from facereact.benchmark import prediction_key
 from facereact.cli import main
-from facereact.generator.session import StreamingSession
 from facereact.generator.choose import CHOICE_FILE, GUIDANCES, MARGIN, TEMPERATURES, pick, score, timing_error
 from facereact.generator.model import GeneratorConfig, ReactionGenerator
-from facereact.generator.sampling import RECOMMENDED_ONLINE, Sampling, own_sampling, recommended_for
 from facereact.generator.model import load_generator
+from facereact.generator.sampling import RECOMMENDED_ONLINE, Sampling, own_sampling, recommended_for
+from facereact.generator.session import StreamingSession
 
 SMALL = ["--width", "16", "--layers", "1", "--heads", "2", "--context", "8", "--warmup", "2", "--epochs", "1"]
 

@@ -9,9 +9,9 @@ from facereact.cli import main
 from facereact.generator.digits import DigitHead
 from facereact.generator.distill import (DistillTask, distillation_kl, frame_guidance, guided_digit_logits, kept_layers,
                                         student_weights)
+from facereact.generator.model import load_generator
 from facereact.generator.sampling import Sampling, recommended, recommended_for
 from facereact.generator.session import StreamingSession
-from facereact.generator.model import load_generator
 from facereact.generator.training import GeneratorTask, GeneratorTraining
 from facereact.layout import EMOTION_DIM, MOTION_DIM
 

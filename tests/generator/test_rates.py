@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 
 from facereact.cli import main
-from facereact.errors import DataError, UsageError
 from facereact.data.mars import MarsCorpus
 from facereact.data.rates import MARS, REACT2024, check_fits, corpus_rates
+from facereact.errors import DataError, UsageError
 from facereact.generator.model import GeneratorConfig, ReactionGenerator
 from facereact.layout import WAV2VEC_DIM
+from facereact.model_files import config_from_dict
 from facereact.synth.mars_writer import MarsSynthConfig, synthesize_mars
 from facereact.tokenizer.model import FaceTokenizer
-from facereact.model_files import config_from_dict
 
 
 @pytest.fixture(scope="module")
