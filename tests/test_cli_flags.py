@@ -1,4 +1,5 @@
 """Each command takes only the flags it reads, and its defaults are the library's."""
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -55,7 +56,10 @@ def test_training_defaults_are_the_library_defaults(monkeypatch: pytest.MonkeyPa
     assert cli.main(["train", "reader", "--data", "D", "--tokenizer", "T", "--out", "O", "--clip-starts", "0.5"]) == 0
     assert seen["args"][4].clip_starts == 0.5
     seen = _captured(monkeypatch, "facereact.generator.training", "train_generator")
+    chose = _captured(monkeypatch, "facereact.generator.choose", "choose_sampling")
+    monkeypatch.setattr("facereact.cli.train._report_choice", lambda choice, model: None)
     assert cli.main(["train", "generator", "--data", "D", "--tokenizer", "T", "--out", "O"]) == 0
+    assert chose["args"] == ("O", "D", "val", 0)  # the trained model then chooses its sampling on val
     assert seen["args"][3:] == (GeneratorConfig(), generator_training.SCHEDULE, generator_training.GeneratorTraining())
     assert cli.main(["train", "generator", "--data", "D", "--tokenizer", "T", "--out", "O", "--offline",
                      "--window", "64", "--epochs", "3", "--speaker-dropout", "0.2"]) == 0
@@ -69,6 +73,9 @@ def test_training_defaults_are_the_library_defaults(monkeypatch: pytest.MonkeyPa
     assert cli.main(["train", "generator", "--data", "D", "--tokenizer", "T", "--out", "O",
                      "--aux-motion-weight", "0"]) == 0
     assert not seen["args"][3].aux_motion
+    chose.clear()
+    assert cli.main(["train", "generator", "--data", "D", "--tokenizer", "T", "--out", "O", "--no-choose-sampling"]) == 0
+    assert chose == {}
     seen = _captured(monkeypatch, "facereact.tokenizer.training", "train_tokenizer")
     assert cli.main(["train", "tokenizer", "--data", "D", "--out", "O", "--motion-weight", "0.3"]) == 0
     assert seen["args"][4].motion_weight == 0.3
@@ -113,12 +120,16 @@ def test_a_tokenizer_folder_given_as_a_generator_names_the_mismatch(tmp_path: Pa
     assert "a tokenizer folder, where a generator folder is needed" in capsys.readouterr().err
 
 
-def test_the_guidance_ramp_flag_goes_over_the_generators_recommended_sampling() -> None:
-    from facereact.generator.model import GeneratorConfig
+def test_the_guidance_ramp_flag_goes_over_the_generators_own_sampling() -> None:
+    from facereact.cli.flags import sampling_from
+    from facereact.generator.model import GeneratorConfig, ReactionGenerator
 
+    generator = ReactionGenerator(GeneratorConfig(offline=True, width=16, heads=2, layers=1, context=8))
     args = cli.build_parser().parse_args(["generate", "--model", "M", "--data", "D", "--out", "O",
                                           "--guidance-ramp", "0"])
-    how = cli._sampling(args, GeneratorConfig(offline=True))
+    how = sampling_from(args, generator)
     assert how.guidance_ramp == 0 and how.guidance == 3.0  # the offline default's guidance, unramped
+    generator.chosen_sampling = replace(how, guidance=5.0, guidance_ramp=20)
+    assert sampling_from(args, generator) == replace(how, guidance=5.0)  # over the model's own choice
     plain = cli.build_parser().parse_args(["generate", "--model", "M", "--data", "D", "--out", "O"])
-    assert cli._sampling(plain) is None  # no flag: each generator its own recommended sampling
+    assert sampling_from(plain, generator) is None  # no flag: each generator its own sampling

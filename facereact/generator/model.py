@@ -30,6 +30,7 @@ from facereact.layout import AUDIO_DIM, AUDIO_FEATURES, EMOTION_DIM, FACE_DIM, F
 from facereact.model_files import CONFIG_FILE, config_from_dict, load_model_files, load_weights, save_model
 from facereact.nn.blocks import Band, Block, BlockState, band_mask, symmetric_band_mask
 from facereact.nn.cross import ListenerBlock, ListenerState
+from facereact.tokenizer.model import FaceTokenizer
 
 KIND = "generator"
 
@@ -286,9 +287,8 @@ class ReactionGenerator(nn.Module):
         return model.eval()
 
 
-def load_generator(folder: str | Path) -> tuple[ReactionGenerator, "FaceTokenizer"]:
+def load_generator(folder: str | Path) -> tuple[ReactionGenerator, FaceTokenizer]:
     """A trained generator folder: the generator and its tokenizer (tokenizer/, a copy)."""
-    from facereact.tokenizer.model import FaceTokenizer
 
     generator, tokenizer = ReactionGenerator.load(folder), FaceTokenizer.load(Path(folder) / "tokenizer")
     if tokenizer.levels != tuple(generator.config.levels):

@@ -11,7 +11,7 @@ from torch import nn
 
 from facereact.data.rates import corpus_rates
 from facereact.data.stats import AUDIO_STD_FLOOR, mean_std
-from facereact.errors import DataError, UsageError
+from facereact.errors import UsageError
 from facereact.generator.data import TokenizedPair, load_tokenized_pairs
 from facereact.generator.model import GeneratorConfig, ReactionGenerator
 from facereact.generator.motion import motion_labels

@@ -1,0 +1,124 @@
+"""Corpus commands: `synth`, `data check`, `demo`, `render`."""
+from __future__ import annotations
+
+import argparse
+
+from facereact.cli.flags import finite_float, given_flags
+from facereact.errors import UsageError
+
+
+def _synth(args: argparse.Namespace) -> int:
+    if args.layout == "mars":
+        from facereact.synth.mars_writer import MarsSynthConfig, synthesize_mars
+
+        if args.channels is not None or args.persona_shift is not None:
+            raise UsageError("--channels and --persona-shift are for --layout react2024")
+        config = MarsSynthConfig(**given_flags(args, ("sessions", "clips", "min_frames", "frames", "sample_rate", "seed"),
+                                          {"clips": "clips_per_session", "frames": "max_frames"}), world=_world(args))
+        synthesize_mars(args.out, config)
+        print(f"wrote a MARS-layout corpus of {config.sessions} sessions to {args.out}")
+        return 0
+    from facereact.synth.writer import SynthConfig, synthesize_corpus
+
+    if args.min_frames is not None:
+        raise UsageError("--min-frames is for --layout mars: REACT 2024 clips all have --frames frames")
+    config = SynthConfig(**given_flags(args, ("sessions", "clips", "frames", "sample_rate", "channels", "seed",
+                                         "persona_shift"), {"clips": "clips_per_session"}), world=_world(args))
+    synthesize_corpus(args.out, config)
+    print(f"wrote {config.sessions * config.clips_per_session} clip pairs to {args.out}")
+    return 0
+
+
+def _world(args: argparse.Namespace):
+    """The named world with the knobs given on the command line changed."""
+    from facereact.synth.world import KNOBS, world_named
+
+    return world_named(args.world, **{k: getattr(args, k) for k in KNOBS if getattr(args, k) is not None})
+
+
+def _data_check(args: argparse.Namespace) -> int:
+    from facereact.data.check import check_corpus
+
+    report = check_corpus(args.root, progress=not args.quiet)
+    print(report.text())
+    return 0 if report.ok else 1
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from facereact.demo import run_demo
+
+    run_demo(args.out, sessions=args.sessions, seed=args.seed, settings=tuple(args.settings))
+    return 0
+
+
+def _render(args: argparse.Namespace) -> int:
+    from facereact.viz.face import FaceStyle
+    from facereact.viz.render import render_clip, render_files, render_predictions
+
+    style = FaceStyle(size=args.size, pose_gain=args.pose_gain)
+    if args.face:
+        written = render_files(args.face, args.out, args.audio, style)
+    elif args.data:
+        written = render_clip(args.data, args.split, args.clip, args.out, args.pred, args.samples, style,
+                              with_audio=not args.no_audio)
+    elif args.pred:
+        written = render_predictions(args.pred, args.clip, args.out, args.samples, style)
+    else:
+        raise UsageError("render: give --face FILE.npy ..., --data ROOT [--pred PRED.npz], or --pred PRED.npz")
+    print("wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
+def register(verbs) -> dict:
+    """Add these commands to the parser's verbs; returns the commands whose --out is checked
+    for writing before any work (True: a folder)."""
+    from facereact.synth.world import KNOBS, WORLDS
+
+    p = verbs.add_parser("synth", help="write a synthetic dyadic corpus in the REACT layout")
+    p.add_argument("out")
+    p.add_argument("--layout", default="react2024", choices=("react2024", "mars"),
+                   help="react2024 (NoXi/RECOLA, 25 fps) or mars (REACT 2025/2026: sessions, 30 fps, any length)")
+    p.add_argument("--sessions", type=int, default=None, help="default 12 (mars: 4 prompts)")
+    p.add_argument("--clips", type=int, default=None, help="clips per session (default 4; mars: 3 train clips)")
+    p.add_argument("--frames", type=int, default=None, help="clip length (default 751; mars: the longest, 600)")
+    p.add_argument("--min-frames", type=int, default=None, help="mars: the shortest clip (default 150)")
+    p.add_argument("--sample-rate", type=int, default=16000)
+    p.add_argument("--channels", type=int, choices=(1, 2), default=None, help="react2024: 1 or 2 (default 1)")
+    p.add_argument("--persona-shift", type=float, default=None,
+                   help="react2024: move every persona trait's range by this share of its width (default 0), "
+                        "for a second corpus of other people")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--world", default="demo", choices=tuple(WORLDS),
+                   help="how its people react and speak and how they are tracked (docs/data.md, 'Worlds'); "
+                        "each knob below changes one thing of it")
+    for knob, meaning in KNOBS.items():
+        p.add_argument("--" + knob.replace("_", "-"), type=finite_float, default=None, help=meaning)
+    p.set_defaults(func=_synth)
+    p = verbs.add_parser("data", help="corpus tools")
+    data_verbs = p.add_subparsers(dest="data_verb", required=True, metavar="ACTION")
+    c = data_verbs.add_parser("check", help="validate a corpus and print a summary")
+    c.add_argument("root")
+    c.add_argument("--quiet", action="store_true", help="no progress bars")
+    c.set_defaults(func=_data_check)
+    p = verbs.add_parser("demo", help="the main job on a synthetic corpus")
+    p.add_argument("--out", default="results/demo")
+    p.add_argument("--sessions", type=int, default=36)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--settings", nargs="+", default=["online"], choices=("online", "offline", "distilled"),
+                   help="generators to train (default: online, the one a robot streams; each adds ~6 min; "
+                        "distilled: the online one's guidance in one pass, ~6 min more)")
+    p.set_defaults(func=_demo)
+    p = verbs.add_parser("render", help="animated faces (GIF/MP4): face files, or a clip with its reactions")
+    p.add_argument("--out", required=True, help="OUT.gif, OUT.mp4, or OUT without suffix for both")
+    p.add_argument("--face", nargs="+", help="(T, 58) .npy files to show side by side")
+    p.add_argument("--audio", help="wav to mux into the MP4 (with --face)")
+    p.add_argument("--data", help="corpus root: show a clip's speaker and real listener")
+    p.add_argument("--split", default="val", choices=("train", "val", "test"))
+    p.add_argument("--clip", type=int, default=0, help="row of the split, in mirrored order")
+    p.add_argument("--pred", help="predictions .npz from `facereact generate`: add generated listeners")
+    p.add_argument("--samples", type=int, default=2, help="how many generated listeners to show")
+    p.add_argument("--no-audio", action="store_true", help="do not mux the speaker's audio")
+    p.add_argument("--size", type=int, default=160, help="pixels per face")
+    p.add_argument("--pose-gain", type=float, default=1.0, help="exaggerate head motion")
+    p.set_defaults(func=_render)
+    return {_synth: True, _demo: True, _render: False}

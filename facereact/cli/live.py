@@ -1,0 +1,157 @@
+"""Live commands: `stream`, `serve`, `client`."""
+from __future__ import annotations
+
+import argparse
+
+from facereact.cli.flags import add_sampling_flags, positive_float, positive_int, sampling_from, say_sampling
+from facereact.errors import UsageError
+
+
+def _stream(args: argparse.Namespace) -> int:
+    from facereact.generator.session import StreamingSession, compile_steps
+    from facereact.generator.stream import replay
+    from facereact.generator.model import load_generator
+
+    generator, tokenizer = load_generator(args.model)
+    wav2vec2 = None
+    if args.wav2vec2:
+        from facereact.data.wav2vec2 import Wav2Vec2Features
+
+        wav2vec2 = Wav2Vec2Features(args.wav2vec2)
+    compile_steps()
+    session = StreamingSession(generator, tokenizer, args.samples, sampling_from(args, generator), args.seed,
+                               read_emotion=args.read_emotion, wav2vec2=wav2vec2, wav2vec2_window=args.wav2vec2_window)
+    say_sampling(args, generator)
+    report = replay(session, args.wav, args.face, realtime=not args.fast, frames=args.frames)
+    print(report.text())
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from facereact.live.server import is_loopback, token_from
+
+    from facereact.live.livelink import parse_address
+
+    try:
+        if args.livelink:
+            parse_address(args.livelink)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if not is_loopback(args.host) and not token_from(args.token):
+        raise UsageError(f"binding to {args.host} (not loopback) needs a token: --token or $FACEREACT_TOKEN")
+    print(f"serving {args.model} on ws://{args.host}:{args.port} (K up to {args.samples}, "
+          f"{args.max_sessions} conversations" + (f" per worker, {args.workers} workers" if args.workers > 1 else "") +
+          (f", Live Link to {args.livelink}" if args.livelink else "") + "; Ctrl-C stops)", flush=True)
+    if args.workers == 1:
+        _serve_worker(None, 0, 1, args)
+    else:
+        from facereact.live.workers import run_workers
+
+        run_workers(_serve_worker, args.host, args.port, args.workers, (args,))
+    print("stopped")
+    return 0
+
+
+def _serve_worker(sock, index: int, workers: int, args: argparse.Namespace) -> None:
+    """One server process: conversations get ids index, index + workers, ... (live/workers.py)."""
+    import asyncio
+
+    import torch
+
+    from facereact.generator.model import load_generator
+    from facereact.live.livelink import LiveLinkEmitter, parse_address
+    from facereact.live.server import Limits, ReactionServer, token_from
+
+    # A tick is hundreds of small operations run one after another on the event loop's thread: a
+    # second intra-op thread speeds none of them up, but its idle spinning takes the core the
+    # sockets, the clients (and other programs on a robot) need.
+    torch.set_num_threads(args.threads)
+    generator, tokenizer = load_generator(args.model)
+    if index == 0:
+        say_sampling(args, generator)
+    emitter = LiveLinkEmitter(*parse_address(args.livelink)) if args.livelink else None
+    limits = Limits(sessions=args.max_sessions, samples=args.samples, gather_seconds=args.gather_ms / 1000,
+                    reserve=args.reserve)
+    server = ReactionServer(generator, tokenizer, sampling_from(args, generator),
+                            read_emotion=not args.no_read_emotion, limits=limits, token=token_from(args.token),
+                            on_frame=emitter, ids=(index, workers))
+    asyncio.run(server.run(args.host, args.port, sock=sock))
+
+
+def _client(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from facereact.data.audio import read_wav
+    from facereact.generator.stream import load_face_track
+    from facereact.live.client import stream_recording
+    from facereact.live.server import token_from
+
+    samples, rate = read_wav(args.wav)
+    faces = load_face_track(args.face) if args.face else None
+    if faces is not None:
+        faces = [dict(f) if isinstance(f, dict) else f for f in faces]
+    received, latency = asyncio.run(stream_recording(args.url, samples, rate, faces, args.samples, args.seed,
+                                                     token_from(args.token), realtime=not args.fast,
+                                                     frames=args.frames))
+    figures = latency.summary()
+    print(f"{figures['frames']} listener frames back, {figures['lost']} lost" +
+          (f"; round trip p50 {figures['p50_ms']:.1f} ms, p99 {figures['p99_ms']:.1f} ms, max "
+           f"{figures['max_ms']:.1f} ms, {figures['late_over_40ms']} over 40 ms" if figures["frames"] else ""))
+    return 0 if figures["frames"] and not figures["lost"] else 1
+
+
+def register(verbs) -> dict:
+    """Add these commands to the parser's verbs; returns the commands whose --out is checked
+    for writing before any work (True: a folder)."""
+    p = verbs.add_parser("stream", help="replay a recording through the live session, print latency")
+    p.add_argument("--model", required=True)
+    p.add_argument("--wav", required=True)
+    p.add_argument("--face", default=None,
+                   help="speaker face track: (T, 58) .npy, or .csv of ARKit blendshape names + pitch, yaw, roll "
+                        "[+ tx, ty, tz]; without it the speaker is heard with audio alone")
+    p.add_argument("--read-emotion", action="store_true",
+                   help="read the speaker's emotion off the face (the tokenizer's reader) instead of leaving it absent")
+    p.add_argument("--frames", type=positive_int, default=None, help="stop after this many frames")
+    p.add_argument("--fast", action="store_true", help="do not wait for real time between frames")
+    p.add_argument("--wav2vec2", default=None, metavar="DIR",
+                   help="a generator trained on MARS hears wav2vec2 features: a local checkpoint folder "
+                        "(config.json, model.safetensors) to compute them from; nothing is downloaded")
+    p.add_argument("--wav2vec2-window", type=float, default=1.0,
+                   help="seconds of past audio each live wav2vec2 feature is computed from (default 1)")
+    add_sampling_flags(p)
+    p.set_defaults(func=_stream)
+    p = verbs.add_parser("serve", help="live listener reactions over WebSockets (docs/live.md)")
+    p.add_argument("--model", required=True, help="an online generator folder")
+    p.add_argument("--host", default="127.0.0.1", help="default loopback; any other address needs a token")
+    p.add_argument("--port", type=int, default=8765)
+    p.add_argument("--token", default=None, help="shared secret clients must present (or $FACEREACT_TOKEN)")
+    p.add_argument("--max-sessions", type=positive_int, default=64)
+    p.add_argument("--livelink", default=None, metavar="HOST:PORT",
+                   help="also send each listener frame as Unreal Live Link Face UDP packets (port 11111 in Unreal)")
+    p.add_argument("--no-read-emotion", action="store_true",
+                   help="leave the speaker's emotion absent instead of reading it off a client's face")
+    p.add_argument("--threads", type=positive_int, default=1,
+                   help="torch threads for the batched forward (default 1: its operations are too small to "
+                        "share, and an idle second thread spins on a core the sockets need)")
+    p.add_argument("--workers", type=positive_int, default=1,
+                   help="server processes sharing the port, one per core to give (limits apply per worker)")
+    p.add_argument("--reserve", type=positive_int, default=4,
+                   help="conversation slots a batch starts with, built at start for --samples' K (default 4; "
+                        "it doubles when full, a copy of everyone's state): give the robots you expect at once "
+                        "(1.6 MB a slot at K = 1)")
+    p.add_argument("--gather-ms", type=positive_float, default=8.0,
+                   help="how long a tick waits, after its first frame, for other conversations' frames "
+                        "(default 8; longer: fewer, larger ticks)")
+    add_sampling_flags(p)
+    p.set_defaults(func=_serve, samples=10)
+    p = verbs.add_parser("client", help="stream a recording to a server in real time; print the latency")
+    p.add_argument("--wav", required=True)
+    p.add_argument("--face", default=None, help="speaker face track: (T, 58) .npy or a tracker .csv")
+    p.add_argument("--url", default="ws://127.0.0.1:8765")
+    p.add_argument("--token", default=None, help="the server's token (or $FACEREACT_TOKEN)")
+    p.add_argument("--samples", type=positive_int, default=1, help="reactions to ask for (K)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--frames", type=positive_int, default=None, help="stop after this many frames")
+    p.add_argument("--fast", action="store_true", help="send as fast as the server allows, not in real time")
+    p.set_defaults(func=_client)
+    return {}
