@@ -101,6 +101,29 @@ def pick(rows: list[dict], house: int) -> int:
     return house if scores[house] is not None and scores[house] <= best[0] + MARGIN else best[1]
 
 
+class Trials:
+    """Candidate samplings of one generator drawn on a split at the choice's size and scored; the
+    split's real listeners are read once, when the first draw says how long its clips are."""
+
+    def __init__(self, generator, tokenizer, root: str | Path, split: str, progress: bool = True) -> None:
+        self.generator, self.tokenizer, self.root, self.split, self.progress = generator, tokenizer, root, split, progress
+        self._truth: tuple | None = None
+
+    def run(self, how: Sampling, seed: int) -> dict:
+        """The candidate's figures: FRCorr, FRDist, FRDiv, timing error and its behaviour row."""
+        pred = generate_split(self.generator, self.tokenizer, self.root, self.split, SAMPLES, how, seed,
+                              progress=self.progress, frames=FRAMES)
+        if self._truth is None:
+            data = load_eval_set(self.root, self.split, pred["pred"].shape[2])
+            behaviour = load_behaviour_truth(self.root, self.split, pred["pred"].shape[2], data)
+            self._truth = data, behaviour, behaviour_row(behaviour.figures, None)
+        data, behaviour, real = self._truth
+        inputs = check_inputs(pred["pred"], data.listener_emotion, data.speaker_emotion, data.neighbour)
+        figures = behaviour.score(pred["pred_face"])[1]
+        return {"sampling": asdict(how), "FRCorr": frcorr(inputs), "FRDist": float(min_distances(inputs)[0].sum(1).mean()),
+                "FRDiv": spread(inputs.pred).frdiv, "timing_error": timing_error(figures, real), "behaviour": figures}
+
+
 def choose_sampling(folder: str | Path, root: str | Path, split: str = "val", seed: int = 0,
                     progress: bool = True, save: bool = True) -> Choice:
     """Try the candidates on `split` of the corpus at `root` and keep the best by the rule; with
@@ -109,22 +132,10 @@ def choose_sampling(folder: str | Path, root: str | Path, split: str = "val", se
     folder = Path(folder)
     generator, tokenizer = load_generator(folder)
     house = recommended_for(generator.config)
-    truth: dict = {}  # the split's real listeners, read once the first draw says how long clips are
+    trials = Trials(generator, tokenizer, root, split, progress)
 
     def trial(how: Sampling) -> dict:
-        pred = generate_split(generator, tokenizer, root, split, SAMPLES, how, seed + SEED_OFFSET, progress=progress,
-                              frames=FRAMES)
-        t = pred["pred"].shape[2]
-        if not truth:
-            truth["data"] = load_eval_set(root, split, t)
-            truth["behaviour"] = load_behaviour_truth(root, split, t, truth["data"])
-            truth["real"] = behaviour_row(truth["behaviour"].figures, None)
-        data = truth["data"]
-        inputs = check_inputs(pred["pred"], data.listener_emotion, data.speaker_emotion, data.neighbour)
-        figures = truth["behaviour"].score(pred["pred_face"])[1]
-        return {"sampling": asdict(how), "FRCorr": frcorr(inputs), "FRDist": float(min_distances(inputs)[0].sum(1).mean()),
-                "FRDiv": spread(inputs.pred).frdiv, "timing_error": timing_error(figures, truth["real"]),
-                "behaviour": figures}
+        return trials.run(how, seed + SEED_OFFSET)
 
     if generator.config.distilled_guidance != 1.0:  # guidance is in the weights: only the temperature
         candidates = [house] + [replace(house, temperature=t) for t in TEMPERATURES]
