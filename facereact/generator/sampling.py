@@ -24,7 +24,7 @@ class Sampling:
     # Frames over which guidance rises linearly from 1 at a conversation's first frame to
     # `guidance`. At a clip's start neither model has a listener past, and guidance extrapolating
     # between two uninformed guesses draws first faces no listener makes, which then lurch toward
-    # the speaker (docs/quality.md). 0: full guidance from the first frame.
+    # the speaker (docs/quality-history.md). 0: full guidance from the first frame.
     guidance_ramp: int = 0
 
     def __post_init__(self) -> None:
@@ -53,13 +53,13 @@ class Sampling:
 # chosen on the demo corpus's validation split (56 clips x 10 reactions, FRCorr): plain sampling
 # 1.455; guidance 2: 1.621; guidance 2 at temperature 0.9: 1.716, FRDiv 0.111 -> 0.102; with the
 # emotion reader that learns a clip's start, guidance 3 over 2: 1.966 against 1.862 (seed 0), and
-# on the second corpus with the ramp 1.929 against 1.900 (docs/quality.md).
+# on the second corpus with the ramp 1.929 against 1.900 (docs/quality-history.md).
 RECOMMENDED = Sampling(temperature=0.9, guidance=3.0, guidance_ramp=10)
 # The online generator (the one a robot streams) hears only the speaker's past and leans on
 # guidance more: on the demo corpus, seeds 0-3, guidance 4 took FRCorr from 1.614 to 1.752, FRDist
 # 92.8 -> 96.1, FRDiv 0.092 -> 0.081; confirmed on a second corpus. Ramping guidance in over a
 # conversation's first 10 frames (0.4 s) then took it from 1.788 to 1.829 and FRDist from 94.0 to
-# 91.8 (demo corpus, seeds 0-3; docs/quality.md).
+# 91.8 (demo corpus, seeds 0-3; docs/quality-history.md).
 RECOMMENDED_ONLINE = Sampling(temperature=0.9, guidance=4.0, guidance_ramp=10)
 
 

@@ -60,7 +60,7 @@ class GeneratorTraining:
     # Share of windows taken at a clip's first frame (the listener's first input BOS), which a
     # uniformly drawn window meets once in about 600. Distillation uses it to teach a student the
     # teacher's ramped-in guidance at a conversation's start; for the generator itself it cost
-    # diversity (docs/quality.md). 0: off, and no draw is made.
+    # diversity (docs/quality-history.md). 0: off, and no draw is made.
     clip_starts: float = 0.0
 
     def __post_init__(self) -> None:
