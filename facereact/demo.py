@@ -96,7 +96,7 @@ def run_demo(out: str | Path, sessions: int = 36, seed: int = 0, tokenizer_epoch
     clock.lap("corpus")
 
     tok_dir = out / "tokenizer"
-    if _trained(tok_dir):
+    if already_trained(tok_dir):
         print(f"[demo] reusing the tokenizer in {tok_dir}")
         tokenizer = FaceTokenizer.load(tok_dir)
     else:
@@ -109,7 +109,7 @@ def run_demo(out: str | Path, sessions: int = 36, seed: int = 0, tokenizer_epoch
     generators = {}
     for setting in settings:
         folder = generators[setting] = out / f"generator_{setting}"
-        if _trained(folder):
+        if already_trained(folder):
             pass
         elif setting == "distilled":
             print("[demo] distilling the online generator's guidance into a one-pass, two-layer student")
@@ -131,7 +131,7 @@ def run_demo(out: str | Path, sessions: int = 36, seed: int = 0, tokenizer_epoch
             ("trans_vae", train_trans_vae, TransVAEConfig(online=baselines_online), baseline_epochs),
             ("belfusion", train_belfusion, BeLFusionConfig(online=baselines_online), 2 * baseline_epochs)):
         folder = out / kind
-        if not _trained(folder) or _online(folder, kind) != baselines_online:
+        if not already_trained(folder) or _online(folder, kind) != baselines_online:
             print(f"[demo] training the {kind} baseline, {'online' if baselines_online else 'offline'} "
                   f"({epochs} epochs)")
             train_fn(corpus, folder, config, replace(BASELINE_SCHEDULE, epochs=epochs, warmup_steps=20, seed=seed))
@@ -184,7 +184,7 @@ def _online(folder: Path, kind: str) -> bool:
     return bool(read_config(folder, kind)[kind].get("online"))
 
 
-def _trained(folder: Path) -> bool:
+def already_trained(folder: Path) -> bool:
     """Whether an earlier run left a model this version can load in `folder` (else: train it again)."""
     if not (folder / "model.safetensors").is_file():
         return False

@@ -45,9 +45,17 @@ def _data_check(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    if args.layout == "mars":
+        from facereact.demo_mars import SESSIONS, run_mars_demo
+
+        if args.settings != ["online"]:
+            raise UsageError("--settings is for --layout react2024: the MARS demo trains the online generator")
+        out = args.out or "results/demo_mars"
+        run_mars_demo(out, sessions=args.sessions or SESSIONS, seed=args.seed)
+        return 0
     from facereact.demo import run_demo
 
-    run_demo(args.out, sessions=args.sessions, seed=args.seed, settings=tuple(args.settings))
+    run_demo(args.out or "results/demo", sessions=args.sessions or 36, seed=args.seed, settings=tuple(args.settings))
     return 0
 
 
@@ -89,25 +97,30 @@ def register(verbs) -> dict:
                         "for a second corpus of other people")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--world", default="demo", choices=tuple(WORLDS),
-                   help="how its people react and speak and how they are tracked (docs/data.md, 'Worlds'); "
+                   help="how its people react and speak and how they are tracked (docs/synthetic.md, 'Worlds'); "
                         "each knob below changes one thing of it")
     for knob, meaning in KNOBS.items():
         p.add_argument("--" + knob.replace("_", "-"), type=finite_float, default=None, help=meaning)
     p.set_defaults(func=_synth)
+
     p = verbs.add_parser("data", help="corpus tools")
     data_verbs = p.add_subparsers(dest="data_verb", required=True, metavar="ACTION")
     c = data_verbs.add_parser("check", help="validate a corpus and print a summary")
     c.add_argument("root")
     c.add_argument("--quiet", action="store_true", help="no progress bars")
     c.set_defaults(func=_data_check)
+
     p = verbs.add_parser("demo", help="the main job on a synthetic corpus")
-    p.add_argument("--out", default="results/demo")
-    p.add_argument("--sessions", type=int, default=36)
+    p.add_argument("--layout", default="react2024", choices=("react2024", "mars"),
+                   help="react2024 (NoXi/RECOLA, the REACT 2024 table and behaviour) or mars (REACT 2025/2026)")
+    p.add_argument("--out", default=None, help="default results/demo (mars: results/demo_mars)")
+    p.add_argument("--sessions", type=int, default=None, help="default 36 (mars: 16 prompts)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--settings", nargs="+", default=["online"], choices=("online", "offline", "distilled"),
                    help="generators to train (default: online, the one a robot streams; each adds ~6 min; "
                         "distilled: the online one's guidance in one pass, ~6 min more)")
     p.set_defaults(func=_demo)
+
     p = verbs.add_parser("render", help="animated faces (GIF/MP4): face files, or a clip with its reactions")
     p.add_argument("--out", required=True, help="OUT.gif, OUT.mp4, or OUT without suffix for both")
     p.add_argument("--face", nargs="+", help="(T, 58) .npy files to show side by side")

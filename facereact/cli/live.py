@@ -120,6 +120,7 @@ def register(verbs) -> dict:
                    help="seconds of past audio each live wav2vec2 feature is computed from (default 1)")
     add_sampling_flags(p)
     p.set_defaults(func=_stream)
+
     p = verbs.add_parser("serve", help="live listener reactions over WebSockets (docs/live.md)")
     p.add_argument("--model", required=True, help="an online generator folder")
     p.add_argument("--host", default="127.0.0.1", help="default loopback; any other address needs a token")
@@ -144,6 +145,7 @@ def register(verbs) -> dict:
                         "(default 8; longer: fewer, larger ticks)")
     add_sampling_flags(p)
     p.set_defaults(func=_serve, samples=10)
+
     p = verbs.add_parser("client", help="stream a recording to a server in real time; print the latency")
     p.add_argument("--wav", required=True)
     p.add_argument("--face", default=None, help="speaker face track: (T, 58) .npy or a tracker .csv")

@@ -143,6 +143,7 @@ def register(verbs) -> dict:
                    help="what the speaker stream hears: full (audio, face, emotion), audio+face, "
                         "audio+face+read (emotion read off the face) or audio")
     p.set_defaults(func=_generate)
+
     p = verbs.add_parser("evaluate", help="the REACT metrics of generated reactions")
     p.add_argument("pred", nargs="?", help="predictions .npz holding 'pred' (N, K, T, 25); needs --data")
     p.add_argument("--inputs", help=".npz holding pred, listener_gt, speaker_gt, neighbour")
@@ -156,6 +157,7 @@ def register(verbs) -> dict:
     p.add_argument("--out", help="write the figures as JSON here too (with the behaviour curves)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_evaluate)
+
     p = verbs.add_parser("benchmark", help="every system on one split, one comparison table")
     p.add_argument("--data", required=True)
     p.add_argument("--split", default="val", choices=("train", "val", "test"))

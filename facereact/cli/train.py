@@ -197,6 +197,7 @@ def register(verbs) -> dict:
         else:
             add_size_flags(b, ("width", "heads", "context", "window"), authors=False)
         b.set_defaults(func=_train_baseline, baseline=name)
+
     p = verbs.add_parser("choose-sampling", help="a trained generator picks its guidance and temperature on a "
                                                  "split and keeps them in its config (generator/choose.py)")
     p.add_argument("--model", required=True, help="trained generator folder")
@@ -204,12 +205,14 @@ def register(verbs) -> dict:
     p.add_argument("--split", default="val", choices=("train", "val", "test"))
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_choose_sampling)
+
     p = verbs.add_parser("tokenize", help="write token files for the clips of a split")
     p.add_argument("--model", required=True, help="tokenizer folder")
     p.add_argument("--data", required=True)
     p.add_argument("--split", default="val", choices=("train", "val", "test"))
     p.add_argument("--out", required=True)
     p.set_defaults(func=_tokenize)
+
     p = verbs.add_parser("bench", help="comparisons")
     bench_verbs = p.add_subparsers(dest="bench_kind", required=True, metavar="WHAT")
     b = bench_verbs.add_parser("tokenizers", help="FSQ vs VQ vs LFQ at a matched vocabulary")

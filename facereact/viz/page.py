@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 from facereact.io import write_text_atomic
 from facereact.metrics.behaviour import BEHAVIOUR_COLUMNS, BEHAVIOUR_NOTE
-from facereact.report import COLUMNS, best_rows
+from facereact.report import COLUMNS, COLUMNS_2025, best_rows
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
@@ -22,6 +22,8 @@ figcaption { color: #555; font-size: 0.9em; }
 """
 
 
+MARS_NOTE = ("Best per column highlighted (ground truth excluded; TLCC: closest to the ground truth's). "
+             "REACT 2025/2026 protocol: each input's appropriate targets drawn from its own session.")
 REACT_NOTE = ("Best per column highlighted (ground truth excluded; FRSyn: closest to the ground truth's). "
               "FRFD is a Fréchet distance of 1 s emotion-window statistics, not the challenge's FRRea.")
 
@@ -60,7 +62,10 @@ def write_results_page(folder: str | Path, title: str = "facereact results", int
     results_json = folder / "results.json"
     if results_json.is_file():
         parts.append("<h2>Comparison</h2>")
-        parts.append(_table(json.loads(results_json.read_text())))
+        results = json.loads(results_json.read_text())
+        # A REACT 2025/2026 table (MARS) has its own columns and best-of rules.
+        mars = any("FRC" in r for r in results.values())
+        parts.append(_table(results, COLUMNS_2025 if mars else COLUMNS, MARS_NOTE if mars else REACT_NOTE))
         links = " · ".join(f'<a href="results.{ext}">results.{ext}</a>' for ext in ("md", "csv", "json")
                            if (folder / f"results.{ext}").is_file())
         parts.append(f"<p>{links}</p>")

@@ -1,0 +1,93 @@
+"""`facereact demo --layout mars`: the REACT 2025/2026 pipeline on a synthetic MARS corpus.
+
+synthesize (or reuse OUT/corpus, a MARS corpus) -> check -> train the FSQ tokenizer at 30 fps ->
+train the online generator on the wav2vec2 features -> K = 10 reactions for every validation clip
+of any length -> the react2025 table (FRC, FRD, S-MSE, FRVar, TLCC, MAE) beside the challenge's
+rule-based baselines, scored as the organisers score it (metrics/react2025.py) -> plots and an
+index page. Each stage reuses what an earlier run left in the folder.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from facereact.benchmark_react2025 import benchmark_react2025
+from facereact.data.check import check_corpus
+from facereact.data.mars import is_mars
+from facereact.demo import SAMPLES, StageClock, already_trained
+from facereact.errors import DataError
+from facereact.generator.model import GeneratorConfig
+from facereact.generator.training import SCHEDULE as GENERATOR_SCHEDULE
+from facereact.generator.training import train_generator
+from facereact.io import write_text_atomic
+from facereact.plots import plot_training_curve
+from facereact.synth.mars_writer import MarsSynthConfig, synthesize_mars
+from facereact.tokenizer.model import TokenizerConfig
+from facereact.tokenizer.training import SCHEDULE as TOKENIZER_SCHEDULE
+from facereact.tokenizer.training import train_tokenizer
+from facereact.viz.page import write_results_page
+
+# 16 prompts of 3 training conversations: the corpus of issue 38's first figures, big enough that
+# the generator learns the speaker-driven reactions (on 4 it learns mostly the listener's own motion).
+SESSIONS = 16
+
+
+def intro(corpus: MarsSynthConfig | None) -> str:
+    made = (f"A synthetic MARS-layout corpus ({corpus.sessions} sessions, 30 fps, clips of "
+            f"{corpus.min_frames}-{corpus.max_frames} frames)" if corpus else "The MARS corpus in corpus/")
+    return (f"{made}: the FSQ tokenizer and the online generator trained on it (wav2vec2 features), 10 "
+            "reactions per validation clip scored with the REACT 2025/2026 protocol beside the challenge's "
+            "rule-based baselines: each input's targets drawn from its own session, clips of any length "
+            "(docs/metrics.md).")
+
+
+def run_mars_demo(out: str | Path, sessions: int = SESSIONS, seed: int = 0, tokenizer_epochs: int = 20,
+                  generator_epochs: int = 30, synth: MarsSynthConfig | None = None,
+                  tokenizer_config: TokenizerConfig = TokenizerConfig(),
+                  generator_config: GeneratorConfig = GeneratorConfig(), batch_size: int | None = None) -> Path:
+    """The defaults fit the 15-minute budget on 2 CPU cores (docs/demo.md). synth: the synthetic
+    corpus's settings (default: `sessions` sessions, the rest MarsSynthConfig's); batch_size: both
+    trainings' (default: theirs)."""
+    batch = {} if batch_size is None else {"batch_size": batch_size}
+    out = Path(out)
+    corpus = out / "corpus"
+    clock = StageClock()
+    t0 = time.perf_counter()
+    made = None
+    if not corpus.is_dir():
+        made = synth or MarsSynthConfig(sessions=sessions, seed=seed)
+        print(f"[demo] synthesizing a MARS-layout corpus of {made.sessions} sessions into {corpus}")
+        synthesize_mars(corpus, made)
+    elif not is_mars(corpus):
+        raise DataError(corpus, "not a MARS corpus: `facereact demo --layout mars` reuses only a MARS corpus "
+                                "(give another --out)")
+    report = check_corpus(corpus)
+    print(report.text())
+    if not report.ok:
+        raise SystemExit(1)
+    clock.lap("corpus")
+    tok_dir, gen_dir = out / "tokenizer", out / "generator_online"
+    if not already_trained(tok_dir):
+        print(f"[demo] training the FSQ tokenizer ({tokenizer_epochs} epochs)")
+        train_tokenizer(corpus, tok_dir, tokenizer_config, replace(TOKENIZER_SCHEDULE, epochs=tokenizer_epochs,
+                                                                   seed=seed, **batch))
+    clock.lap("tokenizer")
+    if not already_trained(gen_dir):
+        print(f"[demo] training the online generator ({generator_epochs} epochs)")
+        train_generator(corpus, tok_dir, gen_dir, generator_config,
+                        replace(GENERATOR_SCHEDULE, epochs=generator_epochs, seed=seed, **batch))
+    clock.lap("online generator")
+    print("[demo] generating and scoring ours beside the challenge's baselines on val (react2025)")
+    _, table = benchmark_react2025(corpus, out, "val", "both", SAMPLES, seed, model_dirs=[gen_dir])
+    print(table)
+    clock.lap("generate and evaluate")
+    plot_training_curve(tok_dir / "joint" / "train_log.csv", out / "tokenizer_training.png", ("loss", "face_l1"))
+    plot_training_curve(gen_dir / "train_log.csv", out / "generator_online_training.png", ("loss", "val_loss"))
+    page = write_results_page(out, "facereact demo: REACT 2025/2026 (MARS)", intro(made))
+    clock.lap("pictures")
+    print(clock.table())
+    write_text_atomic(out / "timings.json", json.dumps(clock.seconds, indent=1))
+    print(f"[demo] done in {time.perf_counter() - t0:.0f} s; results in {out.resolve()}: open {page}")
+    return out

@@ -1,0 +1,38 @@
+"""`facereact demo --layout mars`: the REACT 2025/2026 pipeline end to end, at toy sizes."""
+import json
+from pathlib import Path
+
+import pytest
+
+from facereact.cli import main
+from facereact.demo_mars import run_mars_demo
+from facereact.errors import DataError
+from facereact.generator.model import GeneratorConfig
+from facereact.synth.mars_writer import MarsSynthConfig
+from facereact.tokenizer.model import TokenizerConfig
+
+
+def test_the_mars_demo_writes_the_react2025_table_and_page(tmp_path: Path) -> None:
+    out = run_mars_demo(tmp_path / "demo", seed=0, tokenizer_epochs=1, generator_epochs=1,
+                        synth=MarsSynthConfig(sessions=2, clips_per_session=1, min_frames=150, max_frames=160),
+                        tokenizer_config=TokenizerConfig(width=16, layers=1, heads=2, context=8),
+                        generator_config=GeneratorConfig(width=16, layers=1, heads=2, context=8), batch_size=4)
+    results = json.loads((out / "results.json").read_text())
+    assert {"GroundTruth", "Mime", "MeanSeq", "Random", "Ours (FSQ, online, generator_online)"} <= set(results)
+    for figures in results.values():
+        assert {"FRC", "FRD", "S-MSE", "FRVar", "TLCC", "MAE"} <= set(figures)
+    page = (out / "index.html").read_text()
+    assert "<th>FRC</th>" in page and "REACT 2025/2026 (MARS)" in page and "2 sessions" in page
+    assert (out / "targets.json").is_file() and json.loads((out / "timings.json").read_text())["tokenizer"] > 0
+    # A second run reuses every stage: nothing is trained again.
+    stamp = (out / "generator_online" / "model.safetensors").stat().st_mtime_ns
+    run_mars_demo(out, tokenizer_epochs=1, generator_epochs=1)
+    assert (out / "generator_online" / "model.safetensors").stat().st_mtime_ns == stamp
+
+
+def test_the_mars_demo_refuses_a_react2024_corpus(tmp_path: Path, tiny_corpus: Path) -> None:
+    (tmp_path / "demo").mkdir()
+    (tmp_path / "demo" / "corpus").symlink_to(tiny_corpus)
+    with pytest.raises(DataError, match="not a MARS corpus"):
+        run_mars_demo(tmp_path / "demo")
+    assert main(["demo", "--layout", "mars", "--settings", "offline", "--out", str(tmp_path / "x")]) == 2
