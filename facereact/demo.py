@@ -178,7 +178,8 @@ class StageClock:
     def table(self) -> str:
         width = max(map(len, self.seconds))
         lines = [f"  {stage:<{width}}  {s:7.1f} s" for stage, s in self.seconds.items()]
-        return "\n".join(["[demo] where the time went:", *lines, f"  {'total':<{width}}  {sum(self.seconds.values()):7.1f} s"])
+        total = f"  {'total':<{width}}  {sum(self.seconds.values()):7.1f} s"
+        return "\n".join(["[demo] where the time went:", *lines, total])
 
 
 def _online(folder: Path, kind: str) -> bool:

@@ -13,8 +13,9 @@ def _synth(args: argparse.Namespace) -> int:
 
         if args.channels is not None or args.persona_shift is not None:
             raise UsageError("--channels and --persona-shift are for --layout react2024")
-        config = MarsSynthConfig(**given_flags(args, ("sessions", "clips", "min_frames", "frames", "sample_rate", "seed"),
-                                          {"clips": "clips_per_session", "frames": "max_frames"}), world=_world(args))
+        names = ("sessions", "clips", "min_frames", "frames", "sample_rate", "seed")
+        config = MarsSynthConfig(**given_flags(args, names, {"clips": "clips_per_session", "frames": "max_frames"}),
+                                 world=_world(args))
         synthesize_mars(args.out, config)
         print(f"wrote a MARS-layout corpus of {config.sessions} sessions to {args.out}")
         return 0
@@ -22,8 +23,8 @@ def _synth(args: argparse.Namespace) -> int:
 
     if args.min_frames is not None:
         raise UsageError("--min-frames is for --layout mars: REACT 2024 clips all have --frames frames")
-    config = SynthConfig(**given_flags(args, ("sessions", "clips", "frames", "sample_rate", "channels", "seed",
-                                         "persona_shift"), {"clips": "clips_per_session"}), world=_world(args))
+    names = ("sessions", "clips", "frames", "sample_rate", "channels", "seed", "persona_shift")
+    config = SynthConfig(**given_flags(args, names, {"clips": "clips_per_session"}), world=_world(args))
     synthesize_corpus(args.out, config)
     print(f"wrote {config.sessions * config.clips_per_session} clip pairs to {args.out}")
     return 0

@@ -14,9 +14,8 @@ def given_flags(args: argparse.Namespace, names: tuple[str, ...], rename: dict[s
 
 def schedule_from(args: argparse.Namespace, default):
     """The trainer's settings: the library's defaults for this model, overridden by the flags given."""
-    return replace(default, **given_flags(args, ("epochs", "batch_size", "lr", "warmup", "seed", "device",
-                                            "keep_checkpoints"),
-                                     {"warmup": "warmup_steps"}))
+    names = ("epochs", "batch_size", "lr", "warmup", "seed", "device", "keep_checkpoints")
+    return replace(default, **given_flags(args, names, {"warmup": "warmup_steps"}))
 
 
 def positive_int(text: str) -> int:
@@ -138,8 +137,9 @@ def say_sampling(args: argparse.Namespace, generator) -> None:
     """One line: how this generator will sample, and why (a live user sees what the model chose)."""
     from facereact.generator.sampling import own_sampling
 
-    how = own_sampling(generator, given_flags(args, SAMPLING_FLAGS))
+    given = given_flags(args, SAMPLING_FLAGS)
+    how = own_sampling(generator, given)
     why = ("chosen on its validation split" if generator.chosen_sampling is not None else "the house's") + \
-        (", changed by your flags" if given_flags(args, SAMPLING_FLAGS) else "")
+        (", changed by your flags" if given else "")
     print(f"sampling: guidance {how.guidance:g} (ramped over {how.guidance_ramp} frames), temperature "
           f"{how.temperature:g} ({why})", flush=True)

@@ -5,7 +5,8 @@ import argparse
 from dataclasses import replace
 from pathlib import Path
 
-from facereact.cli.flags import add_reader_flags, add_schedule_flags, add_size_flags, add_tokenizer_flags, add_training_flags, finite_float, given_flags, positive_int, schedule_from
+from facereact.cli.flags import (add_reader_flags, add_schedule_flags, add_size_flags, add_tokenizer_flags,
+                                 add_training_flags, finite_float, given_flags, positive_int, schedule_from)
 
 
 def _tokenizer_config(args: argparse.Namespace):
@@ -21,8 +22,8 @@ def _tokenizer_config(args: argparse.Namespace):
 def _tokenizer_loss(args: argparse.Namespace):
     from facereact.tokenizer.training import TokenizerLoss
 
-    return TokenizerLoss(**given_flags(args, ("window", "squared_weight", "emotion_squared_weight", "usage_weight",
-                                         "clip_starts", "motion_weight")))
+    names = ("window", "squared_weight", "emotion_squared_weight", "usage_weight", "clip_starts", "motion_weight")
+    return TokenizerLoss(**given_flags(args, names))
 
 
 def _train_tokenizer(args: argparse.Namespace) -> int:
@@ -51,8 +52,8 @@ def _train_generator(args: argparse.Namespace) -> int:
     config = replace(base, offline=args.offline, **given_flags(args, ("width", "layers", "heads", "context", "future")))
     if args.aux_motion_weight == 0:  # no motion head at all, as before it existed
         config = replace(config, aux_motion=False)
-    settings = GeneratorTraining(**given_flags(args, ("window", "listener_dropout", "speaker_dropout",
-                                                 "aux_emotion_weight", "aux_motion_weight", "onset_weight")))
+    names = ("window", "listener_dropout", "speaker_dropout", "aux_emotion_weight", "aux_motion_weight", "onset_weight")
+    settings = GeneratorTraining(**given_flags(args, names))
     train_generator(args.data, args.tokenizer, args.out, config, schedule_from(args, SCHEDULE), settings,
                     resume=args.resume, max_steps=args.max_steps)
     print(f"generator written to {args.out}")
@@ -220,4 +221,5 @@ def register(verbs) -> dict:
     add_tokenizer_flags(b, quantizer=False)
     b.add_argument("--out", default="results/tokenizers")
     b.set_defaults(func=_bench_tokenizers)
-    return {_train_tokenizer: True, _train_reader: True, _train_generator: True, _train_distill: True, _train_baseline: True, _tokenize: True, _bench_tokenizers: True}
+    return {_train_tokenizer: True, _train_reader: True, _train_generator: True, _train_distill: True,
+            _train_baseline: True, _tokenize: True, _bench_tokenizers: True}
