@@ -57,15 +57,15 @@ def add_sampling_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--samples", type=positive_int, default=10, help="parallel reactions (K)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--temperature", type=positive_float, default=None,
-                   help="default: the recommended sampling's (0.9)")
+                   help="default: the model's own (chosen on its validation split, else the house 0.9)")
     p.add_argument("--top-k", type=positive_int, default=None)
     p.add_argument("--top-p", type=positive_float, default=None)
     p.add_argument("--guidance", type=finite_float, default=None,
                    help="classifier-free guidance toward the speaker (1: none; costs a second listener pass; "
-                        "default: the recommended sampling's, 4 for an online generator, 3 for an offline one)")
+                        "default: the model's own, chosen on its validation split, else the house 4 online, 3 offline)")
     p.add_argument("--guidance-ramp", type=count_int, default=None, metavar="FRAMES",
                    help="frames over which guidance rises from 1 at a conversation's start (0: none; "
-                        "default: the recommended sampling's)")
+                        "default: the model's own, else 10)")
 
 
 def add_schedule_flags(p: argparse.ArgumentParser, defaults) -> None:

@@ -183,7 +183,7 @@ def register(verbs) -> dict:
     d.add_argument("--teacher", required=True, help="trained online generator folder")
     d.add_argument("--window", type=positive_int, default=None, help="training window in frames (default 128)")
     d.add_argument("--guidance", type=finite_float, default=None,
-                   help="the teacher's guidance to distil (default: the online recommended, 4)")
+                   help="the teacher's guidance to distil (default: the teacher's own, chosen or the house 4)")
     d.add_argument("--layers", type=positive_int, default=None,
                    help="a shallower student (default: the teacher's layers): less work a live frame")
     d.set_defaults(func=_train_distill)
