@@ -45,13 +45,14 @@ def main() -> None:
         out = Path(args.out) / folder.name
         own, _ = benchmark(corpus, out / "own", models, args.split, args.samples, args.seed, progress=False,
                            inputs={str(online): ("full", "audio")})
-        fixed, _ = benchmark(corpus, out / "house", [online], args.split, args.samples, args.seed, progress=False,
-                             sampling=house)
         own_behaviour = json.loads((out / "own" / "behaviour.json").read_text())
-        house_behaviour = json.loads((out / "house" / "behaviour.json").read_text())
-        ours = next(k for k in fixed if k.startswith("Ours"))  # the one generator row of the house run
         rows = {name: (own[name], own_behaviour.get(name, {})) for name in own}
-        rows[f"{ours} [house sampling]"] = (fixed[ours], house_behaviour.get(ours, {}))
+        if generator.chosen_sampling != house:  # else the house's row is the row above
+            fixed, _ = benchmark(corpus, out / "house", [online], args.split, args.samples, args.seed,
+                                 progress=False, sampling=house)
+            house_behaviour = json.loads((out / "house" / "behaviour.json").read_text())
+            ours = next(k for k in fixed if k.startswith("Ours"))  # the one generator row of the house run
+            rows[f"{ours} [house sampling]"] = (fixed[ours], house_behaviour.get(ours, {}))
         print(f"\n## {folder.name}: {args.split}, K = {args.samples}, seed {args.seed}; chose guidance "
               f"{chosen['chosen']['guidance']:g}, temperature {chosen['chosen']['temperature']:g} "
               f"(house {house.guidance:g}, {house.temperature:g}; {chosen['seconds']:.0f} s)\n")
