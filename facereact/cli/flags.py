@@ -65,7 +65,7 @@ def add_sampling_flags(p: argparse.ArgumentParser) -> None:
                         "default: the model's own, chosen on its validation split, else the house 4 online, 3 offline)")
     p.add_argument("--guidance-ramp", type=count_int, default=None, metavar="FRAMES",
                    help="frames over which guidance rises from 1 at a conversation's start (0: none; "
-                        "default: the model's own, else 10)")
+                        "default: the model's own, else the house 25 online, 10 offline)")
 
 
 def add_schedule_flags(p: argparse.ArgumentParser, defaults) -> None:
