@@ -74,7 +74,10 @@ def test_train_chooses_and_every_command_uses_it(tiny_corpus: Path, tmp_path: Pa
     chosen = Sampling(**evidence["chosen"])
     assert json.loads((gen / "config.json").read_text())["sampling"] == asdict(chosen)
     scored = [c for c in evidence["candidates"] if c["score"] is not None]
-    assert min(scored, key=lambda c: c["score"])["sampling"] == asdict(chosen)
+    best = min(scored, key=lambda c: c["score"])
+    chosen_row = next(c for c in scored if c["sampling"] == asdict(chosen))
+    # The best by the rule, or the house sampling within MARGIN of it.
+    assert chosen_row is best or (chosen == RECOMMENDED_ONLINE and chosen_row["score"] <= best["score"] + MARGIN)
     generator, tokenizer = load_generator(gen)
     assert generator.chosen_sampling == chosen and own_sampling(generator) == chosen
 
