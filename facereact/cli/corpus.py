@@ -101,7 +101,8 @@ def register(verbs) -> dict:
                    help="how its people react and speak and how they are tracked (docs/synthetic.md, 'Worlds'); "
                         "each knob below changes one thing of it")
     for knob, meaning in KNOBS.items():
-        p.add_argument("--" + knob.replace("_", "-"), type=finite_float, default=None, help=meaning)
+        unit = {"tracker_noise": "STD", "tracker_jitter": "STD", "dropped_frames": "SHARE"}.get(knob, "SCALE")
+        p.add_argument("--" + knob.replace("_", "-"), type=finite_float, default=None, metavar=unit, help=meaning)
     p.set_defaults(func=_synth)
 
     p = verbs.add_parser("data", help="corpus tools")
