@@ -29,9 +29,10 @@ from facereact.tokenizer.training import SCHEDULE as TOKENIZER_SCHEDULE
 from facereact.tokenizer.training import train_tokenizer
 from facereact.viz.page import write_results_page
 
-# 16 prompts of 3 training conversations: the corpus of issue 38's first figures, big enough that
-# the generator learns the speaker-driven reactions (on 4 it learns mostly the listener's own motion).
-SESSIONS = 16
+# 32 prompts of 3 training conversations, what 15 minutes hold (10.6 on 2 cores): on 16 the
+# generator trailed the session's copied speaker (Mime) by 0.21 FRC and 21 FRD, on 32 by 0.03 and 5
+# (docs/demo.md); on 4 it learns mostly the listener's own motion.
+SESSIONS = 32
 
 
 def intro(corpus: MarsSynthConfig | None) -> str:

@@ -116,7 +116,7 @@ def register(verbs) -> dict:
     p.add_argument("--layout", default="react2024", choices=("react2024", "mars"),
                    help="react2024 (NoXi/RECOLA, the REACT 2024 table and behaviour) or mars (REACT 2025/2026)")
     p.add_argument("--out", default=None, help="default results/demo (mars: results/demo_mars)")
-    p.add_argument("--sessions", type=int, default=None, help="default 36 (mars: 16 prompts)")
+    p.add_argument("--sessions", type=int, default=None, help="default 36 (mars: 32 prompts)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--settings", nargs="+", default=["online"], choices=("online", "offline", "distilled"),
                    help="generators to train (default: online, the one a robot streams; each adds ~6 min; "
