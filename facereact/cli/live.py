@@ -80,6 +80,8 @@ def _serve_worker(sock, index: int, workers: int, args: argparse.Namespace) -> N
 
 def _client(args: argparse.Namespace) -> int:
     import asyncio
+    import contextlib
+    import json
 
     from facereact.data.audio import read_wav
     from facereact.generator.stream import load_face_track
@@ -90,9 +92,15 @@ def _client(args: argparse.Namespace) -> int:
     faces = load_face_track(args.face) if args.face else None
     if faces is not None:
         faces = [dict(f) if isinstance(f, dict) else f for f in faces]
-    received, latency = asyncio.run(stream_recording(args.url, samples, rate, faces, args.samples, args.seed,
-                                                     token_from(args.token), realtime=not args.fast,
-                                                     frames=args.frames))
+    # Each frame as it comes, one JSON line: an interrupted session keeps every frame before it.
+    with open(args.out, "w") if args.out else contextlib.nullcontext() as out:
+        def record(frame: dict) -> None:
+            out.write(json.dumps(frame) + "\n")
+            out.flush()
+
+        received, latency = asyncio.run(stream_recording(args.url, samples, rate, faces, args.samples, args.seed,
+                                                         token_from(args.token), realtime=not args.fast,
+                                                         frames=args.frames, on_frame=record if out else None))
     figures = latency.summary()
     print(f"{figures['frames']} listener frames back, {figures['lost']} lost" +
           (f"; round trip p50 {figures['p50_ms']:.1f} ms, p99 {figures['p99_ms']:.1f} ms, max "
@@ -155,5 +163,7 @@ def register(verbs) -> dict:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--frames", type=positive_int, default=None, help="stop after this many frames")
     p.add_argument("--fast", action="store_true", help="send as fast as the server allows, not in real time")
+    p.add_argument("--out", default=None, metavar="FILE",
+                   help="record every listener frame received, one JSON line each as the protocol sends it")
     p.set_defaults(func=_client)
-    return {}
+    return {_client: False}

@@ -87,12 +87,12 @@ class Latency:
 
 async def stream_recording(url: str, audio: np.ndarray, rate: int, faces: list | None = None, samples: int = 1,
                            seed: int = 0, token: str | None = None, realtime: bool = True,
-                           frames: int | None = None, connected: Callable[[], Awaitable[None]] | None = None
-                           ) -> tuple[list[dict], Latency]:
+                           frames: int | None = None, connected: Callable[[], Awaitable[None]] | None = None,
+                           on_frame: Callable[[dict], None] | None = None) -> tuple[list[dict], Latency]:
     """Send mono float audio (and a face per frame, when given) frame by frame, at real time unless
     told otherwise; collect every listener frame and the round-trip times. connected(): awaited
     once the server has said ready, before the first frame (a load test connects every client
-    first)."""
+    first); on_frame(frame): called with each listener frame as it arrives (a recording)."""
     per = int(rate / FPS)
     n = len(audio) // per if frames is None else min(frames, len(audio) // per)
     pcm = (np.clip(audio[:n * per], -1, 1) * 32767).astype("<i2")
@@ -107,6 +107,8 @@ async def stream_recording(url: str, audio: np.ndarray, rate: int, faces: list |
                     frame = await client.next_frame()
                     latency.seconds.append(time.perf_counter() - sent_at[frame["frame"]])
                     received.append(frame)
+                    if on_frame is not None:
+                        on_frame(frame)
             except ConnectionClosed as exc:
                 latency.closed = f"{exc.rcvd.code} {exc.rcvd.reason}" if exc.rcvd else str(exc)
 

@@ -265,3 +265,32 @@ def test_connections_that_never_say_hello_are_bounded() -> None:
 
     closed, ready = asyncio.run(main())
     assert closed.code == 1013 and "waiting to say hello" in closed.reason and ready["type"] == "ready"
+
+
+def test_the_client_records_every_frame_it_receives(tmp_path, capsys) -> None:
+    """`facereact client --out FILE`: one JSON line per listener frame, as the protocol sends it."""
+    import threading
+
+    import soundfile as sf
+
+    from facereact.cli import main
+
+    generator, tokenizer = models()
+    wav, out = tmp_path / "speaker.wav", tmp_path / "session.jsonl"
+    sf.write(str(wav), recording(12, 1), RATE, subtype="PCM_16")
+    loop = asyncio.new_event_loop()
+    ready, stop = loop.create_future(), loop.create_future()
+    server = ReactionServer(generator, tokenizer, GUIDED, limits=FAST)
+    thread = threading.Thread(target=loop.run_until_complete, args=(server.run("127.0.0.1", 0, ready, stop),))
+    thread.start()
+    try:
+        port = asyncio.run_coroutine_threadsafe(asyncio.wait_for(asyncio.shield(ready), 10), loop).result(15)
+        assert main(["client", "--wav", str(wav), "--url", f"ws://127.0.0.1:{port}", "--fast", "--out", str(out)]) == 0
+    finally:
+        loop.call_soon_threadsafe(lambda: stop.done() or stop.set_result(None))
+        thread.join(15)
+    lines = out.read_text().splitlines()
+    frames = [json.loads(line) for line in lines]
+    assert [f["frame"] for f in frames] == list(range(12)) and all(f["type"] == "frame" for f in frames)
+    assert set(frames[0]["blendshapes"]) == set(BLENDSHAPE_NAMES)
+    assert "12 listener frames back, 0 lost" in capsys.readouterr().out
