@@ -26,10 +26,10 @@ from pathlib import Path
 import numpy as np
 
 from facereact.data.eval_set import load_eval_set
-from facereact.errors import UsageError
-from facereact.generator.generate import generate_split
-from facereact.generator.model import SAMPLING_KEY
-from facereact.generator.model import load_generator
+from facereact.data.rates import check_fits
+from facereact.generator.data import load_tokenized_pairs
+from facereact.generator.generate import generate_pairs
+from facereact.generator.model import SAMPLING_KEY, load_generator
 from facereact.generator.sampling import Sampling, recommended_for
 from facereact.io import write_text_atomic
 from facereact.metrics.behaviour import behaviour_row
@@ -106,13 +106,15 @@ class Trials:
     split's real listeners are read once, when the first draw says how long its clips are."""
 
     def __init__(self, generator, tokenizer, root: str | Path, split: str, progress: bool = True) -> None:
+        check_fits(generator.config.fps, generator.config.audio_feature, root, "this generator")
         self.generator, self.tokenizer, self.root, self.split, self.progress = generator, tokenizer, root, split, progress
+        self.pairs = load_tokenized_pairs(root, split, tokenizer, progress=progress)  # read once for every candidate
         self._truth: tuple | None = None
 
     def run(self, how: Sampling, seed: int) -> dict:
         """The candidate's figures: FRCorr, FRDist, FRDiv, timing error and its behaviour row."""
-        pred = generate_split(self.generator, self.tokenizer, self.root, self.split, SAMPLES, how, seed,
-                              progress=self.progress, frames=FRAMES)
+        pred = generate_pairs(self.generator, self.tokenizer, self.pairs, SAMPLES, how, seed, self.progress,
+                              frames=FRAMES, desc=f"generate {self.split}")
         if self._truth is None:
             data = load_eval_set(self.root, self.split, pred["pred"].shape[2])
             behaviour = load_behaviour_truth(self.root, self.split, pred["pred"].shape[2], data)
@@ -143,23 +145,15 @@ def choose_sampling(folder: str | Path, root: str | Path, split: str = "val", se
     else:
         candidates = [replace(house, guidance=g) for g in GUIDANCES]
         rows = [trial(how) for how in candidates]
-        best = candidates[pick(rows, _index(candidates, house))]
+        best = candidates[pick(rows, candidates.index(house))]
         extra = [replace(best, temperature=t) for t in TEMPERATURES if t != best.temperature]
         candidates += extra
         rows += [trial(how) for how in extra]
-    chosen = candidates[pick(rows, _index(candidates, house))]
+    chosen = candidates[pick(rows, candidates.index(house))]
     choice = Choice(chosen, rows, round(time.perf_counter() - t0, 1))
     if save:
         save_choice(folder, choice, split)
     return choice
-
-
-def _index(candidates: list[Sampling], house: Sampling) -> int:
-    """The house recommendation's place among the candidates (its guidance, at its temperature)."""
-    for i, how in enumerate(candidates):
-        if how == house:
-            return i
-    raise UsageError(f"the house sampling {house} is not among the candidates")  # a broken grid, not user input
 
 
 def save_choice(folder: Path, choice: Choice, split: str) -> None:

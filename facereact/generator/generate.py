@@ -8,7 +8,7 @@ from tqdm import tqdm
 
 from facereact.data.paths import provenance
 from facereact.data.rates import check_fits
-from facereact.generator.data import load_tokenized_pairs
+from facereact.generator.data import TokenizedPair, load_tokenized_pairs
 from facereact.generator.inputs import uses
 from facereact.generator.model import ReactionGenerator
 from facereact.generator.sampling import Sampling
@@ -34,10 +34,18 @@ def generate_split(generator: ReactionGenerator, tokenizer: FaceTokenizer, root:
     check_fits(generator.config.fps, generator.config.audio_feature, root, "this generator")
     uses(inputs)  # an unknown input set fails before any work
     pairs = load_tokenized_pairs(root, split, tokenizer, progress=progress)[:rows]
+    return {**generate_pairs(generator, tokenizer, pairs, samples, sampling, seed, progress, inputs, frames,
+                             desc=f"generate {split} ({inputs})"),
+            **provenance(root, split), "inputs": np.array(inputs)}
+
+
+def generate_pairs(generator: ReactionGenerator, tokenizer: FaceTokenizer, pairs: list[TokenizedPair],
+                   samples: int, sampling: Sampling | None, seed: int, progress: bool = True, inputs: str = "full",
+                   frames: int | None = None, desc: str = "generate") -> dict[str, np.ndarray]:
+    """generate_split() of pairs already loaded (load_tokenized_pairs): pred and pred_face only."""
     t = min(CLIP_FRAMES, frames or CLIP_FRAMES, *(len(p.listener_tokens) for p in pairs))
     emotions, faces = [], []
-    with tqdm(total=len(pairs) * t, desc=f"generate {split} ({inputs})", unit="clip-frame", unit_scale=True,
-              disable=not progress) as bar:
+    with tqdm(total=len(pairs) * t, desc=desc, unit="clip-frame", unit_scale=True, disable=not progress) as bar:
         for start in range(0, len(pairs), BATCH_CLIPS):
             batch = pairs[start:start + BATCH_CLIPS]
             face, emotion = _react(generator, tokenizer, batch, t, inputs, samples, sampling,
@@ -45,8 +53,7 @@ def generate_split(generator: ReactionGenerator, tokenizer: FaceTokenizer, root:
             faces.append(face)
             emotions.append(emotion)
     return {"pred": np.concatenate(emotions).astype(np.float32),
-            "pred_face": np.concatenate(faces).astype(np.float32),
-            **provenance(root, split), "inputs": np.array(inputs)}
+            "pred_face": np.concatenate(faces).astype(np.float32)}
 
 
 def generate_mars(generator: ReactionGenerator, tokenizer: FaceTokenizer, root: str | Path, split: str,
