@@ -5,7 +5,7 @@ import argparse
 import sys
 import traceback
 
-from facereact.cli import corpus, live, score, train
+from facereact.cli import corpus, export, live, score, train
 from facereact.errors import DataError, UsageError
 from facereact.io import check_writable
 
@@ -16,7 +16,7 @@ OUTPUT_IS_FOLDER: dict = {}
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="facereact", description="Listener facial reaction generation (REACT).")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
-    for group in (corpus, train, score, live):
+    for group in (corpus, train, score, live, export):
         OUTPUT_IS_FOLDER.update(group.register(verbs))
     return parser
 

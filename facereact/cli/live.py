@@ -3,15 +3,19 @@ from __future__ import annotations
 
 import argparse
 
-from facereact.cli.flags import add_sampling_flags, positive_float, positive_int, sampling_from, say_sampling
+from facereact.cli.flags import (SAMPLING_FLAGS, add_sampling_flags, given_flags, positive_float, positive_int,
+                                sampling_from, say_sampling)
 from facereact.errors import UsageError
 
 
 def _stream(args: argparse.Namespace) -> int:
+    from facereact.export.files import is_export
     from facereact.generator.session import StreamingSession, compile_steps
     from facereact.generator.stream import replay
     from facereact.generator.model import load_generator
 
+    if is_export(args.model):
+        return _stream_export(args)
     generator, tokenizer = load_generator(args.model)
     wav2vec2 = None
     if args.wav2vec2:
@@ -23,6 +27,21 @@ def _stream(args: argparse.Namespace) -> int:
                                read_emotion=args.read_emotion, wav2vec2=wav2vec2, wav2vec2_window=args.wav2vec2_window)
     say_sampling(args, generator)
     report = replay(session, args.wav, args.face, realtime=not args.fast, frames=args.frames)
+    print(report.text())
+    return 0
+
+
+def _stream_export(args: argparse.Namespace) -> int:
+    from facereact.export.runtime import ExportedListener
+    from facereact.generator.stream import replay
+
+    if given_flags(args, SAMPLING_FLAGS) or args.wav2vec2:
+        raise UsageError("an export's sampling and audio features are fixed in its graph: export again to change them")
+    listener = ExportedListener(args.model, args.seed)
+    how = listener.interface["sampling"]
+    print(f"onnxruntime: the export {args.model} (K = {listener.samples}, its own; guidance {how['guidance']:g} "
+          f"ramped over {how['guidance_ramp']} frames, temperature {how['temperature']:g})", flush=True)
+    report = replay(listener, args.wav, args.face, realtime=not args.fast, frames=args.frames)
     print(report.text())
     return 0
 
@@ -112,7 +131,8 @@ def register(verbs) -> dict:
     """Add these commands to the parser's verbs; returns the commands whose --out is checked
     for writing before any work (True: a folder)."""
     p = verbs.add_parser("stream", help="replay a recording through the live session, print latency")
-    p.add_argument("--model", required=True)
+    p.add_argument("--model", required=True, help="an online generator folder, or an export (facereact export), "
+                                                  "run on onnxruntime")
     p.add_argument("--wav", required=True)
     p.add_argument("--face", default=None,
                    help="speaker face track: (T, 58) .npy, or .csv of ARKit blendshape names + pitch, yaw, roll "

@@ -68,7 +68,9 @@ def _dct_matrix(n_ceps: int, n_bins: int) -> np.ndarray:
 
 
 @lru_cache(maxsize=8)
-def _recipe(rate: int, n_ceps: int = MFCC.n_ceps, n_bins: int = 23, lifter: float = 22.0):
+def mfcc_recipe(rate: int, n_ceps: int = MFCC.n_ceps, n_bins: int = 23, lifter: float = 22.0):
+    """(window, shift, n_fft, Povey window, mel banks, liftered DCT) of the recipe at this rate: the
+    numbers kaldi_mfcc uses, and the exported step's audio graph (export/audio.py) bakes in."""
     window = int(rate * 0.025)
     shift = int(rate * 0.010)
     n_fft = 1 << (window - 1).bit_length()
@@ -80,7 +82,7 @@ def _recipe(rate: int, n_ceps: int = MFCC.n_ceps, n_bins: int = 23, lifter: floa
 
 def kaldi_mfcc(windows: np.ndarray, rate: int) -> np.ndarray:
     """Kaldi MFCC with raw energy as c0 for already-cut windows (..., window) -> (..., 13)."""
-    window, _, n_fft, povey, banks, dct = _recipe(rate)
+    window, _, n_fft, povey, banks, dct = mfcc_recipe(rate)
     x = windows - windows.mean(axis=-1, keepdims=True)
     log_energy = np.maximum(np.log(np.maximum((x * x).sum(axis=-1), FLOAT32_EPS)), 0.0)
     previous = np.concatenate([x[..., :1], x[..., :-1]], axis=-1)
@@ -92,7 +94,7 @@ def kaldi_mfcc(windows: np.ndarray, rate: int) -> np.ndarray:
     return ceps
 
 
-def _deltas(x: np.ndarray, win: int = 5) -> np.ndarray:
+def deltas(x: np.ndarray, win: int = 5) -> np.ndarray:
     """torchaudio.functional.compute_deltas along the last axis (edge replication)."""
     n = (win - 1) // 2
     denom = n * (n + 1) * (2 * n + 1) / 3
@@ -108,7 +110,7 @@ def check_rate(rate: int) -> None:
     """DataError(None, ...) unless the rate gives the recipe's 2 MFCC sub-frames per video frame."""
     if rate < MIN_RATE:
         raise DataError(None, f"sample rate {rate} Hz is below {MIN_RATE} Hz")
-    window, shift, *_ = _recipe(rate)
+    window, shift, *_ = mfcc_recipe(rate)
     n_sub = 1 + (int(rate / FPS) - window) // shift
     if n_sub != MFCC.n_subframes:
         raise DataError(None, f"sample rate {rate} Hz gives {n_sub} MFCC sub-frames per video frame, "
@@ -119,7 +121,7 @@ def frame_features(samples: np.ndarray, rate: int, n_frames: int) -> np.ndarray:
     """(n_frames, 78) float32 features from mono samples, trimmed or zero-padded to n_frames."""
     check_rate(rate)
     per_frame = int(rate / FPS)
-    window, shift, *_ = _recipe(rate)
+    window, shift, *_ = mfcc_recipe(rate)
     n_sub = MFCC.n_subframes
     target = n_frames * per_frame
     samples = samples[:target]
@@ -129,8 +131,8 @@ def frame_features(samples: np.ndarray, rate: int, n_frames: int) -> np.ndarray:
     starts = np.arange(n_sub) * shift
     windows = frames[:, starts[:, None] + np.arange(window)]  # (T, sub, window)
     static = np.swapaxes(kaldi_mfcc(windows, rate), 1, 2)  # (T, 13, sub)
-    delta = _deltas(static)
-    blocks = np.stack([static, delta, _deltas(delta)], axis=1)  # (T, order, 13, sub)
+    delta = deltas(static)
+    blocks = np.stack([static, delta, deltas(delta)], axis=1)  # (T, order, 13, sub)
     return blocks.reshape(n_frames, -1).astype(np.float32)
 
 

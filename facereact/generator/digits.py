@@ -94,7 +94,7 @@ class DigitHead(TokenDigits):
         if len(self.levels) == 1:
             logits = self.outputs[0](both)
             return sample(logits if h_free is None else guide(logits[:rows], logits[rows:], g), how, u[:, 0])
-        weight, bias, images = self._fused()
+        weight, bias, images = self.fused()
         width = h.shape[-1]
         pre = torch.addmm(bias, both, weight.t())  # (rows [x 2], digits * width)
         if fast.enabled(pre) and how.top_k is None and how.top_p is None:  # the loop below, compiled
@@ -111,7 +111,7 @@ class DigitHead(TokenDigits):
                 grouped[..., (i + 1) * width:] += images[i][digit]
         return self.join(torch.stack(digits, -1))
 
-    def _fused(self) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
+    def fused(self) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
         """Every digit's first layer stacked (digits * width, width) with its bias, and per chosen
         digit the (levels_i, later digits * width) table of its embedding through the later digits'
         first layers. Rebuilt whenever a weight has changed (training between generations)."""

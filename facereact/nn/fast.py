@@ -543,7 +543,7 @@ def cross_step(block, x: torch.Tensor, k: torch.Tensor, v: torch.Tensor, n: int,
 
 
 def _head_arrays(head) -> list:
-    weight, bias, images = head._fused()
+    weight, bias, images = head.fused()
     width, count = weight.shape[1], len(head.levels)
     most = max(head.levels)
     w2 = np.zeros((count, most, width), np.float32)
