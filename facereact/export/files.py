@@ -25,6 +25,7 @@ from facereact.errors import DataError
 from facereact.export.step import ListenerStep
 from facereact.generator.model import ReactionGenerator, load_generator
 from facereact.generator.sampling import Sampling, own_sampling
+from facereact.layout import EMOTION_NAMES, FACE_NAMES
 from facereact.io import atomic_path, check_writable, write_text_atomic
 from facereact.model_files import folder_fingerprint
 from facereact.tokenizer.model import FaceTokenizer
@@ -98,6 +99,7 @@ def _interface(step: ListenerStep, model: str | Path, check: ExportCheck | None)
         "fps": g.config.fps, "rate": step.audio.rate, "frame_samples": step.audio.samples,
         "samples": step.samples, "digits": step.digits, "levels": list(g.head.levels), "bos": g.bos,
         "sampling": asdict(step.sampling), "read_emotion": step.read_emotion,
+        "face_names": list(FACE_NAMES), "emotion_names": list(EMOTION_NAMES),
         "resting_face": [round(float(v), 7) for v in step.tokenizer.face_mean],
         "random": RANDOM,
         "inputs": [_described(t) for t in step.inputs() if not t.name.startswith("state.")],
