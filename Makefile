@@ -14,7 +14,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-setup: $(STAMP)
+# The Node example's onnxruntime-node, when Node is here (its test is skipped without it).
+NODE_STAMP := examples/node/node_modules/.installed-stamp
+$(NODE_STAMP): examples/node/package.json examples/node/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		(cd examples/node && npm ci --no-audit --no-fund --loglevel=error) && touch $(NODE_STAMP) \
+		|| echo "warning: npm could not install examples/node; its test will be skipped"; \
+	else echo "note: no npm here; the Node example's test will be skipped"; fi
+
+setup: $(STAMP) $(NODE_STAMP)
 
 demo: setup
 	$(BIN)/facereact demo --out $(DEMO_OUT)
