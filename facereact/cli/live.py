@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import argparse
 
-from facereact.cli.flags import (SAMPLING_FLAGS, add_sampling_flags, given_flags, positive_float, positive_int,
-                                sampling_from, say_sampling)
+from facereact.cli.flags import (SAMPLING_FLAGS, add_sampling_flags, count_int, given_flags, positive_float,
+                                positive_int, sampling_from, say_sampling)
 from facereact.errors import UsageError
 
 
@@ -104,7 +104,7 @@ def _client(args: argparse.Namespace) -> int:
 
     from facereact.data.audio import read_wav
     from facereact.generator.stream import load_face_track
-    from facereact.live.client import stream_recording
+    from facereact.live.client import stream_reconnecting
     from facereact.live.server import token_from
 
     samples, rate = read_wav(args.wav)
@@ -117,11 +117,13 @@ def _client(args: argparse.Namespace) -> int:
             out.write(json.dumps(frame) + "\n")
             out.flush()
 
-        received, latency = asyncio.run(stream_recording(args.url, samples, rate, faces, args.samples, args.seed,
-                                                         token_from(args.token), realtime=not args.fast,
-                                                         frames=args.frames, on_frame=record if out else None))
-    figures = latency.summary()
-    print(f"{figures['frames']} listener frames back, {figures['lost']} lost" +
+        run = asyncio.run(stream_reconnecting(args.url, samples, rate, faces, args.samples, args.seed,
+                                              token_from(args.token), realtime=not args.fast, frames=args.frames,
+                                              on_frame=record if out else None, reconnect=args.reconnect,
+                                              say=lambda line: print(line, flush=True)))
+    figures = run.latency.summary()
+    conversations = f" over {len(run.endings) + 1} conversations" if run.endings else ""
+    print(f"{figures['frames']} listener frames back{conversations}, {figures['lost']} lost" +
           (f"; round trip p50 {figures['p50_ms']:.1f} ms, p99 {figures['p99_ms']:.1f} ms, max "
            f"{figures['max_ms']:.1f} ms, {figures['late_over_40ms']} over 40 ms" if figures["frames"] else ""))
     return 0 if figures["frames"] and not figures["lost"] else 1
@@ -185,5 +187,9 @@ def register(verbs) -> dict:
     p.add_argument("--fast", action="store_true", help="send as fast as the server allows, not in real time")
     p.add_argument("--out", default=None, metavar="FILE",
                    help="record every listener frame received, one JSON line each as the protocol sends it")
+    p.add_argument("--reconnect", type=count_int, default=0, metavar="N",
+                   help="when the server restarts, is lost or is full, start a new conversation, up to N tries in a "
+                        "row, waiting 0.5 s, 1 s, 2 s, ... (at most 8 s) between, going on from the first frame "
+                        "not answered")
     p.set_defaults(func=_client)
     return {_client: False}

@@ -24,10 +24,12 @@ class ReactionClient:
     """
 
     def __init__(self, url: str, sample_rate: int = 16000, channels: int = 1, samples: int = 1, seed: int = 0,
-                 all_samples: bool = False, token: str | None = None) -> None:
+                 all_samples: bool = False, token: str | None = None, neck: bool | dict | None = None) -> None:
+        """neck: the head pose's limits (live/neck.py): None or True the server's defaults, False
+        none (an avatar), or {"max_speed": rad/s, "max_acceleration": rad/s^2}."""
         self.url, self.token = url, token
         self.hello = {"type": "hello", "sample_rate": sample_rate, "channels": channels, "samples": samples,
-                      "seed": seed, "all_samples": all_samples}
+                      "seed": seed, "all_samples": all_samples, **({} if neck is None else {"neck": neck})}
         self.connection: ClientConnection | None = None
         self.ready: dict = {}
         self.errors: list[str] = []
@@ -74,7 +76,8 @@ class Latency:
 
     seconds: list[float] = field(default_factory=list)
     frames_sent: int = 0
-    closed: str | None = None  # why the server closed the conversation early, if it did
+    closed: str | None = None  # why the conversation ended early, if it did
+    code: int | None = None  # its close code (1006: the connection was lost, no close frame)
 
     def summary(self) -> dict[str, float]:
         ms = np.asarray(self.seconds) * 1000
@@ -83,6 +86,13 @@ class Latency:
         return {"frames": len(self.seconds), "lost": self.frames_sent - len(self.seconds),
                 "p50_ms": float(np.percentile(ms, 50)), "p99_ms": float(np.percentile(ms, 99)),
                 "max_ms": float(ms.max()), "late_over_40ms": int((ms > 1000 / FPS).sum())}
+
+
+def why(exc: ConnectionClosed) -> tuple[int, str]:
+    """A closed conversation's code and a sentence saying why."""
+    if exc.rcvd is None:
+        return 1006, "the connection was lost (no close frame: the server died or the network failed)"
+    return exc.rcvd.code, f"the server closed the conversation: {exc.rcvd.code} {exc.rcvd.reason}".rstrip()
 
 
 async def stream_recording(url: str, audio: np.ndarray, rate: int, faces: list | None = None, samples: int = 1,
@@ -110,7 +120,7 @@ async def stream_recording(url: str, audio: np.ndarray, rate: int, faces: list |
                     if on_frame is not None:
                         on_frame(frame)
             except ConnectionClosed as exc:
-                latency.closed = f"{exc.rcvd.code} {exc.rcvd.reason}" if exc.rcvd else str(exc)
+                latency.code, latency.closed = why(exc)
 
         task = asyncio.create_task(reader())
         start = time.perf_counter()
@@ -130,3 +140,61 @@ async def stream_recording(url: str, audio: np.ndarray, rate: int, faces: list |
         except asyncio.TimeoutError:
             task.cancel()
     return received, latency
+
+
+# Close codes after which coming back makes sense: lost, internal error, restarting, overloaded.
+RETURN_CODES = frozenset({1006, 1011, 1012, 1013})
+MAX_BACKOFF = 8.0
+
+
+@dataclass
+class Conversations:
+    """A recording streamed over one or more conversations (reconnecting after each end)."""
+
+    frames: list[dict] = field(default_factory=list)
+    latency: Latency = field(default_factory=Latency)
+    endings: list[str] = field(default_factory=list)  # why each conversation that ended early ended
+
+
+async def stream_reconnecting(url: str, audio: np.ndarray, rate: int, faces: list | None = None, samples: int = 1,
+                              seed: int = 0, token: str | None = None, realtime: bool = True,
+                              frames: int | None = None, on_frame: Callable[[dict], None] | None = None,
+                              reconnect: int = 0, backoff: float = 0.5,
+                              say: Callable[[str], None] = print) -> Conversations:
+    """stream_recording, and when a conversation ends early with a code that invites a return
+    (RETURN_CODES) or the server cannot be reached, a new conversation after a wait doubling from
+    `backoff` seconds (at most MAX_BACKOFF), going on from the first frame not answered; up to
+    `reconnect` tries in a row without a frame answered (a conversation that streams starts the
+    count and the wait over). say(line): how each ending and reconnection is reported."""
+    per = int(rate / FPS)
+    total = len(audio) // per if frames is None else min(frames, len(audio) // per)
+    done, out, tries = 0, Conversations(), 0
+    while done < total:
+        try:
+            got, latency = await stream_recording(url, audio[done * per:], rate, None if faces is None else faces[done:],
+                                                  samples, seed, token, realtime, total - done, on_frame=on_frame)
+        except ConnectionClosed as exc:  # closed before it was ready (a full server: 1013)
+            got, latency = [], Latency()
+            latency.code, latency.closed = why(exc)
+        except OSError as exc:  # nobody listening: the server is down or restarting
+            got, latency = [], Latency(closed=f"cannot connect to {url} ({exc.strerror or exc})", code=1006)
+        out.frames += got
+        out.latency.seconds += latency.seconds
+        out.latency.frames_sent += len(got)
+        done += len(got)
+        if done >= total:
+            break
+        if got:  # it streamed: the server is back, a later fault starts the count over
+            tries = 0
+        ending = latency.closed or "the conversation ended early"
+        out.endings.append(ending)
+        say(ending)
+        if tries >= reconnect or latency.code not in RETURN_CODES:
+            out.latency.closed, out.latency.code = ending, latency.code
+            out.latency.frames_sent += total - done  # never answered
+            break
+        wait = min(MAX_BACKOFF, backoff * 2 ** tries)
+        tries += 1
+        say(f"reconnecting in {wait:.1f} s (attempt {tries} of {reconnect}), from frame {done}")
+        await asyncio.sleep(wait)
+    return out

@@ -3,7 +3,8 @@ becomes one ProtocolError with a reason the client can read, never an exception 
 
 Client -> server, over one WebSocket per conversation:
 - text {"type": "hello", "sample_rate": 16000, "channels": 1, "samples": K, "seed": 0,
-  "all_samples": false} first, once;
+  "all_samples": false, "neck": true} first, once ("neck": the head pose's limits, live/neck.py:
+  true for the defaults, false for none, or {"max_speed": rad/s, "max_acceleration": rad/s^2});
 - binary: the speaker's audio, PCM16 little-endian, channels interleaved, chunks of any size;
 - text {"type": "face", ...}: the speaker's face from now on, as "coefficients" (FACE_DIM numbers) or
   as a tracker gives it ("blendshapes": {ARKit name: score}, "pitch", "yaw", "roll" in radians, and
@@ -22,9 +23,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from facereact.data.audio import check_rate
-from facereact.errors import DataError
+from facereact.errors import DataError, UsageError
 from facereact.layout import (BLENDSHAPE_NAMES, EMOTION_DIM, EMOTION_NAMES, FACE_DIM, FPS, N_BLENDSHAPES, ROTATION,
                               ROTATION_NAMES, TRANSLATION, TRANSLATION_NAMES, face_from_tracker)
+from facereact.live.neck import NeckLimits, neck_from_hello
 
 MAX_CHANNELS = 8
 
@@ -44,6 +46,7 @@ class Hello:
     samples: int = 1
     seed: int = 0
     all_samples: bool = False
+    neck: NeckLimits | None = NeckLimits()  # None: the head pose goes out as generated (an avatar)
 
     @property
     def frame_samples(self) -> int:
@@ -80,9 +83,13 @@ def parse_hello(message: dict, max_samples: int) -> Hello:
     all_samples = message.get("all_samples", False)
     if not isinstance(all_samples, bool):
         raise ProtocolError("hello: all_samples must be true or false", fatal=True)
+    try:
+        neck = neck_from_hello(message.get("neck"))
+    except UsageError as exc:
+        raise ProtocolError(f"hello: {exc}", fatal=True) from None
     return Hello(rate, _integer(message, "channels", 1, 1, MAX_CHANNELS),
                  _integer(message, "samples", 1, 1, max_samples), _integer(message, "seed", 0, 0, 2 ** 31 - 1),
-                 all_samples)
+                 all_samples, neck)
 
 
 def pcm16_to_mono(data: bytes, channels: int) -> np.ndarray:

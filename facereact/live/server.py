@@ -40,8 +40,9 @@ from facereact.errors import UsageError
 from facereact.generator.model import ReactionGenerator
 from facereact.generator.sampling import Sampling
 from facereact.generator.session import compile_steps
-from facereact.layout import FPS
+from facereact.layout import FPS, ROTATION
 from facereact.live.engine import ReactionEngine, SpeakerFrame
+from facereact.live.neck import Neck
 from facereact.live.protocol import (Hello, ProtocolError, frame_message, parse_emotion, parse_face, parse_hello,
                                      parse_json, pcm16_to_mono)
 from facereact.tokenizer.model import FaceTokenizer
@@ -85,6 +86,8 @@ class _Conversation:
     frames_in: int = 0
     face: np.ndarray | None = None
     emotion: np.ndarray | None = None
+    neck: Neck | None = None  # the head pose's limits (hello "neck"); None: as generated
+    last: tuple[int, np.ndarray, np.ndarray] | None = None  # the last frame sent: index, face, emotion
 
 
 class ReactionServer:
@@ -152,7 +155,8 @@ class ReactionServer:
             await connection.close(1013, f"the server holds its limit of {self.limits.sessions} conversations")
             return
         cid, self._next = self._next, self._next + self._id_step
-        conversation = _Conversation(cid, hello, asyncio.Queue(self.limits.outbox_frames), connection)
+        conversation = _Conversation(cid, hello, asyncio.Queue(self.limits.outbox_frames), connection,
+                                     neck=None if hello.neck is None else Neck(hello.neck, self.resting, hello.samples))
         self.live[cid] = conversation
         self._ops.append(("open", cid, hello.samples, hello.seed))
         sender = asyncio.create_task(self._send(connection, conversation))
@@ -169,6 +173,19 @@ class ReactionServer:
             self.live.pop(cid, None)
             self._ops.append(("close", cid, hello.samples))
             self._wake.set()
+            if self.on_frame is not None and conversation.neck is not None and conversation.last is not None:
+                asyncio.create_task(self._rest(conversation))
+
+    async def _rest(self, c: _Conversation) -> None:
+        """A conversation's end, for what on_frame drives (a robot, a MetaHuman): its head back to
+        rest within the neck's limits, in real time, the rest of the face as it last was."""
+        index, face, emotion = c.last
+        for pose in c.neck.to_rest():
+            index += 1
+            face = face.copy()
+            face[:, ROTATION] = pose
+            self.on_frame(c.cid, index, face, emotion)
+            await asyncio.sleep(1 / FPS)
 
     async def _receive(self, connection: ServerConnection, c: _Conversation) -> None:
         while True:
@@ -263,10 +280,12 @@ class ReactionServer:
                 if c is None:
                     continue
                 index = engine.conversations[cid].frames - 1
+                face = frame.face if c.neck is None else c.neck.follow(frame.face)
+                c.last = (index, face, frame.emotion)
                 if self.on_frame is not None:
-                    self.on_frame(cid, index, frame.face, frame.emotion)
+                    self.on_frame(cid, index, face, frame.emotion)
                 try:
-                    out.append((cid, frame_message(index, frame.face, frame.emotion, 0, c.hello.all_samples)))
+                    out.append((cid, frame_message(index, face, frame.emotion, 0, c.hello.all_samples)))
                 except ValueError as exc:  # a non-finite frame: this conversation ends, the others go on
                     self._drop(cid, 1011, f"internal error: {exc}")
         return out
@@ -356,6 +375,9 @@ class ReactionServer:
                 if ready is not None:
                     ready.set_result(server.sockets[0].getsockname()[1])
                 await stop
+                # 1012 (service restart): a client that sees it comes back (facereact client --reconnect)
+                await asyncio.gather(*(c.connection.close(1012, "the server is stopping: reconnect")
+                                       for c in list(self.live.values())), return_exceptions=True)
         finally:
             ticker.cancel()
 
