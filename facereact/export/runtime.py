@@ -33,10 +33,10 @@ def onnx_session(path: str | Path, threads: int = 1):
 class ExportedListener:
     """One conversation through an export, frame by frame; the uniforms from HostRandom(seed)."""
 
-    def __init__(self, folder: str | Path, seed: int = 0) -> None:
+    def __init__(self, folder: str | Path, seed: int = 0, threads: int = 1) -> None:
         self.folder = Path(folder)
         self.interface = read_interface(folder)
-        self.graph = onnx_session(self.folder / self.interface["graph"])
+        self.graph = onnx_session(self.folder / self.interface["graph"], threads)
         self.fps, self.rate = self.interface["fps"], self.interface["rate"]
         self.samples, self.digits = self.interface["samples"], self.interface["digits"]
         self.resting = np.asarray(self.interface["resting_face"], np.float32)
