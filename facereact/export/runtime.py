@@ -60,10 +60,13 @@ class ExportedListener:
         if np.shape(samples) != (self.interface["frame_samples"],):
             raise UsageError(f"one frame at {rate} Hz is {self.interface['frame_samples']} mono samples, "
                              f"got shape {np.shape(samples)}")
+        samples = np.asarray(samples, np.float32)
+        if not np.isfinite(samples).all():
+            raise UsageError("this frame's audio holds NaN or infinite samples")
         face = face_frame(face, self.resting)
         self.inputs_seen.add("audio" if face is None else "audio+face+read" if self.interface["read_emotion"]
                              else "audio+face")
-        feeds = [np.asarray(samples, np.float32), (self.resting if face is None else face)[None],
+        feeds = [samples, (self.resting if face is None else face)[None],
                  np.array([0.0 if face is None else 1.0], np.float32),
                  self.random.draw((self.samples, self.digits)), *self.state]
         out = self.graph.run(None, dict(zip(self._inputs, feeds)))

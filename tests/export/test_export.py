@@ -151,6 +151,10 @@ def test_the_runtime_streams_the_export_like_the_session(exported: tuple[Path, P
     assert seen == {"audio", "audio+face+read"}
     with pytest.raises(UsageError, match="44100 Hz"):
         listener.step(np.zeros(44100 // FPS, np.float32), 44100)
+    with pytest.raises(UsageError, match="NaN"):
+        listener.step(np.full(RATE // FPS, np.nan, np.float32), RATE)
+    with pytest.raises(UsageError, match="640 mono samples"):
+        listener.step(np.zeros(100, np.float32), RATE)
 
 
 def test_the_cli_exports_and_streams_an_export(exported: tuple[Path, Path], tmp_path: Path, capsys) -> None:
