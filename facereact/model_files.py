@@ -40,15 +40,21 @@ def save_model(out: str | Path, model: torch.nn.Module, kind: str, config: dict[
                       + "\n")
 
 
+def read_json(path: Path, missing: str, what: str) -> Any:
+    """A JSON file facereact wrote (a model's config, an export's interface): absent or unreadable
+    is a DataError naming it, saying `missing` or "unreadable `what`"."""
+    if not path.is_file():
+        raise DataError(path, missing)
+    try:
+        return json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DataError(path, f"unreadable {what} ({exc})") from None
+
+
 def read_config(folder: str | Path, kind: str | tuple[str, ...] | None = None) -> dict[str, Any]:
     """A model folder's config.json, checked: a facereact folder of this format (and of `kind`)."""
     path = Path(folder) / CONFIG_FILE
-    if not path.is_file():
-        raise DataError(path, "missing: not a facereact model folder")
-    try:
-        config = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataError(path, f"unreadable model config ({exc})") from None
+    config = read_json(path, "missing: not a facereact model folder", "model config")
     if not isinstance(config, dict) or "kind" not in config:
         raise DataError(path, "not a facereact model config (no 'kind')")
     if config["kind"] not in FORMATS:

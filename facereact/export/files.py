@@ -27,7 +27,7 @@ from facereact.generator.model import ReactionGenerator, load_generator
 from facereact.generator.sampling import Sampling, own_sampling
 from facereact.layout import EMOTION_NAMES, FACE_NAMES
 from facereact.io import atomic_path, check_writable, write_text_atomic
-from facereact.model_files import folder_fingerprint
+from facereact.model_files import folder_fingerprint, read_json
 from facereact.tokenizer.model import FaceTokenizer
 
 KIND = "listener-step"
@@ -171,16 +171,14 @@ def check_export(step: ListenerStep, path: Path, generator: ReactionGenerator, t
 def read_interface(folder: str | Path) -> dict:
     """An export folder's interface.json, checked: a listener step of this format, its graph present."""
     path = Path(folder) / INTERFACE_FILE
-    if not path.is_file():
-        raise DataError(path, "missing: not a facereact export folder (made by `facereact export`)")
-    try:
-        interface = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataError(path, f"unreadable export interface ({exc})") from None
+    interface = read_json(path, "missing: not a facereact export folder (made by `facereact export`)",
+                          "export interface")
     if not isinstance(interface, dict) or interface.get("kind") != KIND:
-        raise DataError(path, f"not a facereact export (kind {interface.get('kind') if isinstance(interface, dict) else None!r})")
+        kind = interface.get("kind") if isinstance(interface, dict) else None
+        raise DataError(path, f"not a facereact export (kind {kind!r})")
     if interface.get("format") != FORMAT:
-        raise DataError(path, f"export format {interface.get('format')}; this facereact reads format {FORMAT}: export again")
+        raise DataError(path, f"export format {interface.get('format')}; this facereact reads format {FORMAT}: "
+                              "export again")
     if not (Path(folder) / interface["graph"]).is_file():
         raise DataError(Path(folder) / interface["graph"], "missing: the export's graph")
     return interface

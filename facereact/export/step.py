@@ -90,7 +90,8 @@ class ListenerStep(nn.Module):
         return [Tensor("pcm", (self.audio.samples,), "float32",
                        f"one frame of the speaker's mono audio, {self.audio.samples} samples at {self.audio.rate} Hz "
                        "in [-1, 1]"),
-                Tensor("face", (1, face_dim), "float32", "the speaker's tracked face this frame (any values when absent)"),
+                Tensor("face", (1, face_dim), "float32",
+                       "the speaker's tracked face this frame (any values when absent)"),
                 Tensor("face_on", (1,), "float32", "1 when this frame has the speaker's face, 0 when not"),
                 Tensor("uniforms", (self.samples, self.digits), "float32",
                        "uniform random numbers in [0, 1), one per reaction and token digit, drawn by the host"),
@@ -102,7 +103,8 @@ class ListenerStep(nn.Module):
         return [Tensor("listener_face", (k, face_dim), "float32", "the K listener faces this frame, in corpus units"),
                 Tensor("listener_emotion", (k, emotion_dim), "float32", "the K listener emotions this frame"),
                 Tensor("tokens", (k,), "int64", "the K listener tokens this frame"),
-                *[Tensor(f"next.{t.name}", t.shape, t.dtype, "the state for the next frame") for t in self.state_tensors]]
+                *[Tensor(f"next.{t.name}", t.shape, t.dtype, "the state for the next frame")
+                  for t in self.state_tensors]]
 
     def initial_state(self) -> list[torch.Tensor]:
         """A new conversation's state, in `state_tensors` order: nothing heard, BOS the last token."""

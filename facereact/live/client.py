@@ -171,8 +171,9 @@ async def stream_reconnecting(url: str, audio: np.ndarray, rate: int, faces: lis
     done, out, tries = 0, Conversations(), 0
     while done < total:
         try:
-            got, latency = await stream_recording(url, audio[done * per:], rate, None if faces is None else faces[done:],
-                                                  samples, seed, token, realtime, total - done, on_frame=on_frame)
+            got, latency = await stream_recording(url, audio[done * per:], rate,
+                                                  None if faces is None else faces[done:], samples, seed, token,
+                                                  realtime, total - done, on_frame=on_frame)
         except ConnectionClosed as exc:  # closed before it was ready (a full server: 1013)
             got, latency = [], Latency()
             latency.code, latency.closed = why(exc)

@@ -33,7 +33,8 @@ def _follow(neck: Neck, poses: np.ndarray) -> np.ndarray:
 def _steps(poses: np.ndarray, start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     path = np.concatenate([start[None], poses])
     speed = np.diff(path, axis=0) * FPS
-    return np.abs(np.diff(path, axis=0)), np.abs(np.diff(np.concatenate([np.zeros_like(speed[:1]), speed]), axis=0)) * FPS
+    speeds = np.concatenate([np.zeros_like(speed[:1]), speed])
+    return np.abs(np.diff(path, axis=0)), np.abs(np.diff(speeds, axis=0)) * FPS
 
 
 def test_jumps_are_ramped_within_the_limits_and_land_without_overshoot() -> None:
