@@ -154,6 +154,9 @@ def run_demo(out: str | Path, sessions: int = 36, seed: int = 0, tokenizer_epoch
                     out / f"pred_val_{generators[settings[0]].name}.npz", samples=2, progress=False)
     page = write_results_page(out, "facereact demo", intro(sessions, settings, baselines_online))
     clock.lap("pictures")
+    if "online" in generators:
+        _export(generators["online"], out / "listener_onnx", seed)
+        clock.lap("onnx export")
     print(clock.table())
     write_text_atomic(out / "timings.json", json.dumps(clock.seconds, indent=1))
     print(f"[demo] done in {time.perf_counter() - t0:.0f} s; results in {out.resolve()}: open {page}")
@@ -180,6 +183,20 @@ class StageClock:
         lines = [f"  {stage:<{width}}  {s:7.1f} s" for stage, s in self.seconds.items()]
         total = f"  {'total':<{width}}  {sum(self.seconds.values()):7.1f} s"
         return "\n".join(["[demo] where the time went:", *lines, total])
+
+
+def _export(generator: Path, folder: Path, seed: int) -> None:
+    """The online generator's step as ONNX (export/), K = 1, checked against PyTorch on 10 s."""
+    from facereact.export.files import export_listener
+
+    print(f"[demo] exporting the online generator's step to ONNX ({folder})")
+    try:
+        check = export_listener(generator, folder, samples=1, check_frames=250, seed=seed)
+    except (ImportError, UsageError) as exc:  # installed without the export extra (onnx, onnxruntime)
+        print(f"[demo] no ONNX export here ({exc}): pip install 'facereact[export]'")
+        return
+    print(f"  {check.text()}")
+    print(f"[demo] outside Python: facereact stream --model {folder} --wav SPEAKER.wav, or examples/node")
 
 
 def _online(folder: Path, kind: str) -> bool:
