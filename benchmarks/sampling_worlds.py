@@ -19,9 +19,11 @@ import numpy as np
 
 from facereact.generator.choose import Trials, score
 from facereact.generator.model import load_generator
-from facereact.generator.sampling import recommended_for
+from facereact.generator.sampling import RECOMMENDED_ONLINE, recommended_for
 
-VARIANTS = {"house (g4, T 0.9, ramp 10)": {}, "ramp 0": {"guidance_ramp": 0}, "ramp 25": {"guidance_ramp": 25},
+# Changes to the house sampling (generator/sampling.py, RECOMMENDED_ONLINE); a change the house
+# already has is left out, so the house is compared with every other variant.
+VARIANTS = {"ramp 0": {"guidance_ramp": 0}, "ramp 10": {"guidance_ramp": 10}, "ramp 25": {"guidance_ramp": 25},
             "guidance 3": {"guidance": 3.0}, "guidance 6": {"guidance": 6.0}, "temperature 1.0": {"temperature": 1.0}}
 
 
@@ -31,15 +33,19 @@ def main() -> None:
     ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
     ap.add_argument("--split", default="val")
     args = ap.parse_args()
-    names = list(VARIANTS)
+    house = RECOMMENDED_ONLINE
+    variants = {f"house (g{house.guidance:g}, T {house.temperature:g}, ramp {house.guidance_ramp})": house,
+                **{n: replace(house, **v) for n, v in VARIANTS.items() if replace(house, **v) != house}}
+    names = list(variants)
     ranks = {n: [] for n in names}
     figures = {}
     for folder in map(Path, args.folders):
         generator, tokenizer = load_generator(folder / "generator_online")
-        house = recommended_for(generator.config)
+        if recommended_for(generator.config) != house:
+            raise SystemExit(f"{folder}: not an online generator sampled by the house's online recommendation")
         trials = Trials(generator, tokenizer, folder / "corpus", args.split, progress=False)
         for seed in args.seeds:
-            rows = [trials.run(replace(house, **VARIANTS[n]), 2000 + seed) for n in names]
+            rows = [trials.run(variants[n], 2000 + seed) for n in names]
             scores = score(rows, house=0)
             order = np.argsort(np.argsort([np.inf if s is None else s for s in scores]))
             for n, r, rank, s in zip(names, rows, order, scores):
