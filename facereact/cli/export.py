@@ -7,17 +7,15 @@ from facereact.cli.flags import count_int, finite_float, given_flags, positive_f
 
 
 def _export(args: argparse.Namespace) -> int:
-    from facereact.export.files import export_listener
-    from facereact.generator.model import ReactionGenerator
-    from facereact.generator.sampling import own_sampling
+    from facereact.export.files import export_listener, read_interface
 
-    generator = ReactionGenerator.load(args.model)
-    sampling = own_sampling(generator, given_flags(args, ("temperature", "guidance", "guidance_ramp")))
-    print(f"exporting {args.model}: K = {args.samples}, {args.rate} Hz audio, guidance {sampling.guidance:g} "
-          f"(ramped over {sampling.guidance_ramp} frames), temperature {sampling.temperature:g}", flush=True)
-    check = export_listener(args.model, args.out, args.samples, args.rate, sampling, not args.no_read_emotion,
-                            args.check_frames, args.seed)
-    print(f"wrote {args.out}/step.onnx and interface.json")
+    print(f"exporting {args.model}: K = {args.samples}, {args.rate} Hz audio", flush=True)
+    check = export_listener(args.model, args.out, args.samples, args.rate, None, not args.no_read_emotion,
+                            args.check_frames, args.seed,
+                            changes=given_flags(args, ("temperature", "guidance", "guidance_ramp")))
+    how = read_interface(args.out)["sampling"]
+    print(f"wrote {args.out}/step.onnx and interface.json: guidance {how['guidance']:g} (ramped over "
+          f"{how['guidance_ramp']} frames), temperature {how['temperature']:g}")
     if check is None:
         print("not checked (--check-frames 0)")
         return 0

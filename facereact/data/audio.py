@@ -94,7 +94,7 @@ def kaldi_mfcc(windows: np.ndarray, rate: int) -> np.ndarray:
     return ceps
 
 
-def deltas(x: np.ndarray, win: int = 5) -> np.ndarray:
+def _deltas(x: np.ndarray, win: int = 5) -> np.ndarray:
     """torchaudio.functional.compute_deltas along the last axis (edge replication)."""
     n = (win - 1) // 2
     denom = n * (n + 1) * (2 * n + 1) / 3
@@ -131,8 +131,8 @@ def frame_features(samples: np.ndarray, rate: int, n_frames: int) -> np.ndarray:
     starts = np.arange(n_sub) * shift
     windows = frames[:, starts[:, None] + np.arange(window)]  # (T, sub, window)
     static = np.swapaxes(kaldi_mfcc(windows, rate), 1, 2)  # (T, 13, sub)
-    delta = deltas(static)
-    blocks = np.stack([static, delta, deltas(delta)], axis=1)  # (T, order, 13, sub)
+    delta = _deltas(static)
+    blocks = np.stack([static, delta, _deltas(delta)], axis=1)  # (T, order, 13, sub)
     return blocks.reshape(n_frames, -1).astype(np.float32)
 
 

@@ -50,7 +50,7 @@ class FrameMFCC(nn.Module):
 
 
 def _deltas(x: torch.Tensor, win: int = 5) -> torch.Tensor:
-    """data/audio.deltas along the last axis (edge replication)."""
+    """data/audio._deltas along the last axis (edge replication)."""
     n = (win - 1) // 2
     denominator = n * (n + 1) * (2 * n + 1) / 3
     padded = torch.cat([x[..., :1].expand(*x.shape[:-1], n), x, x[..., -1:].expand(*x.shape[:-1], n)], -1)

@@ -15,6 +15,7 @@ import json
 import logging
 import math
 import warnings
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -58,11 +59,12 @@ class ExportCheck:
 
 def export_listener(model: str | Path, out: str | Path, samples: int = 10, rate: int = 16000,
                     sampling: Sampling | None = None, read_emotion: bool = True, check_frames: int = 750,
-                    seed: int = 0) -> ExportCheck:
-    """Export the online generator folder `model` into `out` and check it (check_frames > 0)."""
+                    seed: int = 0, changes: Mapping[str, float] | None = None) -> ExportCheck | None:
+    """Export the online generator folder `model` into `out` and check it (check_frames > 0).
+    sampling: the graph's; None: the model's own, with `changes` (some of Sampling's fields) over it."""
     check_writable(out, folder=True)
     generator, tokenizer = load_generator(model)
-    sampling = own_sampling(generator) if sampling is None else sampling
+    sampling = own_sampling(generator, changes) if sampling is None else sampling
     step = ListenerStep(generator, tokenizer, samples, sampling, rate, read_emotion).eval()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -92,7 +94,6 @@ def _write_onnx(step: ListenerStep, path: Path) -> None:
 
 def _interface(step: ListenerStep, model: str | Path, check: ExportCheck | None) -> dict:
     g = step.generator
-    initial = {"previous": g.bos}
     return {
         "kind": KIND, "format": FORMAT, "opset": OPSET, "graph": STEP_FILE,
         "source": {"model": str(model), "fingerprint": folder_fingerprint(model)},
@@ -104,7 +105,7 @@ def _interface(step: ListenerStep, model: str | Path, check: ExportCheck | None)
         "random": RANDOM,
         "inputs": [_described(t) for t in step.inputs() if not t.name.startswith("state.")],
         "outputs": [_described(t) for t in step.outputs() if not t.name.startswith("next.")],
-        "state": [{**_described(t), "initial": initial.get(t.name, 0)} for t in step.state_tensors],
+        "state": [{**_described(t), "initial": t.initial} for t in step.state_tensors],
         "state_note": "feed state.<name> (a new conversation: every tensor filled with its 'initial'); the graph "
                       "returns next.<name>, the state for the next frame",
         "check": None if check is None else asdict(check),

@@ -10,7 +10,7 @@ import numpy as np
 from facereact.errors import DataError, UsageError
 from facereact.export.files import read_interface
 from facereact.export.host_random import HostRandom
-from facereact.generator.inputs import face_frame
+from facereact.generator.inputs import describe, face_frame
 from facereact.generator.session import ListenerFrame
 
 
@@ -51,6 +51,12 @@ class ExportedListener:
         self.state = [np.full(s["shape"], s["initial"], np.dtype(s["dtype"])) for s in self.interface["state"]]
         self.inputs_seen: set[str] = set()
 
+    def check_rate(self, rate: int) -> None:
+        """DataError(None, why) unless this is the rate the graph hears."""
+        if rate != self.rate:
+            raise DataError(None, f"{rate} Hz audio, where the export hears {self.rate} Hz (export again with "
+                                  f"--rate {rate})")
+
     def step(self, samples: np.ndarray, rate: int, face: np.ndarray | Mapping[str, float] | None = None
              ) -> ListenerFrame:
         """StreamingSession.step's contract: this frame's mono samples at `rate` (the export's),
@@ -64,8 +70,7 @@ class ExportedListener:
         if not np.isfinite(samples).all():
             raise UsageError("this frame's audio holds NaN or infinite samples")
         face = face_frame(face, self.resting)
-        self.inputs_seen.add("audio" if face is None else "audio+face+read" if self.interface["read_emotion"]
-                             else "audio+face")
+        self.inputs_seen.add(describe(face is not None, False, face is not None and self.interface["read_emotion"]))
         feeds = [samples, (self.resting if face is None else face)[None],
                  np.array([0.0 if face is None else 1.0], np.float32),
                  self.random.draw((self.samples, self.digits)), *self.state]

@@ -38,12 +38,14 @@ from facereact.tokenizer.quantizers import FSQ
 
 @dataclass(frozen=True)
 class Tensor:
-    """One input or output of the step: its name, shape, dtype (numpy's name) and meaning."""
+    """One input or output of the step: its name, shape, dtype (numpy's name) and meaning; a state
+    tensor's value when a conversation starts."""
 
     name: str
     shape: tuple[int, ...]
     dtype: str
     meaning: str
+    initial: int = 0
 
 
 class ListenerStep(nn.Module):
@@ -108,13 +110,8 @@ class ListenerStep(nn.Module):
 
     def initial_state(self) -> list[torch.Tensor]:
         """A new conversation's state, in `state_tensors` order: nothing heard, BOS the last token."""
-        state = []
-        for t in self.state_tensors:
-            if t.name == "previous":
-                state.append(torch.full(t.shape, self.generator.bos, dtype=torch.long))
-            else:
-                state.append(torch.zeros(t.shape, dtype=torch.long if t.dtype == "int64" else torch.float32))
-        return state
+        return [torch.full(t.shape, t.initial, dtype=torch.long if t.dtype == "int64" else torch.float32)
+                for t in self.state_tensors]
 
     def _state_tensors(self) -> list[Tensor]:
         g, tok, k, rows = self.generator, self.tokenizer, self.samples, self.rows
@@ -122,7 +119,7 @@ class ListenerStep(nn.Module):
         out = [Tensor("frames", (1,), "int64", "frames stepped"),
                Tensor("face_frames", (1,), "int64", "frames of the face encoder's stream (from the face's return)"),
                Tensor("face_seen", (1,), "float32", "1 when the last frame had a face"),
-               Tensor("previous", (k,), "int64", "each reaction's last token (BOS before the first)")]
+               Tensor("previous", (k,), "int64", "each reaction's last token (BOS before the first)", g.bos)]
         width, heads, keep = g.config.width, g.config.heads, g.config.context + 1
         for i, block in enumerate(g.speaker_blocks):
             out += _block_tensors(f"speaker.{i}", block, 1, keep, "the speaker layer's")

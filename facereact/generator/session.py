@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from facereact.data.audio import frame_features
+from facereact.data.audio import check_rate, frame_features
 from facereact.data.wav2vec2 import Wav2Vec2Features, Wav2Vec2Stream
 from facereact.errors import UsageError
 from facereact.generator.inputs import describe, emotion_frame, face_frame
@@ -235,6 +235,12 @@ class StreamingSession(_Session):
         streaming[torch.arange(self.clips) if active is None else torch.from_numpy(active)] = torch.from_numpy(has_face)
         self.face_streaming = streaming
         return tokens, reading
+
+    def check_rate(self, rate: int) -> None:
+        """DataError(None, why) unless raw audio at this rate can be heard (MFCC's sub-frames; a
+        wav2vec2 front end resamples any rate)."""
+        if self.generator.config.audio_feature == "mfcc":
+            check_rate(rate)
 
     def step(self, samples: np.ndarray, rate: int, face: np.ndarray | Mapping[str, float] | None = None,
              emotion: np.ndarray | None = None) -> ListenerFrame:

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
-from facereact.data.audio import check_rate, read_wav
+from facereact.data.audio import read_wav
 from facereact.data.clip_io import load_face
 from facereact.errors import DataError
-from facereact.export.runtime import ExportedListener
 from facereact.generator.session import StreamingSession
 from facereact.layout import FPS, face_from_tracker
 
@@ -55,20 +54,16 @@ def load_face_track(path: str | Path) -> np.ndarray | list[dict[str, float]]:
     return frames
 
 
-def replay(session: StreamingSession | ExportedListener, wav: str | Path, face_file: str | Path | None = None,
+def replay(session: StreamingSession, wav: str | Path, face_file: str | Path | None = None,
            realtime: bool = True, frames: int | None = None) -> StreamReport:
     """Feed the wav (and the speaker's face track, if given: else audio alone) frame by frame to a
-    session, or to an export on onnxruntime."""
+    session, or to anything with its `fps`, `check_rate`, `step` and `inputs_seen` (an export on
+    onnxruntime: export/runtime.py)."""
     samples, rate = read_wav(wav)
-    if isinstance(session, ExportedListener):
-        if rate != session.rate:
-            raise DataError(wav, f"{rate} Hz audio, where the export hears {session.rate} Hz (export again with "
-                                 f"--rate {rate})")
-    elif session.generator.config.audio_feature == "mfcc":
-        try:
-            check_rate(rate)
-        except DataError as exc:
-            raise DataError(wav, exc.problem) from None
+    try:
+        session.check_rate(rate)
+    except DataError as exc:
+        raise DataError(wav, exc.problem) from None
     fps = session.fps
     per_frame = int(rate / fps)
     n = len(samples) // per_frame

@@ -36,11 +36,12 @@ class NeckLimits:
 
 
 class Neck:
-    """One conversation's neck: K heads (one per reaction) starting at rest, still."""
+    """One conversation's neck: K heads (one per reaction) starting at rest (the head rotation of
+    the face `rest`, FACE_DIM), still."""
 
     def __init__(self, limits: NeckLimits, rest: np.ndarray, samples: int = 1, fps: int = FPS) -> None:
         self.limits, self.dt = limits, 1.0 / fps
-        self.rest = np.asarray(rest, np.float64)[ROTATION] if len(rest) > 3 else np.asarray(rest, np.float64)
+        self.rest = np.asarray(rest, np.float64)[ROTATION]
         self.pose = np.tile(self.rest, (samples, 1))  # (K, 3) pitch, yaw, roll
         self.speed = np.zeros_like(self.pose)
 
@@ -73,15 +74,10 @@ def _stopping_speed(reach: np.ndarray, brake: float) -> np.ndarray:
     """The fastest speed this frame from which slowing by `brake` a frame (v, v - brake, ..., the
     last one >= 0) covers exactly the distance `reach` x dt: no overshoot, in whole frames. With
     n further frames of braking the distance is (n + 1) v - brake n (n + 1) / 2 for v in
-    [n brake, (n + 1) brake]; n is found near its continuous estimate."""
-    estimate = 0.5 * (np.sqrt(brake * brake + 8.0 * brake * reach) - brake)
-    best = np.zeros_like(reach)
-    for shift in (-1, 0, 1):
-        n = np.maximum(np.floor(estimate / brake) + shift, 0.0)
-        speed = (reach + brake * n * (n + 1) / 2) / (n + 1)
-        fits = (speed >= n * brake - 1e-12) & (speed <= (n + 1) * brake + 1e-12)
-        best = np.where(fits, speed, best)
-    return best
+    [n brake, (n + 1) brake], which is brake n (n + 1) / 2 at the interval's start: n is the
+    largest whole number with that at most `reach`."""
+    n = np.floor((np.sqrt(1.0 + 8.0 * reach / brake) - 1.0) / 2.0)
+    return (reach + brake * n * (n + 1) / 2) / (n + 1)
 
 
 def neck_from_hello(value) -> NeckLimits | None:
