@@ -46,6 +46,21 @@ def positive_float(text: str) -> float:
     return value
 
 
+def time_spans(text: str) -> list[tuple[float, float]]:
+    """'4-7.5,12-15' -> [(4.0, 7.5), (12.0, 15.0)]: spans of seconds, each start below its end."""
+    spans = []
+    for part in text.split(","):
+        bounds = part.strip().split("-")
+        try:
+            start, end = (float(b) for b in bounds)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"spans are START-END seconds separated by commas, got {text!r}") from None
+        if not (0 <= start < end and math.isfinite(end)):
+            raise argparse.ArgumentTypeError(f"a span starts at 0 s or later and before it ends, got {part.strip()!r}")
+        spans.append((start, end))
+    return spans
+
+
 def add_protocol_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--protocol", default="react2024", choices=("react2024", "react2025"),
                    help="react2025: a MARS corpus, targets drawn from each input's session, clips of any length")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 
 from facereact.cli.flags import (SAMPLING_FLAGS, add_sampling_flags, count_int, given_flags, positive_float,
-                                positive_int, sampling_from, say_sampling)
+                                positive_int, sampling_from, say_sampling, time_spans)
 from facereact.errors import UsageError
 
 
@@ -104,6 +104,8 @@ def _client(args: argparse.Namespace) -> int:
 
     from facereact.data.audio import read_wav
     from facereact.generator.stream import load_face_track
+    from facereact.generator.turns import speaking_frames
+    from facereact.layout import FPS
     from facereact.live.client import stream_reconnecting
     from facereact.live.server import token_from
 
@@ -111,6 +113,7 @@ def _client(args: argparse.Namespace) -> int:
     faces = load_face_track(args.face) if args.face else None
     if faces is not None:
         faces = [dict(f) if isinstance(f, dict) else f for f in faces]
+    speaking = None if args.speaking is None else speaking_frames(args.speaking, len(samples) * FPS // rate, FPS)
     # Each frame as it comes, one JSON line: an interrupted session keeps every frame before it.
     with open(args.out, "w") if args.out else contextlib.nullcontext() as out:
         def record(frame: dict) -> None:
@@ -120,7 +123,7 @@ def _client(args: argparse.Namespace) -> int:
         run = asyncio.run(stream_reconnecting(args.url, samples, rate, faces, args.samples, args.seed,
                                               token_from(args.token), realtime=not args.fast, frames=args.frames,
                                               on_frame=record if out else None, reconnect=args.reconnect,
-                                              say=lambda line: print(line, flush=True)))
+                                              say=lambda line: print(line, flush=True), speaking=speaking))
     figures = run.latency.summary()
     conversations = f" over {len(run.endings) + 1} conversations" if run.endings else ""
     print(f"{figures['frames']} listener frames back{conversations}, {figures['lost']} lost" +
@@ -187,6 +190,9 @@ def register(verbs) -> dict:
     p.add_argument("--fast", action="store_true", help="send as fast as the server allows, not in real time")
     p.add_argument("--out", default=None, metavar="FILE",
                    help="record every listener frame received, one JSON line each as the protocol sends it")
+    p.add_argument("--speaking", type=time_spans, default=None, metavar="S-E,...",
+                   help="seconds of the recording where the listener itself speaks (e.g. 4-7.5,12-15): "
+                        "no backchannels then, its face held")
     p.add_argument("--reconnect", type=count_int, default=0, metavar="N",
                    help="when the server restarts, is lost or is full, start a new conversation, up to N tries in a "
                         "row, waiting 0.5 s, 1 s, 2 s, ... (at most 8 s) between, going on from the first frame "

@@ -17,81 +17,18 @@ copied.
 """
 from __future__ import annotations
 
-from dataclasses import fields, is_dataclass
-
 import numpy as np
 import torch
 
 from facereact.errors import UsageError
-from facereact.generator.rows import conversation_rows, restart_rows
+from facereact.generator.rows import conversation_rows, join_rows, place_rows, restart_rows, take_rows
 from facereact.generator.session import StreamingSession
-from facereact.nn.blocks import Band
-from facereact.tokenizer.emotion import MotionState
 
 
-def _join(parts: list):
-    first = parts[0]
-    if first is None or isinstance(first, (bool, int, float, str)):
-        return first
-    if isinstance(first, torch.Tensor):
-        return torch.cat(parts, 0)
-    if isinstance(first, Band):  # every row keeps its own ring and count
-        return Band.joined(parts)
-    if isinstance(first, MotionState):  # a reader that is not used (no emotion read off the face) has no rows
-        if first.changes is None:
-            return MotionState()
-        return MotionState(torch.cat([p.face for p in parts]), torch.cat([p.changes for p in parts]),
-                           any(p.restarted for p in parts))
-    if is_dataclass(first):
-        return type(first)(**{f.name: _join([getattr(p, f.name) for p in parts]) for f in fields(first)})
-    if isinstance(first, (list, tuple)):
-        return type(first)(_join([p[i] for p in parts]) for i in range(len(first)))
-    raise TypeError(f"cannot merge stream state of type {type(first).__name__}")
-
-
-def _take(state, keep: torch.Tensor, total: int):
-    """Rows of the conversations `keep` (indices) out of `total` conversations."""
-    if state is None or isinstance(state, (bool, int, float, str)):
-        return state
-    if isinstance(state, torch.Tensor):
-        per = state.shape[0] // total
-        return state.reshape(total, per, *state.shape[1:])[keep].reshape(len(keep) * per, *state.shape[1:])
-    if isinstance(state, Band):  # the same ring, fewer rows
-        return state.rows(torch.from_numpy(conversation_rows(keep.numpy(), state.data.shape[0] // total)))
-    if is_dataclass(state):
-        return type(state)(**{f.name: _take(getattr(state, f.name), keep, total) for f in fields(state)})
-    if isinstance(state, (list, tuple)):
-        return type(state)(_take(s, keep, total) for s in state)
-    raise TypeError(f"cannot split stream state of type {type(state).__name__}")
-
-
-def _place(target, source, slots: torch.Tensor, total: int):
-    """`target` (of `total` conversations) with `source`'s conversations written at `slots`."""
-    if target is None or isinstance(target, (bool, int, float, str)):
-        return target
-    if isinstance(target, torch.Tensor):  # small (convolution pasts, last tokens): a copy, as a frame
-        per = target.shape[0] // total   # already returned may share the old one's memory
-        out = target.reshape(total, per, *target.shape[1:]).clone()
-        out[slots] = source.reshape(len(slots), per, *source.shape[1:])
-        return out.reshape(target.shape)
-    if isinstance(target, Band):  # the key/value rings, most of a state: written in place
-        target.put(conversation_rows(slots.numpy(), target.data.shape[0] // total), source)
-        return target
-    if is_dataclass(target):  # an unused reader's MotionState too: its None fields stay None
-        for f in fields(target):
-            setattr(target, f.name, _place(getattr(target, f.name), getattr(source, f.name), slots, total))
-        return target
-    if isinstance(target, list):
-        target[:] = [_place(t, s, slots, total) for t, s in zip(target, source)]
-        return target
-    if isinstance(target, tuple):
-        return type(target)(_place(t, s, slots, total) for t, s in zip(target, source))
-    raise TypeError(f"cannot place stream state of type {type(target).__name__}")
-
-
-# What a session holds per conversation (rows, clip-major), besides its seeds and generators.
-_STATES = ("previous", "ages", "speaker_on", "state", "decode_state", "encode_state", "read_state",
-           "face_streaming")
+_STATES = StreamingSession.STATES
+# Started over by restart_rows; the others a new conversation sets itself: its last token is BOS,
+# its age 0, and the guided rows' speaker pattern is the same for every conversation.
+_RESTARTED = tuple(name for name in _STATES if name not in ("previous", "ages", "speaker_on"))
 
 
 def _session(base: StreamingSession, seeds: list[int], rngs: list[torch.Generator], inputs_seen: set[str],
@@ -107,8 +44,9 @@ def _check(first: StreamingSession, *others: StreamingSession) -> None:
     for s in others:
         if s.generator is not first.generator or s.tokenizer is not first.tokenizer:
             raise UsageError("sessions of different models cannot share a batch")
-        if (s.samples, s.sampling, s.read_emotion) != (first.samples, first.sampling, first.read_emotion):
-            raise UsageError("sessions with different K, sampling or emotion reading cannot share a batch")
+        if (s.samples, s.sampling, s.read_emotion, s.turn_taking) != \
+                (first.samples, first.sampling, first.read_emotion, first.turn_taking):
+            raise UsageError("sessions with different K, sampling, emotion reading or turn-taking cannot share a batch")
 
 
 def merge(sessions: list[StreamingSession]) -> StreamingSession:
@@ -120,7 +58,7 @@ def merge(sessions: list[StreamingSession]) -> StreamingSession:
         raise UsageError("a session joins a batch once it has stepped a frame (its stream states exist)")
     return _session(first, [seed for s in sessions for seed in s.seeds], [rng for s in sessions for rng in s.rngs],
                     set().union(*(s.inputs_seen for s in sessions)), max(s.frame for s in sessions),
-                    {name: _join([getattr(s, name) for s in sessions]) for name in _STATES})
+                    {name: join_rows([getattr(s, name) for s in sessions]) for name in _STATES})
 
 
 @torch.inference_mode()  # the states are inference tensors (made in steps), written in place
@@ -137,7 +75,7 @@ def place(batch: StreamingSession, group: StreamingSession, slots: list[int]) ->
         raise UsageError(f"{group.clips} conversations need as many distinct slots below {batch.clips}, got {slots}")
     index = torch.tensor(slots)
     for name in _STATES:
-        setattr(batch, name, _place(getattr(batch, name), getattr(group, name), index, batch.clips))
+        setattr(batch, name, place_rows(getattr(batch, name), getattr(group, name), index, batch.clips))
     for i, slot in enumerate(slots):
         batch.seeds[slot], batch.rngs[slot] = group.seeds[i], group.rngs[i]
     batch.inputs_seen |= group.inputs_seen
@@ -159,7 +97,7 @@ def restart(batch: StreamingSession, slots: list[int], seeds: list[int]) -> Stre
     if batch.frame < 1:
         raise UsageError("conversations restart in a batch that has stepped a frame (its stream states exist)")
     index = torch.tensor(slots)
-    for name in ("state", "decode_state", "encode_state", "read_state", "face_streaming"):
+    for name in _RESTARTED:
         setattr(batch, name, restart_rows(getattr(batch, name), index, batch.clips))
     previous = batch.previous.clone()  # frames already returned may share the old tokens' memory
     previous[torch.from_numpy(conversation_rows(np.array(slots), batch.samples))] = batch.generator.bos
@@ -181,4 +119,4 @@ def take(session: StreamingSession, conversations: list[int]) -> StreamingSessio
     keep = torch.tensor(conversations)
     return _session(session, [session.seeds[c] for c in conversations], [session.rngs[c] for c in conversations],
                     set(session.inputs_seen), session.frame,
-                    {name: _take(getattr(session, name), keep, total) for name in _STATES})
+                    {name: take_rows(getattr(session, name), keep, total) for name in _STATES})

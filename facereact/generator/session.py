@@ -23,9 +23,10 @@ from facereact.data.wav2vec2 import Wav2Vec2Features, Wav2Vec2Stream
 from facereact.errors import UsageError
 from facereact.generator.inputs import describe, emotion_frame, face_frame
 from facereact.generator.model import ReactionGenerator
-from facereact.generator.rows import conversation_rows, restart_rows
+from facereact.generator.rows import conversation_rows, place_rows, restart_rows, take_rows
 from facereact.generator.sampling import Sampling, own_sampling
-from facereact.layout import EMOTION_DIM
+from facereact.generator.turns import TurnState, TurnTaking, turn_step
+from facereact.layout import EMOTION_DIM, FACE_DIM
 from facereact.nn import fast
 from facereact.tokenizer.emotion import MotionState
 from facereact.tokenizer.model import FaceTokenizer
@@ -125,17 +126,30 @@ class StreamingSession(_Session):
     Raw audio (`step`) is heard the way the generator was trained: MFCCs, or, for a generator of
     wav2vec2 features (MARS), features from the local checkpoint given as `wav2vec2`
     (data/wav2vec2.py), each from the trailing `wav2vec2_window` seconds.
+
+    A frame marked `speaking` is one where the listener itself speaks (a robot's own voice): no
+    backchannels then, its face held and its listening resumed smoothly after (generator/turns.py,
+    set by `turns`).
     """
+
+    # What a session holds per conversation, rows clip-major (generator/rows.py walks each), besides
+    # its seeds and random generators: a batch of conversations (generator/cohort.py) joins, takes,
+    # places and restarts exactly these.
+    STATES = ("previous", "ages", "speaker_on", "state", "decode_state", "encode_state", "read_state",
+              "face_streaming", "turns")
 
     def __init__(self, generator: ReactionGenerator, tokenizer: FaceTokenizer, samples: int = 10,
                  sampling: Sampling | None = None, seed: int = 0, read_emotion: bool = False,
                  seeds: list[int] | None = None, wav2vec2: Wav2Vec2Features | None = None,
-                 wav2vec2_window: float = 1.0) -> None:
-        """seeds: several speaker clips at once, one seed each (generate_clips); else one, `seed`."""
+                 wav2vec2_window: float = 1.0, turns: TurnTaking | None = TurnTaking()) -> None:
+        """seeds: several speaker clips at once, one seed each (generate_clips); else one, `seed`.
+        turns: None for a listener that never speaks (clips generated for scoring), which skips
+        the turn filter's work."""
         if generator.config.offline:
             raise UsageError("an offline generator sees the whole speaker clip and cannot stream: "
                              "train one without --offline")
         self.fps = generator.config.fps
+        self.turn_taking = turns
         self.wav2vec2, self.wav2vec2_window = wav2vec2, wav2vec2_window
         self.read_emotion = read_emotion
         self.resting = tokenizer.face_mean.numpy()
@@ -150,28 +164,31 @@ class StreamingSession(_Session):
         # until a face comes, and again from a frame without one until the next starts them over
         self.face_streaming = torch.zeros(self.clips, dtype=torch.bool)
         self.inputs_seen: set[str] = set()
+        self.turns = None if self.turn_taking is None else TurnState.new(self.clips, self.samples, FACE_DIM,
+                                                                          EMOTION_DIM)
 
     def close(self) -> None:
         super().close()
-        self.encode_state = self.read_state = None
+        self.encode_state = self.read_state = self.turns = None
 
     @torch.inference_mode()
     def step_features(self, audio: np.ndarray, face: np.ndarray | Mapping[str, float] | None = None,
-                      emotion: np.ndarray | None = None) -> ListenerFrame:
+                      emotion: np.ndarray | None = None, speaking: bool = False) -> ListenerFrame:
         """One frame from precomputed speaker features: audio (AUDIO_DIM,), and the face and emotion
-        when present (None: absent)."""
+        when present (None: absent); speaking: the listener itself speaks this frame."""
         face, emotion = face_frame(face, self.resting), emotion_frame(emotion)
         return self.step_clips(np.asarray(audio, np.float32)[None], None if face is None else face[None],
-                               None if emotion is None else emotion[None])
+                               None if emotion is None else emotion[None], speaking=np.array([bool(speaking)]))
 
     @torch.inference_mode()
     def step_clips(self, audio: np.ndarray, face: np.ndarray | None = None, emotion: np.ndarray | None = None,
                    face_on: np.ndarray | None = None, emotion_on: np.ndarray | None = None,
-                   active: np.ndarray | None = None) -> ListenerFrame:
+                   active: np.ndarray | None = None, speaking: np.ndarray | None = None) -> ListenerFrame:
         """One frame of every conversation: audio (clips, AUDIO_DIM), face (clips, FACE_DIM) and
         emotion (clips, EMOTION_DIM) already checked, or None where absent for all. face_on and
         emotion_on (clips,) bool: which conversations have that input this frame (default: all
-        when the array is given); the rows of the others are ignored.
+        when the array is given); the rows of the others are ignored. speaking (clips,) bool:
+        where the listener itself speaks this frame (default: nowhere).
 
         active: the conversations (indices into seeds, each once) these rows are, when only some
         step (a live batch whose other conversations' frames have not come): the others are not
@@ -197,7 +214,24 @@ class StreamingSession(_Session):
         a = torch.as_tensor(audio, dtype=torch.float32)[:, None]
         self.generator.speaker_step(self.generator.speaker_embedding(a, f, e, speaker_token, *on), self.state, active)
         self.inputs_seen.update(describe(*flags) for flags in set(zip(has_face, has_emotion, read)))
-        return self._emit(self._next_tokens(active), active)
+        return self._take_turns(self._emit(self._next_tokens(active), active), speaking, active)
+
+    def _take_turns(self, frame: ListenerFrame, speaking: np.ndarray | None, active: np.ndarray | None
+                    ) -> ListenerFrame:
+        """The frame as shown: held where the listener speaks or has just spoken (generator/turns.py)."""
+        c = self.clips if active is None else len(active)
+        talking = np.zeros(c, bool) if speaking is None else np.asarray(speaking, bool)
+        if talking.shape != (c,):
+            raise UsageError(f"speaking needs one flag per conversation stepped ({c}), got shape {talking.shape}")
+        if self.turn_taking is None:
+            if talking.any():
+                raise UsageError("this session was made without turn-taking (turns=None): the listener cannot speak")
+            return frame
+        index = None if active is None else torch.from_numpy(active)
+        state = self.turns if index is None else take_rows(self.turns, index, self.clips)
+        face, emotion, state = turn_step(self.turn_taking, state, frame.face, frame.emotion, talking, self.fps)
+        self.turns = state if index is None else place_rows(self.turns, state, index, self.clips)
+        return ListenerFrame(face, emotion, frame.tokens)
 
     def _see(self, f: torch.Tensor, has_face: np.ndarray, active: np.ndarray | None
              ) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -243,13 +277,13 @@ class StreamingSession(_Session):
             check_rate(rate)
 
     def step(self, samples: np.ndarray, rate: int, face: np.ndarray | Mapping[str, float] | None = None,
-             emotion: np.ndarray | None = None) -> ListenerFrame:
+             emotion: np.ndarray | None = None, speaking: bool = False) -> ListenerFrame:
         """One frame from raw audio: `samples` are this frame's int(rate / fps) mono samples in
-        [-1, 1]; face and emotion as in step_features."""
+        [-1, 1]; face, emotion and speaking as in step_features."""
         expected = int(rate / self.fps)
         if np.shape(samples) != (expected,):
             raise UsageError(f"one frame at {rate} Hz is {expected} mono samples, got shape {np.shape(samples)}")
-        return self.step_features(self._hear(samples, rate), face, emotion)
+        return self.step_features(self._hear(samples, rate), face, emotion, speaking)
 
     def _hear(self, samples: np.ndarray, rate: int) -> np.ndarray:
         """This frame's audio feature, as the generator was trained to hear it."""
@@ -316,7 +350,8 @@ def generate_clips(generator: ReactionGenerator, tokenizer: FaceTokenizer, audio
         offline = OfflineSession(generator, tokenizer, audio, face, emotion, samples, sampling, seeds, read_emotion)
         step = lambda t: offline.next_frame()  # noqa: E731
     else:
-        online = StreamingSession(generator, tokenizer, samples, sampling, read_emotion=read_emotion, seeds=seeds)
+        online = StreamingSession(generator, tokenizer, samples, sampling, read_emotion=read_emotion, seeds=seeds,
+                                  turns=None)
         step = lambda t: online.step_clips(audio[:, t], None if face is None else face[:, t],  # noqa: E731
                                            None if emotion is None else emotion[:, t])
     frames = []

@@ -60,6 +60,11 @@ class ReactionClient:
             message = {"type": "face", "coefficients": np.asarray(face, float).tolist()}
         await self.connection.send(json.dumps(message))
 
+    async def send_turn(self, speaking: bool) -> None:
+        """The listener itself starts (True) or stops (False) speaking, from the next audio frame on:
+        no backchannels meanwhile, its face held (generator/turns.py)."""
+        await self.connection.send(json.dumps({"type": "turn", "speaking": bool(speaking)}))
+
     async def next_frame(self) -> dict:
         """The next listener frame; error messages on the way are kept in `errors`."""
         while True:
@@ -98,11 +103,13 @@ def why(exc: ConnectionClosed) -> tuple[int, str]:
 async def stream_recording(url: str, audio: np.ndarray, rate: int, faces: list | None = None, samples: int = 1,
                            seed: int = 0, token: str | None = None, realtime: bool = True,
                            frames: int | None = None, connected: Callable[[], Awaitable[None]] | None = None,
-                           on_frame: Callable[[dict], None] | None = None) -> tuple[list[dict], Latency]:
+                           on_frame: Callable[[dict], None] | None = None,
+                           speaking: np.ndarray | None = None) -> tuple[list[dict], Latency]:
     """Send mono float audio (and a face per frame, when given) frame by frame, at real time unless
     told otherwise; collect every listener frame and the round-trip times. connected(): awaited
     once the server has said ready, before the first frame (a load test connects every client
-    first); on_frame(frame): called with each listener frame as it arrives (a recording)."""
+    first); on_frame(frame): called with each listener frame as it arrives (a recording);
+    speaking: per frame, whether the listener itself speaks then (a turn message where it changes)."""
     per = int(rate / FPS)
     n = len(audio) // per if frames is None else min(frames, len(audio) // per)
     pcm = (np.clip(audio[:n * per], -1, 1) * 32767).astype("<i2")
@@ -130,6 +137,8 @@ async def stream_recording(url: str, audio: np.ndarray, rate: int, faces: list |
                     await asyncio.sleep(max(0.0, start + (i + 1) / FPS - time.perf_counter()))
                 if faces is not None:
                     await client.send_face(faces[i])
+                if speaking is not None and i < len(speaking) and bool(speaking[i]) != (i > 0 and bool(speaking[i - 1])):
+                    await client.send_turn(bool(speaking[i]))
                 sent_at[i] = time.perf_counter()
                 await client.send_audio(pcm[i * per:(i + 1) * per].tobytes())
                 latency.frames_sent += 1
@@ -160,7 +169,7 @@ async def stream_reconnecting(url: str, audio: np.ndarray, rate: int, faces: lis
                               seed: int = 0, token: str | None = None, realtime: bool = True,
                               frames: int | None = None, on_frame: Callable[[dict], None] | None = None,
                               reconnect: int = 0, backoff: float = 0.5,
-                              say: Callable[[str], None] = print) -> Conversations:
+                              say: Callable[[str], None] = print, speaking: np.ndarray | None = None) -> Conversations:
     """stream_recording, and when a conversation ends early with a code that invites a return
     (RETURN_CODES) or the server cannot be reached, a new conversation after a wait doubling from
     `backoff` seconds (at most MAX_BACKOFF), going on from the first frame not answered; up to
@@ -173,7 +182,8 @@ async def stream_reconnecting(url: str, audio: np.ndarray, rate: int, faces: lis
         try:
             got, latency = await stream_recording(url, audio[done * per:], rate,
                                                   None if faces is None else faces[done:], samples, seed, token,
-                                                  realtime, total - done, on_frame=on_frame)
+                                                  realtime, total - done, on_frame=on_frame,
+                                                  speaking=None if speaking is None else speaking[done:])
         except ConnectionClosed as exc:  # closed before it was ready (a full server: 1013)
             got, latency = [], Latency()
             latency.code, latency.closed = why(exc)

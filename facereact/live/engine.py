@@ -33,6 +33,7 @@ class SpeakerFrame:
     audio: np.ndarray  # (AUDIO_DIM,) features
     face: np.ndarray | None = None  # (FACE_DIM,) or None: no face this frame
     emotion: np.ndarray | None = None  # (EMOTION_DIM,) or None
+    speaking: bool = False  # the listener itself speaks this frame (generator/turns.py)
 
 
 @dataclass
@@ -184,7 +185,8 @@ class ReactionEngine:
             -> dict[int, ListenerFrame]:
         """One frame of the conversations `stepped` (all of the session's, or its rows `active`)."""
         frames = [self.conversations[cid].queue.popleft() for cid in stepped]
-        listener = session.step_clips(*_stack(frames), active=active)
+        audio, face, emotion, face_on, emotion_on, speaking = _stack(frames)
+        listener = session.step_clips(audio, face, emotion, face_on, emotion_on, active, speaking)
         k = self.samples
         return {cid: ListenerFrame(listener.face[i * k:(i + 1) * k], listener.emotion[i * k:(i + 1) * k],
                                    listener.tokens[i * k:(i + 1) * k]) for i, cid in enumerate(stepped)}
@@ -200,4 +202,5 @@ def _stack(frames: list[SpeakerFrame]) -> tuple[np.ndarray, ...]:
             face[i], face_on[i] = f.face, True
         if f.emotion is not None:
             emotion[i], emotion_on[i] = f.emotion, True
-    return np.stack([f.audio for f in frames]), face, emotion, face_on, emotion_on
+    speaking = np.array([f.speaking for f in frames], bool)
+    return np.stack([f.audio for f in frames]), face, emotion, face_on, emotion_on, speaking

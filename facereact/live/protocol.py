@@ -9,7 +9,10 @@ Client -> server, over one WebSocket per conversation:
 - text {"type": "face", ...}: the speaker's face from now on, as "coefficients" (FACE_DIM numbers) or
   as a tracker gives it ("blendshapes": {ARKit name: score}, "pitch", "yaw", "roll" in radians, and
   optionally "tx", "ty", "tz"); {"type": "face", "lost": true} when the tracker loses the face;
-- text {"type": "emotion", "values": [EMOTION_DIM numbers]} (only with a face), {"type": "bye"}.
+- text {"type": "emotion", "values": [EMOTION_DIM numbers]} (only with a face), {"type": "bye"};
+- text {"type": "turn", "speaking": true} when the listener itself starts speaking (the robot's
+  own voice: no backchannels, its face held, generator/turns.py), {"type": "turn", "speaking":
+  false} when it stops; from the next audio frame on.
 
 Server -> client: {"type": "ready", ...} after the hello, then one {"type": "frame", ...} per 1/25 s of
 audio received, and {"type": "error", "error": reason} for a message it refused.
@@ -132,6 +135,14 @@ def parse_face(message: dict, resting: np.ndarray) -> np.ndarray | None:
         return face_from_tracker(scores, resting[TRANSLATION])
     except ValueError as exc:
         raise ProtocolError(f"face: {exc}") from None
+
+
+def parse_turn(message: dict) -> bool:
+    """A turn message -> whether the listener speaks from now on."""
+    speaking = message.get("speaking")
+    if not isinstance(speaking, bool):
+        raise ProtocolError('a turn message is {"type": "turn", "speaking": true or false}')
+    return speaking
 
 
 def parse_emotion(message: dict) -> np.ndarray:

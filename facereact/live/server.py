@@ -44,7 +44,7 @@ from facereact.layout import FPS, ROTATION
 from facereact.live.engine import ReactionEngine, SpeakerFrame
 from facereact.live.neck import Neck
 from facereact.live.protocol import (Hello, ProtocolError, frame_message, parse_emotion, parse_face, parse_hello,
-                                     parse_json, pcm16_to_mono)
+                                     parse_json, parse_turn, pcm16_to_mono)
 from facereact.tokenizer.model import FaceTokenizer
 
 TOKEN_ENV = "FACEREACT_TOKEN"
@@ -86,6 +86,7 @@ class _Conversation:
     frames_in: int = 0
     face: np.ndarray | None = None
     emotion: np.ndarray | None = None
+    speaking: bool = False  # the listener itself speaks (a turn message said so)
     neck: Neck | None = None  # the head pose's limits (hello "neck"); None: as generated
     last: tuple[int, np.ndarray, np.ndarray] | None = None  # the last frame sent: index, face, emotion
 
@@ -210,8 +211,11 @@ class ReactionServer:
                     if c.face is None:
                         raise ProtocolError("emotion values need a face: send a face message first")
                     c.emotion = parse_emotion(request)
+                elif kind == "turn":
+                    c.speaking = parse_turn(request)
                 else:
-                    raise ProtocolError(f"unknown message type {kind!r} (hello comes once; then face, emotion, bye)")
+                    raise ProtocolError(f"unknown message type {kind!r} "
+                                        "(hello comes once; then face, emotion, turn, bye)")
             except ProtocolError as exc:
                 if exc.fatal:
                     raise
@@ -230,7 +234,8 @@ class ReactionServer:
         frames = c.audio[:n * per].reshape(n, per)
         c.audio = c.audio[n * per:]
         for frame in frames:  # features are computed at the tick, for every conversation at once
-            self._ops.append(("frame", c.cid, c.hello.samples, (frame, c.hello.sample_rate, c.face, c.emotion)))
+            self._ops.append(("frame", c.cid, c.hello.samples,
+                              (frame, c.hello.sample_rate, c.face, c.emotion, c.speaking)))
         c.frames_in += n
         if self._first_frame is None:
             self._first_frame = time.monotonic()
@@ -392,8 +397,8 @@ def _features(ops: list[tuple]) -> None:
     for rate, where in by_rate.items():
         features = frame_features(np.concatenate([ops[i][3][0] for i in where]), rate, len(where))
         for i, f in zip(where, features):
-            kind, cid, samples, (_, _, face, emotion) = ops[i]
-            ops[i] = (kind, cid, samples, SpeakerFrame(f, face, emotion))
+            kind, cid, samples, (_, _, face, emotion, speaking) = ops[i]
+            ops[i] = (kind, cid, samples, SpeakerFrame(f, face, emotion, speaking))
 
 
 def token_from(flag: str | None) -> str | None:

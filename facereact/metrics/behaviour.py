@@ -113,6 +113,16 @@ def reaction_response(events: list[SpeakerEvents], listeners: list[np.ndarray], 
             "curve_s": (offsets / fps).round(4).tolist()}
 
 
+def nod_onsets(faces: np.ndarray, fps: float) -> np.ndarray:
+    """(..., T, FACE_DIM) -> (..., T) bool: the frames where a nod starts (the nodding band's
+    amplitude envelope rises above NOD_AMPLITUDE_RAD; the envelope is centred, SMOOTH_S wide)."""
+    envelope = np.sqrt(2.0 * _smooth(band_pass(faces[..., face_index("pitch")], fps, NOD_BAND_HZ) ** 2, fps))
+    above = envelope > NOD_AMPLITUDE_RAD
+    onsets = np.zeros_like(above)
+    onsets[..., 1:] = above[..., 1:] & ~above[..., :-1]
+    return onsets
+
+
 def head_motion(listeners: list[np.ndarray], fps: float) -> dict:
     """Nods per minute and the head's pitch and yaw power in each band (the mean square of the
     band-passed angle, rad^2), averaged over clips and reactions."""
@@ -120,10 +130,7 @@ def head_motion(listeners: list[np.ndarray], fps: float) -> dict:
     power = {axis: np.zeros(len(HEAD_BANDS_HZ)) for axis in ("pitch", "yaw")}
     for face in listeners:
         faces = face[None] if face.ndim == 2 else face
-        pitch = faces[..., face_index("pitch")]
-        envelope = np.sqrt(2.0 * _smooth(band_pass(pitch, fps, NOD_BAND_HZ) ** 2, fps))
-        above = envelope > NOD_AMPLITUDE_RAD
-        nods += (above[:, 1:] & ~above[:, :-1]).sum() / len(faces)
+        nods += nod_onsets(faces, fps).sum() / len(faces)
         minutes += faces.shape[-2] / fps / 60.0
         for axis in power:
             for b, band in enumerate(HEAD_BANDS_HZ):
