@@ -2,6 +2,7 @@
 // on onnxruntime-node, frame by frame, and print the listener and the step latency.
 //
 //   node stream.mjs --model EXPORT_DIR --wav speaker.wav [--seed 0] [--frames N] [--jsonl]
+//                   [--speaking 4-7.5,12-15]   (seconds where the listener itself speaks: its face held)
 //
 // Everything the loop needs is in EXPORT_DIR/interface.json: the inputs, the state tensors and
 // their starting values, K, the PCM rate. The random numbers are the host's: SplitMix64, the same
@@ -12,11 +13,21 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import ort from "onnxruntime-node";
 
+// "4-7.5,12-15" -> [[4, 7.5], [12, 15]]: spans of seconds.
+function parseSpans(text) {
+  return text.split(",").map((part) => {
+    const [start, end] = part.split("-").map(Number);
+    if (!(start >= 0 && end > start)) throw new Error(`--speaking: START-END seconds, got ${part}`);
+    return [start, end];
+  });
+}
+
 function parseArgs(argv) {
-  const args = { seed: 0, frames: Infinity, jsonl: false };
+  const args = { seed: 0, frames: Infinity, jsonl: false, speaking: [] };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     if (flag === "--jsonl") args.jsonl = true;
+    else if (flag === "--speaking" && i + 1 < argv.length) args.speaking = parseSpans(argv[++i]);
     else if (["--model", "--wav", "--seed", "--frames"].includes(flag) && i + 1 < argv.length) {
       args[flag.slice(2)] = flag === "--model" || flag === "--wav" ? argv[++i] : Number(argv[++i]);
     } else throw new Error(`unknown or incomplete flag ${flag}`);
@@ -101,6 +112,7 @@ async function main() {
   const args = parseArgs(process.argv.slice(2));
   const spec = JSON.parse(readFileSync(join(args.model, "interface.json"), "utf8"));
   if (spec.kind !== "listener-step") throw new Error(`${args.model}: not a facereact export`);
+  if (spec.format !== 2) throw new Error(`${args.model}: export format ${spec.format}; this example reads format 2`);
   const { samples, rate } = readWav(args.wav);
   if (rate !== spec.rate) throw new Error(`${args.wav}: ${rate} Hz, the export hears ${spec.rate} Hz`);
   const session = await ort.InferenceSession.create(join(args.model, spec.graph), {
@@ -121,6 +133,7 @@ async function main() {
       pcm: tensor("float32", samples.slice(t * per, (t + 1) * per), [per]),
       face, face_on: faceOn,
       uniforms: tensor("float32", random.draw(k * spec.digits), [k, spec.digits]),
+      speaking: tensor("float32", new Float32Array([args.speaking.some(([a, b]) => t / spec.fps >= a && t / spec.fps < b) ? 1 : 0]), [1]),
     };
     for (const s of spec.state) feeds[`state.${s.name}`] = state[s.name];
     const out = await session.run(feeds);
@@ -129,7 +142,7 @@ async function main() {
     state = next;
     took.push(performance.now() - start);
     const listener = out.listener_face.data, tokens = Array.from(out.tokens.data, Number);
-    if (args.jsonl) console.log(JSON.stringify({ frame: t, tokens }));
+    if (args.jsonl) console.log(JSON.stringify({ frame: t, tokens, face: Array.from(listener.slice(0, faceDim)) }));
     else if (t % spec.fps === 0) {
       console.log(`${(t / spec.fps).toFixed(0).padStart(3)} s  token ${tokens[0]}  head pitch ${listener[pitch].toFixed(3)} rad`
         + `  smile ${listener[smile].toFixed(3)}  step ${took[t].toFixed(2)} ms`);

@@ -32,7 +32,7 @@ from facereact.model_files import folder_fingerprint, read_json
 from facereact.tokenizer.model import FaceTokenizer
 
 KIND = "listener-step"
-FORMAT = 1
+FORMAT = 2  # 2: the listener's turn-taking (the speaking input, turn.* state)
 OPSET = 20
 STEP_FILE = "step.onnx"
 INTERFACE_FILE = "interface.json"
@@ -78,7 +78,7 @@ def export_listener(model: str | Path, out: str | Path, samples: int = 10, rate:
 
 def _write_onnx(step: ListenerStep, path: Path) -> None:
     args = (torch.zeros(step.audio.samples), step.tokenizer.face_mean[None].clone(), torch.ones(1),
-            torch.rand(step.samples, step.digits), *step.initial_state())
+            torch.rand(step.samples, step.digits), torch.zeros(1), *step.initial_state())
     quiet = logging.getLogger("torch.onnx")
     level, quiet.level = quiet.level, logging.ERROR
     try:  # the exporter narrates its passes on stdout and warns of absent torchvision kernels
@@ -99,7 +99,7 @@ def _interface(step: ListenerStep, model: str | Path, check: ExportCheck | None)
         "source": {"model": str(model), "fingerprint": folder_fingerprint(model)},
         "fps": g.config.fps, "rate": step.audio.rate, "frame_samples": step.audio.samples,
         "samples": step.samples, "digits": step.digits, "levels": list(g.head.levels), "bos": g.bos,
-        "sampling": asdict(step.sampling), "read_emotion": step.read_emotion,
+        "sampling": asdict(step.sampling), "read_emotion": step.read_emotion, "turns": asdict(step.turns),
         "face_names": list(FACE_NAMES), "emotion_names": list(EMOTION_NAMES),
         "resting_face": [round(float(v), 7) for v in step.tokenizer.face_mean],
         "random": RANDOM,
@@ -140,6 +140,15 @@ def check_signal(frames: int, rate: int, fps: int, tokenizer: FaceTokenizer, see
     return pcm.astype(np.float32), faces.astype(np.float32), face_on
 
 
+def check_speaking(frames: int) -> np.ndarray:
+    """(frames,) bool: where the listener speaks in the self-check: two turns, the second starting
+    while the first still fades out, and one of a single frame."""
+    speaking = np.zeros(frames, bool)
+    for start, end in ((0.45, 0.55), (0.57, 0.62), (0.8, 0.8)):
+        speaking[int(start * frames):max(int(end * frames), int(start * frames) + 1)] = True
+    return speaking
+
+
 def check_export(step: ListenerStep, path: Path, generator: ReactionGenerator, tokenizer: FaceTokenizer,
                  frames: int, seed: int = 0) -> ExportCheck:
     """`frames` frames of check_signal through the PyTorch session and the graph at `path`."""
@@ -148,7 +157,9 @@ def check_export(step: ListenerStep, path: Path, generator: ReactionGenerator, t
 
     rate, per = step.audio.rate, step.audio.samples
     pcm, faces, face_on = check_signal(frames, rate, generator.config.fps, tokenizer, seed)
-    session = StreamingSession(generator, tokenizer, step.samples, step.sampling, seed, step.read_emotion)
+    speaking = check_speaking(frames)
+    session = StreamingSession(generator, tokenizer, step.samples, step.sampling, seed, step.read_emotion,
+                               turns=step.turns)
     graph = onnx_session(path)
     names = [t.name for t in step.inputs()]
     state = [s.numpy() for s in step.initial_state()]
@@ -156,10 +167,10 @@ def check_export(step: ListenerStep, path: Path, generator: ReactionGenerator, t
     first, face_diff, emotion_diff = None, 0.0, 0.0
     for t in range(frames):
         chunk = pcm[t * per:(t + 1) * per]
-        ours = session.step(chunk.astype(np.float64), rate, faces[t] if face_on[t] else None)
+        ours = session.step(chunk.astype(np.float64), rate, faces[t] if face_on[t] else None, speaking=speaking[t])
         u = torch.rand(step.samples, step.digits, generator=draws).numpy()
         out = graph.run(None, dict(zip(names, [chunk, faces[t][None], np.array([float(face_on[t])], np.float32),
-                                               u, *state])))
+                                               u, np.array([float(speaking[t])], np.float32), *state])))
         state = out[3:]
         if first is None and not np.array_equal(out[2], ours.tokens):
             first = t

@@ -57,10 +57,10 @@ class ExportedListener:
             raise DataError(None, f"{rate} Hz audio, where the export hears {self.rate} Hz (export again with "
                                   f"--rate {rate})")
 
-    def step(self, samples: np.ndarray, rate: int, face: np.ndarray | Mapping[str, float] | None = None
-             ) -> ListenerFrame:
+    def step(self, samples: np.ndarray, rate: int, face: np.ndarray | Mapping[str, float] | None = None,
+             speaking: bool = False) -> ListenerFrame:
         """StreamingSession.step's contract: this frame's mono samples at `rate` (the export's),
-        the speaker's face (coefficients or tracker names) or None."""
+        the speaker's face (coefficients or tracker names) or None, whether the listener speaks."""
         if rate != self.rate:
             raise UsageError(f"this export hears {self.rate} Hz audio, got {rate} Hz (export again with --rate {rate})")
         if np.shape(samples) != (self.interface["frame_samples"],):
@@ -73,7 +73,8 @@ class ExportedListener:
         self.inputs_seen.add(describe(face is not None, False, face is not None and self.interface["read_emotion"]))
         feeds = [samples, (self.resting if face is None else face)[None],
                  np.array([0.0 if face is None else 1.0], np.float32),
-                 self.random.draw((self.samples, self.digits)), *self.state]
+                 self.random.draw((self.samples, self.digits)), np.array([float(bool(speaking))], np.float32),
+                 *self.state]
         out = self.graph.run(None, dict(zip(self._inputs, feeds)))
         self.state = out[3:]
         return ListenerFrame(out[0], out[1], out[2])

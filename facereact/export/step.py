@@ -2,12 +2,13 @@
 `facereact export` turns into an ONNX graph, so that any stack with an ONNX runtime can embed it.
 
     listener_face, listener_emotion, tokens, *next_state = ListenerStep(...)(pcm, face, face_on,
-                                                                             uniforms, *state)
+                                                                             uniforms, speaking, *state)
 
 One conversation, K reactions. In: one frame of the speaker's PCM (features computed inside:
 export/audio.py), the tracked face and its presence flag, K x digits uniform draws (the host owns
-the random numbers, so a run is reproducible in any language) and the state. Out: the K listener
-faces, emotions and tokens, and the next state. Every state tensor has a fixed shape: each
+the random numbers, so a run is reproducible in any language), whether the listener itself speaks
+(turn-taking: generator/turns.py) and the state. Out: the K listener faces, emotions and tokens as
+shown, and the next state. Every state tensor has a fixed shape: each
 attention keeps its last `context + 1` frames, oldest first, and masks the slots no frame has
 reached (counted in `frames`, or `face_frames` for the face encoder, which starts over whenever a
 face comes back after frames without one), as nn/blocks.Band's rings do in the session.
@@ -28,6 +29,7 @@ from facereact.errors import UsageError
 from facereact.export.audio import FrameMFCC
 from facereact.generator.model import ReactionGenerator
 from facereact.generator.sampling import Sampling
+from facereact.generator.turns import TurnTaking
 from facereact.nn.blocks import Block, Stack
 from facereact.nn.cross import ListenerBlock
 from facereact.nn.position import RelativeBias
@@ -53,7 +55,7 @@ class ListenerStep(nn.Module):
     (temperature, guidance and its ramp; top-k and top-p are not in the graph)."""
 
     def __init__(self, generator: ReactionGenerator, tokenizer: FaceTokenizer, samples: int, sampling: Sampling,
-                 rate: int, read_emotion: bool = True) -> None:
+                 rate: int, read_emotion: bool = True, turns: TurnTaking = TurnTaking()) -> None:
         super().__init__()
         cfg = generator.config
         if cfg.offline:
@@ -70,7 +72,7 @@ class ListenerStep(nn.Module):
             raise UsageError(f"samples (K) must be at least 1, got {samples}")
         self.generator, self.tokenizer = generator.eval(), tokenizer.eval()
         self.audio = FrameMFCC(rate, cfg.fps)
-        self.samples, self.sampling, self.read_emotion = samples, sampling, read_emotion
+        self.samples, self.sampling, self.read_emotion, self.turns = samples, sampling, read_emotion, turns
         self.guided = sampling.guidance != 1.0
         self.rows = 2 * samples if self.guided else samples  # with guidance, K rows not hearing the speaker
         on = torch.cat([torch.ones(samples), torch.zeros(samples)]) if self.guided else torch.ones(samples)
@@ -97,13 +99,16 @@ class ListenerStep(nn.Module):
                 Tensor("face_on", (1,), "float32", "1 when this frame has the speaker's face, 0 when not"),
                 Tensor("uniforms", (self.samples, self.digits), "float32",
                        "uniform random numbers in [0, 1), one per reaction and token digit, drawn by the host"),
+                Tensor("speaking", (1,), "float32", "1 when the listener itself speaks this frame (a robot's own "
+                       "voice: no backchannels, its face held), 0 when it listens"),
                 *[Tensor(f"state.{t.name}", t.shape, t.dtype, t.meaning) for t in self.state_tensors]]
 
     def outputs(self) -> list[Tensor]:
         face_dim, emotion_dim = self.tokenizer.face_mean.shape[0], self.generator.listener_emotion_head.out_features
         k = self.samples
-        return [Tensor("listener_face", (k, face_dim), "float32", "the K listener faces this frame, in corpus units"),
-                Tensor("listener_emotion", (k, emotion_dim), "float32", "the K listener emotions this frame"),
+        return [Tensor("listener_face", (k, face_dim), "float32",
+                       "the K listener faces to show this frame, in corpus units"),
+                Tensor("listener_emotion", (k, emotion_dim), "float32", "the K listener emotions to show this frame"),
                 Tensor("tokens", (k,), "int64", "the K listener tokens this frame"),
                 *[Tensor(f"next.{t.name}", t.shape, t.dtype, "the state for the next frame")
                   for t in self.state_tensors]]
@@ -139,11 +144,18 @@ class ListenerStep(nn.Module):
             out += _block_tensors(f"decoder.{i}", block, k, tok_keep, "the face decoder's")
         out += [Tensor("decoder.face", (k, face_dim), "float32", "each reaction's last normalised face"),
                 Tensor("decoder.changes", (k, history, face_dim), "float32", "their last frame-to-frame changes")]
+        emotion_dim = g.listener_emotion_head.out_features
+        out += [Tensor("turn.shown", (1,), "float32", "how far the held face is shown, 0 listening .. 1 speaking"),
+                Tensor("turn.started", (1,), "float32", "1 once a frame has been shown"),
+                Tensor("turn.calm_face", (k, face_dim), "float32", "the generated faces, low-passed"),
+                Tensor("turn.calm_emotion", (k, emotion_dim), "float32", "the generated emotions, low-passed"),
+                Tensor("turn.held_face", (k, face_dim), "float32", "the faces shown while the listener speaks"),
+                Tensor("turn.held_emotion", (k, emotion_dim), "float32", "the emotions shown meanwhile")]
         return out
 
     # -- the step ---------------------------------------------------------------------------------
     def forward(self, pcm: torch.Tensor, face: torch.Tensor, face_on: torch.Tensor, uniforms: torch.Tensor,
-                *state: torch.Tensor) -> tuple[torch.Tensor, ...]:
+                speaking: torch.Tensor, *state: torch.Tensor) -> tuple[torch.Tensor, ...]:
         s = dict(zip((t.name for t in self.state_tensors), state))
         nxt: dict[str, torch.Tensor] = {}
         g, tok = self.generator, self.tokenizer
@@ -203,7 +215,28 @@ class ListenerStep(nn.Module):
         last = torch.where(first, decoded, s["decoder.face"])
         emotions, nxt["decoder.face"], nxt["decoder.changes"] = _read(tok.emotion_reader, decoded, last,
                                                                       s["decoder.changes"])
-        return (tok.denormalize(decoded), emotions, tokens, *[nxt[t.name] for t in self.state_tensors])
+        shown_face, shown_emotion = self._take_turns(tok.denormalize(decoded), emotions, speaking > 0.5, s, nxt)
+        return (shown_face, shown_emotion, tokens, *[nxt[t.name] for t in self.state_tensors])
+
+    def _take_turns(self, face: torch.Tensor, emotion: torch.Tensor, speaking: torch.Tensor, s: dict, nxt: dict
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """generator/turns.turn_step for one conversation, in the same arithmetic order."""
+        turns = self.turns
+        alpha = 1.0 - math.exp(-1.0 / (turns.hold_seconds * self.generator.config.fps))
+        started = (s["turn.started"] > 0.5)[:, None]
+        calm_face = torch.where(started, s["turn.calm_face"] + alpha * (face - s["turn.calm_face"]), face)
+        calm_emotion = torch.where(started, s["turn.calm_emotion"] + alpha * (emotion - s["turn.calm_emotion"]),
+                                   emotion)
+        onset = (speaking & (s["turn.shown"] == 0))[:, None]
+        held_face = torch.where(onset, calm_face, s["turn.held_face"])
+        held_emotion = torch.where(onset, calm_emotion, s["turn.held_emotion"])
+        shown = torch.where(speaking, s["turn.shown"] + 1.0 / turns.fade_in,
+                            s["turn.shown"] - 1.0 / turns.fade_out).clamp(0.0, 1.0)
+        weight = (shown * shown * (3.0 - 2.0 * shown))[:, None]
+        nxt.update({"turn.shown": shown, "turn.started": torch.ones_like(s["turn.started"]),
+                    "turn.calm_face": calm_face, "turn.calm_emotion": calm_emotion, "turn.held_face": held_face,
+                    "turn.held_emotion": held_emotion})
+        return face + weight * (held_face - face), emotion + weight * (held_emotion - emotion)
 
     def _stack(self, stack: Stack, x: torch.Tensor, prefix: str, s: dict, nxt: dict, frames: torch.Tensor,
                restart: torch.Tensor | None) -> torch.Tensor:

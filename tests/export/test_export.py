@@ -15,7 +15,7 @@ from facereact.cli import main
 from facereact.data.audio import frame_features
 from facereact.errors import DataError, UsageError
 from facereact.export.audio import FrameMFCC
-from facereact.export.files import check_export, check_signal, export_listener, read_interface
+from facereact.export.files import check_export, check_signal, check_speaking, export_listener, read_interface
 from facereact.export.host_random import HostRandom
 from facereact.export.runtime import ExportedListener
 from facereact.export.step import ListenerStep
@@ -60,9 +60,11 @@ def _frames(frames: int, tokenizer, seed: int = 0) -> tuple[np.ndarray, np.ndarr
                                                           (2, replace(GUIDED, guidance_ramp=0), True)])
 def test_the_pure_step_is_the_session(samples: int, sampling: Sampling, read_emotion: bool) -> None:
     """Through the bands' filling, a face lost and back (the encoder and reader start over),
-    guidance ramped in: the same tokens and faces as the session, fed the same uniforms."""
+    guidance ramped in, the listener's turns (one starting while the last fades out): the same
+    tokens and faces as the session, fed the same uniforms."""
     generator, tokenizer = models()
     pcm, faces, face_on = _frames(50, tokenizer, seed=samples)
+    speaking = check_speaking(50)
     session = StreamingSession(generator, tokenizer, samples, sampling, seed=4, read_emotion=read_emotion)
     step = ListenerStep(generator, tokenizer, samples, sampling, RATE, read_emotion)
     state = step.initial_state()
@@ -71,10 +73,12 @@ def test_the_pure_step_is_the_session(samples: int, sampling: Sampling, read_emo
     with torch.inference_mode():
         for t in range(50):
             chunk = pcm[t * per:(t + 1) * per]
-            want = session.step(chunk.astype(np.float64), RATE, faces[t] if face_on[t] else None)
+            want = session.step(chunk.astype(np.float64), RATE, faces[t] if face_on[t] else None,
+                                speaking=speaking[t])
             face, emotion, tokens, *state = step(torch.from_numpy(chunk), torch.from_numpy(faces[t][None]),
                                                  torch.tensor([float(face_on[t])]),
-                                                 torch.rand(samples, step.digits, generator=draws), *state)
+                                                 torch.rand(samples, step.digits, generator=draws),
+                                                 torch.tensor([float(speaking[t])]), *state)
             np.testing.assert_array_equal(tokens.numpy(), want.tokens, err_msg=f"frame {t}")
             np.testing.assert_allclose(face.numpy(), want.face, atol=1e-4)
             np.testing.assert_allclose(emotion.numpy(), want.emotion, atol=1e-4)
@@ -108,7 +112,8 @@ def test_the_export_describes_itself(exported: tuple[Path, Path]) -> None:
     interface = read_interface(folder)
     assert interface["samples"] == 2 and interface["rate"] == RATE and interface["frame_samples"] == RATE // FPS
     assert interface["sampling"]["guidance"] == 3.0 and interface["check"]["tokens_equal"]
-    assert [i["name"] for i in interface["inputs"]] == ["pcm", "face", "face_on", "uniforms"]
+    assert [i["name"] for i in interface["inputs"]] == ["pcm", "face", "face_on", "uniforms", "speaking"]
+    assert interface["turns"] == {"fade_in": 2, "fade_out": 10, "hold_seconds": 0.5}
     assert [o["name"] for o in interface["outputs"]] == ["listener_face", "listener_emotion", "tokens"]
     generator, _ = models()
     previous = next(s for s in interface["state"] if s["name"] == "previous")
@@ -131,22 +136,26 @@ def test_the_runtime_streams_the_export_like_the_session(exported: tuple[Path, P
     generator, tokenizer = models()
     listener = ExportedListener(folder, seed=11)
     pcm, faces, face_on = _frames(30, tokenizer, seed=2)
+    speaking = check_speaking(30)
     per = RATE // FPS
     step = ListenerStep(generator, tokenizer, 2, GUIDED, RATE)
     state, random = step.initial_state(), HostRandom(11)
-    runs = []
+    runs, shown = [], []
     for _ in range(2):
-        got = [listener.step(pcm[t * per:(t + 1) * per], RATE, faces[t] if face_on[t] else None).tokens
+        got = [listener.step(pcm[t * per:(t + 1) * per], RATE, faces[t] if face_on[t] else None, speaking[t])
                for t in range(30)]
-        runs.append(np.array(got))
+        runs.append(np.array([f.tokens for f in got]))
+        shown.append(np.array([f.face for f in got]))
         seen = set(listener.inputs_seen)
         listener.reset()
     with torch.inference_mode():
         for t in range(30):
             out = step(torch.from_numpy(pcm[t * per:(t + 1) * per]), torch.from_numpy(faces[t][None]),
-                       torch.tensor([float(face_on[t])]), torch.from_numpy(random.draw((2, step.digits))), *state)
+                       torch.tensor([float(face_on[t])]), torch.from_numpy(random.draw((2, step.digits))),
+                       torch.tensor([float(speaking[t])]), *state)
             state = list(out[3:])
             np.testing.assert_array_equal(out[2].numpy(), runs[0][t])
+            np.testing.assert_allclose(out[0].numpy(), shown[0][t], atol=1e-5)
     np.testing.assert_array_equal(runs[0], runs[1])
     assert seen == {"audio", "audio+face+read"}
     with pytest.raises(UsageError, match="44100 Hz"):
@@ -200,11 +209,15 @@ def test_node_streams_the_export_with_the_same_tokens(exported: tuple[Path, Path
     wav = tmp_path / "speaker.wav"
     sf.write(wav, pcm, RATE, subtype="PCM_16")
     run = subprocess.run(["node", str(NODE_EXAMPLE / "stream.mjs"), "--model", str(folder), "--wav", str(wav),
-                          "--seed", "9", "--jsonl"], capture_output=True, text=True, timeout=120)
+                          "--seed", "9", "--jsonl", "--speaking", "0.4-0.8"], capture_output=True, text=True,
+                         timeout=120)
     assert run.returncode == 0, run.stderr
-    node = [json.loads(line)["tokens"] for line in run.stdout.splitlines()]
+    node = [json.loads(line) for line in run.stdout.splitlines()]
     samples, rate = sf.read(wav, dtype="float32")
     listener = ExportedListener(folder, seed=9)
     per = RATE // FPS
-    python = [listener.step(samples[t * per:(t + 1) * per], rate).tokens.tolist() for t in range(30)]
-    assert node == python and "p50" in run.stderr
+    python = [listener.step(samples[t * per:(t + 1) * per], rate, speaking=10 <= t < 20) for t in range(30)]
+    assert [n["tokens"] for n in node] == [p.tokens.tolist() for p in python] and "p50" in run.stderr
+    # the listener's turn reached the graph from Node: its face held, as Python's
+    np.testing.assert_allclose([n["face"] for n in node], [p.face[0] for p in python], atol=1e-5)
+    assert np.ptp([n["face"] for n in node][13:20], axis=0).max() < 1e-5
