@@ -146,7 +146,6 @@ class ListenerStep(nn.Module):
                 Tensor("decoder.changes", (k, history, face_dim), "float32", "their last frame-to-frame changes")]
         emotion_dim = g.listener_emotion_head.out_features
         out += [Tensor("turn.shown", (1,), "float32", "how far the held face is shown, 0 listening .. 1 speaking"),
-                Tensor("turn.started", (1,), "float32", "1 once a frame has been shown"),
                 Tensor("turn.calm_face", (k, face_dim), "float32", "the generated faces, low-passed"),
                 Tensor("turn.calm_emotion", (k, emotion_dim), "float32", "the generated emotions, low-passed"),
                 Tensor("turn.held_face", (k, face_dim), "float32", "the faces shown while the listener speaks"),
@@ -215,26 +214,25 @@ class ListenerStep(nn.Module):
         last = torch.where(first, decoded, s["decoder.face"])
         emotions, nxt["decoder.face"], nxt["decoder.changes"] = _read(tok.emotion_reader, decoded, last,
                                                                       s["decoder.changes"])
-        shown_face, shown_emotion = self._take_turns(tok.denormalize(decoded), emotions, speaking > 0.5, s, nxt)
+        shown_face, shown_emotion = self._take_turns(tok.denormalize(decoded), emotions, speaking > 0.5, first, s,
+                                                     nxt)
         return (shown_face, shown_emotion, tokens, *[nxt[t.name] for t in self.state_tensors])
 
-    def _take_turns(self, face: torch.Tensor, emotion: torch.Tensor, speaking: torch.Tensor, s: dict, nxt: dict
-                    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """generator/turns.turn_step for one conversation, in the same arithmetic order."""
+    def _take_turns(self, face: torch.Tensor, emotion: torch.Tensor, speaking: torch.Tensor, first: torch.Tensor,
+                    s: dict, nxt: dict) -> tuple[torch.Tensor, torch.Tensor]:
+        """generator/turns.turn_step for one conversation, in the same arithmetic order; first
+        (1, 1): the conversation's first frame, which starts the low-pass at its face."""
         turns = self.turns
         alpha = 1.0 - math.exp(-1.0 / (turns.hold_seconds * self.generator.config.fps))
-        started = (s["turn.started"] > 0.5)[:, None]
-        calm_face = torch.where(started, s["turn.calm_face"] + alpha * (face - s["turn.calm_face"]), face)
-        calm_emotion = torch.where(started, s["turn.calm_emotion"] + alpha * (emotion - s["turn.calm_emotion"]),
-                                   emotion)
+        calm_face = torch.where(first, face, s["turn.calm_face"] + alpha * (face - s["turn.calm_face"]))
+        calm_emotion = torch.where(first, emotion, s["turn.calm_emotion"] + alpha * (emotion - s["turn.calm_emotion"]))
         onset = (speaking & (s["turn.shown"] == 0))[:, None]
         held_face = torch.where(onset, calm_face, s["turn.held_face"])
         held_emotion = torch.where(onset, calm_emotion, s["turn.held_emotion"])
         shown = torch.where(speaking, s["turn.shown"] + 1.0 / turns.fade_in,
                             s["turn.shown"] - 1.0 / turns.fade_out).clamp(0.0, 1.0)
         weight = (shown * shown * (3.0 - 2.0 * shown))[:, None]
-        nxt.update({"turn.shown": shown, "turn.started": torch.ones_like(s["turn.started"]),
-                    "turn.calm_face": calm_face, "turn.calm_emotion": calm_emotion, "turn.held_face": held_face,
+        nxt.update({"turn.shown": shown, "turn.calm_face": calm_face, "turn.calm_emotion": calm_emotion, "turn.held_face": held_face,
                     "turn.held_emotion": held_emotion})
         return face + weight * (held_face - face), emotion + weight * (held_emotion - emotion)
 

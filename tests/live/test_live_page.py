@@ -41,7 +41,7 @@ class ServerThread:
         self.thread.join(10)
 
 
-def test_the_page_streams_the_microphone_and_the_face_moves(tmp_path: Path) -> None:
+def test_the_page_streams_the_microphone_the_face_moves_and_holds_while_the_listener_speaks(tmp_path: Path) -> None:
     rate = 48000
     t = np.arange(rate * 6) / rate
     voice = ((np.sin(2 * np.pi * 0.7 * t) > 0) * np.sin(2 * np.pi * 200 * t) * 0.4).astype(np.float32)
@@ -60,8 +60,14 @@ def test_the_page_streams_the_microphone_and_the_face_moves(tmp_path: Path) -> N
                 if live["frames"] >= 40 and live["moved"] >= 5:
                     break
                 time.sleep(0.2)
+            browser.find_element("id", "speak").click()  # the listener's turn: its face held
+            time.sleep(1.0)
+            before = browser.execute_script("return [window.facereact.moved, window.facereact.frames];")
+            time.sleep(1.5)
+            held = browser.execute_script("return [window.facereact.moved, window.facereact.frames];")
     finally:
         browser.quit()
     assert live["frames"] >= 40, f"only {live['frames']} frames came back"
     assert live["moved"] >= 5 and not live["errors"]
     assert set(live["last"]["emotion"]) >= {"valence", "arousal"}
+    assert held[1] - before[1] >= 20 and held[0] == before[0], f"frames and moves while speaking: {before} -> {held}"
