@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO_OUT ?= results/demo
 
-.PHONY: setup demo test clean
+.PHONY: setup espeak demo test clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,7 +22,16 @@ $(NODE_STAMP): examples/node/package.json examples/node/package-lock.json
 		|| echo "warning: npm could not install examples/node; its test will be skipped"; \
 	else echo "note: no npm here; the Node example's test will be skipped"; fi
 
-setup: $(STAMP) $(NODE_STAMP)
+# espeak-ng for corpora spoken in real voices (`facereact synth --voice espeak`), where apt can
+# install it; without it that option says so and its tests are skipped.
+espeak:
+	@command -v espeak-ng >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && \
+		SUDO=$$([ "$$(id -u)" -eq 0 ] || echo "sudo -n") && \
+		{ $$SUDO apt-get install -y -qq espeak-ng >/dev/null 2>&1 || \
+		  { $$SUDO apt-get update -qq >/dev/null 2>&1 && $$SUDO apt-get install -y -qq espeak-ng >/dev/null 2>&1; }; }; } \
+		|| echo "note: could not install espeak-ng; --voice espeak is unavailable here and its tests are skipped"
+
+setup: $(STAMP) $(NODE_STAMP) espeak
 
 demo: setup
 	$(BIN)/facereact demo --out $(DEMO_OUT)

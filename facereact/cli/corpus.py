@@ -13,7 +13,7 @@ def _synth(args: argparse.Namespace) -> int:
 
         if args.channels is not None or args.persona_shift is not None:
             raise UsageError("--channels and --persona-shift are for --layout react2024")
-        names = ("sessions", "clips", "min_frames", "frames", "sample_rate", "seed")
+        names = ("sessions", "clips", "min_frames", "frames", "sample_rate", "seed", "voice")
         config = MarsSynthConfig(**given_flags(args, names, {"clips": "clips_per_session", "frames": "max_frames"}),
                                  world=_world(args))
         synthesize_mars(args.out, config)
@@ -23,7 +23,7 @@ def _synth(args: argparse.Namespace) -> int:
 
     if args.min_frames is not None:
         raise UsageError("--min-frames is for --layout mars: REACT 2024 clips all have --frames frames")
-    names = ("sessions", "clips", "frames", "sample_rate", "channels", "seed", "persona_shift")
+    names = ("sessions", "clips", "frames", "sample_rate", "channels", "seed", "persona_shift", "voice")
     config = SynthConfig(**given_flags(args, names, {"clips": "clips_per_session"}), world=_world(args))
     synthesize_corpus(args.out, config)
     print(f"wrote {config.sessions * config.clips_per_session} clip pairs to {args.out}")
@@ -81,6 +81,7 @@ def _render(args: argparse.Namespace) -> int:
 def register(verbs) -> dict:
     """Add these commands to the parser's verbs; returns the commands whose --out is checked
     for writing before any work (True: a folder)."""
+    from facereact.synth.recording import VOICES
     from facereact.synth.world import KNOBS, WORLDS
 
     p = verbs.add_parser("synth", help="write a synthetic dyadic corpus in the REACT layout")
@@ -97,11 +98,15 @@ def register(verbs) -> dict:
                    help="react2024: move every persona trait's range by this share of its width (default 0), "
                         "for a second corpus of other people")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--voice", default=None, choices=VOICES,
+                   help="formant (default: the synthetic voice), espeak (speech from espeak-ng) or espeak-heldout "
+                        "(other espeak-ng voices and words: speech a model trained on espeak never heard)")
     p.add_argument("--world", default="demo", choices=tuple(WORLDS),
                    help="how its people react and speak and how they are tracked (docs/synthetic.md, 'Worlds'); "
                         "each knob below changes one thing of it")
     for knob, meaning in KNOBS.items():
-        unit = {"tracker_noise": "STD", "tracker_jitter": "STD", "dropped_frames": "SHARE"}.get(knob, "SCALE")
+        unit = {"tracker_noise": "STD", "tracker_jitter": "STD", "dropped_frames": "SHARE",
+                "room": "AMOUNT"}.get(knob, "SCALE")
         p.add_argument("--" + knob.replace("_", "-"), type=finite_float, default=None, metavar=unit, help=meaning)
     p.set_defaults(func=_synth)
 

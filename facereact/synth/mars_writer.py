@@ -27,6 +27,7 @@ from facereact.synth.conversation import schedule_clip
 from facereact.synth.emotion_rules import emotion_from_face
 from facereact.synth.face import render_face
 from facereact.synth.persona import RANGES, Persona, sample_persona
+from facereact.synth.recording import check_voice, recorded, recording_seed
 from facereact.synth.tracker import as_tracked, tracker_seed
 from facereact.synth.voice import render_voice
 from facereact.synth.world import DEMO, World
@@ -50,8 +51,10 @@ class MarsSynthConfig:
     jitter: float = 0.1  # persona spread within a session, as a share of each trait's range
     seed: int = 0
     world: World = DEMO  # how people react and speak, and the tracker's faults (synth/world.py)
+    voice: str = "formant"  # whose voice speaks: formant, espeak, espeak-heldout (synth/recording.py)
 
     def __post_init__(self) -> None:
+        check_voice(self.voice)
         if self.sessions < 1 or self.clips_per_session < 1:
             raise UsageError("--sessions and --clips must be at least 1")
         if not 2 * MARS_FPS <= self.min_frames <= self.max_frames:
@@ -99,8 +102,8 @@ def _stem(split: str, session: int, clip: int) -> str:
 
 
 def _write_clip(root: Path, split: str, session: int, clip: int, personas: tuple[Persona, Persona],
-                config: MarsSynthConfig, rng: np.random.Generator,
-                tracker_rng: np.random.Generator) -> dict[str, np.ndarray]:
+                config: MarsSynthConfig, rng: np.random.Generator, tracker_rng: np.random.Generator,
+                recording_rng: np.random.Generator) -> dict[str, np.ndarray]:
     frames = int(rng.integers(config.min_frames, config.max_frames + 1))
     duration = frames / MARS_FPS
     tracks = schedule_clip(personas, duration, rng, config.world)
@@ -109,7 +112,8 @@ def _write_clip(root: Path, split: str, session: int, clip: int, personas: tuple
     for role, track in zip(ROLES, tracks):
         ref = MarsClip(split, role, session, stem)
         face = render_face(track, frames, rng, fps=MARS_FPS)
-        voice = render_voice(track, int(round(duration * config.sample_rate)), config.sample_rate, rng)
+        voice = recorded(track, render_voice(track, int(round(duration * config.sample_rate)), config.sample_rate, rng),
+                         config.sample_rate, config.voice, config.world.room, recording_rng)
         tracked, emotion = as_tracked(face, emotion_from_face(face, fps=MARS_FPS), config.world, tracker_rng)
         save_npy_atomic(ref.file(root, COEFFICIENTS), tracked[:, None, :])
         save_npy_atomic(ref.file(root, ATTRIBUTES), emotion)
@@ -129,12 +133,13 @@ def synthesize_mars(root: str | Path, config: MarsSynthConfig = MarsSynthConfig(
     personality: dict[str, dict[str, np.ndarray]] = {s: {} for s in SPLITS}
     for session in tqdm(range(config.sessions), desc="synth sessions", disable=not progress):
         rng, tracker_rng = np.random.default_rng(seeds[session]), np.random.default_rng(tracker_seed(seeds[session]))
+        recording_rng = np.random.default_rng(recording_seed(seeds[session]))
         base = (sample_persona(rng), sample_persona(rng))  # the prompt: who talks how, who listens how
         for split in SPLITS:
             for clip in range(clips_in(split, config)):
                 personas = (_near(base[0], rng, config.jitter), _near(base[1], rng, config.jitter))
                 personality[split].update(_write_clip(root, split, session, clip, personas, config, rng,
-                                                           tracker_rng))
+                                                      tracker_rng, recording_rng))
     for split, table in personality.items():
         for role in ROLES:
             path = root / split / PERSONALITY_DIR / f"{role}.csv"

@@ -4,7 +4,8 @@ A recipe chosen on one corpus is tuned to it. Real corpora differ in how late an
 listeners react, which reactions they favour, how much they mirror, how fast people talk and how
 long they hold the floor, and in the face tracker between the people and the files (noise, jitter,
 lost frames). Each knob below is one such difference; 1.0 (or 0 for the tracker's faults) is the
-demo corpus, and the default world writes exactly the files it always wrote.
+demo corpus, and the default world writes exactly the files it always wrote. `room` is the
+microphone's fault (reverberation, band limits, gain, noise), as the tracker's are the camera's.
 """
 from __future__ import annotations
 
@@ -29,13 +30,14 @@ class World:
     tracker_noise: float = 0.0
     tracker_jitter: float = 0.0
     dropped_frames: float = 0.0
+    room: float = 0.0
 
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name in TRACKER and not 0.0 <= value <= TRACKER[f.name]:
-                raise UsageError(f"--{_flag(f.name)} {value}: within [0, {TRACKER[f.name]}]")
-            if f.name not in TRACKER and not 0.05 <= value <= 5.0:
+            if f.name in FAULTS and not 0.0 <= value <= FAULTS[f.name]:
+                raise UsageError(f"--{_flag(f.name)} {value}: within [0, {FAULTS[f.name]}]")
+            if f.name not in FAULTS and not 0.05 <= value <= 5.0:
                 raise UsageError(f"--{_flag(f.name)} {value}: a scale within [0.05, 5] (1 is the demo corpus)")
 
     def changes(self) -> dict[str, float]:
@@ -56,8 +58,11 @@ KNOBS = {
     "tracker_noise": "white noise on every blendshape and emotion column (std, in their units)",
     "tracker_jitter": "white noise on the head pose (std, radians; the translation alike)",
     "dropped_frames": "share of frames the tracker loses, in bursts; a lost frame repeats the last",
+    "room": "the rooms and microphones voices are heard through: reverberation, band limits, gain, noise "
+            "(0 none, 1 the widest ranges; synth/recording.py)",
 }
-TRACKER = {"tracker_noise": 0.5, "tracker_jitter": 0.2, "dropped_frames": 0.5}  # each knob's upper bound
+# The recording's faults (the tracker's, the room's): each knob's upper bound; 0 is none.
+FAULTS = {"tracker_noise": 0.5, "tracker_jitter": 0.2, "dropped_frames": 0.5, "room": 1.0}
 DEMO = World()
 
 # Worlds that differ in earnest (docs/data.md, "Worlds"): a recipe is chosen across all of them.

@@ -21,6 +21,7 @@ from facereact.synth.conversation import PersonTrack, schedule_clip
 from facereact.synth.emotion_rules import emotion_from_face
 from facereact.synth.face import render_face
 from facereact.synth.persona import sample_persona
+from facereact.synth.recording import check_voice, recorded, recording_seed
 from facereact.synth.tracker import as_tracked, tracker_seed
 from facereact.synth.voice import render_voice
 from facereact.synth.world import DEMO, World
@@ -41,6 +42,7 @@ class SynthConfig:
     seed: int = 0
     persona_shift: float = 0.0  # every persona trait's range moved by this share of its width
     world: World = DEMO  # how people react and speak, and the tracker's faults (synth/world.py)
+    voice: str = "formant"  # whose voice speaks: formant, espeak, espeak-heldout (synth/recording.py)
 
     def __post_init__(self) -> None:
         # Checked here, not after minutes of writing: a corpus every later command accepts.
@@ -61,6 +63,7 @@ class SynthConfig:
             raise UsageError(f"--persona-shift {self.persona_shift}: within [-1, 1] (a share of each trait's range)")
         if not 0.0 < self.neighbour_share <= 1.0:
             raise UsageError(f"neighbour_share must be in (0, 1], got {self.neighbour_share}")
+        check_voice(self.voice)
 
 
 def _session_names(index: int) -> tuple[str, str, tuple[str, str], tuple[str, str]]:
@@ -101,7 +104,7 @@ def simulate_session(index: int, config: SynthConfig,
                      seed: np.random.SeedSequence) -> Iterator[tuple[int, tuple[PersonTrack, PersonTrack], list, list]]:
     """Per clip: its number, the two event tracks, the two faces and the two voices. The random
     stream is consumed in one fixed order (voices included), so a session replays exactly."""
-    rng = np.random.default_rng(seed)
+    rng, recording_rng = np.random.default_rng(seed), np.random.default_rng(recording_seed(seed))
     personas = (sample_persona(rng, config.persona_shift), sample_persona(rng, config.persona_shift))
     duration = config.frames / FPS
     n_samples = int(round(duration * config.sample_rate))
@@ -110,7 +113,8 @@ def simulate_session(index: int, config: SynthConfig,
         faces, voices = [], []
         for track in tracks:
             faces.append(render_face(track, config.frames, rng))
-            voice = render_voice(track, n_samples, config.sample_rate, rng)
+            voice = recorded(track, render_voice(track, n_samples, config.sample_rate, rng), config.sample_rate,
+                             config.voice, config.world.room, recording_rng)
             if config.channels == 2:  # two slightly different microphones
                 voice = np.stack([voice, 0.9 * voice + rng.normal(0, 0.001, voice.shape)], axis=1)
             voices.append(voice)
@@ -151,7 +155,7 @@ def read_config(root: str | Path) -> SynthConfig:
     """The config a synthetic corpus was written with (to replay its sessions)."""
     data = json.loads((Path(root) / CONFIG_FILE).read_text())
     return SynthConfig(**{**data, "split_shares": tuple(data["split_shares"]),
-                          "world": World(**data.get("world", {}))})
+                          "world": World(**data.get("world", {}))})  # older corpora: the formant voice
 
 
 def synthesize_corpus(root: str | Path, config: SynthConfig = SynthConfig(), progress: bool = True) -> Path:
