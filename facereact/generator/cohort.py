@@ -31,15 +31,6 @@ _STATES = StreamingSession.STATES
 _RESTARTED = tuple(name for name in _STATES if name not in ("previous", "ages", "speaker_on"))
 
 
-def _session(base: StreamingSession, seeds: list[int], rngs: list[torch.Generator], inputs_seen: set[str],
-             frame: int, states: dict) -> StreamingSession:
-    """A session with `base`'s models and settings carrying the given conversations."""
-    session = StreamingSession.__new__(StreamingSession)
-    session.__dict__.update(base.__dict__)
-    session.__dict__.update(states, seeds=seeds, clips=len(seeds), rngs=rngs, inputs_seen=inputs_seen, frame=frame)
-    return session
-
-
 def _check(first: StreamingSession, *others: StreamingSession) -> None:
     for s in others:
         if s.generator is not first.generator or s.tokenizer is not first.tokenizer:
@@ -56,9 +47,9 @@ def merge(sessions: list[StreamingSession]) -> StreamingSession:
     _check(*sessions)
     if any(s.frame < 1 for s in sessions):
         raise UsageError("a session joins a batch once it has stepped a frame (its stream states exist)")
-    return _session(first, [seed for s in sessions for seed in s.seeds], [rng for s in sessions for rng in s.rngs],
-                    set().union(*(s.inputs_seen for s in sessions)), max(s.frame for s in sessions),
-                    {name: join_rows([getattr(s, name) for s in sessions]) for name in _STATES})
+    return first.carrying([seed for s in sessions for seed in s.seeds], [rng for s in sessions for rng in s.rngs],
+                          set().union(*(s.inputs_seen for s in sessions)), max(s.frame for s in sessions),
+                          {name: join_rows([getattr(s, name) for s in sessions]) for name in _STATES})
 
 
 @torch.inference_mode()  # the states are inference tensors (made in steps), written in place
@@ -117,6 +108,6 @@ def take(session: StreamingSession, conversations: list[int]) -> StreamingSessio
     if not conversations or any(not 0 <= c < total for c in conversations):
         raise UsageError(f"conversations must be indices below {total}, got {conversations}")
     keep = torch.tensor(conversations)
-    return _session(session, [session.seeds[c] for c in conversations], [session.rngs[c] for c in conversations],
-                    set(session.inputs_seen), session.frame,
-                    {name: take_rows(getattr(session, name), keep, total) for name in _STATES})
+    return session.carrying([session.seeds[c] for c in conversations], [session.rngs[c] for c in conversations],
+                            set(session.inputs_seen), session.frame,
+                            {name: take_rows(getattr(session, name), keep, total) for name in _STATES})

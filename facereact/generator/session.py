@@ -11,6 +11,7 @@ generator, so a batch of clips is one forward pass per frame instead of one per 
 """
 from __future__ import annotations
 
+import copy
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -170,6 +171,20 @@ class StreamingSession(_Session):
     def close(self) -> None:
         super().close()
         self.encode_state = self.read_state = self.turns = None
+
+    def carrying(self, seeds: list[int], rngs: list[torch.Generator], inputs_seen: set[str], frame: int,
+                 states: dict) -> "StreamingSession":
+        """A session of these models and settings carrying other conversations: their seeds and
+        random generators, and every one of STATES (rows clip-major), as generator/cohort.py
+        joins and takes them apart."""
+        if set(states) != set(self.STATES):
+            raise ValueError(f"a session's conversations carry {self.STATES}, got {tuple(states)}")
+        session = copy.copy(self)  # the models and settings are shared, not copied
+        for name, value in states.items():
+            setattr(session, name, value)
+        session.seeds, session.clips, session.rngs = seeds, len(seeds), rngs
+        session.inputs_seen, session.frame = inputs_seen, frame
+        return session
 
     @torch.inference_mode()
     def step_features(self, audio: np.ndarray, face: np.ndarray | Mapping[str, float] | None = None,
