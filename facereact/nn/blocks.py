@@ -164,8 +164,13 @@ class Band:
             self.counts += 1
             self.count += 1
             return slot
-        slot = np.empty(len(rows), np.int64)
-        low, high = fast.advance_rows(self.counts, rows, self.keep, slot)
+        if fast.enabled(like):
+            slot = np.empty(len(rows), np.int64)
+            low, high = fast.advance_rows(self.counts, rows, self.keep, slot)
+        else:  # the torch path needs no compiler (rows are distinct)
+            slot = self.counts[rows] % self.keep
+            self.counts[rows] += 1
+            low, high = self.counts.min(), self.counts.max()
         self.count, self._same = int(high), low == high
         return slot
 

@@ -556,7 +556,8 @@ def _head_arrays(head) -> list:
     packed = np.zeros((max(count - 1, 1), most, max(count - 1, 1) * width), np.float32)
     for i, image in enumerate(images):
         packed[i, :image.shape[0], :image.shape[1]] = image.detach().numpy()
-    return [w2, b2, np.array(head.levels, np.int64), packed, head._basis.numpy().astype(np.int64)]
+    basis = np.cumprod((1, *head.levels[:-1])).astype(np.int64)  # a token's digits, least significant first
+    return [w2, b2, np.array(head.levels, np.int64), packed, basis]
 
 
 def sample_digits(head, pre: torch.Tensor, rows: int, guidance: float | torch.Tensor | None, temperature: float,
