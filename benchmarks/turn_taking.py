@@ -24,7 +24,7 @@ from facereact.generator.model import load_generator
 from facereact.generator.session import StreamingSession, compile_steps
 from facereact.generator.turns import TurnTaking, speaking_frames
 from facereact.layout import FPS, N_BLENDSHAPES, face_index
-from facereact.metrics.behaviour import REACTIONS, SMOOTH_S, activity, nod_onsets
+from facereact.metrics.behaviour import REACTIONS, SMOOTH_S, activity, nod_onsets, rising
 
 
 def stream(generator, tokenizer, audio: np.ndarray, samples: int, speaking: np.ndarray | None
@@ -74,12 +74,7 @@ def onsets_per_minute(faces: np.ndarray, spans: list[tuple[int, int]], onsets) -
 
 def lip_onsets(threshold: float):
     """The lip-press ("mm-hmm") activity rising above threshold."""
-    def onsets(faces: np.ndarray) -> np.ndarray:
-        above = activity(faces, REACTIONS["mmhmm"], FPS) > threshold
-        out = np.zeros_like(above)
-        out[..., 1:] = above[..., 1:] & ~above[..., :-1]
-        return out
-    return onsets
+    return lambda faces: rising(activity(faces, REACTIONS["mmhmm"], FPS) > threshold)
 
 
 def main() -> None:

@@ -117,7 +117,11 @@ def nod_onsets(faces: np.ndarray, fps: float) -> np.ndarray:
     """(..., T, FACE_DIM) -> (..., T) bool: the frames where a nod starts (the nodding band's
     amplitude envelope rises above NOD_AMPLITUDE_RAD; the envelope is centred, SMOOTH_S wide)."""
     envelope = np.sqrt(2.0 * _smooth(band_pass(faces[..., face_index("pitch")], fps, NOD_BAND_HZ) ** 2, fps))
-    above = envelope > NOD_AMPLITUDE_RAD
+    return rising(envelope > NOD_AMPLITUDE_RAD)
+
+
+def rising(above: np.ndarray) -> np.ndarray:
+    """(..., T) bool -> the frames where it turns True (never the first)."""
     onsets = np.zeros_like(above)
     onsets[..., 1:] = above[..., 1:] & ~above[..., :-1]
     return onsets
