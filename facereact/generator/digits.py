@@ -76,11 +76,10 @@ class DigitHead(TokenDigits):
 
     @torch.no_grad()  # updates its activations in place; sampling has no gradient anyway
     def sample(self, h: torch.Tensor, how: Sampling, rng: torch.Generator | list[torch.Generator],
-               h_free: torch.Tensor | None = None, guidance: float | torch.Tensor | None = None) -> torch.Tensor:
+               h_free: torch.Tensor | None = None, guidance: torch.Tensor | None = None) -> torch.Tensor:
         """(K, width) states -> (K,) tokens, digit by digit. h_free: the listener-only states for
-        classifier-free guidance, given the same chosen digits; guidance: its strength when not
-        how.guidance, one for all rows or (K,) each its own (Sampling.guidance_at). rng: one
-        generator, or one per clip (sampling.uniforms).
+        classifier-free guidance, given the same chosen digits, with `guidance` (K,) each row's
+        strength (Sampling.guidance_at). rng: one generator, or one per clip (sampling.uniforms).
 
         This is the streaming hot path, so it is written for few operations, not for reading like
         `nll` (tests check the two agree): every digit's first layer is applied to the state once,
@@ -90,7 +89,10 @@ class DigitHead(TokenDigits):
         rows = h.shape[0]
         u = uniforms(rows, len(self.outputs), rng)
         both = h if h_free is None else torch.cat([h, h_free])
-        g = how.guidance if guidance is None else guidance
+        g = guidance
+        if h_free is not None and (g is None or g.shape != (rows,)):
+            raise ValueError(f"guided sampling needs one guidance per row ({rows}), got "
+                             f"{None if g is None else tuple(g.shape)}")
         if len(self.levels) == 1:
             logits = self.outputs[0](both)
             return sample(logits if h_free is None else guide(logits[:rows], logits[rows:], g), how, u[:, 0])

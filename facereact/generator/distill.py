@@ -39,18 +39,17 @@ SCHEDULE = schedules.DISTILL
 SETTINGS = GeneratorTraining(listener_dropout=0.0, speaker_dropout=0.0, clip_starts=0.1)
 
 
-def frame_guidance(how: Sampling, starts: torch.Tensor, frames: int) -> float | torch.Tensor:
-    """The guidance at every frame of windows starting at `starts` (B,) in their clips: a number
-    when no frame is in the ramp, else (B, frames, 1), ready to mix per-digit logits."""
-    g = how.guidance_at(starts[:, None] + torch.arange(frames, device=starts.device))
-    return g[..., None] if isinstance(g, torch.Tensor) else g
+def frame_guidance(how: Sampling, starts: torch.Tensor, frames: int) -> torch.Tensor:
+    """The guidance at every frame of windows starting at `starts` (B,) in their clips, (B, frames),
+    ready to mix per-digit logits."""
+    return how.guidance_at(starts[:, None] + torch.arange(frames, device=starts.device))
 
 
 def guided_digit_logits(teacher: ReactionGenerator, batch: tuple[torch.Tensor, ...],
-                        guidance: float | torch.Tensor) -> list[torch.Tensor]:
+                        guidance: torch.Tensor) -> list[torch.Tensor]:
     """The teacher's guided logits per digit, (B, T, levels_i): listener-only + g x (hearing the
-    speaker - listener-only), the same mixture the sampler draws from (sampling.guide); g one
-    number or (B, T, 1), each frame its own."""
+    speaker - listener-only), the same mixture the sampler draws from (sampling.guide); g (B, T),
+    each frame its own."""
     audio, face, emotion, speaker_tokens, listener_in, target, _, _, *rest = batch
     face_on, emotion_on = rest[1:3] if rest else (None, None)
     b = audio.shape[0]

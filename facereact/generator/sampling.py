@@ -39,14 +39,15 @@ class Sampling:
         if self.guidance_ramp < 0:
             raise UsageError("guidance_ramp must be >= 0 frames")
 
-    def guidance_at(self, frames: torch.Tensor) -> float | torch.Tensor:
-        """The guidance for rows at these frames of their conversations (frame 0: the first): the
-        plain float once every row is past the ramp (the common case, and the fast one), else a
-        (rows,) tensor."""
-        if self.guidance_ramp == 0 or bool((frames >= self.guidance_ramp).all()):
-            return self.guidance
+    def guidance_at(self, frames: torch.Tensor) -> torch.Tensor:
+        """The guidance (float32, shaped like `frames`) for rows at these frames of their
+        conversations (frame 0: the first): the one place a sampler's guidance is made, each row its
+        own."""
+        full = torch.full(frames.shape, self.guidance, device=frames.device)
+        if self.guidance_ramp == 0:
+            return full
         share = (frames.float() / self.guidance_ramp).clamp_(max=1.0)
-        return 1.0 + (self.guidance - 1.0) * share
+        return torch.where(frames >= self.guidance_ramp, full, 1.0 + (self.guidance - 1.0) * share)
 
 
 # The sampling `generate`, `benchmark` and the sessions use unless told otherwise. Offline,
@@ -91,16 +92,14 @@ def own_sampling(generator, changes: Mapping[str, float] | None = None) -> Sampl
     return replace(base, **changes) if changes else base
 
 
-def guide(conditional: torch.Tensor, listener_only: torch.Tensor, guidance: float | torch.Tensor) -> torch.Tensor:
+def guide(conditional: torch.Tensor, listener_only: torch.Tensor, guidance: torch.Tensor) -> torch.Tensor:
     """Guided logits from the two models' logits: g * conditional + (1 - g) * listener-only, which
     equals the guided log-probabilities up to a per-row constant, so every sampling rule (all of
     them softmax-based) draws the same. Linear, so it may also mix the models' activations before
-    an affine output layer (generator/digits.py). guidance: one for all, or a tensor over the
-    leading dimensions, e.g. (rows,) each row its own; cast to the logits' dtype (bf16 under autocast)."""
-    if isinstance(guidance, torch.Tensor):
-        trailing = (1,) * (conditional.dim() - guidance.dim())
-        guidance = guidance.to(conditional.dtype).reshape(*guidance.shape, *trailing)
-    return torch.lerp(listener_only, conditional, guidance)
+    an affine output layer (generator/digits.py). guidance (Sampling.guidance_at): over the leading
+    dimensions, e.g. (rows,) each row its own; cast to the logits' dtype (bf16 under autocast)."""
+    trailing = (1,) * (conditional.dim() - guidance.dim())
+    return torch.lerp(listener_only, conditional, guidance.to(conditional.dtype).reshape(*guidance.shape, *trailing))
 
 
 def uniforms(rows: int, count: int, generator: torch.Generator | list[torch.Generator]) -> torch.Tensor:

@@ -94,9 +94,8 @@ class _Session:
         rows = None if active is None else conversation_rows(active, 2 * k)
         on = self.speaker_on[:2 * k * c]  # the same pattern for every conversation
         both = self.generator.listener_step(previous, self.state, self.frame, on, rows, speakers).view(c, 2, k, -1)
-        guidance = self.sampling.guidance_at(self.ages if active is None else self.ages[torch.from_numpy(active)])
-        if isinstance(guidance, torch.Tensor):  # per conversation -> per reaction
-            guidance = guidance.repeat_interleave(k)
+        ages = self.ages if active is None else self.ages[torch.from_numpy(active)]
+        guidance = self.sampling.guidance_at(ages).repeat_interleave(k)  # per conversation -> per reaction
         return head.sample(both[:, 0].reshape(c * k, -1), self.sampling, rngs, both[:, 1].reshape(c * k, -1),
                            guidance)
 

@@ -560,16 +560,15 @@ def _head_arrays(head) -> list:
     return [w2, b2, np.array(head.levels, np.int64), packed, basis]
 
 
-def sample_digits(head, pre: torch.Tensor, rows: int, guidance: float | torch.Tensor | None, temperature: float,
+def sample_digits(head, pre: torch.Tensor, rows: int, guidance: torch.Tensor | None, temperature: float,
                   u: torch.Tensor) -> torch.Tensor:
     """DigitHead.sample's digit loop in one compiled call (pre: its first layer's activations,
-    rows x (2 with guidance) by digits x width, consumed); the (rows,) tokens. guidance: one for
-    every row or (rows,) each its own; None: not guided."""
+    rows x (2 with guidance) by digits x width, consumed); the (rows,) tokens. guidance: (rows,)
+    each row's; None: not guided."""
     w2, b2, levels, images, basis = _arrays(head, _head_arrays)
     tokens = np.empty(rows, np.int64)
     # float32 rows, always: another dtype would compile (and wait for) a second version of the kernel
-    g = guidance.numpy().astype(np.float32) if isinstance(guidance, torch.Tensor) else \
-        np.full(rows, 1.0 if guidance is None else guidance, np.float32)
+    g = np.ones(rows, np.float32) if guidance is None else guidance.numpy().astype(np.float32)
     _sample_digits(pre.contiguous().numpy(), rows, guidance is not None, g,
                    w2, b2, levels, images, float(temperature), u.numpy(), basis, tokens)
     return torch.from_numpy(tokens)

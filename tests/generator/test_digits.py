@@ -1,5 +1,3 @@
-from dataclasses import replace
-
 import pytest
 import torch
 
@@ -101,11 +99,12 @@ def test_fused_sampling_draws_the_chain_it_describes(levels: tuple[int, ...], ho
     u = torch.rand(64, len(levels), generator=torch.Generator().manual_seed(5))
     with torch.no_grad():
         expected = reference_sample(head, h, how, u, free)
-        drawn = head.sample(h, how, torch.Generator().manual_seed(5), free)
+        g = None if free is None else torch.full((64,), how.guidance)
+        drawn = head.sample(h, how, torch.Generator().manual_seed(5), free, g)
         assert torch.equal(drawn, expected)
         for p in head.parameters():
             p.mul_(1.5)
-        assert torch.equal(head.sample(h, how, torch.Generator().manual_seed(5), free),
+        assert torch.equal(head.sample(h, how, torch.Generator().manual_seed(5), free, g),
                            reference_sample(head, h, how, u, free))
 
 
@@ -125,10 +124,12 @@ def test_each_row_draws_with_its_own_guidance(levels: tuple[int, ...], compiled:
         with torch.inference_mode():
             drawn = head.sample(h, how, torch.Generator().manual_seed(3), h_free, per_row)
             for i, g in enumerate(values.tolist()):
-                alone = head.sample(h, replace(how, guidance=g), torch.Generator().manual_seed(3), h_free)
+                alone = head.sample(h, how, torch.Generator().manual_seed(3), h_free, torch.full((40,), g))
                 assert torch.equal(drawn[i::4], alone[i::4])
             # guidance 1 on every row is the speaker-aware model alone
             ones = head.sample(h, how, torch.Generator().manual_seed(3), h_free, torch.ones(40))
             assert torch.equal(ones, head.sample(h, how, torch.Generator().manual_seed(3)))
+            with pytest.raises(ValueError, match="one guidance per row"):  # guided needs every row's
+                head.sample(h, how, torch.Generator().manual_seed(3), h_free)
     finally:
         fast.set_enabled(previous)

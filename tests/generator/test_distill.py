@@ -49,7 +49,7 @@ def test_guided_logits_mix_the_two_passes_as_the_sampler_does() -> None:
     tokens = torch.randint(0, generator.config.vocab, (1, 20))
     listener_in = torch.cat([torch.tensor([[generator.bos]]), tokens[:, :-1]], 1)
     batch = (audio, face, emotion, tokens, listener_in, tokens, torch.zeros(1, 20, EMOTION_DIM), torch.zeros(1, 20, MOTION_DIM))
-    guided = guided_digit_logits(generator, batch, 4.0)
+    guided = guided_digit_logits(generator, batch, torch.full((1, 20), 4.0))
     with torch.no_grad():
         heard = generator(audio, face, emotion, tokens, listener_in, tokens, speaker_on=torch.ones(1)).logits
         alone = generator(audio, face, emotion, tokens, listener_in, tokens, speaker_on=torch.zeros(1)).logits
@@ -68,12 +68,12 @@ def test_the_targets_ramp_their_guidance_in_by_each_frames_place_in_its_clip() -
              torch.zeros(2, 12, MOTION_DIM))
     how = Sampling(guidance=4.0, guidance_ramp=4)
     g = frame_guidance(how, torch.tensor([0, 30]), 12)
-    torch.testing.assert_close(g[0, :6, 0], torch.tensor([1.0, 1.75, 2.5, 3.25, 4.0, 4.0]))
-    assert bool((g[1] == 4.0).all())
-    assert frame_guidance(how, torch.tensor([4, 30]), 12) == 4.0  # no frame in the ramp: one number
+    torch.testing.assert_close(g[0, :6], torch.tensor([1.0, 1.75, 2.5, 3.25, 4.0, 4.0]))
+    assert g.shape == (2, 12) and bool((g[1] == 4.0).all())
+    assert bool((frame_guidance(how, torch.tensor([4, 30]), 12) == 4.0).all())  # no frame in the ramp
     ramped = guided_digit_logits(generator, batch, g)
-    full = guided_digit_logits(generator, batch, 4.0)
-    plain = guided_digit_logits(generator, batch, 1.0)
+    full = guided_digit_logits(generator, batch, torch.full((2, 12), 4.0))
+    plain = guided_digit_logits(generator, batch, torch.ones(2, 12))
     for r, f, p in zip(ramped, full, plain):
         torch.testing.assert_close(r[0, 0], p[0, 0])  # a clip's first frame: the model hearing the speaker
         torch.testing.assert_close(r[0, 4:], f[0, 4:])

@@ -133,14 +133,15 @@ def test_listener_only_rows_ignore_the_speaker_and_steps_match(offline: bool) ->
 
 def test_guidance_interpolates_and_extrapolates_log_probabilities() -> None:
     c, u = torch.tensor([[2.0, 1.0, 0.0]]), torch.tensor([[0.0, 1.0, 2.0]])
-    torch.testing.assert_close(guide(c, u, 1.0).log_softmax(-1), c.log_softmax(-1))
-    torch.testing.assert_close(guide(c, u, 0.0).log_softmax(-1), u.log_softmax(-1))
+    one = lambda g: torch.tensor([g])  # noqa: E731  (the row's guidance)
+    torch.testing.assert_close(guide(c, u, one(1.0)).log_softmax(-1), c.log_softmax(-1))
+    torch.testing.assert_close(guide(c, u, one(0.0)).log_softmax(-1), u.log_softmax(-1))
     # the guided distribution is log p(x | speaker) + (g - 1) (log p(x | speaker) - log p(x | alone))
     g = 2.5
     expected = c.log_softmax(-1) + (g - 1) * (c.log_softmax(-1) - u.log_softmax(-1))
-    torch.testing.assert_close(guide(c, u, g).log_softmax(-1), expected.log_softmax(-1))
+    torch.testing.assert_close(guide(c, u, one(g)).log_softmax(-1), expected.log_softmax(-1))
     # above 1, what the speaker makes likelier (token 0) gains beyond the conditional model
-    assert guide(c, u, 3.0).softmax(-1)[0, 0] > c.softmax(-1)[0, 0]
+    assert guide(c, u, one(3.0)).softmax(-1)[0, 0] > c.softmax(-1)[0, 0]
     with pytest.raises(ValueError, match="guidance"):
         Sampling(guidance=-1.0)
 

@@ -9,9 +9,9 @@ def test_guidance_rises_linearly_over_the_ramp_then_stays() -> None:
     how = Sampling(guidance=4.0, guidance_ramp=10)
     got = how.guidance_at(torch.tensor([0, 1, 5, 9, 10, 250]))
     torch.testing.assert_close(got, torch.tensor([1.0, 1.3, 2.5, 3.7, 4.0, 4.0]))
-    # every row past the ramp: the plain number (the compiled sampler's common case)
-    assert how.guidance_at(torch.tensor([10, 11])) == 4.0
-    assert Sampling(guidance=4.0).guidance_at(torch.tensor([0, 3])) == 4.0  # no ramp: full from the start
+    # every row past the ramp: full guidance, exactly (float32)
+    assert torch.equal(how.guidance_at(torch.tensor([10, 11])), torch.tensor([4.0, 4.0]))
+    assert torch.equal(Sampling(guidance=4.0).guidance_at(torch.tensor([0, 3])), torch.tensor([4.0, 4.0]))  # no ramp
     # guidance below 1 ramps down from 1 the same way
     torch.testing.assert_close(Sampling(guidance=0.5, guidance_ramp=2).guidance_at(torch.tensor([0, 1])),
                                torch.tensor([1.0, 0.75]))
