@@ -45,6 +45,15 @@ def _data_check(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def _data_augment(args: argparse.Namespace) -> int:
+    from facereact.data.augment import augment_corpus
+
+    changed = augment_corpus(args.root, args.out, args.room, args.seed, tuple(args.splits), progress=not args.quiet)
+    print(f"wrote {args.out}: {changed} wavs of {', '.join(args.splits)} through random rooms (amount {args.room:g}), "
+          "every other file as it was")
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     if args.layout == "mars":
         from facereact.demo_mars import SESSIONS, run_mars_demo
@@ -116,6 +125,16 @@ def register(verbs) -> dict:
     c.add_argument("root")
     c.add_argument("--quiet", action="store_true", help="no progress bars")
     c.set_defaults(func=_data_check)
+    a = data_verbs.add_parser("augment", help="a copy whose training speech is heard through random rooms and "
+                                             "microphones (docs/synthetic.md, 'Voices and rooms')")
+    a.add_argument("root")
+    a.add_argument("--out", required=True, help="the copy's folder (other files are linked, not copied)")
+    a.add_argument("--room", type=finite_float, default=0.5, metavar="AMOUNT",
+                   help="0-1: reverberation, band limits, gain and noise, their ranges scaled (default 0.5)")
+    a.add_argument("--seed", type=int, default=0)
+    a.add_argument("--splits", nargs="+", default=["train"], help="whose wavs change (default train only)")
+    a.add_argument("--quiet", action="store_true", help="no progress bars")
+    a.set_defaults(func=_data_augment)
 
     p = verbs.add_parser("demo", help="the main job on a synthetic corpus")
     p.add_argument("--layout", default="react2024", choices=("react2024", "mars"),
@@ -141,4 +160,4 @@ def register(verbs) -> dict:
     p.add_argument("--size", type=int, default=160, help="pixels per face")
     p.add_argument("--pose-gain", type=float, default=1.0, help="exaggerate head motion")
     p.set_defaults(func=_render)
-    return {_synth: True, _demo: True, _render: False}
+    return {_synth: True, _demo: True, _render: False, _data_augment: True}
