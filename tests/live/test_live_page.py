@@ -1,12 +1,14 @@
 """The live page in headless Chromium, its microphone fed from a wav file: frames arrive from the
 server and the listener's face moves."""
 import asyncio
+import io
 import threading
 import time
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+from PIL import Image
 
 from facereact.live.server import Limits, ReactionServer
 
@@ -41,7 +43,18 @@ class ServerThread:
         self.thread.join(10)
 
 
-def test_the_page_streams_the_microphone_the_face_moves_and_holds_while_the_listener_speaks(tmp_path: Path) -> None:
+def _skin_centre(png: bytes) -> tuple[float, float] | None:
+    """Where the drawn face is in a screenshot: the centroid of its skin-coloured pixels."""
+    rgb = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
+    skin = (np.abs(rgb - np.array([242, 201, 160])).sum(-1) < 30)
+    if skin.sum() < 100:
+        return None
+    ys, xs = np.nonzero(skin)
+    return float(xs.mean()), float(ys.mean())
+
+
+def test_the_page_streams_the_microphone_shows_k_moving_heads_and_holds_while_the_listener_speaks(
+        tmp_path: Path) -> None:
     rate = 48000
     t = np.arange(rate * 6) / rate
     voice = ((np.sin(2 * np.pi * 0.7 * t) > 0) * np.sin(2 * np.pi * 200 * t) * 0.4).astype(np.float32)
@@ -52,14 +65,23 @@ def test_the_page_streams_the_microphone_the_face_moves_and_holds_while_the_list
         with ServerThread(ReactionServer(generator, tokenizer, limits=Limits(idle_seconds=10))) as port:
             browser.get(f"http://127.0.0.1:{port}/")
             assert "facereact" in browser.title
+            browser.execute_script("document.getElementById('samples').value = '2';")  # two reactions
             browser.find_element("id", "start").click()
             deadline = time.monotonic() + 30
-            live = {}
+            live, centres = {}, []
             while time.monotonic() < deadline:
                 live = browser.execute_script("return window.facereact;")
-                if live["frames"] >= 40 and live["moved"] >= 5:
+                if live["frames"] >= 5:  # screenshots of the first face as it streams: where its head is
+                    centres.append(_skin_centre(browser.find_element("id", "face0").screenshot_as_png))
+                if live["frames"] >= 40 and live["moved"] >= 5 and len(centres) >= 4:
                     break
                 time.sleep(0.2)
+            both = [_skin_centre(browser.find_element("id", f"face{i}").screenshot_as_png) for i in range(2)]
+            latency = browser.find_element("id", "latency").text
+            timeline = browser.execute_script(
+                "const c = document.getElementById('timeline'); const d = c.getContext('2d')"
+                ".getImageData(0, 0, c.width, c.height).data; let n = 0;"
+                "for (let i = 3; i < d.length; i += 4) n += d[i] > 0; return n;")
             browser.find_element("id", "speak").click()  # the listener's turn: its face held
             time.sleep(1.0)
             before = browser.execute_script("return [window.facereact.moved, window.facereact.frames];")
@@ -69,5 +91,11 @@ def test_the_page_streams_the_microphone_the_face_moves_and_holds_while_the_list
         browser.quit()
     assert live["frames"] >= 40, f"only {live['frames']} frames came back"
     assert live["moved"] >= 5 and not live["errors"]
-    assert set(live["last"]["emotion"]) >= {"valence", "arousal"}
+    assert set(live["last"]["emotion"]) >= {"valence", "arousal"} and len(live["last"]["samples"]) == 2
+    # the screenshots: the first face's head moved on the page (its drawn position), and both faces are drawn
+    seen = [c for c in centres if c is not None]
+    assert len(seen) >= 4 and max(np.hypot(a[0] - b[0], a[1] - b[1]) for a in seen for b in seen) > 1.0, seen
+    assert all(c is not None for c in both)
+    assert len(set(map(tuple, live["heads"]))) > 3  # the pose the page drew, frame by frame
+    assert latency.startswith("round trip p50") and timeline > 500
     assert held[1] - before[1] >= 20 and held[0] == before[0], f"frames and moves while speaking: {before} -> {held}"
