@@ -56,11 +56,14 @@ def _serve(args: argparse.Namespace) -> int:
             parse_address(args.livelink)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    if args.vtube_studio and args.workers > 1:
+        raise UsageError("--vtube-studio drives one avatar from one process: use it with --workers 1")
     if not is_loopback(args.host) and not token_from(args.token):
         raise UsageError(f"binding to {args.host} (not loopback) needs a token: --token or $FACEREACT_TOKEN")
     print(f"serving {args.model} on ws://{args.host}:{args.port} (K up to {args.samples}, "
           f"{args.max_sessions} conversations" + (f" per worker, {args.workers} workers" if args.workers > 1 else "") +
-          (f", Live Link to {args.livelink}" if args.livelink else "") + "; Ctrl-C stops)", flush=True)
+          (f", Live Link to {args.livelink}" if args.livelink else "") +
+          (f", VTube Studio at {args.vtube_studio}" if args.vtube_studio else "") + "; Ctrl-C stops)", flush=True)
     if args.workers == 1:
         _serve_worker(None, 0, 1, args)
     else:
@@ -88,13 +91,26 @@ def _serve_worker(sock, index: int, workers: int, args: argparse.Namespace) -> N
     generator, tokenizer = load_generator(args.model)
     if index == 0:
         say_sampling(args, generator)
-    emitter = LiveLinkEmitter(*parse_address(args.livelink)) if args.livelink else None
+    emitters = [LiveLinkEmitter(*parse_address(args.livelink))] if args.livelink else []
+    if args.vtube_studio:
+        from facereact.live.vtube_studio import DEFAULT_TOKEN_FILE, VTubeStudioEmitter
+
+        emitters.append(VTubeStudioEmitter(args.vtube_studio, args.vtube_studio_token or DEFAULT_TOKEN_FILE))
+    emitter = None if not emitters else emitters[0] if len(emitters) == 1 else _fan_out(emitters)
     limits = Limits(sessions=args.max_sessions, samples=args.samples, gather_seconds=args.gather_ms / 1000,
                     reserve=args.reserve)
     server = ReactionServer(generator, tokenizer, sampling_from(args, generator),
                             read_emotion=not args.no_read_emotion, limits=limits, token=token_from(args.token),
                             on_frame=emitter, ids=(index, workers))
     asyncio.run(server.run(args.host, args.port, sock=sock))
+
+
+def _fan_out(emitters: list):
+    """One on_frame callback calling each of several."""
+    def on_frame(*frame) -> None:
+        for emit in emitters:
+            emit(*frame)
+    return on_frame
 
 
 def _client(args: argparse.Namespace) -> int:
@@ -162,6 +178,11 @@ def register(verbs) -> dict:
     p.add_argument("--max-sessions", type=positive_int, default=64)
     p.add_argument("--livelink", default=None, metavar="HOST:PORT",
                    help="also send each listener frame as Unreal Live Link Face UDP packets (port 11111 in Unreal)")
+    p.add_argument("--vtube-studio", default=None, metavar="URL",
+                   help="also drive a VTube Studio avatar through its plugin API (ws://127.0.0.1:8001): the first "
+                        "conversation's listener; the first run asks VTube Studio to allow the plugin")
+    p.add_argument("--vtube-studio-token", default=None, metavar="FILE",
+                   help="where the plugin's VTube Studio token is kept (default ~/.config/facereact/vtube-studio.token)")
     p.add_argument("--no-read-emotion", action="store_true",
                    help="leave the speaker's emotion absent instead of reading it off a client's face")
     p.add_argument("--threads", type=positive_int, default=1,
