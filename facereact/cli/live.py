@@ -56,6 +56,10 @@ def _serve(args: argparse.Namespace) -> int:
             parse_address(args.livelink)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    from facereact.export.files import is_export
+
+    if is_export(args.model) and (given_flags(args, SAMPLING_FLAGS) or args.no_read_emotion):
+        raise UsageError("an export's sampling and emotion reading are fixed in its graph: export again to change them")
     if args.vtube_studio and args.workers > 1:
         raise UsageError("--vtube-studio drives one avatar from one process: use it with --workers 1")
     if not is_loopback(args.host) and not token_from(args.token):
@@ -80,6 +84,7 @@ def _serve_worker(sock, index: int, workers: int, args: argparse.Namespace) -> N
 
     import torch
 
+    from facereact.export.files import is_export, read_interface
     from facereact.generator.model import load_generator
     from facereact.live.livelink import LiveLinkEmitter, parse_address
     from facereact.live.server import Limits, ReactionServer, token_from
@@ -88,20 +93,29 @@ def _serve_worker(sock, index: int, workers: int, args: argparse.Namespace) -> N
     # second intra-op thread speeds none of them up, but its idle spinning takes the core the
     # sockets, the clients (and other programs on a robot) need.
     torch.set_num_threads(args.threads)
-    generator, tokenizer = load_generator(args.model)
-    if index == 0:
-        say_sampling(args, generator)
+    export, generator, tokenizer = is_export(args.model), None, None
+    samples = args.samples
+    if export:
+        k = read_interface(args.model)["samples"]
+        samples = min(samples, k)
+        if index == 0:
+            print(f"onnxruntime: the export {args.model} (K = {k}; its sampling and emotion reading are its own; "
+                  "each conversation stepped on its own, a few conversations at once)", flush=True)
+    else:
+        generator, tokenizer = load_generator(args.model)
+        if index == 0:
+            say_sampling(args, generator)
     emitters = [LiveLinkEmitter(*parse_address(args.livelink))] if args.livelink else []
     if args.vtube_studio:
         from facereact.live.vtube_studio import DEFAULT_TOKEN_FILE, VTubeStudioEmitter
 
         emitters.append(VTubeStudioEmitter(args.vtube_studio, args.vtube_studio_token or DEFAULT_TOKEN_FILE))
     emitter = None if not emitters else emitters[0] if len(emitters) == 1 else _fan_out(emitters)
-    limits = Limits(sessions=args.max_sessions, samples=args.samples, gather_seconds=args.gather_ms / 1000,
+    limits = Limits(sessions=args.max_sessions, samples=samples, gather_seconds=args.gather_ms / 1000,
                     reserve=args.reserve)
-    server = ReactionServer(generator, tokenizer, sampling_from(args, generator),
+    server = ReactionServer(generator, tokenizer, None if export else sampling_from(args, generator),
                             read_emotion=not args.no_read_emotion, limits=limits, token=token_from(args.token),
-                            on_frame=emitter, ids=(index, workers))
+                            on_frame=emitter, ids=(index, workers), export=args.model if export else None)
     asyncio.run(server.run(args.host, args.port, sock=sock))
 
 
@@ -171,7 +185,8 @@ def register(verbs) -> dict:
     p.set_defaults(func=_stream)
 
     p = verbs.add_parser("serve", help="live listener reactions over WebSockets (docs/live.md)")
-    p.add_argument("--model", required=True, help="an online generator folder")
+    p.add_argument("--model", required=True, help="an online generator folder, or an export (facereact export), "
+                                                  "served on onnxruntime")
     p.add_argument("--host", default="127.0.0.1", help="default loopback; any other address needs a token")
     p.add_argument("--port", type=int, default=8765)
     p.add_argument("--token", default=None, help="shared secret clients must present (or $FACEREACT_TOKEN)")

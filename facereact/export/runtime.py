@@ -33,10 +33,13 @@ def onnx_session(path: str | Path, threads: int = 1):
 class ExportedListener:
     """One conversation through an export, frame by frame; the uniforms from HostRandom(seed)."""
 
-    def __init__(self, folder: str | Path, seed: int = 0, threads: int = 1) -> None:
+    def __init__(self, folder: str | Path, seed: int = 0, threads: int = 1, graph=None,
+                 interface: dict | None = None) -> None:
+        """graph and interface: an onnxruntime session of this export and its interface, already
+        made (a server shares one among its conversations)."""
         self.folder = Path(folder)
-        self.interface = read_interface(folder)
-        self.graph = onnx_session(self.folder / self.interface["graph"], threads)
+        self.interface = read_interface(folder) if interface is None else interface
+        self.graph = onnx_session(self.folder / self.interface["graph"], threads) if graph is None else graph
         self.fps, self.rate = self.interface["fps"], self.interface["rate"]
         self.samples, self.digits = self.interface["samples"], self.interface["digits"]
         self.resting = np.asarray(self.interface["resting_face"], np.float32)

@@ -41,7 +41,9 @@ from facereact.generator.model import ReactionGenerator
 from facereact.generator.sampling import Sampling
 from facereact.generator.session import compile_steps
 from facereact.layout import FPS, ROTATION
+from facereact.export.files import read_interface
 from facereact.live.engine import ReactionEngine, SpeakerFrame
+from facereact.live.export_engine import ExportEngine
 from facereact.live.neck import Neck
 from facereact.live.protocol import (Hello, ProtocolError, frame_message, parse_emotion, parse_face, parse_hello,
                                      parse_json, parse_turn, pcm16_to_mono)
@@ -92,21 +94,33 @@ class _Conversation:
 
 
 class ReactionServer:
-    def __init__(self, generator: ReactionGenerator, tokenizer: FaceTokenizer, sampling: Sampling | None = None,
-                 read_emotion: bool = True, limits: Limits = Limits(), token: str | None = None,
-                 on_frame: Callable[[int, int, np.ndarray, np.ndarray], None] | None = None,
-                 ids: tuple[int, int] = (0, 1)) -> None:
+    def __init__(self, generator: ReactionGenerator | None, tokenizer: FaceTokenizer | None,
+                 sampling: Sampling | None = None, read_emotion: bool = True, limits: Limits = Limits(),
+                 token: str | None = None, on_frame: Callable[[int, int, np.ndarray, np.ndarray], None] | None = None,
+                 ids: tuple[int, int] = (0, 1), export: str | Path | None = None) -> None:
         """read_emotion: a conversation with a face and no emotion values has the speaker's emotion
         read off the face (what a robot has). on_frame(conversation, frame index, face (K, FACE_DIM),
         emotion (K, EMOTION_DIM)): called for every listener frame, e.g. to drive an avatar
         (live/livelink.py). ids: (first, step) of conversation ids, so that workers sharing a
-        socket (live/workers.py) never give two conversations one id."""
-        if generator.config.offline:
-            raise UsageError("an offline generator cannot serve live conversations: give an online one")
-        self.generator, self.tokenizer, self.sampling = generator.eval(), tokenizer.eval(), sampling
+        socket (live/workers.py) never give two conversations one id. export: an export folder
+        (`facereact export`) served on onnxruntime instead of generator and tokenizer (both None;
+        live/export_engine.py): its sampling, K, audio rate and emotion reading are its own."""
+        self.export = None if export is None else Path(export)
+        if self.export is None:
+            if generator.config.offline:
+                raise UsageError("an offline generator cannot serve live conversations: give an online one")
+            self.generator, self.tokenizer = generator.eval(), tokenizer.eval()
+            self.resting, self.rate = tokenizer.face_mean.numpy(), None
+        else:
+            interface = read_interface(self.export)
+            self.generator = self.tokenizer = None
+            self.resting = np.asarray(interface["resting_face"], np.float32)
+            self.rate, self.export_samples = interface["rate"], interface["samples"]
+            if limits.samples > self.export_samples:
+                raise UsageError(f"this export draws K = {self.export_samples} reactions: serve at most that many")
+        self.sampling = sampling
         self.read_emotion, self.limits, self.token, self.on_frame = read_emotion, limits, token, on_frame
-        self.resting = tokenizer.face_mean.numpy()
-        self.engines: dict[int, ReactionEngine] = {}
+        self.engines: dict[int, ReactionEngine | ExportEngine] = {}
         self.live: dict[int, _Conversation] = {}
         self._ops: list[tuple] = []  # engine changes, applied by the ticker between ticks
         self._next, self._id_step = ids
@@ -151,6 +165,10 @@ class ReactionServer:
             hello = parse_hello(parse_json(first), self.limits.samples)
         except ProtocolError as exc:
             await connection.close(exc.code, exc.reason)
+            return
+        if self.rate is not None and hello.sample_rate != self.rate:
+            await connection.close(1008, f"hello: this server's listener (an export) hears {self.rate} Hz audio, "
+                                         f"got {hello.sample_rate} Hz")
             return
         if len(self.live) >= self.limits.sessions:
             await connection.close(1013, f"the server holds its limit of {self.limits.sessions} conversations")
@@ -208,6 +226,9 @@ class ReactionServer:
                     if c.face is None:
                         c.emotion = None  # emotion never comes without a face
                 elif kind == "emotion":
+                    if self.export is not None:
+                        raise ProtocolError("this server's listener (an export) reads the speaker's emotion off "
+                                            "the face; emotion values are not used")
                     if c.face is None:
                         raise ProtocolError("emotion values need a face: send a face message first")
                     c.emotion = parse_emotion(request)
@@ -251,7 +272,7 @@ class ReactionServer:
     # -- the ticker --------------------------------------------------------------------------------
     def _apply_ops(self) -> None:
         ops, self._ops = self._ops, []
-        _features(ops)
+        _features(ops, raw=self.export is not None)
         for op in ops:
             kind, cid, samples = op[:3]
             engine = self.engines.get(samples)
@@ -267,8 +288,10 @@ class ReactionServer:
                 except UsageError as exc:  # the ticks fall behind this conversation: it alone goes
                     self._drop(cid, 1013, f"server overloaded: {exc}")
 
-    def _engine(self, samples: int) -> ReactionEngine:
+    def _engine(self, samples: int) -> ReactionEngine | ExportEngine:
         """The engine of conversations at K = samples, made on first use."""
+        if samples not in self.engines and self.export is not None:
+            self.engines[samples] = ExportEngine(self.export, samples, max_queue=4 * self.limits.burst_frames)
         if samples not in self.engines:
             self.engines[samples] = ReactionEngine(self.generator, self.tokenizer, samples, self.sampling,
                                                    self.read_emotion, max_queue=4 * self.limits.burst_frames,
@@ -387,9 +410,16 @@ class ReactionServer:
             ticker.cancel()
 
 
-def _features(ops: list[tuple]) -> None:
+def _features(ops: list[tuple], raw: bool = False) -> None:
     """Replace the raw audio of every queued frame by its features, one MFCC call per sample rate
-    (per frame, the MFCC's numpy overhead cost 0.26 ms; 32 frames at once take 1.5 ms)."""
+    (per frame, the MFCC's numpy overhead cost 0.26 ms; 32 frames at once take 1.5 ms); raw: keep
+    the PCM (an export computes its features in its graph)."""
+    if raw:
+        for i, op in enumerate(ops):
+            if op[0] == "frame":
+                kind, cid, samples, (pcm, _, face, emotion, speaking) = op
+                ops[i] = (kind, cid, samples, SpeakerFrame(pcm.astype(np.float32), face, None, speaking))
+        return
     by_rate: dict[int, list[int]] = {}
     for i, op in enumerate(ops):
         if op[0] == "frame":
