@@ -1,6 +1,6 @@
 """`facereact data augment`: a copy of a REACT 2024 corpus whose training speech is heard through
-random rooms and microphones (synth/recording.through_room: reverberation, band limits, gain,
-noise), so that a model trained on it does not learn one studio's microphone.
+random rooms and microphones (data/rooms.py: reverberation, band limits, gain, noise), so that a
+model trained on it does not learn one studio's microphone.
 
 Only the wavs of the chosen splits change (by default train: a model is still scored on the
 recordings as they are); every other file is linked (or copied where links cannot be made). Each
@@ -23,7 +23,7 @@ from facereact.data.mars import is_mars
 from facereact.data.paths import AUDIO_DIR, SPLITS
 from facereact.errors import DataError, UsageError
 from facereact.io import atomic_path
-from facereact.synth.recording import through_room
+from facereact.data.rooms import through_room
 
 
 def augment_corpus(root: str | Path, out: str | Path, room: float = 0.5, seed: int = 0,

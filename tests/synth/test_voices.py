@@ -15,7 +15,7 @@ from facereact.metrics.events import frame_energy_db, speaker_events
 from facereact.synth import espeak
 from facereact.synth.conversation import schedule_clip
 from facereact.synth.persona import sample_persona
-from facereact.synth.recording import through_room
+from facereact.data.rooms import through_room
 from facereact.synth.world import DEMO
 
 RATE = 16000
