@@ -37,11 +37,11 @@ from websockets.exceptions import ConnectionClosed
 
 from facereact.data.audio import frame_features
 from facereact.errors import UsageError
+from facereact.export.files import read_interface
 from facereact.generator.model import ReactionGenerator
 from facereact.generator.sampling import Sampling
 from facereact.generator.session import compile_steps
 from facereact.layout import FPS, ROTATION
-from facereact.export.files import read_interface
 from facereact.live.engine import ReactionEngine, SpeakerFrame
 from facereact.live.export_engine import ExportEngine
 from facereact.live.neck import Neck
@@ -383,7 +383,8 @@ class ReactionServer:
             host = sock.getsockname()[0]
         if not is_loopback(host) and not self.token:
             raise UsageError(f"binding to {host} (not loopback) needs a token: --token or ${TOKEN_ENV}")
-        compile_steps()  # before the first conversation, not during its first frame
+        if self.export is None:  # an export's steps run on onnxruntime: nothing to compile
+            compile_steps()  # before the first conversation, not during its first frame
         self._engine(self.limits.samples).prepare()  # the launch K's free slots, before anyone comes
         loop = asyncio.get_running_loop()
         stop = stop if stop is not None else loop.create_future()
