@@ -150,6 +150,7 @@ class VTubeStudioEmitter:
         if not token:
             raise VTubeStudioError("no token in VTube Studio's answer")
         write_text_atomic(self.token_file, token + "\n")
+        self.token_file.chmod(0o600)  # it lets any program drive this VTube Studio: the user's alone
         reply = await self._ask(ws, "AuthenticationRequest", {**PLUGIN, "authenticationToken": token})
         if not reply.get("authenticated"):
             raise VTubeStudioError(f"not authenticated: {reply.get('reason')}")

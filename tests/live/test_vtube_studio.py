@@ -84,6 +84,7 @@ def test_the_served_listener_drives_vtube_studio_with_a_kept_token(tmp_path: Pat
 
     got, emitter = asyncio.run(session(25))
     assert stand_in.asked == 1 and token_file.read_text().strip() == TOKEN  # asked once, kept
+    assert token_file.stat().st_mode & 0o077 == 0  # readable by its user alone
     assert stand_in.sessions == 1 and len(stand_in.injected) >= 20  # real time: most frames, the newest each
     # the avatar shows the frames the client got (the same neck-limited head), then goes back to rest
     served = {round(math.degrees(f["head"]["yaw"]), 2) for f in got}
