@@ -26,7 +26,7 @@ def _stream(args: argparse.Namespace) -> int:
     session = StreamingSession(generator, tokenizer, args.samples, sampling_from(args, generator), args.seed,
                                read_emotion=args.read_emotion, wav2vec2=wav2vec2, wav2vec2_window=args.wav2vec2_window)
     say_sampling(args, generator)
-    report = replay(session, args.wav, args.face, realtime=not args.fast, frames=args.frames)
+    report = replay(session, args.wav, args.face, realtime=not args.fast, frames=args.frames, speaking=args.speaking)
     print(report.text())
     return 0
 
@@ -41,7 +41,7 @@ def _stream_export(args: argparse.Namespace) -> int:
     how = listener.interface["sampling"]
     print(f"onnxruntime: the export {args.model} (K = {listener.samples}, its own; guidance {how['guidance']:g} "
           f"ramped over {how['guidance_ramp']} frames, temperature {how['temperature']:g})", flush=True)
-    report = replay(listener, args.wav, args.face, realtime=not args.fast, frames=args.frames)
+    report = replay(listener, args.wav, args.face, realtime=not args.fast, frames=args.frames, speaking=args.speaking)
     print(report.text())
     return 0
 
@@ -176,6 +176,8 @@ def register(verbs) -> dict:
                    help="read the speaker's emotion off the face (the tokenizer's reader) instead of leaving it absent")
     p.add_argument("--frames", type=positive_int, default=None, help="stop after this many frames")
     p.add_argument("--fast", action="store_true", help="do not wait for real time between frames")
+    p.add_argument("--speaking", type=time_spans, default=None, metavar="S-E,...",
+                   help="seconds where the listener itself speaks (e.g. 4-7.5,12-15): no backchannels then")
     p.add_argument("--wav2vec2", default=None, metavar="DIR",
                    help="a generator trained on MARS hears wav2vec2 features: a local checkpoint folder "
                         "(config.json, model.safetensors) to compute them from; nothing is downloaded")

@@ -12,6 +12,7 @@ from facereact.data.audio import read_wav
 from facereact.data.clip_io import load_face
 from facereact.errors import DataError
 from facereact.generator.session import StreamingSession
+from facereact.generator.turns import speaking_frames
 from facereact.layout import FPS, face_from_tracker
 
 
@@ -55,10 +56,12 @@ def load_face_track(path: str | Path) -> np.ndarray | list[dict[str, float]]:
 
 
 def replay(session: StreamingSession, wav: str | Path, face_file: str | Path | None = None,
-           realtime: bool = True, frames: int | None = None) -> StreamReport:
+           realtime: bool = True, frames: int | None = None,
+           speaking: list[tuple[float, float]] | None = None) -> StreamReport:
     """Feed the wav (and the speaker's face track, if given: else audio alone) frame by frame to a
     session, or to anything with its `fps`, `check_rate`, `step` and `inputs_seen` (an export on
-    onnxruntime: export/runtime.py)."""
+    onnxruntime: export/runtime.py); speaking: (start, end) seconds where the listener itself
+    speaks (generator/turns.py)."""
     samples, rate = read_wav(wav)
     try:
         session.check_rate(rate)
@@ -73,12 +76,14 @@ def replay(session: StreamingSession, wav: str | Path, face_file: str | Path | N
     if faces is not None:
         n = min(n, len(faces))
     n = n if frames is None else min(n, frames)
+    talking = speaking_frames(speaking or [], n, fps)
     latencies = []
     late = 0
     start = time.perf_counter()
     for t in range(n):
         t0 = time.perf_counter()
-        session.step(samples[t * per_frame:(t + 1) * per_frame], rate, None if faces is None else faces[t])
+        session.step(samples[t * per_frame:(t + 1) * per_frame], rate, None if faces is None else faces[t],
+                     speaking=bool(talking[t]))
         took = time.perf_counter() - t0
         latencies.append(took * 1000)
         late += took > 1 / fps

@@ -160,3 +160,24 @@ def test_turn_messages_and_spans_are_checked() -> None:
         with pytest.raises(argparse.ArgumentTypeError):
             time_spans(bad)
     np.testing.assert_array_equal(np.flatnonzero(speaking_frames([(0.1, 0.2)], 10, FPS)), [3, 4])
+
+
+def test_a_replay_marks_the_listeners_turns_frame_by_frame(tmp_path) -> None:
+    """`facereact stream --speaking` (generator/stream.replay): the flags reach each step."""
+    import soundfile as sf
+
+    from facereact.generator.stream import replay
+
+    class Listener:
+        fps, inputs_seen, flags = FPS, {"audio"}, []
+
+        def check_rate(self, rate: int) -> None:
+            pass
+
+        def step(self, samples, rate, face=None, speaking=False):
+            self.flags.append(speaking)
+
+    sf.write(tmp_path / "s.wav", np.zeros(16000), 16000)
+    listener = Listener()
+    replay(listener, tmp_path / "s.wav", realtime=False, speaking=[(0.2, 0.4)])
+    assert np.flatnonzero(listener.flags).tolist() == list(range(5, 10)) and len(listener.flags) == 25
