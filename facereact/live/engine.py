@@ -43,26 +43,53 @@ class Conversation:
     frames: int = 0
 
 
-class ReactionEngine:
+class ConversationQueues:
+    """What every engine keeps: each open conversation's queue of speaker frames, bounded."""
+
+    def __init__(self, max_queue: int) -> None:
+        self.max_queue = max_queue
+        self.conversations: dict[int, Conversation] = {}
+        self._next_id = 0
+
+    def open(self, seed: int, cid: int | None = None) -> int:
+        """A new conversation (under `cid`, or the next free id); its id."""
+        if cid is None:
+            cid = self._next_id
+        if cid in self.conversations:
+            raise UsageError(f"conversation {cid} is already open")
+        self._next_id = max(self._next_id, cid + 1)
+        self.conversations[cid] = Conversation(seed, deque())
+        return cid
+
+    def submit(self, cid: int, frame: SpeakerFrame) -> None:
+        queue = self.conversations[cid].queue
+        if len(queue) >= self.max_queue:
+            raise UsageError(f"more than {self.max_queue} speaker frames are waiting: faster than real time")
+        queue.append(frame)
+
+    def pending(self) -> int:
+        return sum(len(c.queue) for c in self.conversations.values())
+
+
+class ReactionEngine(ConversationQueues):
     def __init__(self, generator: ReactionGenerator, tokenizer: FaceTokenizer, samples: int = 10,
                  sampling: Sampling | None = None, read_emotion: bool = False, max_queue: int = 50,
                  reserve: int = 4) -> None:
         """reserve: the slots the batch starts with (it doubles when full): conversations that join
         within them cost no copy of the others' state."""
+        super().__init__(max_queue)
         if generator.config.offline:
             raise UsageError("an offline generator cannot serve live conversations: give an online one")
         if (generator.config.fps, generator.config.audio_feature) != (FPS, "mfcc"):
             raise UsageError(f"live audio is heard as MFCCs at {FPS} fps; this generator runs at "
                              f"{generator.config.fps} fps on {generator.config.audio_feature} features")
         self.generator, self.tokenizer = generator, tokenizer
-        self.samples, self.sampling, self.read_emotion, self.max_queue = samples, sampling, read_emotion, max_queue
+        self.samples, self.sampling, self.read_emotion = samples, sampling, read_emotion
         if reserve < 1:
             raise UsageError(f"a batch reserves at least 1 slot, got {reserve}")
         self.reserve = reserve
-        self.conversations: dict[int, Conversation] = {}
         self.batch: StreamingSession | None = None  # the shared session
         self.rows: list[int | None] = []  # its conversations in slot order; None: a free slot
-        self._next_id = 0
 
     def prepare(self) -> None:
         """Build the batch's `reserve` slots now, all free (one pass over silence), so that the
@@ -78,16 +105,6 @@ class ReactionEngine:
         """A new session of this engine's models and settings, one conversation per seed."""
         return StreamingSession(self.generator, self.tokenizer, self.samples, self.sampling,
                                 read_emotion=self.read_emotion, seeds=seeds)
-
-    def open(self, seed: int, cid: int | None = None) -> int:
-        """A new conversation (under `cid`, or the next free id); its id."""
-        if cid is None:
-            cid = self._next_id
-        if cid in self.conversations:
-            raise UsageError(f"conversation {cid} is already open")
-        self._next_id = max(self._next_id, cid + 1)
-        self.conversations[cid] = Conversation(seed, deque())
-        return cid
 
     @property
     def members(self) -> list[int]:
@@ -108,15 +125,6 @@ class ReactionEngine:
             spare = size - len(live)  # free slots kept, filled with copies until someone starts over in them
             self.batch = take(self.batch, live + [(live or [0])[0]] * spare)
             self.rows = [self.rows[i] for i in live] + [None] * spare
-
-    def submit(self, cid: int, frame: SpeakerFrame) -> None:
-        queue = self.conversations[cid].queue
-        if len(queue) >= self.max_queue:
-            raise UsageError(f"more than {self.max_queue} speaker frames are waiting: faster than real time")
-        queue.append(frame)
-
-    def pending(self) -> int:
-        return sum(len(c.queue) for c in self.conversations.values())
 
     def tick(self) -> dict[int, ListenerFrame]:
         """One frame for every conversation that has one waiting: {id: its listener frame (K rows)}."""

@@ -5,61 +5,44 @@ The graph steps one conversation per call (its state tensors are one conversatio
 conversation keeps its own state and random numbers (export/runtime.ExportedListener) and a tick
 steps them one after another through one shared onnxruntime session. It has ReactionEngine's
 interface (live/engine.py), so the server, its limits, the neck, turn-taking and the avatar outputs
-work the same; its frames carry raw PCM at the export's rate, which the graph turns into features.
+work the same; its frames (SpeakerFrame) carry raw PCM at the export's rate, which the graph turns into features.
 A tick costs every conversation's step (2-5 ms each on 2 cores), where the batched engine's costs
 little more than one: an export serves a few conversations, the PyTorch model many.
 """
 from __future__ import annotations
 
-from collections import deque
 from pathlib import Path
 
 from facereact.errors import UsageError
 from facereact.export.files import read_interface
 from facereact.export.runtime import ExportedListener, onnx_session
 from facereact.generator.session import ListenerFrame
-from facereact.live.engine import Conversation, SpeakerFrame
+from facereact.live.engine import ConversationQueues
 
 
-class ExportEngine:
+class ExportEngine(ConversationQueues):
     def __init__(self, folder: str | Path, samples: int, max_queue: int = 50) -> None:
         """samples: the reactions each conversation gets, the first of the export's K."""
+        super().__init__(max_queue)
         self.folder = Path(folder)
         self.interface = read_interface(folder)
         if not 1 <= samples <= self.interface["samples"]:
             raise UsageError(f"this export draws K = {self.interface['samples']} reactions; {samples} asked for")
-        self.samples, self.max_queue = samples, max_queue
-        self.rate = self.interface["rate"]
+        self.samples, self.rate = samples, self.interface["rate"]
         self.graph = onnx_session(self.folder / self.interface["graph"])
-        self.conversations: dict[int, Conversation] = {}
         self.listeners: dict[int, ExportedListener] = {}
-        self._next_id = 0
 
     def prepare(self) -> None:
         """Nothing to make ahead: a conversation's state is a few small arrays."""
 
     def open(self, seed: int, cid: int | None = None) -> int:
-        cid = self._next_id if cid is None else cid
-        if cid in self.conversations:
-            raise UsageError(f"conversation {cid} is already open")
-        self._next_id = max(self._next_id, cid + 1)
-        self.conversations[cid] = Conversation(seed, deque())
+        cid = super().open(seed, cid)
         self.listeners[cid] = ExportedListener(self.folder, seed, graph=self.graph, interface=self.interface)
         return cid
 
     def close(self, cid: int) -> None:
         self.conversations.pop(cid, None)
         self.listeners.pop(cid, None)
-
-    def submit(self, cid: int, frame: SpeakerFrame) -> None:
-        """frame.audio: this frame's mono PCM at the export's rate."""
-        queue = self.conversations[cid].queue
-        if len(queue) >= self.max_queue:
-            raise UsageError(f"more than {self.max_queue} speaker frames are waiting: faster than real time")
-        queue.append(frame)
-
-    def pending(self) -> int:
-        return sum(len(c.queue) for c in self.conversations.values())
 
     def newcomers(self) -> list[int]:
         return []  # a new conversation steps with the others: there is no batch to join
