@@ -103,7 +103,7 @@ def test_the_batch_grows_by_its_size_when_no_slot_is_free() -> None:
     audio, _, _ = speaker(3, 0)
     sizes = []
     for n in range(6):
-        cid = engine.open(seed=n)
+        engine.open(seed=n)
         for other in engine.conversations:
             engine.submit(other, SpeakerFrame(audio[0]))
         assert set(engine.tick()) == set(engine.conversations)
