@@ -124,3 +124,41 @@ def test_a_refusing_or_absent_vtube_studio_never_holds_up_the_reactions(tmp_path
     assert len(got) == 20 and latency.summary()["lost"] == 0
     assert any("denied" in line for line in said) and any("ws://127.0.0.1:9" in line for line in said)
     assert not (tmp_path / "a.token").exists() and refusing.sessions == 0 and not refusing.injected
+
+
+def test_a_vtube_studio_that_goes_away_is_reconnected_to(tmp_path: Path, monkeypatch) -> None:
+    """VTube Studio restarted mid-conversation: the emitter says so, comes back with its kept
+    token (no new request), and goes on with the newest frames."""
+    import facereact.live.vtube_studio as vts_module
+
+    monkeypatch.setattr(vts_module, "RETRY_SECONDS", 0.1)
+    generator, tokenizer = models()
+    stand_in, said = StandIn(), []
+
+    async def main_():
+        connections = []
+
+        async def first_session_ends(ws):  # the first connection is cut after 5 frames
+            connections.append(ws)
+            task = asyncio.create_task(stand_in.handle(ws))
+            if len(connections) == 1:
+                while len(stand_in.injected) < 5 and not task.done():
+                    await asyncio.sleep(0.01)
+                await ws.close()
+            await task
+
+        async with serve(first_session_ends, "127.0.0.1", 0) as vts:
+            port = vts.sockets[0].getsockname()[1]
+            emitter = VTubeStudioEmitter(f"ws://127.0.0.1:{port}", tmp_path / "t.token", say=said.append)
+            server = ReactionServer(generator, tokenizer, Sampling(temperature=0.9, guidance=2.0), limits=FAST,
+                                    on_frame=emitter)
+            async with running(server) as url:
+                got, _ = await stream_recording(url, recording(40, 3), RATE, samples=1, seed=1, realtime=True)
+            await emitter.close()
+            return got
+
+    got = asyncio.run(main_())
+    assert len(got) == 40
+    assert stand_in.asked == 1 and stand_in.sessions == 2, (said, len(stand_in.injected))  # one token, two sessions
+    assert len(stand_in.injected) > 10  # frames after the reconnection too
+    assert sum("authenticated" in line for line in said) == 2
