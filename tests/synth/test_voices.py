@@ -102,3 +102,18 @@ def test_a_corpus_voice_and_room_change_its_audio_and_nothing_else(tmp_path: Pat
         else:
             assert a.read_bytes() == b.read_bytes(), f"{f} changed with the voice"
     assert DEMO.room == 0.0
+
+
+@needs_espeak
+def test_a_mars_corpus_takes_voices_too(tmp_path: Path) -> None:
+    roots = {}
+    for name in ("formant", "espeak"):
+        roots[name] = tmp_path / name
+        assert main(["synth", str(roots[name]), "--layout", "mars", "--sessions", "1", "--clips", "1",
+                     "--min-frames", "60", "--frames", "90", "--voice", name]) == 0
+    wavs = sorted(p.relative_to(roots["formant"]) for p in roots["formant"].rglob("*.wav"))
+    assert wavs and all(not np.array_equal(sf.read(roots["formant"] / w)[0], sf.read(roots["espeak"] / w)[0])
+                        for w in wavs)
+    faces = [f for f in sorted(p.relative_to(roots["formant"]) for p in roots["formant"].rglob("*.npy"))
+             if f.parts[1] != "audio-features"]  # the coefficients and attributes, not the audio's features
+    assert faces and all((roots["formant"] / f).read_bytes() == (roots["espeak"] / f).read_bytes() for f in faces)
