@@ -10,6 +10,7 @@ import pytest
 import soundfile as sf
 
 from facereact.cli import main
+from facereact.data.mars import WAV2VEC
 from facereact.errors import UsageError
 from facereact.metrics.events import frame_energy_db, speaker_events
 from facereact.synth import espeak
@@ -115,5 +116,5 @@ def test_a_mars_corpus_takes_voices_too(tmp_path: Path) -> None:
     assert wavs and all(not np.array_equal(sf.read(roots["formant"] / w)[0], sf.read(roots["espeak"] / w)[0])
                         for w in wavs)
     faces = [f for f in sorted(p.relative_to(roots["formant"]) for p in roots["formant"].rglob("*.npy"))
-             if f.parts[1] != "audio-features"]  # the coefficients and attributes, not the audio's features
+             if f.parts[1] != WAV2VEC]  # the coefficients and attributes, not the audio's features
     assert faces and all((roots["formant"] / f).read_bytes() == (roots["espeak"] / f).read_bytes() for f in faces)
