@@ -11,12 +11,12 @@ import soundfile as sf
 
 from facereact.cli import main
 from facereact.data.mars import WAV2VEC
+from facereact.data.rooms import through_room
 from facereact.errors import UsageError
 from facereact.metrics.events import frame_energy_db, speaker_events
 from facereact.synth import espeak
 from facereact.synth.conversation import schedule_clip
 from facereact.synth.persona import sample_persona
-from facereact.data.rooms import through_room
 from facereact.synth.world import DEMO
 
 RATE = 16000
