@@ -243,7 +243,8 @@ class StreamingSession(_Session):
             return frame
         index = None if active is None else torch.from_numpy(active)
         state = self.turns if index is None else take_rows(self.turns, index, self.clips)
-        face, emotion, state = turn_step(self.turn_taking, state, frame.face, frame.emotion, talking, self.fps)
+        first = (self.ages if index is None else self.ages[index]).numpy() == 1  # counted by _emit already
+        face, emotion, state = turn_step(self.turn_taking, state, frame.face, frame.emotion, talking, first, self.fps)
         self.turns = state if index is None else place_rows(self.turns, state, index, self.clips)
         return ListenerFrame(face, emotion, frame.tokens)
 

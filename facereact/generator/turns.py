@@ -9,8 +9,9 @@ frames. The mouth is left to the robot's lip-sync: what is held is the listener'
 spoke.
 
 The state is a few tensors per conversation, rows clip-major like every stream state (so a live
-batch joins, takes, places and restarts it with the others; a restarted row, all zeros, is a
-conversation that has not started: not speaking, nothing held).
+batch joins, takes, places and restarts it with the others; a restarted row, all zeros, holds
+nothing). Whether a conversation has started is its age's business (the session's `ages`), not
+kept here again.
 """
 from __future__ import annotations
 
@@ -40,9 +41,7 @@ class TurnTaking:
 
 @dataclass
 class TurnState:
-    speaking: torch.Tensor  # (clips,) bool: the listener spoke at its last frame
     shown: torch.Tensor  # (clips,) how far the held face is shown, 0 (listening) .. 1 (speaking)
-    started: torch.Tensor  # (clips,) bool: the low-passed face exists (a first frame has come)
     calm_face: torch.Tensor  # (clips * K, FACE_DIM) the generated face, low-passed
     calm_emotion: torch.Tensor  # (clips * K, EMOTION_DIM)
     held_face: torch.Tensor  # (clips * K, FACE_DIM) what is shown while the listener speaks
@@ -51,25 +50,25 @@ class TurnState:
     @classmethod
     def new(cls, clips: int, samples: int, face_dim: int, emotion_dim: int) -> "TurnState":
         rows = clips * samples
-        return cls(torch.zeros(clips, dtype=torch.bool), torch.zeros(clips), torch.zeros(clips, dtype=torch.bool),
-                   torch.zeros(rows, face_dim), torch.zeros(rows, emotion_dim), torch.zeros(rows, face_dim),
-                   torch.zeros(rows, emotion_dim))
+        return cls(torch.zeros(clips), torch.zeros(rows, face_dim), torch.zeros(rows, emotion_dim),
+                   torch.zeros(rows, face_dim), torch.zeros(rows, emotion_dim))
 
 
 def turn_step(turns: TurnTaking, state: TurnState, face: np.ndarray, emotion: np.ndarray,
-              speaking: np.ndarray, fps: float) -> tuple[np.ndarray, np.ndarray, TurnState]:
+              speaking: np.ndarray, first: np.ndarray, fps: float) -> tuple[np.ndarray, np.ndarray, TurnState]:
     """One frame of C conversations: the generated face (C * K, FACE_DIM) and emotion, `speaking`
-    (C,) bool, and their turn state (C conversations' rows) -> the face and emotion to show and
-    the next state (new arrays: the old may be shared with frames already returned). In numpy: a
-    few dozen small operations a frame, which as torch calls cost 150 us of a live step."""
+    (C,) bool, `first` (C,) bool (this is the conversation's first frame), and their turn state
+    (C conversations' rows) -> the face and emotion to show and the next state (new arrays: the
+    old may be shared with frames already returned). In numpy: a few dozen small operations a
+    frame, which as torch calls cost 150 us of a live step."""
     k = face.shape[0] // speaking.shape[0]
     alpha = 1.0 - math.exp(-1.0 / (turns.hold_seconds * fps))
-    started, shown = state.started.numpy(), state.shown.numpy()
+    shown = state.shown.numpy()
     calm_face, calm_emotion = state.calm_face.numpy(), state.calm_emotion.numpy()
-    if started.all():
+    if not first.any():
         calm_face, calm_emotion = calm_face + alpha * (face - calm_face), calm_emotion + alpha * (emotion - calm_emotion)
     else:  # a conversation's first frame starts its low-pass at its face
-        fresh = np.repeat(~started, k)[:, None]
+        fresh = np.repeat(first, k)[:, None]
         calm_face = np.where(fresh, face, calm_face + alpha * (face - calm_face))
         calm_emotion = np.where(fresh, emotion, calm_emotion + alpha * (emotion - calm_emotion))
     held_face, held_emotion = state.held_face, state.held_emotion
@@ -86,8 +85,7 @@ def turn_step(turns: TurnTaking, state: TurnState, face: np.ndarray, emotion: np
         out_face = face + weight * (held_face.numpy() - face)
         out_emotion = emotion + weight * (held_emotion.numpy() - emotion)
     as_tensor = lambda x, dtype=np.float32: torch.from_numpy(np.asarray(x, dtype))  # noqa: E731
-    next_state = TurnState(torch.from_numpy(speaking.copy()), as_tensor(shown), torch.ones_like(state.started),
-                           as_tensor(calm_face), as_tensor(calm_emotion), held_face, held_emotion)
+    next_state = TurnState(as_tensor(shown), as_tensor(calm_face), as_tensor(calm_emotion), held_face, held_emotion)
     return out_face.astype(np.float32, copy=False), out_emotion.astype(np.float32, copy=False), next_state
 
 

@@ -21,11 +21,12 @@ from facereact.live.engine import ConversationQueues
 
 
 class ExportEngine(ConversationQueues):
-    def __init__(self, folder: str | Path, samples: int, max_queue: int = 50) -> None:
-        """samples: the reactions each conversation gets, the first of the export's K."""
+    def __init__(self, folder: str | Path, samples: int, max_queue: int = 50, interface: dict | None = None) -> None:
+        """samples: the reactions each conversation gets, the first of the export's K; interface:
+        the export's, already read (a server has it)."""
         super().__init__(max_queue)
         self.folder = Path(folder)
-        self.interface = read_interface(folder)
+        self.interface = read_interface(folder) if interface is None else interface
         if not 1 <= samples <= self.interface["samples"]:
             raise UsageError(f"this export draws K = {self.interface['samples']} reactions; {samples} asked for")
         self.samples, self.rate = samples, self.interface["rate"]

@@ -112,7 +112,7 @@ class ReactionServer:
             self.generator, self.tokenizer = generator.eval(), tokenizer.eval()
             self.resting, self.rate = tokenizer.face_mean.numpy(), None
         else:
-            interface = read_interface(self.export)
+            self.interface = interface = read_interface(self.export)
             self.generator = self.tokenizer = None
             self.resting = np.asarray(interface["resting_face"], np.float32)
             self.rate, self.export_samples = interface["rate"], interface["samples"]
@@ -291,7 +291,7 @@ class ReactionServer:
     def _engine(self, samples: int) -> ReactionEngine | ExportEngine:
         """The engine of conversations at K = samples, made on first use."""
         if samples not in self.engines and self.export is not None:
-            self.engines[samples] = ExportEngine(self.export, samples, max_queue=4 * self.limits.burst_frames)
+            self.engines[samples] = ExportEngine(self.export, samples, 4 * self.limits.burst_frames, self.interface)
         if samples not in self.engines:
             self.engines[samples] = ReactionEngine(self.generator, self.tokenizer, samples, self.sampling,
                                                    self.read_emotion, max_queue=4 * self.limits.burst_frames,
