@@ -18,6 +18,8 @@ from facereact.data.mars import MarsCorpus
 from facereact.generator.generate import generate_mars
 from facereact.generator.model import load_generator
 from facereact.io import write_text_atomic
+from facereact.layout import MARS_FPS
+from facereact.metrics.persona import PERSONA_COLUMNS, PERSONA_NOTE, persona_fidelity, persona_row
 from facereact.metrics.react2025 import FIGURES, SEED, evaluate_react2025
 from facereact.report import COLUMNS_2025, write_results
 
@@ -36,16 +38,27 @@ def benchmark_react2025(root: str | Path, out: str | Path, split: str = "val", d
         scored = evaluate_react2025(predictions, corpus, directions, draw_seed)
         results[name] = {f: scored[f] for f in FIGURES}
         draws = scored["targets"]
+    personas = {}  # each real listener's face, for the persona table
+    real = {c.name: corpus.coefficients(c.partner) for c in inputs} if model_dirs else {}
     for folder in map(Path, model_dirs):
         generator, tokenizer = load_generator(folder)
-        predictions = generate_mars(generator, tokenizer, root, split, samples, seed=seed, progress=progress)
-        if directions == "speaker":
-            predictions = {c.name: predictions[c.name] for c in inputs}
-        scored = evaluate_react2025(predictions, corpus, directions, draw_seed)
-        results[system_name(generator, tokenizer, folder)] = {f: scored[f] for f in FIGURES}
+        # a personal generator twice: told no listener (the generic tracks), then each listener's personality
+        for personal in (False, True) if generator.personal else (False,):
+            faces: dict = {}
+            predictions = generate_mars(generator, tokenizer, root, split, samples, seed=seed, progress=progress,
+                                        personal=personal, faces=faces)
+            name = system_name(generator, tokenizer, folder) + (", personal" if personal else "")
+            scored = evaluate_react2025({c.name: predictions[c.name] for c in inputs}, corpus, directions, draw_seed)
+            results[name] = {f: scored[f] for f in FIGURES}
+            if len(inputs) >= 3:
+                personas[name] = persona_row(persona_fidelity([real[c.name] for c in inputs],
+                                                              [faces[c.name] for c in inputs], MARS_FPS))
     table = write_results(out, results, columns=COLUMNS_2025)
     write_text_atomic(Path(out) / "targets.json", json.dumps(draws, indent=2) + "\n")
     note = (f"\n{split}, {len(inputs)} inputs ({directions}), K = {samples}, target draw seed {draw_seed} "
             f"(targets.json); {draws['resampled']} targets of another length: {draws['alignment']}.\n")
+    if personas:
+        note += "\n" + write_results(out, personas, stem="persona", columns=PERSONA_COLUMNS, note=PERSONA_NOTE)
     write_text_atomic(Path(out) / "results.md", table + note)
     return results, table + note
+

@@ -61,6 +61,22 @@ def time_spans(text: str) -> list[tuple[float, float]]:
     return spans
 
 
+def personality(text: str) -> list[float]:
+    """'0.8,0.6,0.4,0.3,0.7' -> the listener's Big Five in [0, 1], in layout.PERSONALITY_NAMES' order."""
+    from facereact.errors import UsageError
+    from facereact.generator.personality import personality_values
+
+    try:
+        return personality_values([float(v) for v in text.split(",")]).tolist()
+    except (ValueError, UsageError) as exc:
+        message = str(exc) if isinstance(exc, UsageError) else f"five numbers separated by commas, got {text!r}"
+        raise argparse.ArgumentTypeError(message) from None
+
+
+PERSONALITY_HELP = ("who the listener is, for a personal generator: its Big Five in [0, 1] as E,A,C,N,O (Extraversion, "
+                    "Agreeableness, Conscientiousness, Neuroticism, Openness; e.g. 0.9,0.8,0.5,0.2,0.7)")
+
+
 def add_protocol_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--protocol", default="react2024", choices=("react2024", "react2025"),
                    help="react2025: a MARS corpus, targets drawn from each input's session, clips of any length")

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import argparse
 
-from facereact.cli.flags import (SAMPLING_FLAGS, add_sampling_flags, count_int, given_flags, positive_float,
-                                positive_int, sampling_from, say_sampling, time_spans)
+from facereact.cli.flags import (PERSONALITY_HELP, SAMPLING_FLAGS, add_sampling_flags, count_int, given_flags,
+                                personality, positive_float, positive_int, sampling_from, say_sampling, time_spans)
 from facereact.errors import UsageError
 
 
@@ -24,7 +24,8 @@ def _stream(args: argparse.Namespace) -> int:
         wav2vec2 = Wav2Vec2Features(args.wav2vec2)
     compile_steps()
     session = StreamingSession(generator, tokenizer, args.samples, sampling_from(args, generator), args.seed,
-                               read_emotion=args.read_emotion, wav2vec2=wav2vec2, wav2vec2_window=args.wav2vec2_window)
+                               read_emotion=args.read_emotion, wav2vec2=wav2vec2, wav2vec2_window=args.wav2vec2_window,
+                               personality=args.personality)
     say_sampling(args, generator)
     report = replay(session, args.wav, args.face, realtime=not args.fast, frames=args.frames, speaking=args.speaking)
     print(report.text())
@@ -37,6 +38,8 @@ def _stream_export(args: argparse.Namespace) -> int:
 
     if given_flags(args, SAMPLING_FLAGS) or args.wav2vec2:
         raise UsageError("an export's sampling and audio features are fixed in its graph: export again to change them")
+    if args.personality is not None:
+        raise UsageError("an export's listener is generic: it takes no --personality")
     listener = ExportedListener(args.model, args.seed)
     how = listener.interface["sampling"]
     print(f"onnxruntime: the export {args.model} (K = {listener.samples}, its own; guidance {how['guidance']:g} "
@@ -153,7 +156,8 @@ def _client(args: argparse.Namespace) -> int:
         run = asyncio.run(stream_reconnecting(args.url, samples, rate, faces, args.samples, args.seed,
                                               token_from(args.token), realtime=not args.fast, frames=args.frames,
                                               on_frame=record if out else None, reconnect=args.reconnect,
-                                              say=lambda line: print(line, flush=True), speaking=speaking))
+                                              say=lambda line: print(line, flush=True), speaking=speaking,
+                                              personality=args.personality))
     figures = run.latency.summary()
     conversations = f" over {len(run.endings) + 1} conversations" if run.endings else ""
     print(f"{figures['frames']} listener frames back{conversations}, {figures['lost']} lost" +
@@ -178,6 +182,7 @@ def register(verbs) -> dict:
     p.add_argument("--fast", action="store_true", help="do not wait for real time between frames")
     p.add_argument("--speaking", type=time_spans, default=None, metavar="S-E,...",
                    help="seconds where the listener itself speaks (e.g. 4-7.5,12-15): no backchannels then")
+    p.add_argument("--personality", type=personality, default=None, metavar="E,A,C,N,O", help=PERSONALITY_HELP)
     p.add_argument("--wav2vec2", default=None, metavar="DIR",
                    help="a generator trained on MARS hears wav2vec2 features: a local checkpoint folder "
                         "(config.json, model.safetensors) to compute them from; nothing is downloaded")
@@ -231,6 +236,7 @@ def register(verbs) -> dict:
     p.add_argument("--speaking", type=time_spans, default=None, metavar="S-E,...",
                    help="seconds of the recording where the listener itself speaks (e.g. 4-7.5,12-15): "
                         "no backchannels then, its face held")
+    p.add_argument("--personality", type=personality, default=None, metavar="E,A,C,N,O", help=PERSONALITY_HELP)
     p.add_argument("--reconnect", type=count_int, default=0, metavar="N",
                    help="when the server restarts, is lost or is full, start a new conversation, up to N tries in a "
                         "row, waiting 0.5 s, 1 s, 2 s, ... (at most 8 s) between, going on from the first frame "

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from facereact.cli.flags import SAMPLING_FLAGS, add_protocol_flags, add_sampling_flags, given_flags, sampling_from
-from facereact.errors import DataError
+from facereact.errors import DataError, UsageError
 
 
 def _generate(args: argparse.Namespace) -> int:
@@ -19,9 +19,12 @@ def _generate(args: argparse.Namespace) -> int:
     from facereact.model_files import folder_fingerprint
 
     generator, tokenizer = load_generator(args.model)
+    if args.personal and not (generator.personal and is_mars(args.data)):
+        raise UsageError("--personal needs a personal generator (train generator --personal) and a MARS corpus")
     if is_mars(args.data):  # one (K, T, 25) array per input clip, for evaluate --protocol react2025
         reactions = generate_mars(generator, tokenizer, args.data, args.split, args.samples,
-                                  sampling_from(args, generator), args.seed, inputs=args.inputs)
+                                  sampling_from(args, generator), args.seed, inputs=args.inputs,
+                                  personal=args.personal)
         save_npz_atomic(args.out, reactions)
         print(f"wrote {args.out}: {len(reactions)} input clips, K = {args.samples}, each as long as its input")
         return 0
@@ -142,6 +145,9 @@ def register(verbs) -> dict:
     p.add_argument("--inputs", default="full", choices=INPUT_SETS,
                    help="what the speaker stream hears: full (audio, face, emotion), audio+face, "
                         "audio+face+read (emotion read off the face) or audio")
+    p.add_argument("--personal", action="store_true",
+                   help="MARS 2026's personalised track: tell a personal generator each listener's personality "
+                        "(default: every listener unknown, the generic track)")
     p.set_defaults(func=_generate)
 
     p = verbs.add_parser("evaluate", help="the REACT metrics of generated reactions")

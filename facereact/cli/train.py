@@ -52,10 +52,11 @@ def _train_generator(args: argparse.Namespace) -> int:
     config = replace(base, offline=args.offline, **given_flags(args, ("width", "layers", "heads", "context", "future")))
     if args.aux_motion_weight == 0:  # no motion head at all, as before it existed
         config = replace(config, aux_motion=False)
-    names = ("window", "listener_dropout", "speaker_dropout", "aux_emotion_weight", "aux_motion_weight", "onset_weight")
+    names = ("window", "listener_dropout", "speaker_dropout", "aux_emotion_weight", "aux_motion_weight", "onset_weight",
+             "personality_dropout")
     settings = GeneratorTraining(**given_flags(args, names))
     train_generator(args.data, args.tokenizer, args.out, config, schedule_from(args, SCHEDULE), settings,
-                    resume=args.resume, max_steps=args.max_steps)
+                    resume=args.resume, max_steps=args.max_steps, personal=args.personal)
     print(f"generator written to {args.out}")
     if args.max_steps is not None:
         print("stopped at --max-steps: the sampling is chosen when a run ends (or: facereact choose-sampling)")
@@ -173,6 +174,11 @@ def register(verbs) -> dict:
                    help="weight of its guess of whether each listener face region moves (default 1; 0: no motion head)")
     g.add_argument("--onset-weight", type=finite_float, default=None,
                    help="extra token-loss weight where the listener's emotion changes (default 0: off)")
+    g.add_argument("--personal", action="store_true",
+                   help="condition on the listener's personality (a MARS 2026 corpus's personality files): one model "
+                        "for the personal and the generic tracks (docs/generator.md, \"Personal listeners\")")
+    g.add_argument("--personality-dropout", type=finite_float, default=None,
+                   help="--personal: share of windows whose listener is withheld (default 0.3)")
     g.add_argument("--no-choose-sampling", action="store_true",
                    help="keep the house sampling instead of choosing it on the validation split after training")
     g.set_defaults(func=_train_generator)

@@ -60,6 +60,8 @@ class ListenerStep(nn.Module):
         cfg = generator.config
         if cfg.offline:
             raise UsageError("an offline generator sees the whole speaker clip and cannot stream: export an online one")
+        if generator.personal:
+            raise UsageError("the export covers generic listeners; this generator is personal (--personal)")
         if cfg.audio_feature != "mfcc":
             raise UsageError(f"the export computes MFCC features from PCM; this generator hears {cfg.audio_feature}")
         if not isinstance(tokenizer.quantizer, FSQ):

@@ -21,14 +21,16 @@ import numpy as np
 import torch
 
 from facereact.errors import UsageError
+from facereact.generator.personality import listener_rows
 from facereact.generator.rows import conversation_rows, join_rows, place_rows, restart_rows, take_rows
 from facereact.generator.session import StreamingSession
 
 
 _STATES = StreamingSession.STATES
 # Started over by restart_rows; the others a new conversation sets itself: its last token is BOS,
-# its age 0, and the guided rows' speaker pattern is the same for every conversation.
-_RESTARTED = tuple(name for name in _STATES if name not in ("previous", "ages", "speaker_on"))
+# its age 0, its listener who it is told, and the guided rows' speaker pattern is the same for every
+# conversation.
+_RESTARTED = tuple(name for name in _STATES if name not in ("previous", "ages", "speaker_on", "who"))
 
 
 def _check(first: StreamingSession, *others: StreamingSession) -> None:
@@ -75,8 +77,9 @@ def place(batch: StreamingSession, group: StreamingSession, slots: list[int]) ->
 
 
 @torch.inference_mode()
-def restart(batch: StreamingSession, slots: list[int], seeds: list[int]) -> StreamingSession:
-    """New conversations (one seed each) in the batch's conversation slots `slots`, changing `batch`
+def restart(batch: StreamingSession, slots: list[int], seeds: list[int], personality=None) -> StreamingSession:
+    """New conversations (one seed each, and a personality each or None: generator/personality.py)
+    in the batch's conversation slots `slots`, changing `batch`
     itself: their rows of every stream state start over as a new session's (rings emptied in place,
     convolution pasts zeroed, the listener's last token BOS, a generator seeded afresh), so their
     first frame steps together with the other conversations' (`step_clips(active=...)`) and equals
@@ -96,6 +99,10 @@ def restart(batch: StreamingSession, slots: list[int], seeds: list[int]) -> Stre
     ages = batch.ages.clone()
     ages[index] = 0
     batch.ages = ages
+    who = listener_rows(batch.generator, personality, len(slots))
+    if who is not None:
+        batch.who = batch.who.clone()
+        batch.who[index] = who
     for slot, seed in zip(slots, seeds):
         batch.seeds[slot], batch.rngs[slot] = seed, torch.Generator().manual_seed(seed)
     return batch

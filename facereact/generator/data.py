@@ -23,6 +23,8 @@ class TokenizedPair:
     listener_face: np.ndarray
     listener_emotion: np.ndarray
     name: str = ""  # MARS: the input clip's name, which keys its reactions in a prediction file
+    # MARS 2026: the listener's Big Five in [0, 1] (layout.PERSONALITY_NAMES), None where not given
+    listener_personality: np.ndarray | None = None
 
 
 @torch.no_grad()
@@ -56,6 +58,7 @@ def _mars_pairs(corpus: MarsCorpus, tokens_of, progress: bool) -> list[Tokenized
     time), so memory does not grow with the corpus: a release's wav2vec2 features (768 floats a
     frame) can be larger than memory; the tokens are 4 bytes a frame."""
     pairs = []
+    personality = corpus.personality()
     for clip in tqdm(corpus.inputs(), desc=f"load {corpus.split}", disable=not progress, leave=False):
         other = clip.partner
         audio, face, emotion = (corpus.wav2vec(clip, mapped=True), corpus.coefficients(clip, mapped=True),
@@ -64,5 +67,5 @@ def _mars_pairs(corpus: MarsCorpus, tokens_of, progress: bool) -> list[Tokenized
         t = min(len(audio), len(face), len(emotion), len(listener_face), len(listener_emotion))
         pairs.append(TokenizedPair(audio[:t], face[:t], emotion[:t], tokens_of(clip, face)[:t],
                                    tokens_of(other, listener_face)[:t], listener_face[:t], listener_emotion[:t],
-                                   clip.name))
+                                   clip.name, personality.get((other.role, other.stem))))
     return pairs

@@ -133,6 +133,8 @@ def distill_generator(teacher_dir: str | Path, data: str | Path, out: str | Path
     teacher, tokenizer = load_generator(teacher_dir)
     if teacher.config.distilled_guidance != 1.0:
         raise UsageError(f"{teacher_dir} is already a distilled generator: distil from the one it came from")
+    if teacher.personal:
+        raise UsageError(f"{teacher_dir} is a personal generator: distillation keeps to generic ones")
     base = own_sampling(teacher)
     if guidance is None:
         guidance = base.guidance

@@ -58,10 +58,13 @@ def generate_pairs(generator: ReactionGenerator, tokenizer: FaceTokenizer, pairs
 
 def generate_mars(generator: ReactionGenerator, tokenizer: FaceTokenizer, root: str | Path, split: str,
                   samples: int = 10, sampling: Sampling | None = None, seed: int = 0, progress: bool = True,
-                  inputs: str = "full") -> dict[str, np.ndarray]:
+                  inputs: str = "full", personal: bool = False, faces: dict | None = None) -> dict[str, np.ndarray]:
     """{input clip name: (K, T, 25)} for every clip of a MARS split with a partner, each reaction as
     long as its input (the whole clip, streamed: memory follows the model's band, not the clip).
-    Clips of equal length share a batch; clip i of the sorted inputs is seeded with seed + i."""
+    Clips of equal length share a batch; clip i of the sorted inputs is seeded with seed + i.
+    personal: a personal generator told each listener's personality (REACT 2026's personalised
+    track; a listener without one in the release is unknown); else every listener is unknown.
+    faces: a dict to receive the listener faces too, {name: (K, T, FACE_DIM)}."""
     check_fits(generator.config.fps, generator.config.audio_feature, root, "this generator")
     uses(inputs)
     pairs = load_tokenized_pairs(root, split, tokenizer, progress=progress)
@@ -74,22 +77,27 @@ def generate_mars(generator: ReactionGenerator, tokenizer: FaceTokenizer, root: 
         for group in by_length.values():
             for start in range(0, len(group), BATCH_CLIPS):
                 rows = group[start:start + BATCH_CLIPS]
-                _, emotion = _react(generator, tokenizer, [pairs[i] for i in rows], None, inputs, samples,
-                                    sampling, [seed + i for i in rows], bar)
-                for i, reactions in zip(rows, emotion):
+                face, emotion = _react(generator, tokenizer, [pairs[i] for i in rows], None, inputs, samples,
+                                       sampling, [seed + i for i in rows], bar, personal)
+                for i, reactions, looks in zip(rows, emotion, face):
                     out[pairs[i].name] = reactions.astype(np.float32)
+                    if faces is not None:
+                        faces[pairs[i].name] = looks.astype(np.float32)
     return out
 
 
 def _react(generator: ReactionGenerator, tokenizer: FaceTokenizer, batch: list, frames: int | None, inputs: str,
-           samples: int, sampling: Sampling, seeds: list[int], bar: tqdm) -> tuple[np.ndarray, np.ndarray]:
+           samples: int, sampling: Sampling, seeds: list[int], bar: tqdm, personal: bool = False
+           ) -> tuple[np.ndarray, np.ndarray]:
     """Faces and emotions (clips, K, T, ...) for a batch of pairs, each speaker cut to `frames`
-    (None: whole, all of one length), hearing the input set `inputs`."""
+    (None: whole, all of one length), hearing the input set `inputs`; personal: each listener's
+    personality given."""
     with_face, with_emotion, read = uses(inputs)
     cut = slice(frames)
     face, emotion, _ = generate_clips(
         generator, tokenizer, np.stack([p.speaker_audio[cut] for p in batch]),
         np.stack([p.speaker_face[cut] for p in batch]) if with_face else None,
         np.stack([p.speaker_emotion[cut] for p in batch]) if with_emotion else None,
-        samples, sampling, seeds, read_emotion=read, on_frame=lambda: bar.update(len(batch)))
+        samples, sampling, seeds, read_emotion=read, on_frame=lambda: bar.update(len(batch)),
+        personality=[p.listener_personality for p in batch] if personal else None)
     return face, emotion

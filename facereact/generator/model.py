@@ -67,8 +67,14 @@ class GeneratorConfig:
     # when the listener nods, which neither the tokens' loss nor the emotion does. Models saved
     # before it existed load without it.
     aux_motion: bool = True
+    # Width of the listener's personality the generator is conditioned on (REACT 2026's Big Five,
+    # layout.PERSONALITY_NAMES); 0: a generic model. A personal model also learns a listener of
+    # unknown personality (training drops it from a share of windows), so it serves both tracks.
+    personality: int = 0
 
     def __post_init__(self) -> None:
+        if self.personality < 0:
+            raise UsageError(f"personality width must be 0 (generic) or more, got {self.personality}")
         if self.audio_feature not in AUDIO_FEATURES:
             raise UsageError(f"audio feature '{self.audio_feature}': one of {sorted(AUDIO_FEATURES)}")
         if len(self.audio_mean) != self.audio_dim or len(self.audio_std) != self.audio_dim:
@@ -171,6 +177,10 @@ class ReactionGenerator(nn.Module):
         self.listener_emotion_head = nn.Linear(w, EMOTION_DIM)  # training-only auxiliary head
         # Built after every other layer, so that those start from the same random weights as without it.
         self.listener_motion_head = nn.Linear(w, MOTION_DIM) if config.aux_motion else None
+        # Who the listener is (their personality), added to every listener frame; an unknown one is
+        # learned, as an absent input is. Built last, for the same reason.
+        self.personality_in = nn.Linear(config.personality, w) if config.personality else None
+        self.unknown_personality = nn.Parameter(torch.zeros(w)) if config.personality else None
         for name in ("audio_mean", "audio_std", "face_mean", "face_std"):
             self.register_buffer(name, torch.tensor(getattr(config, name), dtype=torch.float32))
 
@@ -187,6 +197,28 @@ class ReactionGenerator(nn.Module):
         return self.audio_in(audio) + _present(seen, face_on, self.absent_face) + \
             _present(felt, emotion_on, self.absent_emotion)
 
+    @property
+    def personal(self) -> bool:
+        """Whether this generator is conditioned on the listener's personality."""
+        return self.personality_in is not None
+
+    def listener_condition(self, personality: torch.Tensor | None, known: torch.Tensor | None = None
+                           ) -> torch.Tensor | None:
+        """Who the listener is, as a vector (B, width) added to each listener frame: personality
+        (B, personality) where `known` (B,) is 1, the learned unknown listener where it is 0 or
+        personality is None. None for a generic model (which refuses a personality)."""
+        if not self.personal:
+            if personality is not None:
+                raise UsageError("this generator is generic: it takes no listener personality "
+                                 "(train one with --personal)")
+            return None
+        if personality is None:
+            return self.unknown_personality[None]
+        if personality.shape[-1] != self.config.personality:
+            raise UsageError(f"this generator reads a personality of {self.config.personality} values, "
+                             f"got {personality.shape[-1]}")
+        return _present(self.personality_in(personality)[:, None], known, self.unknown_personality)[:, 0]
+
     def speaker_layers(self, speaker: torch.Tensor) -> list[torch.Tensor]:
         """The speaker stream after each layer, in parallel over the whole sequence."""
         mask = speaker_self_mask(speaker.shape[1], self.config.context, self.config.offline, speaker.device)
@@ -200,11 +232,13 @@ class ReactionGenerator(nn.Module):
     def forward(self, audio: torch.Tensor, face: torch.Tensor, emotion: torch.Tensor, speaker_tokens: torch.Tensor,
                 listener_in: torch.Tensor, target: torch.Tensor | None = None,
                 speaker_on: torch.Tensor | None = None, face_on: torch.Tensor | None = None,
-                emotion_on: torch.Tensor | None = None) -> GeneratorOutput:
+                emotion_on: torch.Tensor | None = None, personality: torch.Tensor | None = None,
+                personality_on: torch.Tensor | None = None) -> GeneratorOutput:
         """Teacher forcing: listener_in[:, t] is the token before frame t; given target (B, T)
         tokens, also their negative log-likelihood. speaker_on (B,): 0 where an item's listener
-        must not hear its speaker; face_on, emotion_on: see speaker_embedding. (One forward for
-        all, so that DDP's gradient hooks see every parameter.)"""
+        must not hear its speaker; face_on, emotion_on: see speaker_embedding; personality (B, P)
+        and personality_on (B,): see listener_condition. (One forward for all, so that DDP's
+        gradient hooks see every parameter.)"""
         cfg = self.config
         t = listener_in.shape[1]
         speaker = self.speaker_layers(self.speaker_embedding(audio, face, emotion, speaker_tokens, face_on,
@@ -212,6 +246,9 @@ class ReactionGenerator(nn.Module):
         own_mask = band_mask(t, cfg.context, listener_in.device)
         cmask = cross_mask(t, cfg.context, cfg.future, cfg.offline, listener_in.device)
         h = self.listener_in(listener_in)
+        who = self.listener_condition(personality, personality_on)
+        if who is not None:
+            h = h + who[:, None]
         on = None if speaker_on is None else speaker_on.to(h.dtype)[:, None, None]
         for block, s in zip(self.listener_blocks, speaker):
             k, v = block.cross.keys_values(s)
@@ -251,13 +288,16 @@ class ReactionGenerator(nn.Module):
 
     def listener_step(self, previous: torch.Tensor, state: GeneratorState, t: int,
                       speaker_on: torch.Tensor | None = None, rows: np.ndarray | None = None,
-                      speakers: np.ndarray | None = None) -> torch.Tensor:
+                      speakers: np.ndarray | None = None, who: torch.Tensor | None = None) -> torch.Tensor:
         """previous (K,) token ids before frame t -> (K, width) states that predict frame t's
         token (self.head.sample). speaker_on (K,): 0 for rows that run the listener-only model.
         Online, `rows` and `speakers` step some conversations only: their listener rows of the
-        state and their speaker rows (one each, in the same order)."""
+        state and their speaker rows (one each, in the same order). who (K, width): each row's
+        listener (listener_condition), for a personal model."""
         cfg = self.config
         h = self.listener_in(previous)[:, None]
+        if who is not None:
+            h = h + who[:, None]
         on = None if speaker_on is None else speaker_on[:, None, None]
         for i, block in enumerate(self.listener_blocks):
             if cfg.offline:

@@ -24,6 +24,7 @@ from facereact.data.wav2vec2 import Wav2Vec2Features, Wav2Vec2Stream
 from facereact.errors import UsageError
 from facereact.generator.inputs import describe, emotion_frame, face_frame
 from facereact.generator.model import ReactionGenerator
+from facereact.generator.personality import listener_rows
 from facereact.generator.rows import conversation_rows, place_rows, restart_rows, take_rows
 from facereact.generator.sampling import Sampling, own_sampling
 from facereact.generator.turns import TurnState, TurnTaking, turn_step
@@ -46,13 +47,16 @@ class _Session:
     `close()` frees the states (a server holds many sessions)."""
 
     def __init__(self, generator: ReactionGenerator, tokenizer: FaceTokenizer, samples: int,
-                 sampling: Sampling, seeds: list[int]) -> None:
+                 sampling: Sampling, seeds: list[int], personality=None) -> None:
         if samples < 1:
             raise UsageError(f"samples (K) must be at least 1, got {samples}")
         self.generator, self.tokenizer = generator.eval(), tokenizer.eval()
         sampling = own_sampling(generator) if sampling is None else sampling
         self.samples, self.sampling, self.seeds = samples, sampling, list(seeds)
         self.clips = len(self.seeds)
+        # (clips, width) who each conversation's listener is (generator/personality.py), kept over
+        # resets; None for a generic generator
+        self.who = listener_rows(generator, personality, self.clips)
         # With guidance the listener runs twice per clip, K rows hearing the speaker and K not.
         self.guided = sampling.guidance != 1.0
         distilled = generator.config.distilled_guidance
@@ -86,14 +90,17 @@ class _Session:
         if active is not None:
             previous = previous.view(self.clips, k)[torch.from_numpy(active)].reshape(-1)
             rngs, speakers = [self.rngs[i] for i in active], active
+        who = self.who if self.who is None or active is None else self.who[torch.from_numpy(active)]
         if not self.guided:
             rows = None if active is None else conversation_rows(active, k)
-            return head.sample(self.generator.listener_step(previous, self.state, self.frame, None, rows, speakers),
-                               self.sampling, rngs)
+            who = None if who is None else who.repeat_interleave(k, 0)
+            return head.sample(self.generator.listener_step(previous, self.state, self.frame, None, rows, speakers,
+                                                            who), self.sampling, rngs)
         previous = previous.view(c, 1, k).expand(c, 2, k).reshape(-1)
         rows = None if active is None else conversation_rows(active, 2 * k)
         on = self.speaker_on[:2 * k * c]  # the same pattern for every conversation
-        both = self.generator.listener_step(previous, self.state, self.frame, on, rows, speakers).view(c, 2, k, -1)
+        who = None if who is None else who.repeat_interleave(2 * k, 0)  # the listener-only rows: the same listener
+        both = self.generator.listener_step(previous, self.state, self.frame, on, rows, speakers, who).view(c, 2, k, -1)
         ages = self.ages if active is None else self.ages[torch.from_numpy(active)]
         guidance = self.sampling.guidance_at(ages).repeat_interleave(k)  # per conversation -> per reaction
         return head.sample(both[:, 0].reshape(c * k, -1), self.sampling, rngs, both[:, 1].reshape(c * k, -1),
@@ -135,16 +142,18 @@ class StreamingSession(_Session):
     # What a session holds per conversation, rows clip-major (generator/rows.py walks each), besides
     # its seeds and random generators: a batch of conversations (generator/cohort.py) joins, takes,
     # places and restarts exactly these.
-    STATES = ("previous", "ages", "speaker_on", "state", "decode_state", "encode_state", "read_state",
+    STATES = ("previous", "ages", "speaker_on", "who", "state", "decode_state", "encode_state", "read_state",
               "face_streaming", "turns")
 
     def __init__(self, generator: ReactionGenerator, tokenizer: FaceTokenizer, samples: int = 10,
                  sampling: Sampling | None = None, seed: int = 0, read_emotion: bool = False,
                  seeds: list[int] | None = None, wav2vec2: Wav2Vec2Features | None = None,
-                 wav2vec2_window: float = 1.0, turns: TurnTaking | None = TurnTaking()) -> None:
+                 wav2vec2_window: float = 1.0, turns: TurnTaking | None = TurnTaking(),
+                 personality=None) -> None:
         """seeds: several speaker clips at once, one seed each (generate_clips); else one, `seed`.
         turns: None for a listener that never speaks (clips generated for scoring), which skips
-        the turn filter's work."""
+        the turn filter's work. personality: who the listener is, for a personal generator (one
+        per conversation, generator/personality.py); None: unknown."""
         if generator.config.offline:
             raise UsageError("an offline generator sees the whole speaker clip and cannot stream: "
                              "train one without --offline")
@@ -153,7 +162,7 @@ class StreamingSession(_Session):
         self.wav2vec2, self.wav2vec2_window = wav2vec2, wav2vec2_window
         self.read_emotion = read_emotion
         self.resting = tokenizer.face_mean.numpy()
-        super().__init__(generator, tokenizer, samples, sampling, [seed] if seeds is None else seeds)
+        super().__init__(generator, tokenizer, samples, sampling, [seed] if seeds is None else seeds, personality)
 
     def reset(self) -> None:
         super().reset()
@@ -319,7 +328,8 @@ class OfflineSession(_Session):
     @torch.inference_mode()
     def __init__(self, generator: ReactionGenerator, tokenizer: FaceTokenizer, audio: np.ndarray,
                  face: np.ndarray | None = None, emotion: np.ndarray | None = None, samples: int = 10,
-                 sampling: Sampling | None = None, seeds: list[int] = (0,), read_emotion: bool = False) -> None:
+                 sampling: Sampling | None = None, seeds: list[int] = (0,), read_emotion: bool = False,
+                 personality=None) -> None:
         clips, frames = audio.shape[:2]
         resting = np.broadcast_to(tokenizer.face_mean.numpy(), (clips, frames, tokenizer.face_mean.shape[0]))
         f = torch.tensor(resting if face is None else face, dtype=torch.float32)
@@ -330,7 +340,7 @@ class OfflineSession(_Session):
             e = torch.as_tensor(np.zeros((clips, frames, EMOTION_DIM), np.float32) if emotion is None else emotion)
         on = (torch.full((clips,), float(face is not None)), torch.full((clips,), float(emotion is not None or read)))
         self.speaker = (torch.as_tensor(audio, dtype=torch.float32), f, e.float(), on)
-        super().__init__(generator, tokenizer, samples, sampling, seeds)
+        super().__init__(generator, tokenizer, samples, sampling, seeds, personality)
 
     @torch.inference_mode()
     def reset(self) -> None:
@@ -348,9 +358,11 @@ class OfflineSession(_Session):
 def generate_clips(generator: ReactionGenerator, tokenizer: FaceTokenizer, audio: np.ndarray,
                    face: np.ndarray | None = None, emotion: np.ndarray | None = None, samples: int = 10,
                    sampling: Sampling | None = None, seeds: list[int] = (0,), read_emotion: bool = False,
-                   on_frame: Callable[[], None] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                   on_frame: Callable[[], None] | None = None, personality=None
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """K reactions to each of several equal-length speaker clips, in one batch: audio
-    (clips, T, AUDIO_DIM), face and emotion likewise or None (absent); one seed per clip.
+    (clips, T, AUDIO_DIM), face and emotion likewise or None (absent); one seed per clip;
+    personality: each clip's listener, for a personal generator (generator/personality.py).
     Returns faces (clips, K, T, FACE_DIM), emotions (clips, K, T, EMOTION_DIM), tokens (clips, K, T).
     on_frame() is called after every frame (a progress bar).
 
@@ -362,11 +374,12 @@ def generate_clips(generator: ReactionGenerator, tokenizer: FaceTokenizer, audio
     if len(seeds) != clips:
         raise UsageError(f"{clips} clips need {clips} seeds, got {len(seeds)}")
     if generator.config.offline:
-        offline = OfflineSession(generator, tokenizer, audio, face, emotion, samples, sampling, seeds, read_emotion)
+        offline = OfflineSession(generator, tokenizer, audio, face, emotion, samples, sampling, seeds, read_emotion,
+                                 personality)
         step = lambda t: offline.next_frame()  # noqa: E731
     else:
         online = StreamingSession(generator, tokenizer, samples, sampling, read_emotion=read_emotion, seeds=seeds,
-                                  turns=None)
+                                  turns=None, personality=personality)
         step = lambda t: online.step_clips(audio[:, t], None if face is None else face[:, t],  # noqa: E731
                                            None if emotion is None else emotion[:, t])
     frames = []

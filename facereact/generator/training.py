@@ -15,6 +15,7 @@ from facereact.errors import UsageError
 from facereact.generator.data import TokenizedPair, load_tokenized_pairs
 from facereact.generator.model import GeneratorConfig, ReactionGenerator
 from facereact.generator.motion import motion_labels
+from facereact.layout import PERSONALITY_NAMES
 from facereact.tokenizer.model import FaceTokenizer
 from facereact.train import schedules
 from facereact.train.distributed import is_main_process
@@ -62,12 +63,16 @@ class GeneratorTraining:
     # teacher's ramped-in guidance at a conversation's start; for the generator itself it cost
     # diversity (docs/quality-history.md). 0: off, and no draw is made.
     clip_starts: float = 0.0
+    # Personal models (GeneratorConfig.personality): share of training windows whose listener's
+    # personality is withheld, so the same weights learn an unknown listener (the generic track).
+    personality_dropout: float = 0.3
 
     def __post_init__(self) -> None:
         if self.onset_lag < 1:
             raise UsageError(f"onset_lag must be at least 1 frame, got {self.onset_lag}")
         check_settings(self, weights=("aux_emotion_weight", "aux_motion_weight", "onset_weight"),
-                       shares=("listener_dropout", "speaker_dropout", "audio_only", "no_emotion", "clip_starts"))
+                       shares=("listener_dropout", "speaker_dropout", "audio_only", "no_emotion", "clip_starts",
+                               "personality_dropout"))
         if self.audio_only + self.no_emotion >= 1.0:
             raise UsageError(f"audio_only + no_emotion must leave windows with every input, got "
                              f"{self.audio_only} + {self.no_emotion}")
@@ -99,6 +104,14 @@ def onset_weights(emotion: torch.Tensor, weight: float, lag: int) -> torch.Tenso
     return w / w.mean(1, keepdim=True)
 
 
+def _who(pair: TokenizedPair, width: int, known: bool) -> tuple[np.ndarray, np.float32]:
+    """A personal model's listener inputs for a pair: its personality (zeros where not given) and
+    whether it is known (withheld: `known` False)."""
+    if pair.listener_personality is None or not known:
+        return np.zeros(width, np.float32), np.float32(0.0)
+    return np.asarray(pair.listener_personality, np.float32), np.float32(1.0)
+
+
 def _stack(windows: list[tuple[np.ndarray, ...]], device: torch.device) -> tuple[torch.Tensor, ...]:
     return tuple(torch.from_numpy(np.stack(parts)).to(device) for parts in zip(*windows))
 
@@ -117,8 +130,9 @@ class GeneratorTask:
         return windows_per_epoch(self.train, _frames, self.settings.window)
 
     def make_batch(self, indices: list[int], seeds: list[int], device: torch.device):
-        """The windows' tensors (_window's), then speaker_on, face_on, emotion_on (B,) and where
-        each window starts in its clip (B,)."""
+        """The windows' tensors (_window's), then speaker_on, face_on, emotion_on (B,), where
+        each window starts in its clip (B,) and, for a personal model, the listener's personality
+        (B, P) and whether it is known (B,)."""
         how, windows = self.settings, []
         for index, seed in zip(indices, seeds):
             pair, motion = self.train[index % len(self.train)], self.train_motion[index % len(self.train)]
@@ -132,14 +146,18 @@ class GeneratorTask:
             u = rng.random()
             face_on = np.float32(u >= how.audio_only)
             emotion_on = np.float32(u >= how.audio_only + how.no_emotion)
-            windows.append((*parts, speaker_on, face_on, emotion_on, np.int64(window.start)))
+            who = ()
+            if self.model.personal:  # drawn last: a generic model's windows stay the same draws
+                who = _who(pair, self.model.config.personality, rng.random() >= how.personality_dropout)
+            windows.append((*parts, speaker_on, face_on, emotion_on, np.int64(window.start), *who))
         return _stack(windows, device)
 
     def loss(self, model: nn.Module, batch) -> tuple[torch.Tensor, dict[str, float]]:
         audio, face, emotion, speaker_tokens, listener_in, target, listener_emotion, motion, *rest = batch
-        speaker_on, face_on, emotion_on = rest[:3] if rest else (None, None, None)  # validation: every input
+        speaker_on, face_on, emotion_on = rest[:3] if len(rest) > 2 else (None, None, None)  # val: every input
+        personality, known = rest[-2:] if self.model.personal else (None, None)
         out = model(audio, face, emotion, speaker_tokens, listener_in, target, speaker_on=speaker_on,
-                    face_on=face_on, emotion_on=emotion_on)
+                    face_on=face_on, emotion_on=emotion_on, personality=personality, personality_on=known)
         ce = out.nll.mean()
         logs = {}
         objective = ce
@@ -168,7 +186,10 @@ class GeneratorTask:
             return {}
         device = next(model.parameters()).device
         first = slice(0, self.settings.window)
-        batch = _stack([_window(p, m, first, self.model.bos) for p, m in zip(self.val, self.val_motion)], device)
+        width = self.model.config.personality
+        who = [_who(p, width, True) if width else () for p in self.val]  # every personality given
+        batch = _stack([(*_window(p, m, first, self.model.bos), *w) for p, m, w in zip(self.val, self.val_motion, who)],
+                       device)
         loss, logs = self.loss(model, batch)
         return {"loss": loss.item(), **logs}
 
@@ -176,8 +197,9 @@ class GeneratorTask:
 def train_generator(data: str | Path, tokenizer_dir: str | Path, out: str | Path,
                     config: GeneratorConfig = GeneratorConfig(), train: TrainConfig = SCHEDULE,
                     settings: GeneratorTraining = GeneratorTraining(), resume: bool = False, progress: bool = True,
-                    max_steps: int | None = None) -> ReactionGenerator:
-    """Train under `out`; the folder then holds the generator and a copy of its tokenizer."""
+                    max_steps: int | None = None, personal: bool = False) -> ReactionGenerator:
+    """Train under `out`; the folder then holds the generator and a copy of its tokenizer.
+    personal: conditioned on the listener's personality (a MARS 2026 corpus's personality files)."""
     out = Path(out)
     t0 = time.perf_counter()
     rates = corpus_rates(data)  # the model runs at the corpus's frame rate, on its audio feature
@@ -188,6 +210,12 @@ def train_generator(data: str | Path, tokenizer_dir: str | Path, out: str | Path
     train_pairs = load_tokenized_pairs(data, "train", tokenizer, progress=progress)
     val_pairs = load_tokenized_pairs(data, "val", tokenizer, progress=progress)
     mean, std = mean_std([p.speaker_audio for p in train_pairs], AUDIO_STD_FLOOR)
+    if personal:
+        known = sum(p.listener_personality is not None for p in train_pairs)
+        if not known:
+            raise UsageError(f"{data}: no listener personality in the train split (a MARS 2026 corpus's "
+                             f"personality/listener.csv and speaker.csv): a personal generator needs it")
+        config = replace(config, personality=len(PERSONALITY_NAMES))
     config = replace(config, levels=tokenizer.levels, audio_mean=mean, audio_std=std, fps=rates.fps,
                      audio_feature=rates.audio_feature, face_mean=tokenizer.config.face_mean,
                      face_std=tokenizer.config.face_std)

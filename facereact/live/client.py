@@ -24,12 +24,15 @@ class ReactionClient:
     """
 
     def __init__(self, url: str, sample_rate: int = 16000, channels: int = 1, samples: int = 1, seed: int = 0,
-                 all_samples: bool = False, token: str | None = None, neck: bool | dict | None = None) -> None:
+                 all_samples: bool = False, token: str | None = None, neck: bool | dict | None = None,
+                 personality: list[float] | dict | None = None) -> None:
         """neck: the head pose's limits (live/neck.py): None or True the server's defaults, False
-        none (an avatar), or {"max_speed": rad/s, "max_acceleration": rad/s^2}."""
+        none (an avatar), or {"max_speed": rad/s, "max_acceleration": rad/s^2}. personality: who the
+        listener is, for a server of a personal generator (generator/personality.py); None: unknown."""
         self.url, self.token = url, token
         self.hello = {"type": "hello", "sample_rate": sample_rate, "channels": channels, "samples": samples,
-                      "seed": seed, "all_samples": all_samples, **({} if neck is None else {"neck": neck})}
+                      "seed": seed, "all_samples": all_samples, **({} if neck is None else {"neck": neck}),
+                      **({} if personality is None else {"personality": personality})}
         self.connection: ClientConnection | None = None
         self.ready: dict = {}
         self.errors: list[str] = []
@@ -104,17 +107,19 @@ async def stream_recording(url: str, audio: np.ndarray, rate: int, faces: list |
                            seed: int = 0, token: str | None = None, realtime: bool = True,
                            frames: int | None = None, connected: Callable[[], Awaitable[None]] | None = None,
                            on_frame: Callable[[dict], None] | None = None,
-                           speaking: np.ndarray | None = None) -> tuple[list[dict], Latency]:
+                           speaking: np.ndarray | None = None, personality: list[float] | None = None
+                           ) -> tuple[list[dict], Latency]:
     """Send mono float audio (and a face per frame, when given) frame by frame, at real time unless
     told otherwise; collect every listener frame and the round-trip times. connected(): awaited
     once the server has said ready, before the first frame (a load test connects every client
     first); on_frame(frame): called with each listener frame as it arrives (a recording);
-    speaking: per frame, whether the listener itself speaks then (a turn message where it changes)."""
+    speaking: per frame, whether the listener itself speaks then (a turn message where it changes);
+    personality: who the listener is (the hello's)."""
     per = int(rate / FPS)
     n = len(audio) // per if frames is None else min(frames, len(audio) // per)
     pcm = (np.clip(audio[:n * per], -1, 1) * 32767).astype("<i2")
     latency, received, sent_at = Latency(), [], {}
-    async with ReactionClient(url, rate, 1, samples, seed, token=token) as client:
+    async with ReactionClient(url, rate, 1, samples, seed, token=token, personality=personality) as client:
         if connected is not None:
             await connected()
 
@@ -169,7 +174,8 @@ async def stream_reconnecting(url: str, audio: np.ndarray, rate: int, faces: lis
                               seed: int = 0, token: str | None = None, realtime: bool = True,
                               frames: int | None = None, on_frame: Callable[[dict], None] | None = None,
                               reconnect: int = 0, backoff: float = 0.5,
-                              say: Callable[[str], None] = print, speaking: np.ndarray | None = None) -> Conversations:
+                              say: Callable[[str], None] = print, speaking: np.ndarray | None = None,
+                              personality: list[float] | None = None) -> Conversations:
     """stream_recording, and when a conversation ends early with a code that invites a return
     (RETURN_CODES) or the server cannot be reached, a new conversation after a wait doubling from
     `backoff` seconds (at most MAX_BACKOFF), going on from the first frame not answered; up to
@@ -183,7 +189,8 @@ async def stream_reconnecting(url: str, audio: np.ndarray, rate: int, faces: lis
             got, latency = await stream_recording(url, audio[done * per:], rate,
                                                   None if faces is None else faces[done:], samples, seed, token,
                                                   realtime, total - done, on_frame=on_frame,
-                                                  speaking=None if speaking is None else speaking[done:])
+                                                  speaking=None if speaking is None else speaking[done:],
+                                                  personality=personality)
         except ConnectionClosed as exc:  # closed before it was ready (a full server: 1013)
             got, latency = [], Latency()
             latency.code, latency.closed = why(exc)

@@ -41,6 +41,7 @@ class Conversation:
     seed: int
     queue: deque
     frames: int = 0
+    personality: np.ndarray | None = None  # who the listener is (generator/personality.py); None: unknown
 
 
 class ConversationQueues:
@@ -51,14 +52,15 @@ class ConversationQueues:
         self.conversations: dict[int, Conversation] = {}
         self._next_id = 0
 
-    def open(self, seed: int, cid: int | None = None) -> int:
-        """A new conversation (under `cid`, or the next free id); its id."""
+    def open(self, seed: int, cid: int | None = None, personality: np.ndarray | None = None) -> int:
+        """A new conversation (under `cid`, or the next free id), its listener of `personality`
+        (checked values, or None: unknown); its id."""
         if cid is None:
             cid = self._next_id
         if cid in self.conversations:
             raise UsageError(f"conversation {cid} is already open")
         self._next_id = max(self._next_id, cid + 1)
-        self.conversations[cid] = Conversation(seed, deque())
+        self.conversations[cid] = Conversation(seed, deque(), personality=personality)
         return cid
 
     def submit(self, cid: int, frame: SpeakerFrame) -> None:
@@ -101,10 +103,11 @@ class ReactionEngine(ConversationQueues):
         self.batch.step_clips(np.zeros((self.reserve, AUDIO_DIM), np.float32))
         self.rows = [None] * self.reserve
 
-    def _session(self, seeds: list[int]) -> StreamingSession:
-        """A new session of this engine's models and settings, one conversation per seed."""
+    def _session(self, seeds: list[int], personality: list | None = None) -> StreamingSession:
+        """A new session of this engine's models and settings, one conversation per seed (and
+        per personality, None: unknown listeners)."""
         return StreamingSession(self.generator, self.tokenizer, self.samples, self.sampling,
-                                read_emotion=self.read_emotion, seeds=seeds)
+                                read_emotion=self.read_emotion, seeds=seeds, personality=personality)
 
     @property
     def members(self) -> list[int]:
@@ -160,7 +163,8 @@ class ReactionEngine(ConversationQueues):
         free = [i for i, member in enumerate(self.rows) if member is None]
         if not new or self.batch is None or len(free) < len(new):
             return
-        restart(self.batch, free[:len(new)], [self.conversations[cid].seed for cid in new])
+        restart(self.batch, free[:len(new)], [self.conversations[cid].seed for cid in new],
+                [self.conversations[cid].personality for cid in new])
         for slot, cid in zip(free, new):
             self.rows[slot] = cid
 
@@ -172,7 +176,7 @@ class ReactionEngine(ConversationQueues):
         new = self.newcomers()
         if not new:
             return {}
-        group = self._session([self.conversations[c].seed for c in new])
+        group = self._session([self.conversations[c].seed for c in new], [self.conversations[c].personality for c in new])
         out = self._step(group, new)
         self._join(group, new)
         for cid in new:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from facereact.errors import UsageError
 from facereact.export.files import read_interface
 from facereact.export.runtime import ExportedListener, onnx_session
@@ -36,7 +38,9 @@ class ExportEngine(ConversationQueues):
     def prepare(self) -> None:
         """Nothing to make ahead: a conversation's state is a few small arrays."""
 
-    def open(self, seed: int, cid: int | None = None) -> int:
+    def open(self, seed: int, cid: int | None = None, personality: np.ndarray | None = None) -> int:
+        if personality is not None:  # the server refuses it at the hello: exports are of generic listeners
+            raise UsageError("an export's listener is generic: it takes no personality")
         cid = super().open(seed, cid)
         self.listeners[cid] = ExportedListener(self.folder, seed, graph=self.graph, interface=self.interface)
         return cid

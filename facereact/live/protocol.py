@@ -4,7 +4,9 @@ becomes one ProtocolError with a reason the client can read, never an exception 
 Client -> server, over one WebSocket per conversation:
 - text {"type": "hello", "sample_rate": 16000, "channels": 1, "samples": K, "seed": 0,
   "all_samples": false, "neck": true} first, once ("neck": the head pose's limits, live/neck.py:
-  true for the defaults, false for none, or {"max_speed": rad/s, "max_acceleration": rad/s^2});
+  true for the defaults, false for none, or {"max_speed": rad/s, "max_acceleration": rad/s^2};
+  "personality": who the listener is, for a personal model: {"Extraversion": 0.8, ...} the Big
+  Five in [0, 1], or five numbers in that order; absent: unknown, generator/personality.py);
 - binary: the speaker's audio, PCM16 little-endian, channels interleaved, chunks of any size;
 - text {"type": "face", ...}: the speaker's face from now on, as "coefficients" (FACE_DIM numbers) or
   as a tracker gives it ("blendshapes": {ARKit name: score}, "pitch", "yaw", "roll" in radians, and
@@ -27,6 +29,7 @@ import numpy as np
 
 from facereact.data.audio import check_rate
 from facereact.errors import DataError, UsageError
+from facereact.generator.personality import personality_values
 from facereact.layout import (BLENDSHAPE_NAMES, EMOTION_DIM, EMOTION_NAMES, FACE_DIM, FPS, N_BLENDSHAPES, ROTATION,
                               ROTATION_NAMES, TRANSLATION, TRANSLATION_NAMES, face_from_tracker)
 from facereact.live.neck import NeckLimits, neck_from_hello
@@ -50,6 +53,7 @@ class Hello:
     seed: int = 0
     all_samples: bool = False
     neck: NeckLimits | None = NeckLimits()  # None: the head pose goes out as generated (an avatar)
+    personality: tuple[float, ...] | None = None  # the listener's Big Five in [0, 1]; None: unknown
 
     @property
     def frame_samples(self) -> int:
@@ -90,9 +94,13 @@ def parse_hello(message: dict, max_samples: int) -> Hello:
         neck = neck_from_hello(message.get("neck"))
     except UsageError as exc:
         raise ProtocolError(f"hello: {exc}", fatal=True) from None
+    try:
+        personality = personality_values(message.get("personality"))
+    except UsageError as exc:
+        raise ProtocolError(f"hello: {exc}", fatal=True) from None
     return Hello(rate, _integer(message, "channels", 1, 1, MAX_CHANNELS),
                  _integer(message, "samples", 1, 1, max_samples), _integer(message, "seed", 0, 0, 2 ** 31 - 1),
-                 all_samples, neck)
+                 all_samples, neck, None if personality is None else tuple(float(v) for v in personality))
 
 
 def pcm16_to_mono(data: bytes, channels: int) -> np.ndarray:

@@ -118,6 +118,9 @@ class ReactionServer:
             self.rate, self.export_samples = interface["rate"], interface["samples"]
             if limits.samples > self.export_samples:
                 raise UsageError(f"this export draws K = {self.export_samples} reactions: serve at most that many")
+        self.personal = self.generator is not None and self.generator.personal  # takes a hello's personality
+        # the live page, with its listener control where the model takes a personality
+        self.page = PAGE.replace("const PERSONAL = false;", "const PERSONAL = true;") if self.personal else PAGE
         self.sampling = sampling
         self.read_emotion, self.limits, self.token, self.on_frame = read_emotion, limits, token, on_frame
         self.engines: dict[int, ReactionEngine | ExportEngine] = {}
@@ -140,7 +143,7 @@ class ReactionServer:
         if request.headers.get("Upgrade", "").lower() != "websocket":
             if urlsplit(request.path).path not in ("/", "/index.html"):
                 return connection.respond(HTTPStatus.NOT_FOUND, "not found\n")
-            response = connection.respond(HTTPStatus.OK, PAGE)
+            response = connection.respond(HTTPStatus.OK, self.page)
             del response.headers["Content-Type"]
             response.headers["Content-Type"] = "text/html; charset=utf-8"
             return response
@@ -170,6 +173,10 @@ class ReactionServer:
             await connection.close(1008, f"hello: this server's listener (an export) hears {self.rate} Hz audio, "
                                          f"got {hello.sample_rate} Hz")
             return
+        if hello.personality is not None and not self.personal:
+            await connection.close(1008, "hello: this server's listener is generic: it takes no personality "
+                                         "(serve a generator trained with --personal)")
+            return
         if len(self.live) >= self.limits.sessions:
             await connection.close(1013, f"the server holds its limit of {self.limits.sessions} conversations")
             return
@@ -177,7 +184,8 @@ class ReactionServer:
         conversation = _Conversation(cid, hello, asyncio.Queue(self.limits.outbox_frames), connection,
                                      neck=None if hello.neck is None else Neck(hello.neck, self.resting, hello.samples))
         self.live[cid] = conversation
-        self._ops.append(("open", cid, hello.samples, hello.seed))
+        self._ops.append(("open", cid, hello.samples, hello.seed,
+                          None if hello.personality is None else np.array(hello.personality, np.float32)))
         sender = asyncio.create_task(self._send(connection, conversation))
         try:
             await connection.send(json.dumps({"type": "ready", "conversation": cid, "fps": FPS,
@@ -277,7 +285,7 @@ class ReactionServer:
             kind, cid, samples = op[:3]
             engine = self.engines.get(samples)
             if kind == "open":
-                self._engine(samples).open(op[3], cid)
+                self._engine(samples).open(op[3], cid, op[4])
             elif engine is None:  # its engine was reset after an internal error
                 continue
             elif kind == "close":

@@ -20,13 +20,14 @@ from facereact.tokenizer.model import FaceTokenizer, TokenizerConfig
 FLAT, DIGITS = (1000,), (8, 5, 5, 5)  # one softmax over the 1000 tokens; the FSQ levels digit by digit
 
 
-def models(offline: bool = False, levels: tuple[int, ...] = DIGITS) -> tuple[ReactionGenerator, FaceTokenizer]:
+def models(offline: bool = False, levels: tuple[int, ...] = DIGITS,
+           personality: int = 0) -> tuple[ReactionGenerator, FaceTokenizer]:
     torch.manual_seed(0)
     tokenizer = FaceTokenizer(TokenizerConfig(levels=(8, 5, 5, 5), width=16, layers=1, heads=2, emotion_layers=1,
                                               context=6)).eval()
     generator = ReactionGenerator(GeneratorConfig(levels=levels, width=32, heads=4,
                                                   layers=2, context=12, future=5, offline=offline,
-                                                  dropout=0.0)).eval()
+                                                  dropout=0.0, personality=personality)).eval()
     with torch.no_grad():  # an untrained head is almost uniform over 5 levels: sharpen it so that
         for p in generator.head.parameters():  # a change of speaker shows in the sampled tokens
             p.mul_(4.0)
