@@ -91,6 +91,14 @@ def check_corpus(root: str | Path, splits: tuple[str, ...] = SPLITS, progress: b
         if len(rates) > 1:
             report.lines.append(f"  note: {len(rates)} sample rates in {split}; each wav's features are computed at "
                                 "its own rate, so they stay comparable")
+        try:  # ours, optional: who each person is (data/personality.py)
+            table = corpus.personality()
+            if table:
+                people = {c.person for c in clips}
+                report.lines.append(f"  personality: {len(people & set(table))} of {len(people)} people"
+                                    + (f"; {len(set(table) - people)} rows name no one here" if set(table) - people else ""))
+        except DataError as exc:
+            report.problems.append(str(exc))
         if split != "train" or neighbour_file(root, split).is_file():
             try:
                 m = load_neighbours(neighbour_file(root, split), len(corpus))

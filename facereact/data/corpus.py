@@ -10,6 +10,7 @@ import numpy as np
 from facereact.data.audio import wav_features
 from facereact.data.clip_io import load_emotion, load_face, load_neighbours
 from facereact.data.paths import AUDIO_DIR, FACE_DIR, SPLITS, ClipRef, neighbour_file
+from facereact.data.personality import PERSON_COLUMN, PERSONALITY_FILE, load_personality
 from facereact.errors import DataError
 
 # The release mixes 750- and 751-frame arrays; larger disagreements mean a broken clip.
@@ -92,6 +93,12 @@ class ReactCorpus:
     def clips(self) -> list[ClipRef]:
         """Every distinct person clip of the split, in first-seen order."""
         return list(dict.fromkeys(c for p in self.pairs[: len(self) // 2] for c in (p.speaker, p.listener)))
+
+    def personality(self) -> dict[str, np.ndarray]:
+        """{person (`site/session/person`): Big Five in [0, 1]} from the split's personality.csv
+        (ours: data/personality.py); empty without one."""
+        path = self.root / self.split / PERSONALITY_FILE
+        return load_personality(path, PERSON_COLUMN) if path.is_file() else {}
 
     def neighbours(self) -> np.ndarray:
         """(N, N) boolean appropriateness matrix in this split's row order."""

@@ -21,7 +21,8 @@ import numpy as np
 
 from facereact.data.clip_io import check_finite, load_npy
 from facereact.errors import DataError
-from facereact.layout import EEG_NAMES, EMOTION_DIM, FACE_DIM, PERSONALITY_NAMES, WAV2VEC_DIM
+from facereact.data.personality import load_personality
+from facereact.layout import EEG_NAMES, EMOTION_DIM, FACE_DIM, WAV2VEC_DIM
 
 SPLITS = ("train", "val", "test")
 ROLES = ("speaker", "listener")
@@ -105,30 +106,6 @@ def load_eeg(path: Path) -> np.ndarray:
                 raise DataError(path, f"row {i + 2}, column {j + 1}: '{cell}' is not a number") from None
             out[i, j] = value if np.isfinite(value) else np.nan
     out[:, :EEG_RAW] /= 1000.0
-    return out
-
-
-def load_personality(path: Path) -> dict[str, np.ndarray]:
-    """{video_name: (5,) Big Five in [0, 1]} from one role's personality csv (1..5 in the file)."""
-    try:
-        with open(path, newline="") as f:
-            reader = csv.DictReader(f)
-            columns = reader.fieldnames or []
-            rows = list(reader)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(path, f"unreadable csv ({exc})") from None
-    missing = [c for c in ("video_name", *PERSONALITY_NAMES) if c not in columns]
-    if missing:
-        raise DataError(path, f"missing columns {missing}; it has {columns}")
-    out = {}
-    for i, row in enumerate(rows, start=2):
-        try:
-            values = np.array([float(row[c]) for c in PERSONALITY_NAMES], np.float32)
-        except (TypeError, ValueError):
-            raise DataError(path, f"row {i}: non-numeric trait in {[row[c] for c in PERSONALITY_NAMES]}") from None
-        if not (np.isfinite(values).all() and ((values >= 1) & (values <= 5)).all()):
-            raise DataError(path, f"row {i}: traits {values.tolist()} outside 1..5")
-        out[row["video_name"]] = (values - 1) / 4
     return out
 
 

@@ -11,7 +11,8 @@ from facereact.data.audio import MIN_RATE, read_wav
 from facereact.data.check_report import CheckReport
 from facereact.data.corpus import MAX_FRAME_SKEW
 from facereact.data.mars import (ATTRIBUTES, AUDIO, COEFFICIENTS, EEG_DIR, PERSONALITY_DIR, ROLES, SPLITS, WAV2VEC,
-                                 MarsClip, MarsCorpus, load_array, load_eeg, load_personality)
+                                 MarsClip, MarsCorpus, load_array, load_eeg)
+from facereact.data.personality import load_personality
 from facereact.errors import DataError
 from facereact.layout import MARS_FPS
 

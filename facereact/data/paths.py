@@ -31,6 +31,11 @@ class ClipRef:
     def session(self) -> str:
         return "/".join(self.path.split("/")[:2])
 
+    @property
+    def person(self) -> str:
+        """`site/session/person`: who this clip is of (the personality table's key)."""
+        return "/".join(self.path.split("/")[:3])
+
     def file(self, root: Path, kind: str) -> Path:
         suffix = {FACE_DIR: ".npy", EMOTION_DIR: ".csv", AUDIO_DIR: ".wav", VIDEO_DIR: ".mp4"}[kind]
         return root / self.split / kind / (self.path + suffix)

@@ -23,7 +23,8 @@ class TokenizedPair:
     listener_face: np.ndarray
     listener_emotion: np.ndarray
     name: str = ""  # MARS: the input clip's name, which keys its reactions in a prediction file
-    # MARS 2026: the listener's Big Five in [0, 1] (layout.PERSONALITY_NAMES), None where not given
+    # The listener's Big Five in [0, 1] (layout.PERSONALITY_NAMES; MARS 2026's files, or a REACT
+    # 2024-layout corpus's personality.csv: data/personality.py), None where not given
     listener_personality: np.ndarray | None = None
 
 
@@ -42,13 +43,15 @@ def load_tokenized_pairs(root: str | Path, split: str, tokenizer: FaceTokenizer,
     if is_mars(root):
         return _mars_pairs(MarsCorpus(root, split), tokens_of, progress)
     corpus = ReactCorpus(root, split, clip_frames=frames)
+    personality = corpus.personality()
 
     pairs = []
     for i in tqdm(range(len(corpus)), desc=f"load {split}", disable=not progress, leave=False):
         p = corpus.load_pair(i)
         pairs.append(TokenizedPair(p.speaker_audio, p.speaker_face, p.speaker_emotion,
                                    tokens_of(p.ref.speaker, p.speaker_face), tokens_of(p.ref.listener, p.listener_face),
-                                   p.listener_face, p.listener_emotion))
+                                   p.listener_face, p.listener_emotion,
+                                   listener_personality=personality.get(p.ref.listener.person)))
     return pairs
 
 

@@ -10,7 +10,6 @@ files map persona traits onto the Big Five's 1..5 scale (below). No videos and n
 """
 from __future__ import annotations
 
-import csv
 import json
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
@@ -20,13 +19,14 @@ import soundfile as sf
 from tqdm import tqdm
 
 from facereact.data.mars import ATTRIBUTES, AUDIO, COEFFICIENTS, PERSONALITY_DIR, ROLES, SPLITS, WAV2VEC, MarsClip
+from facereact.data.personality import write_personality
 from facereact.errors import UsageError
 from facereact.io import save_npy_atomic, write_text_atomic
-from facereact.layout import MARS_FPS, PERSONALITY_NAMES, WAV2VEC_DIM
+from facereact.layout import MARS_FPS, WAV2VEC_DIM
 from facereact.synth.conversation import schedule_clip
 from facereact.synth.emotion_rules import emotion_from_face
 from facereact.synth.face import render_face
-from facereact.synth.persona import RANGES, Persona, sample_persona
+from facereact.synth.persona import Persona, big_five, sample_persona
 from facereact.synth.recording import check_voice, recorded, recording_seed
 from facereact.synth.tracker import as_tracked, tracker_seed
 from facereact.synth.voice import render_voice
@@ -34,13 +34,6 @@ from facereact.synth.world import DEMO, World
 
 CONFIG_FILE = "synth_config.json"
 BANDS = 24
-# Big Five from persona traits: (trait, its range in sample_persona, True if high trait = high score).
-TRAIT_MAP = {big_five: (trait, *RANGES[trait], rising) for big_five, trait, rising in (
-    ("Extraversion", "expressiveness", True), ("Agreeableness", "mirror_smile", True),
-    ("Conscientiousness", "speed", False), ("Neuroticism", "blink_rate", True), ("Openness", "brow", True))}
-assert tuple(TRAIT_MAP) == PERSONALITY_NAMES
-
-
 @dataclass(frozen=True)
 class MarsSynthConfig:
     sessions: int = 4  # prompts, each present in every split
@@ -71,15 +64,6 @@ def _near(base: Persona, rng: np.random.Generator, jitter: float) -> Persona:
     """A persona close to the session's: every trait moved by up to `jitter` of its spread."""
     moved = {f.name: getattr(base, f.name) * float(1 + rng.uniform(-jitter, jitter)) for f in fields(Persona)}
     return replace(base, **moved)
-
-
-def big_five(persona: Persona) -> np.ndarray:
-    """Persona traits on the release's 1..5 personality scale."""
-    out = []
-    for name, lo, hi, rising in TRAIT_MAP.values():
-        share = np.clip((getattr(persona, name) - lo) / (hi - lo), 0.0, 1.0)
-        out.append(1.0 + 4.0 * (share if rising else 1.0 - share))
-    return np.array(out)
 
 
 def wav2vec_standin(voice: np.ndarray, rate: int, frames: int) -> np.ndarray:
@@ -142,10 +126,6 @@ def synthesize_mars(root: str | Path, config: MarsSynthConfig = MarsSynthConfig(
                                                       tracker_rng, recording_rng))
     for split, table in personality.items():
         for role in ROLES:
-            path = root / split / PERSONALITY_DIR / f"{role}.csv"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with open(path, "w", newline="") as f:
-                writer = csv.writer(f)
-                writer.writerow(["video_name", *PERSONALITY_NAMES])
-                writer.writerows([name, *(f"{v:.3f}" for v in traits[role])] for name, traits in sorted(table.items()))
+            write_personality(root / split / PERSONALITY_DIR / f"{role}.csv", "video_name",
+                              {name: traits[role] for name, traits in table.items()})
     return root

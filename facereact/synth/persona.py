@@ -5,6 +5,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from facereact.layout import PERSONALITY_NAMES
+
 
 @dataclass(frozen=True)
 class Persona:
@@ -42,3 +44,20 @@ def sample_persona(rng: np.random.Generator, shift: float = 0.0) -> Persona:
                    backchannel=draw("backchannel"), mirror_smile=draw("mirror_smile"), brow=draw("brow"),
                    blink_rate=draw("blink_rate"), rest_smile=draw("rest_smile"), rest_brow=draw("rest_brow"),
                    head_motion=draw("head_motion"))
+
+
+# Big Five from persona traits, for the personality files: (trait, its range, True if a high trait
+# is a high score). Nod and backchannel rates have no Big Five: they stay the listener's own.
+TRAIT_MAP = {big_five: (trait, *RANGES[trait], rising) for big_five, trait, rising in (
+    ("Extraversion", "expressiveness", True), ("Agreeableness", "mirror_smile", True),
+    ("Conscientiousness", "speed", False), ("Neuroticism", "blink_rate", True), ("Openness", "brow", True))}
+assert tuple(TRAIT_MAP) == PERSONALITY_NAMES
+
+
+def big_five(persona: Persona) -> np.ndarray:
+    """Persona traits on the release's 1..5 personality scale."""
+    out = []
+    for name, lo, hi, rising in TRAIT_MAP.values():
+        share = np.clip((getattr(persona, name) - lo) / (hi - lo), 0.0, 1.0)
+        out.append(1.0 + 4.0 * (share if rising else 1.0 - share))
+    return np.array(out)

@@ -14,13 +14,14 @@ from tqdm import tqdm
 from facereact.data.audio import check_rate
 from facereact.data.clip_io import save_emotion
 from facereact.data.paths import AUDIO_DIR, EMOTION_DIR, FACE_DIR, SPLITS, neighbour_file
+from facereact.data.personality import PERSON_COLUMN, PERSONALITY_FILE, write_personality
 from facereact.errors import DataError, UsageError
 from facereact.io import save_npy_atomic, write_text_atomic
 from facereact.layout import EMOTION_NAMES, FPS
 from facereact.synth.conversation import PersonTrack, schedule_clip
 from facereact.synth.emotion_rules import emotion_from_face
 from facereact.synth.face import render_face
-from facereact.synth.persona import sample_persona
+from facereact.synth.persona import big_five, sample_persona
 from facereact.synth.recording import check_voice, recorded, recording_seed
 from facereact.synth.tracker import as_tracked, tracker_seed
 from facereact.synth.voice import render_voice
@@ -121,8 +122,9 @@ def simulate_session(index: int, config: SynthConfig,
         yield clip, tracks, faces, voices
 
 
-def _write_session(root: Path, split: str, index: int, config: SynthConfig,
-                   seed: np.random.SeedSequence) -> list[tuple[str, str, np.ndarray, np.ndarray]]:
+def _write_session(root: Path, split: str, index: int, config: SynthConfig, seed: np.random.SeedSequence,
+                   personality: dict[str, np.ndarray]) -> list[tuple[str, str, np.ndarray, np.ndarray]]:
+    """The session's clips written; its two people's Big Five (1..5) added to `personality`."""
     site, session, persons, emotion_persons = _session_names(index)
     duration = config.frames / FPS
     base = root / split
@@ -138,6 +140,8 @@ def _write_session(root: Path, split: str, index: int, config: SynthConfig,
                          emotion, EMOTION_NAMES)
             (base / AUDIO_DIR / rel).parent.mkdir(parents=True, exist_ok=True)
             sf.write(str(base / AUDIO_DIR / f"{rel}.wav"), voices[who], config.sample_rate, subtype="PCM_16")
+        for who in range(2):
+            personality[f"{site}/{session}/{persons[who]}"] = big_five(tracks[who].persona)
         rows.append((f"{site}/{session}/{persons[0]}/{clip}", f"{site}/{session}/{persons[1]}/{clip}",
                      _behaviour(tracks[0], duration), _behaviour(tracks[1], duration)))
     return rows
@@ -165,8 +169,10 @@ def synthesize_corpus(root: str | Path, config: SynthConfig = SynthConfig(), pro
     write_text_atomic(root / CONFIG_FILE, json.dumps(asdict(config), indent=2) + "\n")
     splits, seeds = session_plan(config)
     by_split: dict[str, list] = {s: [] for s in SPLITS}
+    personality: dict[str, dict[str, np.ndarray]] = {s: {} for s in SPLITS}
     for index in tqdm(range(config.sessions), desc="synth sessions", disable=not progress):
-        by_split[splits[index]] += _write_session(root, splits[index], index, config, seeds[index])
+        by_split[splits[index]] += _write_session(root, splits[index], index, config, seeds[index],
+                                                  personality[splits[index]])
     for split, rows in by_split.items():
         if not rows:
             continue
@@ -177,4 +183,6 @@ def synthesize_corpus(root: str | Path, config: SynthConfig = SynthConfig(), pro
         # Mirrored order: the listed speakers first, then the listed listeners as speakers.
         behaviour = np.array([r[2] for r in rows] + [r[3] for r in rows])
         save_npy_atomic(neighbour_file(root, split), neighbour_matrix(behaviour, config.neighbour_share))
+        # ours, not the REACT 2024 release's: who each person is, for personal generators
+        write_personality(root / split / PERSONALITY_FILE, PERSON_COLUMN, personality[split])
     return root
