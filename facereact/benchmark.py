@@ -29,6 +29,7 @@ from facereact.layout import CLIP_FRAMES
 from facereact.metrics import evaluate_both
 from facereact.metrics.behaviour import BEHAVIOUR_COLUMNS, BEHAVIOUR_NOTE
 from facereact.metrics.behaviour_inputs import BehaviourTruth, load_behaviour_truth
+from facereact.metrics.persona import PERSONA_COLUMNS, PERSONA_NOTE, persona_fidelity, persona_row
 from facereact.model_files import folder_fingerprint, model_kind
 from facereact.report import write_results
 from facereact.tokenizer.model import FaceTokenizer
@@ -99,19 +100,22 @@ def benchmark(root: str | Path, out: str | Path, model_dirs: list[str | Path] = 
             continue
         generator, tokenizer = load_generator(folder)
         heard = inputs.get(str(folder), ("full",)) if isinstance(inputs, Mapping) else inputs
-        for input_set in heard:
+        # a personal generator twice: told no listener (generic), then each one's personality
+        for input_set, personal in [(i, p) for i in heard for p in ((False, True) if generator.personal else (False,))]:
             uses(input_set)  # an unknown name fails before any work
             name, stem = system_name(generator, tokenizer, folder, input_set), f"pred_{split}_{folder.name}"
             if input_set != "full":
                 stem += "_" + input_set.replace("+", "_")
+            if personal:
+                name, stem = name + ", personal", stem + "_personal"
             how = sampling if isinstance(sampling, Sampling) else own_sampling(generator, sampling)
             if how != own_sampling(generator):
                 tag = f"t{how.temperature:g}_k{how.top_k}_p{how.top_p}_g{how.guidance:g}_r{how.guidance_ramp}"
                 stem, name = f"{stem}_{tag}", f"{name} {tag}"
             make = lambda: generate_split(generator, tokenizer, root, split, samples, how, seed,  # noqa: E731
-                                          progress=progress, inputs=input_set)
-            predictions[name] = _predict(out / f"{stem}.npz",
-                                         prediction_key(folder, root, split, samples, seed, how, input_set), make)
+                                          progress=progress, inputs=input_set, personal=personal)
+            key = prediction_key(folder, root, split, samples, seed, how, input_set + (" personal" if personal else ""))
+            predictions[name] = _predict(out / f"{stem}.npz", key, make)
     frames = min([CLIP_FRAMES] + [p.emotion.shape[2] for p in predictions.values()])
     data = load_eval_set(root, split, frames)
     stats = TrainStats.from_eval_set(load_eval_set(root, "train", frames, with_neighbours=False))
@@ -124,7 +128,12 @@ def benchmark(root: str | Path, out: str | Path, model_dirs: list[str | Path] = 
         results[name] = {k: v for k, v in figures.items() if k.startswith("FR")}
     table = write_results(out, results)
     if with_behaviour:
-        table += "\n" + _behaviour_table(out, load_behaviour_truth(root, split, frames, data), systems)
+        truth = load_behaviour_truth(root, split, frames, data)
+        table += "\n" + _behaviour_table(out, truth, systems)
+        personas = {name: persona_row(persona_fidelity(truth.listener_face, list(pred.face[:, :, :frames]), truth.fps))
+                    for name, pred in predictions.items() if pred.face is not None}
+        if personas:
+            table += "\n" + write_results(out, personas, stem="persona", columns=PERSONA_COLUMNS, note=PERSONA_NOTE)
     return results, table
 
 

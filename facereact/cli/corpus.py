@@ -13,16 +13,17 @@ def _synth(args: argparse.Namespace) -> int:
 
         if args.channels is not None or args.persona_shift is not None:
             raise UsageError("--channels and --persona-shift are for --layout react2024")
-        names = ("sessions", "clips", "min_frames", "frames", "sample_rate", "seed", "voice")
-        config = MarsSynthConfig(**given_flags(args, names, {"clips": "clips_per_session", "frames": "max_frames"}),
+        names = ("sessions", "clips", "min_frames", "frames", "sample_rate", "seed", "voice", "persona_jitter")
+        config = MarsSynthConfig(**given_flags(args, names, {"clips": "clips_per_session", "frames": "max_frames",
+                                                             "persona_jitter": "jitter"}),
                                  world=_world(args))
         synthesize_mars(args.out, config)
         print(f"wrote a MARS-layout corpus of {config.sessions} sessions to {args.out}")
         return 0
     from facereact.synth.writer import SynthConfig, synthesize_corpus
 
-    if args.min_frames is not None:
-        raise UsageError("--min-frames is for --layout mars: REACT 2024 clips all have --frames frames")
+    if args.min_frames is not None or args.persona_jitter is not None:
+        raise UsageError("--min-frames and --persona-jitter are for --layout mars")
     names = ("sessions", "clips", "frames", "sample_rate", "channels", "seed", "persona_shift", "voice")
     config = SynthConfig(**given_flags(args, names, {"clips": "clips_per_session"}), world=_world(args))
     synthesize_corpus(args.out, config)
@@ -106,6 +107,10 @@ def register(verbs) -> dict:
     p.add_argument("--persona-shift", type=float, default=None,
                    help="react2024: move every persona trait's range by this share of its width (default 0), "
                         "for a second corpus of other people")
+    p.add_argument("--persona-jitter", type=float, default=None,
+                   help="mars: how far each conversation's people lie from their session's pair, as a share of each "
+                        "trait (default 0.1: a session's listeners are nearly one person; 0.5: many people answering "
+                        "one prompt, each in their own way)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--voice", default=None, choices=VOICES,
                    help="formant (default: the synthetic voice), espeak (speech from espeak-ng) or espeak-heldout "

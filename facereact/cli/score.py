@@ -19,8 +19,8 @@ def _generate(args: argparse.Namespace) -> int:
     from facereact.model_files import folder_fingerprint
 
     generator, tokenizer = load_generator(args.model)
-    if args.personal and not (generator.personal and is_mars(args.data)):
-        raise UsageError("--personal needs a personal generator (train generator --personal) and a MARS corpus")
+    if args.personal and not generator.personal:
+        raise UsageError("--personal needs a personal generator (train generator --personal)")
     if is_mars(args.data):  # one (K, T, 25) array per input clip, for evaluate --protocol react2025
         reactions = generate_mars(generator, tokenizer, args.data, args.split, args.samples,
                                   sampling_from(args, generator), args.seed, inputs=args.inputs,
@@ -30,7 +30,7 @@ def _generate(args: argparse.Namespace) -> int:
         return 0
     arrays = generate_split(generator, tokenizer, args.data, args.split, args.samples,
                             sampling_from(args, generator), args.seed,
-                            inputs=args.inputs)
+                            inputs=args.inputs, personal=args.personal)
     model = f"{args.model} {folder_fingerprint(args.model)[:16]}"
     save_npz_atomic(args.out, {**arrays, "model": np.array(model)})
     print(f"wrote {args.out}: pred {arrays['pred'].shape}, pred_face {arrays['pred_face'].shape}")
@@ -146,8 +146,8 @@ def register(verbs) -> dict:
                    help="what the speaker stream hears: full (audio, face, emotion), audio+face, "
                         "audio+face+read (emotion read off the face) or audio")
     p.add_argument("--personal", action="store_true",
-                   help="MARS 2026's personalised track: tell a personal generator each listener's personality "
-                        "(default: every listener unknown, the generic track)")
+                   help="tell a personal generator each listener's personality (MARS 2026's personalised track; "
+                        "a REACT 2024-layout split's personality.csv); default: every listener unknown")
     p.set_defaults(func=_generate)
 
     p = verbs.add_parser("evaluate", help="the REACT metrics of generated reactions")

@@ -113,8 +113,9 @@ class Trials:
 
     def run(self, how: Sampling, seed: int) -> dict:
         """The candidate's figures: FRCorr, FRDist, FRDiv, timing error and its behaviour row."""
+        # a personal generator is told who listens where the split says (its use; unknown ones stay unknown)
         pred = generate_pairs(self.generator, self.tokenizer, self.pairs, SAMPLES, how, seed, self.progress,
-                              frames=FRAMES, desc=f"generate {self.split}")
+                              frames=FRAMES, desc=f"generate {self.split}", personal=self.generator.personal)
         if self._truth is None:
             data = load_eval_set(self.root, self.split, pred["pred"].shape[2])
             behaviour = load_behaviour_truth(self.root, self.split, pred["pred"].shape[2], data)

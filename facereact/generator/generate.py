@@ -23,25 +23,28 @@ BATCH_CLIPS = 64
 
 def generate_split(generator: ReactionGenerator, tokenizer: FaceTokenizer, root: str | Path, split: str,
                    samples: int = 10, sampling: Sampling | None = None, seed: int = 0, progress: bool = True,
-                   inputs: str = "full", rows: int | None = None, frames: int | None = None) -> dict[str, np.ndarray]:
+                   inputs: str = "full", rows: int | None = None, frames: int | None = None,
+                   personal: bool = False) -> dict[str, np.ndarray]:
     """pred (N, K, T, EMOTION_DIM) and pred_face (N, K, T, FACE_DIM) in the split's mirrored row order,
     T = the shortest clip's frames, at most the 750 the metrics score (and at most `frames`).
 
     Row k is seeded with seed + k, so the first `rows` rows can be regenerated alone (identically up
-    to the float rounding of batched products, which can flip a rare draw). `inputs` names what the speaker stream hears (generator/inputs.py). The
-    split, its corpus fingerprint and the input set ride along, for `facereact evaluate` to check.
+    to the float rounding of batched products, which can flip a rare draw). `inputs` names what the
+    speaker stream hears (generator/inputs.py); personal: a personal generator told each listener's
+    personality (the split's personality.csv). The split, its corpus fingerprint and the input set
+    ride along, for `facereact evaluate` to check.
     """
     check_fits(generator.config.fps, generator.config.audio_feature, root, "this generator")
     uses(inputs)  # an unknown input set fails before any work
     pairs = load_tokenized_pairs(root, split, tokenizer, progress=progress)[:rows]
     return {**generate_pairs(generator, tokenizer, pairs, samples, sampling, seed, progress, inputs, frames,
-                             desc=f"generate {split} ({inputs})"),
+                             desc=f"generate {split} ({inputs})", personal=personal),
             **provenance(root, split), "inputs": np.array(inputs)}
 
 
 def generate_pairs(generator: ReactionGenerator, tokenizer: FaceTokenizer, pairs: list[TokenizedPair],
                    samples: int, sampling: Sampling | None, seed: int, progress: bool = True, inputs: str = "full",
-                   frames: int | None = None, desc: str = "generate") -> dict[str, np.ndarray]:
+                   frames: int | None = None, desc: str = "generate", personal: bool = False) -> dict[str, np.ndarray]:
     """generate_split() of pairs already loaded (load_tokenized_pairs): pred and pred_face only."""
     t = min(CLIP_FRAMES, frames or CLIP_FRAMES, *(len(p.listener_tokens) for p in pairs))
     emotions, faces = [], []
@@ -49,7 +52,7 @@ def generate_pairs(generator: ReactionGenerator, tokenizer: FaceTokenizer, pairs
         for start in range(0, len(pairs), BATCH_CLIPS):
             batch = pairs[start:start + BATCH_CLIPS]
             face, emotion = _react(generator, tokenizer, batch, t, inputs, samples, sampling,
-                                   [seed + start + i for i in range(len(batch))], bar)
+                                   [seed + start + i for i in range(len(batch))], bar, personal)
             faces.append(face)
             emotions.append(emotion)
     return {"pred": np.concatenate(emotions).astype(np.float32),

@@ -52,6 +52,8 @@ class MarsSynthConfig:
             raise UsageError("--sessions and --clips must be at least 1")
         if not 2 * MARS_FPS <= self.min_frames <= self.max_frames:
             raise UsageError(f"clip lengths {self.min_frames}..{self.max_frames}: need {2 * MARS_FPS} <= min <= max")
+        if not 0.0 <= self.jitter < 1.0:
+            raise UsageError(f"--persona-jitter {self.jitter}: a share of each trait in [0, 1)")
         if self.sample_rate < 8000:
             raise UsageError(f"--sample-rate {self.sample_rate}: at least 8000 Hz")
 

@@ -8,7 +8,7 @@ import pytest
 from facereact.data.check import check_corpus
 from facereact.data.corpus import ReactCorpus
 from facereact.data.personality import PERSON_COLUMN, PERSONALITY_FILE, load_personality, write_personality
-from facereact.errors import DataError
+from facereact.errors import DataError, UsageError
 from facereact.generator.data import load_tokenized_pairs
 from facereact.layout import PERSONALITY_NAMES
 from facereact.synth.persona import big_five, sample_persona
@@ -55,3 +55,22 @@ def test_a_bad_table_is_refused_naming_the_file(tmp_path: Path, text: str, probl
     with pytest.raises(DataError, match=problem) as error:
         load_personality(path, PERSON_COLUMN)
     assert PERSONALITY_FILE in str(error.value)
+
+
+def test_persona_jitter_spreads_a_sessions_listeners(tmp_path: Path) -> None:
+    from facereact.data.mars import MarsCorpus
+    from facereact.synth.mars_writer import MarsSynthConfig, synthesize_mars
+
+    def spread(jitter: float) -> float:
+        root = synthesize_mars(tmp_path / f"m{jitter}", MarsSynthConfig(sessions=2, clips_per_session=4, min_frames=60,
+                                                                       max_frames=60, jitter=jitter), progress=False)
+        corpus = MarsCorpus(root, "train")
+        table = corpus.personality()
+        per_session = [np.std([table[("listener", c.stem)] for c in clips["listener"]], axis=0).mean()
+                       for clips in corpus.sessions().values()]
+        return float(np.mean(per_session))
+
+    narrow, wide = spread(0.1), spread(0.5)
+    assert wide > 2.5 * narrow > 0
+    with pytest.raises(UsageError, match="persona-jitter"):
+        MarsSynthConfig(jitter=1.5)

@@ -1,17 +1,25 @@
 """A personal generator: who the listener is changes its reactions, an unknown listener is the
-generic one, and every conversation of a batch keeps its own listener, as a solo run would."""
+generic one, and every conversation of a batch keeps its own listener, as a solo run would; it
+trains and is scored on both corpus layouts."""
+import json
+import shutil
+
 import numpy as np
 import pytest
 import torch
 
+from facereact.cli import main
 from facereact.errors import UsageError
 from facereact.generator.cohort import restart
 from facereact.generator.personality import listener_rows, personality_values
 from facereact.generator.session import StreamingSession, generate_clips
 from facereact.layout import PERSONALITY_NAMES
+from facereact.synth.mars_writer import MarsSynthConfig, synthesize_mars
+from facereact.synth.writer import SynthConfig, synthesize_corpus
 
 from tests.generator.test_cohort import GUIDED
 from tests.generator.test_generator import models, speaker
+from tests.generator.test_rates import SMALL
 
 RESERVED = np.array([0.1, 0.2, 0.9, 0.8, 0.1], np.float32)
 EXPRESSIVE = np.array([0.9, 0.9, 0.1, 0.2, 0.9], np.float32)
@@ -89,13 +97,6 @@ def test_bad_personalities_are_refused_by_name() -> None:
 def test_a_personal_generator_trains_on_mars_and_scores_both_tracks(tmp_path, capsys) -> None:
     """--personal reads the listeners' personality files; the benchmark scores the model told no
     listener (the generic track) and told each one (", personal"), and the persona table beside."""
-    import json
-
-    from facereact.cli import main
-    from facereact.synth.mars_writer import MarsSynthConfig, synthesize_mars
-
-    from tests.generator.test_rates import SMALL
-
     mars = synthesize_mars(tmp_path / "mars", MarsSynthConfig(sessions=2, clips_per_session=2, min_frames=60,
                                                              max_frames=90), progress=False)
     tok, gen = tmp_path / "tok", tmp_path / "gen"
@@ -117,8 +118,25 @@ def test_a_personal_generator_trains_on_mars_and_scores_both_tracks(tmp_path, ca
     assert main(["generate", "--model", str(gen), "--data", str(mars), "--personal", "--samples", "2",
                  "--out", str(tmp_path / "p.npz")]) == 0
     capsys.readouterr()
-    import shutil
     shutil.rmtree(mars / "train" / "personality")  # a MARS 2025 release: no personality files
     assert main(["train", "generator", "--data", str(mars), "--tokenizer", str(tok), "--out",
                  str(tmp_path / "g2"), *SMALL, "--personal"]) == 2
     assert "no listener personality in the train split" in capsys.readouterr().err
+
+
+def test_a_personal_generator_trains_on_a_react2024_corpus_and_is_scored_twice(tmp_path) -> None:
+    """A synthetic REACT 2024-layout corpus says who each person is (personality.csv): a personal
+    generator of 25 fps MFCC audio (the live server's) trains on it, and the benchmark's tables
+    have its generic and personal rows."""
+    root = synthesize_corpus(tmp_path / "c", SynthConfig(sessions=3, clips_per_session=1, frames=60), progress=False)
+    tok, gen, bench = tmp_path / "tok", tmp_path / "gen", tmp_path / "bench"
+    assert main(["train", "tokenizer", "--data", str(root), "--out", str(tok), *SMALL, "--window", "16",
+                 "--batch-size", "4"]) == 0
+    assert main(["train", "generator", "--data", str(root), "--tokenizer", str(tok), "--out", str(gen), *SMALL,
+                 "--window", "32", "--batch-size", "4", "--personal", "--no-choose-sampling"]) == 0
+    assert main(["benchmark", "--data", str(root), "--split", "train", "--models", str(gen), "--samples", "2",
+                 "--out", str(bench)]) == 0
+    names = {"Ours (FSQ, online, gen)", "Ours (FSQ, online, gen), personal"}
+    assert names <= set(json.loads((bench / "results.json").read_text()))
+    assert names <= set(json.loads((bench / "behaviour.json").read_text()))
+    assert set(json.loads((bench / "persona.json").read_text())) == names
