@@ -177,25 +177,29 @@ class ReactionGenerator(nn.Module):
         self.listener_emotion_head = nn.Linear(w, EMOTION_DIM)  # training-only auxiliary head
         # Built after every other layer, so that those start from the same random weights as without it.
         self.listener_motion_head = nn.Linear(w, MOTION_DIM) if config.aux_motion else None
-        # Who the listener is (their personality), added to every listener frame; an unknown one is
+        # Who the listener is (their personality): one vector added to every listener frame, another
+        # to every speaker frame, so that the speaker stream's guesses of the listener's emotion and
+        # motion (the auxiliary heads) learn what the person changes; an unknown listener is
         # learned, as an absent input is. Built last, for the same reason.
-        self.personality_in = nn.Linear(config.personality, w) if config.personality else None
-        self.unknown_personality = nn.Parameter(torch.zeros(w)) if config.personality else None
+        self.personality_in = nn.Linear(config.personality, 2 * w) if config.personality else None
+        self.unknown_personality = nn.Parameter(torch.zeros(2 * w)) if config.personality else None
         for name in ("audio_mean", "audio_std", "face_mean", "face_std"):
             self.register_buffer(name, torch.tensor(getattr(config, name), dtype=torch.float32))
 
     # -- inputs -----------------------------------------------------------------------------------
     def speaker_embedding(self, audio: torch.Tensor, face: torch.Tensor, emotion: torch.Tensor,
                           tokens: torch.Tensor, face_on: torch.Tensor | None = None,
-                          emotion_on: torch.Tensor | None = None) -> torch.Tensor:
+                          emotion_on: torch.Tensor | None = None, who: torch.Tensor | None = None) -> torch.Tensor:
         """(B, T, ...) speaker features -> (B, T, width). face_on, emotion_on: (B,) or (B, T), 1 where
-        that input is present, 0 where it is absent (its values then do not matter); None: present."""
+        that input is present, 0 where it is absent (its values then do not matter); None: present.
+        who (B, 2 width): the listener (listener_condition), for a personal model."""
         audio = (audio - self.audio_mean) / self.audio_std
         face = (face - self.face_mean) / self.face_std
         seen = self.speaker_token_in(tokens) + self.speaker_face_in(face)
         felt = self.speaker_emotion_in(emotion)
-        return self.audio_in(audio) + _present(seen, face_on, self.absent_face) + \
+        out = self.audio_in(audio) + _present(seen, face_on, self.absent_face) + \
             _present(felt, emotion_on, self.absent_emotion)
+        return out if who is None else out + who[:, None, self.config.width:]
 
     @property
     def personal(self) -> bool:
@@ -204,9 +208,10 @@ class ReactionGenerator(nn.Module):
 
     def listener_condition(self, personality: torch.Tensor | None, known: torch.Tensor | None = None
                            ) -> torch.Tensor | None:
-        """Who the listener is, as a vector (B, width) added to each listener frame: personality
-        (B, personality) where `known` (B,) is 1, the learned unknown listener where it is 0 or
-        personality is None. None for a generic model (which refuses a personality)."""
+        """Who the listener is, as vectors (B, 2 width): the first half added to each listener
+        frame, the second to each speaker frame. From personality (B, personality) where `known`
+        (B,) is 1, the learned unknown listener where it is 0 or personality is None. None for a
+        generic model (which refuses a personality)."""
         if not self.personal:
             if personality is not None:
                 raise UsageError("this generator is generic: it takes no listener personality "
@@ -241,14 +246,14 @@ class ReactionGenerator(nn.Module):
         gradient hooks see every parameter.)"""
         cfg = self.config
         t = listener_in.shape[1]
+        who = self.listener_condition(personality, personality_on)
         speaker = self.speaker_layers(self.speaker_embedding(audio, face, emotion, speaker_tokens, face_on,
-                                                             emotion_on))
+                                                             emotion_on, who))
         own_mask = band_mask(t, cfg.context, listener_in.device)
         cmask = cross_mask(t, cfg.context, cfg.future, cfg.offline, listener_in.device)
         h = self.listener_in(listener_in)
-        who = self.listener_condition(personality, personality_on)
         if who is not None:
-            h = h + who[:, None]
+            h = h + who[:, None, :cfg.width]
         on = None if speaker_on is None else speaker_on.to(h.dtype)[:, None, None]
         for block, s in zip(self.listener_blocks, speaker):
             k, v = block.cross.keys_values(s)
@@ -292,12 +297,12 @@ class ReactionGenerator(nn.Module):
         """previous (K,) token ids before frame t -> (K, width) states that predict frame t's
         token (self.head.sample). speaker_on (K,): 0 for rows that run the listener-only model.
         Online, `rows` and `speakers` step some conversations only: their listener rows of the
-        state and their speaker rows (one each, in the same order). who (K, width): each row's
+        state and their speaker rows (one each, in the same order). who (K, 2 width): each row's
         listener (listener_condition), for a personal model."""
         cfg = self.config
         h = self.listener_in(previous)[:, None]
         if who is not None:
-            h = h + who[:, None]
+            h = h + who[:, None, :cfg.width]
         on = None if speaker_on is None else speaker_on[:, None, None]
         for i, block in enumerate(self.listener_blocks):
             if cfg.offline:

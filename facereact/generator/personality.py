@@ -48,7 +48,7 @@ def personality_values(personality: Personality) -> np.ndarray | None:
 
 
 def listener_rows(generator, personality, clips: int) -> torch.Tensor | None:
-    """Each conversation's listener vector (clips, width) for `generator` (its listener_condition):
+    """Each conversation's listener vector (clips, 2 width) for `generator` (its listener_condition):
     personality is one per conversation (an array (clips, P) whose NaN rows are unknown, or a list
     of personalities and Nones), a single one for one conversation, or None (every listener
     unknown). None for a generic generator, which refuses a personality."""

@@ -54,8 +54,8 @@ class _Session:
         sampling = own_sampling(generator) if sampling is None else sampling
         self.samples, self.sampling, self.seeds = samples, sampling, list(seeds)
         self.clips = len(self.seeds)
-        # (clips, width) who each conversation's listener is (generator/personality.py), kept over
-        # resets; None for a generic generator
+        # (clips, 2 width) who each conversation's listener is (generator/personality.py), kept
+        # over resets; None for a generic generator
         self.who = listener_rows(generator, personality, self.clips)
         # With guidance the listener runs twice per clip, K rows hearing the speaker and K not.
         self.guided = sampling.guidance != 1.0
@@ -235,7 +235,9 @@ class StreamingSession(_Session):
             e[torch.from_numpy(read)] = reading[torch.from_numpy(read)]
         on = (torch.from_numpy(has_face.astype(np.float32)), torch.from_numpy((has_emotion | read).astype(np.float32)))
         a = torch.as_tensor(audio, dtype=torch.float32)[:, None]
-        self.generator.speaker_step(self.generator.speaker_embedding(a, f, e, speaker_token, *on), self.state, active)
+        who = self.who if self.who is None or active is None else self.who[torch.from_numpy(active)]
+        self.generator.speaker_step(self.generator.speaker_embedding(a, f, e, speaker_token, *on, who), self.state,
+                                    active)
         self.inputs_seen.update(describe(*flags) for flags in set(zip(has_face, has_emotion, read)))
         return self._take_turns(self._emit(self._next_tokens(active), active), speaking, active)
 
@@ -346,8 +348,8 @@ class OfflineSession(_Session):
     def reset(self) -> None:
         super().reset()
         a, f, e, on = self.speaker
-        self.generator.prepare_offline(self.generator.speaker_embedding(a, f, e, self.tokenizer.encode(f), *on),
-                                       self.state)
+        self.generator.prepare_offline(self.generator.speaker_embedding(a, f, e, self.tokenizer.encode(f), *on,
+                                                                        self.who), self.state)
 
     @torch.inference_mode()
     def next_frame(self) -> ListenerFrame:
