@@ -61,4 +61,3 @@ def benchmark_react2025(root: str | Path, out: str | Path, split: str = "val", d
         note += "\n" + write_results(out, personas, stem="persona", columns=PERSONA_COLUMNS, note=PERSONA_NOTE)
     write_text_atomic(Path(out) / "results.md", table + note)
     return results, table + note
-

@@ -175,8 +175,9 @@ def register(verbs) -> dict:
     g.add_argument("--onset-weight", type=finite_float, default=None,
                    help="extra token-loss weight where the listener's emotion changes (default 0: off)")
     g.add_argument("--personal", action="store_true",
-                   help="condition on the listener's personality (a MARS 2026 corpus's personality files): one model "
-                        "for the personal and the generic tracks (docs/generator.md, \"Personal listeners\")")
+                   help="condition on the listener's personality (MARS 2026's personality files, or a REACT 2024-layout "
+                        "split's personality.csv): one model for the personal and the generic tracks (docs/generator.md, "
+                        "\"Personal listeners\")")
     g.add_argument("--personality-dropout", type=finite_float, default=None,
                    help="--personal: share of windows whose listener is withheld (default 0.3)")
     g.add_argument("--no-choose-sampling", action="store_true",

@@ -25,8 +25,8 @@ RESERVED = np.array([0.1, 0.2, 0.9, 0.8, 0.1], np.float32)
 EXPRESSIVE = np.array([0.9, 0.9, 0.1, 0.2, 0.9], np.float32)
 
 
-def personal_models():
-    generator, tokenizer = models(personality=len(PERSONALITY_NAMES))
+def personal_models(offline: bool = False):
+    generator, tokenizer = models(offline=offline, personality=len(PERSONALITY_NAMES))
     with torch.no_grad():  # an untrained projection: make who listens show in the tokens
         generator.personality_in.weight.mul_(8.0)
         generator.unknown_personality.normal_()
@@ -51,6 +51,13 @@ def test_who_listens_changes_the_reactions_and_the_same_listener_repeats_them() 
     unknown = _tokens(generator, tokenizer, None)
     np.testing.assert_array_equal(unknown, _tokens(generator, tokenizer, [np.full(5, np.nan)]))
     assert (unknown != reserved).mean() > 0.2
+
+
+def test_an_offline_generator_is_personal_too() -> None:
+    generator, tokenizer = personal_models(offline=True)
+    reserved, expressive = (_tokens(generator, tokenizer, p) for p in (RESERVED, EXPRESSIVE))
+    assert (reserved != expressive).mean() > 0.2
+    np.testing.assert_array_equal(reserved, _tokens(generator, tokenizer, RESERVED))
 
 
 def test_a_batch_of_listeners_equals_their_solo_runs() -> None:
