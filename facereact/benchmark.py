@@ -112,8 +112,9 @@ def benchmark(root: str | Path, out: str | Path, model_dirs: list[str | Path] = 
             if how != own_sampling(generator):
                 tag = f"t{how.temperature:g}_k{how.top_k}_p{how.top_p}_g{how.guidance:g}_r{how.guidance_ramp}"
                 stem, name = f"{stem}_{tag}", f"{name} {tag}"
+            told = {"personal": True} if personal else {}  # who listens, for a personal row
             make = lambda: generate_split(generator, tokenizer, root, split, samples, how, seed,  # noqa: E731
-                                          progress=progress, inputs=input_set, personal=personal)
+                                          progress=progress, inputs=input_set, **told)
             key = prediction_key(folder, root, split, samples, seed, how, input_set + (" personal" if personal else ""))
             predictions[name] = _predict(out / f"{stem}.npz", key, make)
     frames = min([CLIP_FRAMES] + [p.emotion.shape[2] for p in predictions.values()])
@@ -131,8 +132,8 @@ def benchmark(root: str | Path, out: str | Path, model_dirs: list[str | Path] = 
         truth = load_behaviour_truth(root, split, frames, data)
         table += "\n" + _behaviour_table(out, truth, systems)
         personas = {name: persona_row(persona_fidelity(truth.listener_face, list(pred.face[:, :, :frames]), truth.fps))
-                    for name, pred in predictions.items() if pred.face is not None}
-        if personas:
+                    for name, pred in predictions.items() if pred.face is not None and len(truth.listener_face) >= 3}
+        if personas:  # (a correlation across clips: at least 3)
             table += "\n" + write_results(out, personas, stem="persona", columns=PERSONA_COLUMNS, note=PERSONA_NOTE)
     return results, table
 

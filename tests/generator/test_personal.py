@@ -135,7 +135,7 @@ def test_a_personal_generator_trains_on_a_react2024_corpus_and_is_scored_twice(t
     """A synthetic REACT 2024-layout corpus says who each person is (personality.csv): a personal
     generator of 25 fps MFCC audio (the live server's) trains on it, and the benchmark's tables
     have its generic and personal rows."""
-    root = synthesize_corpus(tmp_path / "c", SynthConfig(sessions=3, clips_per_session=1, frames=60), progress=False)
+    root = synthesize_corpus(tmp_path / "c", SynthConfig(sessions=5, clips_per_session=2, frames=60), progress=False)
     tok, gen, bench = tmp_path / "tok", tmp_path / "gen", tmp_path / "bench"
     assert main(["train", "tokenizer", "--data", str(root), "--out", str(tok), *SMALL, "--window", "16",
                  "--batch-size", "4"]) == 0
