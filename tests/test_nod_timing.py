@@ -9,33 +9,20 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import soundfile as sf
 
-from facereact.data.clip_io import save_emotion
-from facereact.data.paths import AUDIO_DIR, FACE_DIR
 from facereact.generator.generate import generate_split
 from facereact.generator.model import GeneratorConfig
 from facereact.generator.sampling import Sampling
 from facereact.generator.training import GeneratorTraining, train_generator
-from facereact.layout import EMOTION_DIM, EMOTION_NAMES, FACE_DIM, FPS, face_index
+from facereact.layout import FACE_DIM, FPS, face_index
 from facereact.metrics.behaviour import REACTIONS, reaction_response
 from facereact.metrics.behaviour_inputs import load_behaviour_truth
-from facereact.tokenizer.model import TokenizerConfig
-from facereact.tokenizer.training import TokenizerLoss, train_tokenizer
 from facereact.train.schedules import TrainConfig
+
+from tests.toy import toy_tokenizer, write_person, write_split
 
 FRAMES, RATE = 400, 16000
 NOD_DELAY_S = 0.5
-
-
-def _person(root: Path, split: str, path: str, face: np.ndarray, audio: np.ndarray) -> None:
-    site, session, person, clip = path.split("/")
-    (root / split / FACE_DIR / path).parent.mkdir(parents=True, exist_ok=True)
-    np.save(root / split / FACE_DIR / f"{path}.npy", face.astype(np.float32))
-    save_emotion(root / split / "Emotion" / site / session / person / f"{clip}.csv",
-                 np.zeros((len(face), EMOTION_DIM), np.float32), EMOTION_NAMES)
-    (root / split / AUDIO_DIR / path).parent.mkdir(parents=True, exist_ok=True)
-    sf.write(root / split / AUDIO_DIR / f"{path}.wav", audio, RATE)
 
 
 def _clip(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -64,23 +51,17 @@ def _corpus(root: Path) -> Path:
             for clip in (1, 2, 3):
                 speaker, listener = f"NoXI/{s:03d}_toy/Expert_video/{clip}", f"NoXI/{s:03d}_toy/Novice_video/{clip}"
                 speaker_audio, speaker_face, listener_audio, listener_face = _clip(rng)
-                _person(root, split, speaker, speaker_face, speaker_audio)
-                _person(root, split, listener, listener_face, listener_audio)
-                rows.append(f"{len(rows)},{speaker},{listener}")
-        (root / f"{split}.csv").write_text("\n".join([",speaker_path,listener_path", *rows]) + "\n")
-        n = 2 * len(rows)
-        np.save(root / f"neighbour_emotion_{split}.npy", np.eye(n))
+                write_person(root, split, speaker, speaker_face, speaker_audio, RATE)
+                write_person(root, split, listener, listener_face, listener_audio, RATE)
+                rows.append((speaker, listener))
+        write_split(root, split, rows)
     return root
 
 
 @pytest.fixture(scope="module")
 def toy(tmp_path_factory) -> tuple[Path, Path]:
     root = _corpus(tmp_path_factory.mktemp("nods"))
-    tokenizer = tmp_path_factory.mktemp("tok")
-    train_tokenizer(root, tokenizer, TokenizerConfig(levels=(7, 5, 5), width=32, layers=1, heads=2, emotion_layers=1,
-                                                     reader_width=8, reader_layers=1, context=8),
-                    TrainConfig(epochs=30, batch_size=16, lr=3e-3, warmup_steps=10), TokenizerLoss(window=32),
-                    progress=False)
+    tokenizer = toy_tokenizer(root, tmp_path_factory.mktemp("tok"), epochs=30)
     return root, tokenizer
 
 

@@ -8,34 +8,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pytest
-import soundfile as sf
 
-from facereact.data.clip_io import save_emotion
-from facereact.data.paths import AUDIO_DIR, FACE_DIR
 from facereact.data.personality import PERSON_COLUMN, PERSONALITY_FILE, write_personality
-from facereact.generator.generate import generate_pairs
 from facereact.generator.data import load_tokenized_pairs
+from facereact.generator.generate import generate_pairs
 from facereact.generator.model import GeneratorConfig, load_generator
 from facereact.generator.sampling import Sampling
 from facereact.generator.training import GeneratorTraining, train_generator
-from facereact.layout import EMOTION_DIM, EMOTION_NAMES, FACE_DIM, face_index
-from facereact.tokenizer.model import TokenizerConfig
-from facereact.tokenizer.training import TokenizerLoss, train_tokenizer
+from facereact.layout import FACE_DIM, face_index
 from facereact.train.schedules import TrainConfig
+
+from tests.toy import toy_tokenizer, write_person, write_split
 
 FRAMES, RATE = 150, 16000
 SMILE = [face_index("mouthSmileLeft"), face_index("mouthSmileRight")]
-
-
-def _person(root: Path, split: str, path: str, face: np.ndarray, rng: np.random.Generator) -> None:
-    site, session, person, clip = path.split("/")
-    (root / split / FACE_DIR / path).parent.mkdir(parents=True, exist_ok=True)
-    np.save(root / split / FACE_DIR / f"{path}.npy", face.astype(np.float32))
-    save_emotion(root / split / "Emotion" / site / session / person / f"{clip}.csv",
-                 np.zeros((len(face), EMOTION_DIM), np.float32), EMOTION_NAMES)
-    (root / split / AUDIO_DIR / path).parent.mkdir(parents=True, exist_ok=True)
-    sf.write(root / split / AUDIO_DIR / f"{path}.wav", rng.normal(0, 0.05, FRAMES * RATE // 25), RATE)
 
 
 def _corpus(root: Path) -> Path:
@@ -51,27 +37,16 @@ def _corpus(root: Path) -> Path:
                 for who in people:
                     face = rng.normal(0, 0.01, (FRAMES, FACE_DIM)).clip(0, None)
                     face[:, SMILE] += 0.5 * (table[who][1] - 1) / 4
-                    _person(root, split, f"{who}/{clip}", face, rng)
-                rows.append(f"{len(rows)},{people[0]}/{clip},{people[1]}/{clip}")
-        (root / f"{split}.csv").write_text("\n".join([",speaker_path,listener_path", *rows]) + "\n")
-        np.save(root / f"neighbour_emotion_{split}.npy", np.eye(2 * len(rows)))
+                    write_person(root, split, f"{who}/{clip}", face, rng.normal(0, 0.05, FRAMES * RATE // 25), RATE)
+                rows.append((f"{people[0]}/{clip}", f"{people[1]}/{clip}"))
+        write_split(root, split, rows)
         write_personality(root / split / PERSONALITY_FILE, PERSON_COLUMN, table)
     return root
 
 
-@pytest.fixture(scope="module")
-def toy(tmp_path_factory) -> tuple[Path, Path]:
-    root = _corpus(tmp_path_factory.mktemp("personal"))
-    tokenizer = tmp_path_factory.mktemp("tok")
-    train_tokenizer(root, tokenizer, TokenizerConfig(levels=(7, 5, 5), width=32, layers=1, heads=2, emotion_layers=1,
-                                                     reader_width=8, reader_layers=1, context=8),
-                    TrainConfig(epochs=20, batch_size=16, lr=3e-3, warmup_steps=10), TokenizerLoss(window=32),
-                    progress=False)
-    return root, tokenizer
-
-
-def test_a_personal_model_smiles_as_much_as_each_unseen_listener(toy, tmp_path: Path) -> None:
-    root, tokenizer = toy
+def test_a_personal_model_smiles_as_much_as_each_unseen_listener(tmp_path: Path) -> None:
+    root = _corpus(tmp_path / "corpus")
+    tokenizer = toy_tokenizer(root, tmp_path / "tok", epochs=20)
     train_generator(root, tokenizer, tmp_path / "gen", GeneratorConfig(width=32, heads=2, layers=1, context=16,
                                                                        dropout=0.0),
                     TrainConfig(epochs=20, batch_size=16, lr=2e-3, warmup_steps=10), GeneratorTraining(window=32),
