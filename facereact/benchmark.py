@@ -110,8 +110,7 @@ def benchmark(root: str | Path, out: str | Path, model_dirs: list[str | Path] = 
                 name, stem = name + ", personal", stem + "_personal"
             how = sampling if isinstance(sampling, Sampling) else own_sampling(generator, sampling)
             if how != own_sampling(generator):
-                tag = f"t{how.temperature:g}_k{how.top_k}_p{how.top_p}_g{how.guidance:g}_r{how.guidance_ramp}"
-                stem, name = f"{stem}_{tag}", f"{name} {tag}"
+                stem, name = f"{stem}_{how.tag}", f"{name} {how.tag}"
             told = {"personal": True} if personal else {}  # who listens, for a personal row
             make = lambda: generate_split(generator, tokenizer, root, split, samples, how, seed,  # noqa: E731
                                           progress=progress, inputs=input_set, **told)

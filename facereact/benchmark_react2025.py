@@ -6,7 +6,7 @@ metrics/react2025.py with one target draw for all.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from tqdm import tqdm
@@ -17,6 +17,7 @@ from facereact.benchmark import system_name
 from facereact.data.mars import MarsCorpus
 from facereact.generator.generate import generate_mars
 from facereact.generator.model import load_generator
+from facereact.generator.sampling import own_sampling
 from facereact.io import write_text_atomic
 from facereact.layout import MARS_FPS
 from facereact.metrics.persona import PERSONA_COLUMNS, PERSONA_NOTE, persona_fidelity, persona_row
@@ -26,9 +27,10 @@ from facereact.report import COLUMNS_2025, write_results
 
 def benchmark_react2025(root: str | Path, out: str | Path, split: str = "val", directions: str = "both",
                         samples: int = 10, seed: int = 0, draw_seed: int = SEED, model_dirs: Sequence[str | Path] = (),
-                        progress: bool = True) -> tuple[dict, str]:
+                        progress: bool = True, sampling: Mapping[str, float] | None = None) -> tuple[dict, str]:
     """Every rule-based baseline's and generator's figures; `seed` drives Random and the
-    generators' sampling, `draw_seed` the target draw."""
+    generators' sampling, `draw_seed` the target draw; sampling: the settings to change from each
+    generator's own (e.g. {"guidance": 3}), which then names its rows."""
     corpus, train = MarsCorpus(root, split), MarsCorpus(root, "train")
     inputs = corpus.inputs(directions)
     means = per_frame_means(train)
@@ -42,12 +44,14 @@ def benchmark_react2025(root: str | Path, out: str | Path, split: str = "val", d
     real = {c.name: corpus.coefficients(c.partner) for c in inputs} if model_dirs else {}
     for folder in map(Path, model_dirs):
         generator, tokenizer = load_generator(folder)
+        how = own_sampling(generator, sampling)
+        tag = "" if how == own_sampling(generator) else f" {how.tag}"
         # a personal generator twice: told no listener (the generic tracks), then each listener's personality
         for personal in (False, True) if generator.personal else (False,):
             faces: dict = {}
-            predictions = generate_mars(generator, tokenizer, root, split, samples, seed=seed, progress=progress,
+            predictions = generate_mars(generator, tokenizer, root, split, samples, how, seed, progress,
                                         personal=personal, faces=faces)
-            name = system_name(generator, tokenizer, folder) + (", personal" if personal else "")
+            name = system_name(generator, tokenizer, folder) + tag + (", personal" if personal else "")
             scored = evaluate_react2025({c.name: predictions[c.name] for c in inputs}, corpus, directions, draw_seed)
             results[name] = {f: scored[f] for f in FIGURES}
             if len(inputs) >= 3:

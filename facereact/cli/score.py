@@ -115,7 +115,7 @@ def _benchmark(args: argparse.Namespace) -> int:
         from facereact.benchmark_react2025 import benchmark_react2025
 
         _, table = benchmark_react2025(args.data, args.out, args.split, args.directions, args.samples, args.seed,
-                                       model_dirs=args.models)
+                                       model_dirs=args.models, sampling=given_flags(args, SAMPLING_FLAGS))
         print(table)
         print(f"written to {args.out}/results.md, .csv, .json and targets.json")
         return 0

@@ -39,6 +39,11 @@ class Sampling:
         if self.guidance_ramp < 0:
             raise UsageError("guidance_ramp must be >= 0 frames")
 
+    @property
+    def tag(self) -> str:
+        """These settings in a file or row name (a benchmark's rows under other sampling)."""
+        return f"t{self.temperature:g}_k{self.top_k}_p{self.top_p}_g{self.guidance:g}_r{self.guidance_ramp}"
+
     def guidance_at(self, frames: torch.Tensor) -> torch.Tensor:
         """The guidance (float32, shaped like `frames`) for rows at these frames of their
         conversations (frame 0: the first): the one place a sampler's guidance is made, each row its

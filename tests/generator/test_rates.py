@@ -80,6 +80,12 @@ def test_train_generate_and_score_on_mars(mars: Path, tiny_corpus: Path, tmp_pat
                  "--out", str(bench)]) == 0
     results = json.loads((bench / "results.json").read_text())
     assert set(results) == {"GroundTruth", "Random", "Mime", "MeanSeq", "MeanFr", "Ours (FSQ, online, gen)"}
+    # sampling flags change the generator's own sampling, and name its row (never silently ignored)
+    assert main(["benchmark", "--protocol", "react2025", "--data", str(mars), "--models", str(gen), "--samples", "2",
+                 "--guidance", "1.5", "--out", str(tmp_path / "bench2")]) == 0
+    other = json.loads((tmp_path / "bench2" / "results.json").read_text())
+    [name] = [n for n in other if n.startswith("Ours")]
+    assert "_g1.5_" in name and other[name]["FRC"] != results["Ours (FSQ, online, gen)"]["FRC"]
     capsys.readouterr()
     assert main(["generate", "--model", str(gen), "--data", str(tiny_corpus), "--split", "val",
                  "--out", str(tmp_path / "p2.npz")]) == 2
