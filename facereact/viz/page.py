@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 from facereact.io import write_text_atomic
 from facereact.metrics.behaviour import BEHAVIOUR_COLUMNS, BEHAVIOUR_NOTE
+from facereact.metrics.persona import PERSONA_COLUMNS, PERSONA_NOTE
 from facereact.report import COLUMNS, COLUMNS_2025, best_rows
 
 _STYLE = """
@@ -73,6 +74,10 @@ def write_results_page(folder: str | Path, title: str = "facereact results", int
     if behaviour_json.is_file():
         parts.append("<h2>Behaviour: when the listener reacts</h2>")
         parts.append(_table(json.loads(behaviour_json.read_text()), BEHAVIOUR_COLUMNS, BEHAVIOUR_NOTE, "behaviour"))
+    persona_json = folder / "persona.json"
+    if persona_json.is_file():
+        parts.append("<h2>Persona fidelity: does each listener keep its person's style</h2>")
+        parts.append(_table(json.loads(persona_json.read_text()), PERSONA_COLUMNS, PERSONA_NOTE, "persona"))
     animations: dict[str, list[Path]] = {}
     for path in sorted(folder.iterdir()):
         if path.suffix in (".gif", ".mp4") and not path.name.startswith("."):  # dot files: unfinished writes
