@@ -62,11 +62,12 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _report_behaviour(result: dict, args: argparse.Namespace) -> int:
-    """The REACT figures with the behaviour figures when the predictions carry faces: the table's row
-    on stdout, every curve in --out too (metrics/behaviour.py)."""
+    """The REACT figures with the behaviour and persona figures when the predictions carry faces: the
+    tables' rows on stdout, every curve in --out too (metrics/behaviour.py, metrics/persona.py)."""
     from facereact.metrics.behaviour import behaviour_row
     from facereact.metrics.behaviour_inputs import load_behaviour_truth
     from facereact.metrics.files import read_npz
+    from facereact.metrics.persona import persona_fidelity, persona_row
 
     faces = read_npz(Path(args.pred)).get("pred_face")
     if faces is None:
@@ -76,6 +77,8 @@ def _report_behaviour(result: dict, args: argparse.Namespace) -> int:
     figures, row = truth.score(faces)
     result["behaviour"] = row
     result["behaviour_real"] = behaviour_row(truth.figures, truth.figures)
+    if len(faces) >= 3:  # a correlation across clips
+        result["persona"] = persona_row(persona_fidelity(truth.listener_face, list(faces), truth.fps))
     shown = dict(result)
     result["behaviour_curves"] = {"generated": figures, "real listeners": truth.figures}
     return _report(result, args.out, shown=shown)

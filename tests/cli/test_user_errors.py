@@ -201,9 +201,16 @@ def test_evaluate_adds_the_behaviour_figures_when_predictions_carry_faces(tiny_c
     assert main(["evaluate", str(copy), "--data", str(tiny_corpus), "--quiet", "--out", str(out)]) == 0
     result = json.loads(out.read_text())
     assert result["behaviour"] == result["behaviour_real"] and result["behaviour"]["head spectrum"] == 0.0
+    assert "persona" not in result  # two rows: no correlation across clips
     curves = result["behaviour_curves"]
     assert curves["generated"]["reactions"]["nod"]["curve"] == curves["real listeners"]["reactions"]["nod"]["curve"]
     assert "behaviour_curves" not in json.loads(capsys.readouterr().out)  # the curves go to --out only
+    train = load_eval_set(tiny_corpus, "train", 120)  # more rows: the real listeners are their own persona
+    own = pred_file(tmp_path / "own.npz", tiny_corpus, "train", rows=len(train.listener_face),
+                    pred_face=np.repeat(train.listener_face[:, None], 2, 1))
+    assert main(["evaluate", str(own), "--data", str(tiny_corpus), "--split", "train", "--quiet", "--out", str(out)]) == 0
+    persona = json.loads(out.read_text())["persona"]
+    assert len(train.listener_face) >= 3 and persona["error"] == 0.0 and persona["expressiveness r"] == 1.0
     assert main(["evaluate", str(copy), "--data", str(tiny_corpus), "--quiet", "--no-behaviour",
                  "--out", str(out)]) == 0
     assert "behaviour" not in json.loads(out.read_text())
