@@ -92,6 +92,9 @@ def test_the_step_refuses_what_it_cannot_export() -> None:
     offline, _ = models(offline=True)
     with pytest.raises(UsageError, match="offline"):
         ListenerStep(offline, tokenizer, 2, GUIDED, RATE)
+    personal, _ = models(personality=5)
+    with pytest.raises(UsageError, match="generic listeners; this generator is personal"):
+        ListenerStep(personal, tokenizer, 2, GUIDED, RATE)
 
 
 @pytest.fixture(scope="module")
