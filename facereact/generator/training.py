@@ -199,7 +199,8 @@ def train_generator(data: str | Path, tokenizer_dir: str | Path, out: str | Path
                     settings: GeneratorTraining = GeneratorTraining(), resume: bool = False, progress: bool = True,
                     max_steps: int | None = None, personal: bool = False) -> ReactionGenerator:
     """Train under `out`; the folder then holds the generator and a copy of its tokenizer.
-    personal: conditioned on the listener's personality (a MARS 2026 corpus's personality files)."""
+    personal: conditioned on the listener's personality (MARS 2026's personality files, or a REACT
+    2024-layout split's personality.csv: data/personality.py)."""
     out = Path(out)
     t0 = time.perf_counter()
     rates = corpus_rates(data)  # the model runs at the corpus's frame rate, on its audio feature
@@ -213,8 +214,9 @@ def train_generator(data: str | Path, tokenizer_dir: str | Path, out: str | Path
     if personal:
         known = sum(p.listener_personality is not None for p in train_pairs)
         if not known:
-            raise UsageError(f"{data}: no listener personality in the train split (a MARS 2026 corpus's "
-                             f"personality/listener.csv and speaker.csv): a personal generator needs it")
+            raise UsageError(f"{data}: no listener personality in the train split (MARS 2026's "
+                             f"personality/{{listener,speaker}}.csv, or train/personality.csv in the REACT 2024 "
+                             f"layout): a personal generator needs it")
         config = replace(config, personality=len(PERSONALITY_NAMES))
     config = replace(config, levels=tokenizer.levels, audio_mean=mean, audio_std=std, fps=rates.fps,
                      audio_feature=rates.audio_feature, face_mean=tokenizer.config.face_mean,
