@@ -43,7 +43,7 @@ def personality_values(personality: Personality) -> np.ndarray | None:
                          f"got shape {values.shape}")
     if not (np.isfinite(values).all() and (values >= 0).all() and (values <= 1).all()):
         raise UsageError(f"a personality's traits lie in [0, 1] (the release's 1..5 as (v - 1) / 4), "
-                         f"got {values.tolist()}")
+                         f"got {[round(float(v), 4) for v in values]}")
     return values
 
 
