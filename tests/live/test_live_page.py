@@ -99,3 +99,31 @@ def test_the_page_streams_the_microphone_shows_k_moving_heads_and_holds_while_th
     assert len(set(map(tuple, live["heads"]))) > 3  # the pose the page drew, frame by frame
     assert latency.startswith("round trip p50") and timeline > 500
     assert held[1] - before[1] >= 20 and held[0] == before[0], f"frames and moves while speaking: {before} -> {held}"
+
+
+def test_the_page_offers_a_personal_model_its_listener_and_says_who_in_the_hello(tmp_path: Path) -> None:
+    from tests.generator.test_personal import personal_models
+
+    rate = 48000
+    sf.write(tmp_path / "speaker.wav", (np.sin(np.arange(rate * 3) / 7.0) * 0.3).astype(np.float32), rate,
+             subtype="PCM_16")
+    browser = _browser(tmp_path / "speaker.wav")
+    generator, tokenizer = personal_models()
+    server = ReactionServer(generator, tokenizer, limits=Limits(idle_seconds=10))
+    told = None
+    try:
+        with ServerThread(server) as port:
+            browser.get(f"http://127.0.0.1:{port}/")
+            assert browser.find_element("id", "who").is_displayed()  # a personal model: the control shows
+            browser.execute_script("document.getElementById('personality').value = '0.9,0.8,0.3,0.2,0.9';")
+            browser.find_element("id", "start").click()
+            deadline, frames = time.monotonic() + 20, 0
+            while time.monotonic() < deadline and (told is None or frames < 5):
+                for engine in list(server.engines.values()):
+                    for conversation in list(engine.conversations.values()):
+                        told = conversation.personality
+                frames = browser.execute_script("return window.facereact.frames;")
+                time.sleep(0.1)
+    finally:
+        browser.quit()
+    assert told is not None and np.allclose(told, [0.9, 0.8, 0.3, 0.2, 0.9]) and frames >= 5
