@@ -35,10 +35,12 @@ from facereact.viz.page import write_results_page
 SESSIONS = 32
 
 
-def intro(corpus: MarsSynthConfig | None) -> str:
+def intro(corpus: MarsSynthConfig | None, personal: bool = False) -> str:
     made = (f"A synthetic MARS-layout corpus ({corpus.sessions} sessions, 30 fps, clips of "
             f"{corpus.min_frames}-{corpus.max_frames} frames)" if corpus else "The MARS corpus in corpus/")
-    return (f"{made}: the FSQ tokenizer and the online generator trained on it (wav2vec2 features), 10 "
+    which = ("a personal online generator (conditioned on the listener's Big Five; scored told no one, the generic "
+             "tracks, and told each listener's personality, the personal ones)" if personal else "the online generator")
+    return (f"{made}: the FSQ tokenizer and {which} trained on it (wav2vec2 features), 10 "
             "reactions per validation clip scored with the REACT 2025/2026 protocol beside the challenge's "
             "rule-based baselines: each input's targets drawn from its own session, clips of any length "
             "(docs/metrics.md).")
@@ -47,10 +49,12 @@ def intro(corpus: MarsSynthConfig | None) -> str:
 def run_mars_demo(out: str | Path, sessions: int = SESSIONS, seed: int = 0, tokenizer_epochs: int = 20,
                   generator_epochs: int = 30, synth: MarsSynthConfig | None = None,
                   tokenizer_config: TokenizerConfig = TokenizerConfig(),
-                  generator_config: GeneratorConfig = GeneratorConfig(), batch_size: int | None = None) -> Path:
+                  generator_config: GeneratorConfig = GeneratorConfig(), batch_size: int | None = None,
+                  personal: bool = False) -> Path:
     """The defaults fit the 15-minute budget on 2 CPU cores (docs/demo.md). synth: the synthetic
     corpus's settings (default: `sessions` sessions, the rest MarsSynthConfig's); batch_size: both
-    trainings' (default: theirs)."""
+    trainings' (default: theirs); personal: the generator conditioned on the listener's personality
+    (REACT 2026), scored told no one and told who (a second generation pass)."""
     batch = {} if batch_size is None else {"batch_size": batch_size}
     out = Path(out)
     corpus = out / "corpus"
@@ -69,24 +73,24 @@ def run_mars_demo(out: str | Path, sessions: int = SESSIONS, seed: int = 0, toke
     if not report.ok:
         raise SystemExit(1)
     clock.lap("corpus")
-    tok_dir, gen_dir = out / "tokenizer", out / "generator_online"
+    tok_dir, gen_dir = out / "tokenizer", out / ("generator_personal" if personal else "generator_online")
     if not already_trained(tok_dir):
         print(f"[demo] training the FSQ tokenizer ({tokenizer_epochs} epochs)")
         train_tokenizer(corpus, tok_dir, tokenizer_config, replace(TOKENIZER_SCHEDULE, epochs=tokenizer_epochs,
                                                                    seed=seed, **batch))
     clock.lap("tokenizer")
     if not already_trained(gen_dir):
-        print(f"[demo] training the online generator ({generator_epochs} epochs)")
+        print(f"[demo] training the online {'personal ' if personal else ''}generator ({generator_epochs} epochs)")
         train_generator(corpus, tok_dir, gen_dir, generator_config,
-                        replace(GENERATOR_SCHEDULE, epochs=generator_epochs, seed=seed, **batch))
+                        replace(GENERATOR_SCHEDULE, epochs=generator_epochs, seed=seed, **batch), personal=personal)
     clock.lap("online generator")
     print("[demo] generating and scoring ours beside the challenge's baselines on val (react2025)")
     _, table = benchmark_react2025(corpus, out, "val", "both", SAMPLES, seed, model_dirs=[gen_dir])
     print(table)
     clock.lap("generate and evaluate")
     plot_training_curve(tok_dir / "joint" / "train_log.csv", out / "tokenizer_training.png", ("loss", "face_l1"))
-    plot_training_curve(gen_dir / "train_log.csv", out / "generator_online_training.png", ("loss", "val_loss"))
-    page = write_results_page(out, "facereact demo: REACT 2025/2026 (MARS)", intro(made))
+    plot_training_curve(gen_dir / "train_log.csv", out / f"{gen_dir.name}_training.png", ("loss", "val_loss"))
+    page = write_results_page(out, "facereact demo: REACT 2025/2026 (MARS)", intro(made, personal))
     clock.lap("pictures")
     print(clock.table())
     write_text_atomic(out / "timings.json", json.dumps(clock.seconds, indent=1))

@@ -37,3 +37,15 @@ def test_the_mars_demo_refuses_a_react2024_corpus(tmp_path: Path, tiny_corpus: P
     with pytest.raises(DataError, match="not a MARS corpus"):
         run_mars_demo(tmp_path / "demo")
     assert main(["demo", "--layout", "mars", "--settings", "offline", "--out", str(tmp_path / "x")]) == 2
+
+
+def test_the_personal_mars_demo_scores_both_tracks(tmp_path: Path) -> None:
+    out = run_mars_demo(tmp_path / "demo", seed=0, tokenizer_epochs=1, generator_epochs=1, personal=True,
+                        synth=MarsSynthConfig(sessions=2, clips_per_session=1, min_frames=150, max_frames=160),
+                        tokenizer_config=TokenizerConfig(width=16, layers=1, heads=2, context=8),
+                        generator_config=GeneratorConfig(width=16, layers=1, heads=2, context=8), batch_size=4)
+    results = json.loads((out / "results.json").read_text())
+    assert {"Ours (FSQ, online, generator_personal)", "Ours (FSQ, online, generator_personal), personal"} <= set(results)
+    assert (out / "generator_personal_training.png").is_file()
+    assert "a personal online generator" in (out / "index.html").read_text()
+    assert main(["demo", "--personal", "--out", str(tmp_path / "x")]) == 2  # the REACT 2024 demo has no personal run

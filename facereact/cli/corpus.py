@@ -62,8 +62,11 @@ def _demo(args: argparse.Namespace) -> int:
         if args.settings != ["online"]:
             raise UsageError("--settings is for --layout react2024: the MARS demo trains the online generator")
         out = args.out or "results/demo_mars"
-        run_mars_demo(out, sessions=args.sessions or SESSIONS, seed=args.seed)
+        run_mars_demo(out, sessions=args.sessions or SESSIONS, seed=args.seed, personal=args.personal)
         return 0
+    if args.personal:
+        raise UsageError("--personal is for --layout mars (REACT 2026's personalised tracks); on a REACT 2024-layout "
+                         "corpus: facereact train generator --personal")
     from facereact.demo import run_demo
 
     run_demo(args.out or "results/demo", sessions=args.sessions or 36, seed=args.seed, settings=tuple(args.settings))
@@ -150,6 +153,9 @@ def register(verbs) -> dict:
     p.add_argument("--settings", nargs="+", default=["online"], choices=("online", "offline", "distilled"),
                    help="generators to train (default: online, the one a robot streams; each adds ~6 min; "
                         "distilled: the online one's guidance in one pass, ~6 min more)")
+    p.add_argument("--personal", action="store_true",
+                   help="mars: a personal generator (told each listener's personality or not: both tracks' rows and "
+                        "the persona table), about 3 min more")
     p.set_defaults(func=_demo)
 
     p = verbs.add_parser("render", help="animated faces (GIF/MP4): face files, or a clip with its reactions")
