@@ -37,7 +37,10 @@ def personality_values(personality: Personality) -> np.ndarray | None:
             personality = [float(given[n]) for n in names]
         except (TypeError, ValueError):
             raise UsageError(f"a personality's traits are numbers in [0, 1], got {dict(personality)}") from None
-    values = np.asarray(personality, dtype=np.float32)
+    try:
+        values = np.asarray(personality, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise UsageError(f"a personality is {len(PERSONALITY_NAMES)} numbers in [0, 1], got {personality!r:.80}") from None
     if values.shape != (len(PERSONALITY_NAMES),):
         raise UsageError(f"a personality is {len(PERSONALITY_NAMES)} values ({', '.join(PERSONALITY_NAMES)}), "
                          f"got shape {values.shape}")

@@ -89,6 +89,9 @@ def test_bad_personalities_are_refused_by_name() -> None:
         personality_values([1, 2, 3, 4, 5])
     with pytest.raises(UsageError, match="5 values"):
         personality_values([0.5, 0.5])
+    for bad in ("calm", ["a", "b", "c", "d", "e"], True):  # what a client may send in a hello
+        with pytest.raises(UsageError, match="a personality is 5"):
+            personality_values(bad)
     with pytest.raises(UsageError, match=r"missing \['Openness'\]"):
         personality_values(dict(zip(PERSONALITY_NAMES[:4], [0.5] * 4)))
     with pytest.raises(UsageError, match=r"unknown \['humour'\]"):
