@@ -29,7 +29,7 @@ from facereact.layout import CLIP_FRAMES
 from facereact.metrics import evaluate_both
 from facereact.metrics.behaviour import BEHAVIOUR_COLUMNS, BEHAVIOUR_NOTE
 from facereact.metrics.behaviour_inputs import BehaviourTruth, load_behaviour_truth
-from facereact.metrics.persona import PERSONA_COLUMNS, PERSONA_NOTE, persona_fidelity, persona_row
+from facereact.metrics.persona import PERSONA_COLUMNS, PERSONA_NOTE, PersonaTruth, persona_row
 from facereact.model_files import folder_fingerprint, model_kind
 from facereact.report import write_results
 from facereact.tokenizer.model import FaceTokenizer
@@ -130,10 +130,11 @@ def benchmark(root: str | Path, out: str | Path, model_dirs: list[str | Path] = 
     if with_behaviour:
         truth = load_behaviour_truth(root, split, frames, data)
         table += "\n" + _behaviour_table(out, truth, systems)
-        personas = {name: persona_row(persona_fidelity(truth.listener_face, list(pred.face[:, :, :frames]), truth.fps))
-                    for name, pred in predictions.items() if pred.face is not None and len(truth.listener_face) >= 3}
-        if personas:  # (a correlation across clips: at least 3)
-            table += "\n" + write_results(out, personas, stem="persona", columns=PERSONA_COLUMNS, note=PERSONA_NOTE)
+        faced = {name: pred for name, pred in predictions.items() if pred.face is not None}
+        if faced and len(truth.listener_face) >= 3:  # a correlation across clips
+            personas = PersonaTruth(truth.listener_face, truth.fps)
+            rows = {name: persona_row(personas.score(list(pred.face[:, :, :frames]))) for name, pred in faced.items()}
+            table += "\n" + write_results(out, rows, stem="persona", columns=PERSONA_COLUMNS, note=PERSONA_NOTE)
     return results, table
 
 

@@ -20,7 +20,7 @@ from facereact.generator.model import load_generator
 from facereact.generator.sampling import own_sampling
 from facereact.io import write_text_atomic
 from facereact.layout import MARS_FPS
-from facereact.metrics.persona import PERSONA_COLUMNS, PERSONA_NOTE, persona_fidelity, persona_row
+from facereact.metrics.persona import PERSONA_COLUMNS, PERSONA_NOTE, PersonaTruth, persona_row
 from facereact.metrics.react2025 import FIGURES, SEED, evaluate_react2025
 from facereact.report import COLUMNS_2025, write_results
 
@@ -40,8 +40,9 @@ def benchmark_react2025(root: str | Path, out: str | Path, split: str = "val", d
         scored = evaluate_react2025(predictions, corpus, directions, draw_seed)
         results[name] = {f: scored[f] for f in FIGURES}
         draws = scored["targets"]
-    personas = {}  # each real listener's face, for the persona table
-    real = {c.name: corpus.coefficients(c.partner) for c in inputs} if model_dirs else {}
+    personas = {}  # the persona table's rows, against the real listeners' styles measured once
+    truth = PersonaTruth([corpus.coefficients(c.partner) for c in inputs], MARS_FPS) \
+        if model_dirs and len(inputs) >= 3 else None
     for folder in map(Path, model_dirs):
         generator, tokenizer = load_generator(folder)
         how = own_sampling(generator, sampling)
@@ -54,9 +55,8 @@ def benchmark_react2025(root: str | Path, out: str | Path, split: str = "val", d
             name = system_name(generator, tokenizer, folder) + tag + (", personal" if personal else "")
             scored = evaluate_react2025({c.name: predictions[c.name] for c in inputs}, corpus, directions, draw_seed)
             results[name] = {f: scored[f] for f in FIGURES}
-            if len(inputs) >= 3:
-                personas[name] = persona_row(persona_fidelity([real[c.name] for c in inputs],
-                                                              [faces[c.name] for c in inputs], MARS_FPS))
+            if truth is not None:
+                personas[name] = persona_row(truth.score([faces[c.name] for c in inputs]))
     table = write_results(out, results, columns=COLUMNS_2025)
     write_text_atomic(Path(out) / "targets.json", json.dumps(draws, indent=2) + "\n")
     note = (f"\n{split}, {len(inputs)} inputs ({directions}), K = {samples}, target draw seed {draw_seed} "

@@ -82,15 +82,15 @@ class _Session:
         """Drop the stream states now, not when the session object is collected."""
         self.state = self.decode_state = None
 
-    def _next_tokens(self, active: np.ndarray | None = None) -> torch.Tensor:
-        """The next token of every reaction of every conversation, or of the `active` ones."""
+    def _next_tokens(self, active: np.ndarray | None, who: torch.Tensor | None) -> torch.Tensor:
+        """The next token of every reaction of every conversation, or of the `active` ones, whose
+        listeners are `who` (their rows of self.who)."""
         head, k = self.generator.head, self.samples
         c = self.clips if active is None else len(active)
         previous, rngs, speakers = self.previous, self.rngs, None
         if active is not None:
             previous = previous.view(self.clips, k)[torch.from_numpy(active)].reshape(-1)
             rngs, speakers = [self.rngs[i] for i in active], active
-        who = self.who if self.who is None or active is None else self.who[torch.from_numpy(active)]
         if not self.guided:
             rows = None if active is None else conversation_rows(active, k)
             who = None if who is None else who.repeat_interleave(k, 0)
@@ -239,7 +239,7 @@ class StreamingSession(_Session):
         self.generator.speaker_step(self.generator.speaker_embedding(a, f, e, speaker_token, *on, who), self.state,
                                     active)
         self.inputs_seen.update(describe(*flags) for flags in set(zip(has_face, has_emotion, read)))
-        return self._take_turns(self._emit(self._next_tokens(active), active), speaking, active)
+        return self._take_turns(self._emit(self._next_tokens(active, who), active), speaking, active)
 
     def _take_turns(self, frame: ListenerFrame, speaking: np.ndarray | None, active: np.ndarray | None
                     ) -> ListenerFrame:
@@ -353,7 +353,7 @@ class OfflineSession(_Session):
 
     @torch.inference_mode()
     def next_frame(self) -> ListenerFrame:
-        return self._emit(self._next_tokens())
+        return self._emit(self._next_tokens(None, self.who))
 
 
 @torch.inference_mode()

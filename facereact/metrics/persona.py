@@ -40,26 +40,45 @@ def styles(face: np.ndarray, fps: float) -> dict[str, float]:
             "nods/min": float(nod_onsets(faces, fps).sum(-1).mean() / minutes)}
 
 
+class PersonaTruth:
+    """The real listeners' styles, measured once, against which any number of systems are scored
+    (as metrics/behaviour_inputs.BehaviourTruth is for the behaviour figures)."""
+
+    def __init__(self, real: list[np.ndarray], fps: float) -> None:
+        """real[n] (T_n, FACE_DIM): the real listener of clip n."""
+        if len(real) < 3:
+            raise ValueError(f"persona fidelity needs at least 3 clips (a correlation across them), got {len(real)}")
+        self.fps, self.clips = fps, len(real)
+        measured = [styles(f, fps) for f in real]
+        self.truth = {name: np.array([m[name] for m in measured]) for name in STYLES}
+
+    def score(self, generated: list[np.ndarray]) -> dict:
+        """generated[n] (K, T_n, FACE_DIM), the same clips: per style, the correlation across clips
+        ("r") and the error in real spreads ("error"), then their means over the styles
+        ("fidelity", "error")."""
+        if len(generated) != self.clips:
+            raise ValueError(f"persona fidelity needs the same clips, got {self.clips} real and {len(generated)} generated")
+        made = [styles(f, self.fps) for f in generated]
+        out: dict = {"styles": {}}
+        for name in STYLES:
+            a, b = self.truth[name], np.array([m[name] for m in made])
+            spread = a.std()
+            r = float(np.corrcoef(a, b)[0, 1]) if spread > 0 and b.std() > 0 else 0.0
+            error = float(np.abs(b - a).mean() / spread) if spread > 0 else float("nan")
+            out["styles"][name] = {"r": round(r, 4), "error": round(error, 4)}
+        rs = [s["r"] for s in out["styles"].values()]
+        errors = [s["error"] for s in out["styles"].values() if np.isfinite(s["error"])]
+        out["fidelity"] = round(float(np.mean(rs)), 4)
+        out["error"] = round(float(np.mean(errors)), 4) if errors else float("nan")
+        return out
+
+
 def persona_fidelity(real: list[np.ndarray], generated: list[np.ndarray], fps: float) -> dict:
-    """real[n] (T_n, FACE_DIM) and generated[n] (K, T_n, FACE_DIM), one per clip: per style, the
-    correlation across clips ("r") and the error in real spreads ("error"), then their means over
-    the styles ("fidelity", "error")."""
+    """real[n] (T_n, FACE_DIM) and generated[n] (K, T_n, FACE_DIM), one per clip: PersonaTruth's
+    score of one system."""
     if len(real) != len(generated) or len(real) < 3:
         raise ValueError(f"persona fidelity needs the same clips, at least 3, got {len(real)} and {len(generated)}")
-    truth = [styles(f, fps) for f in real]
-    made = [styles(f, fps) for f in generated]
-    out: dict = {"styles": {}}
-    for name in STYLES:
-        a, b = np.array([t[name] for t in truth]), np.array([m[name] for m in made])
-        spread = a.std()
-        r = float(np.corrcoef(a, b)[0, 1]) if a.std() > 0 and b.std() > 0 else 0.0
-        error = float(np.abs(b - a).mean() / spread) if spread > 0 else float("nan")
-        out["styles"][name] = {"r": round(r, 4), "error": round(error, 4)}
-    rs = [s["r"] for s in out["styles"].values()]
-    errors = [s["error"] for s in out["styles"].values() if np.isfinite(s["error"])]
-    out["fidelity"] = round(float(np.mean(rs)), 4)
-    out["error"] = round(float(np.mean(errors)), 4) if errors else float("nan")
-    return out
+    return PersonaTruth(real, fps).score(generated)
 
 
 # The persona table's columns: each style's correlation, then the means.
