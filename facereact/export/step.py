@@ -11,7 +11,7 @@ the random numbers, so a run is reproducible in any language), whether the liste
 shown, and the next state. Every state tensor has a fixed shape: each
 attention keeps its last `context + 1` frames, oldest first, and masks the slots no frame has
 reached (counted in `frames`, or `face_frames` for the face encoder, which starts over whenever a
-face comes back after frames without one), as nn/blocks.Band's rings do in the session.
+face comes back after frames without one), as the rings of nn/ring.py do in the session.
 
 The arithmetic is the session's (generator/session.py) in the same order where it matters
 (guidance mixes the digit head's hidden activations; a digit is the first level whose cumulative

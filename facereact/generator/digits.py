@@ -8,6 +8,7 @@ codebook (VQ, LFQ) is the one-digit case, levels = (vocab,).
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -100,7 +101,7 @@ class DigitHead(TokenDigits):
         width = h.shape[-1]
         pre = torch.addmm(bias, both, weight.t())  # (rows [x 2], digits * width)
         if fast.enabled(pre) and how.top_k is None and how.top_p is None:  # the loop below, compiled
-            return fast.sample_digits(self, pre, rows, None if h_free is None else g, how.temperature, u)
+            return fast.sample_digits(fast.arrays(self, _compiled_weights), pre, rows, None if h_free is None else g, how.temperature, u)
         grouped = pre.view(1 if h_free is None else 2, rows, -1)
         digits = []
         for i, output in enumerate(self.outputs):
@@ -128,3 +129,24 @@ class DigitHead(TokenDigits):
                 images = [c.weight @ weight[(i + 1) * width:].t() for i, c in enumerate(self.chosen)]
             self._fused_key, self._fused_value = key, (weight, bias, images)
         return self._fused_value
+
+
+def _compiled_weights(head: DigitHead) -> list:
+    """The head's sampling weights as the compiled loop takes them (nn/fast.py, sample_digits):
+    each digit's output layer padded to the most levels, the chosen digits' images packed, and
+    the digits' place values (least significant first)."""
+    weight, bias, images = head.fused()
+    width, count = weight.shape[1], len(head.levels)
+    most = max(head.levels)
+    w2 = np.zeros((count, most, width), np.float32)
+    b2 = np.zeros((count, most), np.float32)
+    for i, output in enumerate(head.outputs):
+        if getattr(output[1], "approximate", "none") != "none":
+            raise ValueError("the compiled sampling covers the exact GELU")
+        w2[i, :head.levels[i]] = output[2].weight.detach().numpy()
+        b2[i, :head.levels[i]] = output[2].bias.detach().numpy()
+    packed = np.zeros((max(count - 1, 1), most, max(count - 1, 1) * width), np.float32)
+    for i, image in enumerate(images):
+        packed[i, :image.shape[0], :image.shape[1]] = image.detach().numpy()
+    basis = np.cumprod((1, *head.levels[:-1])).astype(np.int64)
+    return [w2, b2, np.array(head.levels, np.int64), packed, basis]

@@ -28,8 +28,10 @@ from facereact.generator.digits import DigitHead, TokenEmbedding
 from facereact.generator.sampling import Sampling
 from facereact.layout import AUDIO_DIM, AUDIO_FEATURES, EMOTION_DIM, FACE_DIM, FPS, MOTION_DIM
 from facereact.model_files import CONFIG_FILE, config_from_dict, load_model_files, load_weights, save_model
-from facereact.nn.blocks import Band, Block, BlockState, band_mask, symmetric_band_mask
-from facereact.nn.cross import ListenerBlock, ListenerState
+from facereact.nn import ring
+from facereact.nn.blocks import Block, band_mask, symmetric_band_mask
+from facereact.nn.streaming import State
+from facereact.nn.cross import ListenerBlock
 from facereact.tokenizer.model import FaceTokenizer
 
 KIND = "generator"
@@ -105,18 +107,6 @@ class GeneratorOutput:
     nll: torch.Tensor | None = None  # (B, T) negative log-likelihood of the target tokens, when given
     logits: list[torch.Tensor] | None = None  # each digit's (B, T, levels_i) logits given the target's earlier digits
     right: torch.Tensor | None = None  # (B, T) whether every digit's greedy choice was right
-
-
-@dataclass
-class GeneratorState:
-    """One conversation's past, frame by frame: the speaker layers' (online), every layer's speaker
-    keys and values for the cross-attention (offline: the whole clip in `cross`; online: the band,
-    a ring per conversation, in `cross_bands`), and the listener layers'."""
-
-    speaker: list[BlockState]
-    cross: list[tuple[torch.Tensor, torch.Tensor] | None]  # offline
-    listener: list[ListenerState]
-    cross_bands: list[tuple[Band, Band]] | None = None  # online
 
 
 def _present(x: torch.Tensor, on: torch.Tensor | None, absent: torch.Tensor) -> torch.Tensor:
@@ -268,30 +258,34 @@ class ReactionGenerator(nn.Module):
         return out
 
     # -- generation, one frame at a time -----------------------------------------------------------
-    def new_state(self) -> GeneratorState:
-        return GeneratorState([BlockState() for _ in self.speaker_blocks], [None] * len(self.listener_blocks),
-                              [ListenerState() for _ in self.listener_blocks])
+    def init_state(self, clips: int, listener_rows: int) -> State:
+        """A new stream of `clips` conversations of `listener_rows` listener rows each (K, or 2K
+        with guidance): the listener layers' pasts and, online, the speaker layers' pasts and each
+        layer's ring of speaker keys and values for the cross-attention (its last context + 1
+        frames). Offline, prepare_offline adds the whole clip's keys and values ("cross")."""
+        cfg = self.config
+        state = {"listener": [block.init_state(clips * listener_rows, cfg.context) for block in self.listener_blocks]}
+        if not cfg.offline:
+            state["speaker"] = [block.init_state(clips, cfg.context) for block in self.speaker_blocks]
+            state["cross"] = [ring.new_ring(clips, cfg.heads, cfg.context + 1, cfg.width // cfg.heads)
+                              for _ in self.listener_blocks]
+        return state
 
-    def speaker_step(self, embedding: torch.Tensor, state: GeneratorState, rows: np.ndarray | None = None) -> None:
+    def speaker_step(self, embedding: torch.Tensor, state: State, rows: np.ndarray | None = None) -> None:
         """Online: push one speaker frame (B, 1, width) through the speaker layers, for every row of
-        `state` or for `rows` of it; keep each layer's keys and values for the listener (at most
-        context + 1 frames)."""
-        if state.cross_bands is None:
-            keep = self.config.context + 1
-            state.cross_bands = [(Band(keep, 2), Band(keep, 2)) for _ in self.listener_blocks]
-        for i, (block, lblock) in enumerate(zip(self.speaker_blocks, self.listener_blocks)):
-            embedding = block.step(embedding, state.speaker[i], self.config.context, rows)
-            k, v = lblock.cross.keys_values(embedding)
-            keys, values = state.cross_bands[i]
-            keys.append(k, rows)
-            values.append(v, rows)
+        `state` or for `rows` of it; keep each layer's keys and values for the listener."""
+        keep = self.config.context + 1
+        for block, lblock, own, cross in zip(self.speaker_blocks, self.listener_blocks, state["speaker"],
+                                             state["cross"]):
+            embedding = block.step(embedding, own, rows)
+            ring.append(cross, keep, *lblock.cross.keys_values(embedding), rows)
 
-    def prepare_offline(self, embedding: torch.Tensor, state: GeneratorState) -> None:
-        """Offline: the whole speaker clip (1, T, width) at once; keys and values of every frame."""
-        for i, (s, lblock) in enumerate(zip(self.speaker_layers(embedding), self.listener_blocks)):
-            state.cross[i] = lblock.cross.keys_values(s)
+    def prepare_offline(self, embedding: torch.Tensor, state: State) -> None:
+        """Offline: the whole speaker clip (clips, T, width) at once; keys and values of every frame."""
+        state["cross"] = [dict(zip(("keys", "values"), lblock.cross.keys_values(s)))
+                          for s, lblock in zip(self.speaker_layers(embedding), self.listener_blocks)]
 
-    def listener_step(self, previous: torch.Tensor, state: GeneratorState, t: int,
+    def listener_step(self, previous: torch.Tensor, state: State, t: int,
                       speaker_on: torch.Tensor | None = None, rows: np.ndarray | None = None,
                       speakers: np.ndarray | None = None, who: torch.Tensor | None = None) -> torch.Tensor:
         """previous (K,) token ids before frame t -> (K, width) states that predict frame t's
@@ -304,14 +298,12 @@ class ReactionGenerator(nn.Module):
         if who is not None:
             h = h + who[:, None, :cfg.width]
         on = None if speaker_on is None else speaker_on[:, None, None]
-        for i, block in enumerate(self.listener_blocks):
+        for block, own, cross in zip(self.listener_blocks, state["listener"], state["cross"]):
             if cfg.offline:
-                k, v = state.cross[i]
                 lo, hi = max(0, t - cfg.context), t + cfg.future + 1
-                h = block.step(h, state.listener[i], cfg.context, k[:, :, lo:hi], v[:, :, lo:hi], t - lo, on)
-            else:  # the speaker's band, newest frame t
-                keys, values = state.cross_bands[i]
-                h = block.step_band(h, state.listener[i], cfg.context, keys, values, on, rows, speakers)
+                h = block.step(h, own, cross["keys"][:, :, lo:hi], cross["values"][:, :, lo:hi], t - lo, on)
+            else:  # the speaker's ring, newest frame t
+                h = block.step_ring(h, own, cross, on, rows, speakers)
         return self.norm(h)[:, 0]
 
     # -- files ------------------------------------------------------------------------------------

@@ -25,12 +25,12 @@ from facereact.errors import UsageError
 from facereact.generator.inputs import describe, emotion_frame, face_frame
 from facereact.generator.model import ReactionGenerator
 from facereact.generator.personality import listener_rows
-from facereact.generator.rows import conversation_rows, place_rows, restart_rows, take_rows
+
 from facereact.generator.sampling import Sampling, own_sampling
-from facereact.generator.turns import TurnState, TurnTaking, turn_step
+from facereact.generator.turns import TurnTaking, init_turns, turn_step
 from facereact.layout import EMOTION_DIM, FACE_DIM
 from facereact.nn import fast
-from facereact.tokenizer.emotion import MotionState
+from facereact.nn.streaming import State, conversation_rows, place, take
 from facereact.tokenizer.model import FaceTokenizer
 
 
@@ -44,7 +44,13 @@ class ListenerFrame:
 class _Session:
     """What both settings share: sampling, the listener's last tokens, the generator's and the
     tokenizer's stream states. `reset()` starts a new conversation with the same models;
-    `close()` frees the states (a server holds many sessions)."""
+    `close()` frees the states (a server holds many sessions).
+
+    Everything a session holds per conversation is one table, `state`: named tensors whose rows
+    are clip-major (the streaming contract, nn/streaming.py), beside the conversations' `seeds`
+    and random generators `rngs`. `new_state(clips, who)` is a new conversation's row of it, so a
+    live batch (generator/cohort.py) joins, takes, places and starts conversations over with no
+    list of what is in it."""
 
     def __init__(self, generator: ReactionGenerator, tokenizer: FaceTokenizer, samples: int,
                  sampling: Sampling, seeds: list[int], personality=None) -> None:
@@ -54,71 +60,80 @@ class _Session:
         sampling = own_sampling(generator) if sampling is None else sampling
         self.samples, self.sampling, self.seeds = samples, sampling, list(seeds)
         self.clips = len(self.seeds)
-        # (clips, 2 width) who each conversation's listener is (generator/personality.py), kept
-        # over resets; None for a generic generator
-        self.who = listener_rows(generator, personality, self.clips)
         # With guidance the listener runs twice per clip, K rows hearing the speaker and K not.
         self.guided = sampling.guidance != 1.0
         distilled = generator.config.distilled_guidance
         if self.guided and distilled != 1.0:
             warnings.warn(f"this generator samples with guidance {distilled:g} already (distilled into its weights); "
                           f"guidance {sampling.guidance:g} now applies on top of it, with a second pass")
-        self.speaker_on = torch.cat([torch.ones(samples), torch.zeros(samples)]).repeat(self.clips) \
-            if self.guided else None
+        # (clips, 2 width) who each conversation's listener is (generator/personality.py), kept
+        # over resets; None for a generic generator
+        self._who = listener_rows(generator, personality, self.clips)
         self.reset()
+
+    def new_state(self, clips: int, who: torch.Tensor | None) -> State:
+        """The table's rows of `clips` new conversations whose listeners are `who`: nothing heard,
+        the first listener token BOS."""
+        k = self.samples
+        return {"previous": torch.full((clips * k,), self.generator.bos, dtype=torch.long),
+                # frames each conversation has stepped: conversations of a live batch differ in age,
+                # and the guidance ramp (Sampling.guidance_ramp) follows each one's own
+                "ages": torch.zeros(clips, dtype=torch.long),
+                # the guided rows' pattern: K rows hearing the speaker, K not
+                "speaker_on": torch.cat([torch.ones(k), torch.zeros(k)]).repeat(clips) if self.guided else None,
+                "who": who,
+                "generator": self.generator.init_state(clips, 2 * k if self.guided else k),
+                "decoder": self.tokenizer.init_decode_state(clips * k)}
 
     def reset(self) -> None:
         """A new conversation: empty states, the first listener token is BOS, sampling reseeded."""
         self.rngs = [torch.Generator().manual_seed(s) for s in self.seeds]
-        self.state = self.generator.new_state()
-        self.decode_state = self.tokenizer.new_decode_state()
-        self.previous = torch.full((self.clips * self.samples,), self.generator.bos, dtype=torch.long)
+        self.state = self.new_state(self.clips, self._who)
         self.frame = 0
-        # (clips,) frames each conversation has stepped: conversations of a live batch differ in age
-        # (generator/cohort.py), and the guidance ramp (Sampling.guidance_ramp) follows each one's own
-        self.ages = torch.zeros(self.clips, dtype=torch.long)
+
+    @property
+    def who(self) -> torch.Tensor | None:
+        return self.state["who"]
 
     def close(self) -> None:
         """Drop the stream states now, not when the session object is collected."""
-        self.state = self.decode_state = None
+        self.state = None
 
     def _next_tokens(self, active: np.ndarray | None, who: torch.Tensor | None) -> torch.Tensor:
         """The next token of every reaction of every conversation, or of the `active` ones, whose
-        listeners are `who` (their rows of self.who)."""
-        head, k = self.generator.head, self.samples
+        listeners are `who` (their rows of the table's "who")."""
+        head, k, state = self.generator.head, self.samples, self.state
         c = self.clips if active is None else len(active)
-        previous, rngs, speakers = self.previous, self.rngs, None
+        previous, rngs, speakers, ages = state["previous"], self.rngs, None, state["ages"]
         if active is not None:
             previous = previous.view(self.clips, k)[torch.from_numpy(active)].reshape(-1)
-            rngs, speakers = [self.rngs[i] for i in active], active
+            rngs, speakers, ages = [self.rngs[i] for i in active], active, ages[torch.from_numpy(active)]
         if not self.guided:
             rows = None if active is None else conversation_rows(active, k)
             who = None if who is None else who.repeat_interleave(k, 0)
-            return head.sample(self.generator.listener_step(previous, self.state, self.frame, None, rows, speakers,
-                                                            who), self.sampling, rngs)
+            return head.sample(self.generator.listener_step(previous, state["generator"], self.frame, None, rows,
+                                                            speakers, who), self.sampling, rngs)
         previous = previous.view(c, 1, k).expand(c, 2, k).reshape(-1)
         rows = None if active is None else conversation_rows(active, 2 * k)
-        on = self.speaker_on[:2 * k * c]  # the same pattern for every conversation
+        on = state["speaker_on"][:2 * k * c]  # the same pattern for every conversation
         who = None if who is None else who.repeat_interleave(2 * k, 0)  # the listener-only rows: the same listener
-        both = self.generator.listener_step(previous, self.state, self.frame, on, rows, speakers, who).view(c, 2, k, -1)
-        ages = self.ages if active is None else self.ages[torch.from_numpy(active)]
+        both = self.generator.listener_step(previous, state["generator"], self.frame, on, rows, speakers,
+                                            who).view(c, 2, k, -1)
         guidance = self.sampling.guidance_at(ages).repeat_interleave(k)  # per conversation -> per reaction
         return head.sample(both[:, 0].reshape(c * k, -1), self.sampling, rngs, both[:, 1].reshape(c * k, -1),
                            guidance)
 
     def _emit(self, tokens: torch.Tensor, active: np.ndarray | None = None) -> ListenerFrame:
-        rows = None
+        rows, state = None, self.state
         if active is None:
-            self.previous = tokens
-            self.ages = self.ages + 1  # new tensors: a batch's takes and places may share the old
-        else:  # a copy: the frames already returned share the old tokens' memory
+            state["previous"].copy_(tokens)  # in place: the table's tensors are its own, never a frame's
+            state["ages"] += 1
+        else:
             rows = conversation_rows(active, self.samples)
-            self.previous = self.previous.clone()
-            self.previous[torch.from_numpy(rows)] = tokens
-            self.ages = self.ages.clone()
-            self.ages[torch.from_numpy(active)] += 1
+            state["previous"][torch.from_numpy(rows)] = tokens
+            state["ages"][torch.from_numpy(active)] += 1
         self.frame += 1
-        face, emotion = self.tokenizer.decode_step(tokens, self.decode_state, rows)
+        face, emotion = self.tokenizer.decode_step(tokens, state["decoder"], rows)
         return ListenerFrame(face.numpy(), emotion.numpy(), tokens.numpy())
 
 
@@ -139,12 +154,6 @@ class StreamingSession(_Session):
     set by `turns`).
     """
 
-    # What a session holds per conversation, rows clip-major (generator/rows.py walks each), besides
-    # its seeds and random generators: a batch of conversations (generator/cohort.py) joins, takes,
-    # places and restarts exactly these.
-    STATES = ("previous", "ages", "speaker_on", "who", "state", "decode_state", "encode_state", "read_state",
-              "face_streaming", "turns")
-
     def __init__(self, generator: ReactionGenerator, tokenizer: FaceTokenizer, samples: int = 10,
                  sampling: Sampling | None = None, seed: int = 0, read_emotion: bool = False,
                  seeds: list[int] | None = None, wav2vec2: Wav2Vec2Features | None = None,
@@ -164,33 +173,30 @@ class StreamingSession(_Session):
         self.resting = tokenizer.face_mean.numpy()
         super().__init__(generator, tokenizer, samples, sampling, [seed] if seeds is None else seeds, personality)
 
+    def new_state(self, clips: int, who: torch.Tensor | None) -> State:
+        state = super().new_state(clips, who)
+        # whether each conversation's face encoder and reader are streaming its face: False until a
+        # face comes, and again from a frame without one until the next starts them over
+        state["face_on"] = torch.zeros(clips, dtype=torch.bool)
+        state["encoder"] = self.tokenizer.init_encode_state(clips)
+        state["reader"] = self._new_reader(clips)
+        state["turns"] = None if self.turn_taking is None else init_turns(clips, self.samples, FACE_DIM, EMOTION_DIM)
+        return state
+
+    def _new_reader(self, clips: int) -> State | None:
+        return self.tokenizer.emotion_reader.init_state(clips, FACE_DIM) if self.read_emotion else None
+
     def reset(self) -> None:
         super().reset()
         self._wav2vec2_streams: dict[int, Wav2Vec2Stream] = {}  # per sample rate
-        self.encode_state = self.tokenizer.new_encode_state()
-        self.read_state = MotionState()
-        # (clips,) whether each conversation's face encoder and reader are streaming its face: False
-        # until a face comes, and again from a frame without one until the next starts them over
-        self.face_streaming = torch.zeros(self.clips, dtype=torch.bool)
         self.inputs_seen: set[str] = set()
-        self.turns = None if self.turn_taking is None else TurnState.new(self.clips, self.samples, FACE_DIM,
-                                                                          EMOTION_DIM)
-
-    def close(self) -> None:
-        super().close()
-        self.encode_state = self.read_state = self.turns = None
 
     def carrying(self, seeds: list[int], rngs: list[torch.Generator], inputs_seen: set[str], frame: int,
-                 states: dict) -> "StreamingSession":
-        """A session of these models and settings carrying other conversations: their seeds and
-        random generators, and every one of STATES (rows clip-major), as generator/cohort.py
-        joins and takes them apart."""
-        if set(states) != set(self.STATES):
-            raise ValueError(f"a session's conversations carry {self.STATES}, got {tuple(states)}")
+                 state: State) -> "StreamingSession":
+        """A session of these models and settings carrying other conversations: their seeds, random
+        generators and table (`state`), as generator/cohort.py joins and takes them apart."""
         session = copy.copy(self)  # the models and settings are shared, not copied
-        for name, value in states.items():
-            setattr(session, name, value)
-        session.seeds, session.clips, session.rngs = seeds, len(seeds), rngs
+        session.state, session.seeds, session.clips, session.rngs = state, seeds, len(seeds), rngs
         session.inputs_seen, session.frame = inputs_seen, frame
         return session
 
@@ -236,8 +242,8 @@ class StreamingSession(_Session):
         on = (torch.from_numpy(has_face.astype(np.float32)), torch.from_numpy((has_emotion | read).astype(np.float32)))
         a = torch.as_tensor(audio, dtype=torch.float32)[:, None]
         who = self.who if self.who is None or active is None else self.who[torch.from_numpy(active)]
-        self.generator.speaker_step(self.generator.speaker_embedding(a, f, e, speaker_token, *on, who), self.state,
-                                    active)
+        self.generator.speaker_step(self.generator.speaker_embedding(a, f, e, speaker_token, *on, who),
+                                    self.state["generator"], active)
         self.inputs_seen.update(describe(*flags) for flags in set(zip(has_face, has_emotion, read)))
         return self._take_turns(self._emit(self._next_tokens(active, who), active), speaking, active)
 
@@ -253,10 +259,14 @@ class StreamingSession(_Session):
                 raise UsageError("this session was made without turn-taking (turns=None): the listener cannot speak")
             return frame
         index = None if active is None else torch.from_numpy(active)
-        state = self.turns if index is None else take_rows(self.turns, index, self.clips)
-        first = (self.ages if index is None else self.ages[index]).numpy() == 1  # counted by _emit already
+        turns = self.state["turns"]
+        state = turns if index is None else take(turns, index, self.clips)
+        first = (self.state["ages"] if index is None else self.state["ages"][index]).numpy() == 1  # counted already
         face, emotion, state = turn_step(self.turn_taking, state, frame.face, frame.emotion, talking, first, self.fps)
-        self.turns = state if index is None else place_rows(self.turns, state, index, self.clips)
+        if index is None:
+            self.state["turns"] = state
+        else:
+            place(turns, state, index, self.clips)
         return ListenerFrame(face, emotion, frame.tokens)
 
     def _see(self, f: torch.Tensor, has_face: np.ndarray, active: np.ndarray | None
@@ -264,36 +274,29 @@ class StreamingSession(_Session):
         """The face encoder's speaker tokens (rows, 1) and the reader's emotions (rows, 1, EMOTION_DIM)
         for this step's faces f (rows, 1, FACE_DIM). They run on the frames with a face only: a
         token or reading of a row without one is never used (the generator's input there is its
-        learned absent face). The first frame runs them on every row, a resting face filling the
-        faceless ones, so that their states exist; after it, a face that comes after frames without
-        one starts that conversation's encoder and reader over, as a clip's first frame (their
-        bands never hold made-up frames). A robot without a camera pays for neither."""
-        c = f.shape[0]
+        learned absent face). A face that comes after frames without one (or first) starts that
+        conversation's encoder and reader over, as a clip's first frame (their rings never hold
+        made-up frames). A robot without a camera pays for neither."""
+        c, state = f.shape[0], self.state
         reader = self.tokenizer.emotion_reader if self.read_emotion else None
-        if self.frame == 0:
-            tokens = self.tokenizer.encode_step(f[:, 0], self.encode_state)[:, None]
-            reading = None if reader is None else reader.step(self.tokenizer.normalize(f), self.read_state)
-            self.face_streaming = torch.from_numpy(has_face.copy())
-            return tokens, reading
         seen = np.flatnonzero(has_face)
         conversations = seen if active is None else active[seen]
         tokens, reading = torch.zeros(c, 1, dtype=torch.long), None
         if len(seen):
-            new = conversations[~self.face_streaming[torch.from_numpy(conversations)].numpy()]
-            if len(new):
+            new = conversations[~state["face_on"][torch.from_numpy(conversations)].numpy()]
+            if len(new) and self.frame > 0:  # a new session's encoder and reader are new already
                 index = torch.from_numpy(new)
-                restart_rows(self.encode_state, index, self.clips)
-                self.read_state = restart_rows(self.read_state, index, self.clips)
+                place(state["encoder"], self.tokenizer.init_encode_state(len(new)), index, self.clips)
+                place(state["reader"], self._new_reader(len(new)), index, self.clips)
             rows = None if active is None and len(seen) == c else conversations
             sub = torch.from_numpy(seen)
-            tokens[sub] = self.tokenizer.encode_step(f[sub, 0], self.encode_state, rows)[:, None]
+            tokens[sub] = self.tokenizer.encode_step(f[sub, 0], state["encoder"], rows)[:, None]
             if reader is not None:
-                got = reader.step(self.tokenizer.normalize(f[sub]), self.read_state, rows)
+                got = reader.step(self.tokenizer.normalize(f[sub]), state["reader"], rows)
                 reading = got.new_zeros(c, *got.shape[1:])
                 reading[sub] = got
-        streaming = self.face_streaming.clone()  # a copy: a batch's takes and places share it
-        streaming[torch.arange(self.clips) if active is None else torch.from_numpy(active)] = torch.from_numpy(has_face)
-        self.face_streaming = streaming
+        state["face_on"][torch.arange(self.clips) if active is None else torch.from_numpy(active)] = \
+            torch.from_numpy(has_face)
         return tokens, reading
 
     def check_rate(self, rate: int) -> None:
@@ -349,7 +352,7 @@ class OfflineSession(_Session):
         super().reset()
         a, f, e, on = self.speaker
         self.generator.prepare_offline(self.generator.speaker_embedding(a, f, e, self.tokenizer.encode(f), *on,
-                                                                        self.who), self.state)
+                                                                        self.who), self.state["generator"])
 
     @torch.inference_mode()
     def next_frame(self) -> ListenerFrame:

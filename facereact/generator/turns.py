@@ -8,9 +8,9 @@ listener speaks; when it stops, the shown face returns to the generated one over
 frames. The mouth is left to the robot's lip-sync: what is held is the listener's face before it
 spoke.
 
-The state is a few tensors per conversation, rows clip-major like every stream state (so a live
-batch joins, takes, places and restarts it with the others; a restarted row, all zeros, holds
-nothing). Whether a conversation has started is its age's business (the session's `ages`), not
+The state is a few named tensors per conversation, rows clip-major like every stream state (so a
+live batch joins, takes, places and restarts it with the others: nn/streaming.py; a new row, all
+zeros, holds nothing). Whether a conversation has started is its age's business (the session's `ages`), not
 kept here again.
 """
 from __future__ import annotations
@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from facereact.errors import UsageError
+from facereact.nn.streaming import State
 
 
 @dataclass(frozen=True)
@@ -39,23 +40,18 @@ class TurnTaking:
             raise UsageError(f"turn-taking hold_seconds must be in (0, 10], got {self.hold_seconds!r}")
 
 
-@dataclass
-class TurnState:
-    shown: torch.Tensor  # (clips,) how far the held face is shown, 0 (listening) .. 1 (speaking)
-    calm_face: torch.Tensor  # (clips * K, FACE_DIM) the generated face, low-passed
-    calm_emotion: torch.Tensor  # (clips * K, EMOTION_DIM)
-    held_face: torch.Tensor  # (clips * K, FACE_DIM) what is shown while the listener speaks
-    held_emotion: torch.Tensor  # (clips * K, EMOTION_DIM)
-
-    @classmethod
-    def new(cls, clips: int, samples: int, face_dim: int, emotion_dim: int) -> "TurnState":
-        rows = clips * samples
-        return cls(torch.zeros(clips), torch.zeros(rows, face_dim), torch.zeros(rows, emotion_dim),
-                   torch.zeros(rows, face_dim), torch.zeros(rows, emotion_dim))
+def init_turns(clips: int, samples: int, face_dim: int, emotion_dim: int) -> State:
+    """A new turn state: nothing held, listening (the streaming contract, nn/streaming.py)."""
+    rows = clips * samples
+    return {"shown": torch.zeros(clips),  # how far the held face is shown, 0 (listening) .. 1 (speaking)
+            "calm_face": torch.zeros(rows, face_dim),  # the generated face, low-passed
+            "calm_emotion": torch.zeros(rows, emotion_dim),
+            "held_face": torch.zeros(rows, face_dim),  # what is shown while the listener speaks
+            "held_emotion": torch.zeros(rows, emotion_dim)}
 
 
-def turn_step(turns: TurnTaking, state: TurnState, face: np.ndarray, emotion: np.ndarray,
-              speaking: np.ndarray, first: np.ndarray, fps: float) -> tuple[np.ndarray, np.ndarray, TurnState]:
+def turn_step(turns: TurnTaking, state: State, face: np.ndarray, emotion: np.ndarray,
+              speaking: np.ndarray, first: np.ndarray, fps: float) -> tuple[np.ndarray, np.ndarray, State]:
     """One frame of C conversations: the generated face (C * K, FACE_DIM) and emotion, `speaking`
     (C,) bool, `first` (C,) bool (this is the conversation's first frame), and their turn state
     (C conversations' rows) -> the face and emotion to show and the next state (new arrays: the
@@ -63,15 +59,15 @@ def turn_step(turns: TurnTaking, state: TurnState, face: np.ndarray, emotion: np
     frame, which as torch calls cost 150 us of a live step."""
     k = face.shape[0] // speaking.shape[0]
     alpha = 1.0 - math.exp(-1.0 / (turns.hold_seconds * fps))
-    shown = state.shown.numpy()
-    calm_face, calm_emotion = state.calm_face.numpy(), state.calm_emotion.numpy()
+    shown = state["shown"].numpy()
+    calm_face, calm_emotion = state["calm_face"].numpy(), state["calm_emotion"].numpy()
     if not first.any():
         calm_face, calm_emotion = calm_face + alpha * (face - calm_face), calm_emotion + alpha * (emotion - calm_emotion)
     else:  # a conversation's first frame starts its low-pass at its face
         fresh = np.repeat(first, k)[:, None]
         calm_face = np.where(fresh, face, calm_face + alpha * (face - calm_face))
         calm_emotion = np.where(fresh, emotion, calm_emotion + alpha * (emotion - calm_emotion))
-    held_face, held_emotion = state.held_face, state.held_emotion
+    held_face, held_emotion = state["held_face"], state["held_emotion"]
     if not speaking.any() and not shown.any():  # everyone listening: the frame as generated
         out_face, out_emotion = face, emotion
     else:
@@ -85,7 +81,8 @@ def turn_step(turns: TurnTaking, state: TurnState, face: np.ndarray, emotion: np
         out_face = face + weight * (held_face.numpy() - face)
         out_emotion = emotion + weight * (held_emotion.numpy() - emotion)
     as_tensor = lambda x, dtype=np.float32: torch.from_numpy(np.asarray(x, dtype))  # noqa: E731
-    next_state = TurnState(as_tensor(shown), as_tensor(calm_face), as_tensor(calm_emotion), held_face, held_emotion)
+    next_state = {"shown": as_tensor(shown), "calm_face": as_tensor(calm_face), "calm_emotion": as_tensor(calm_emotion),
+                  "held_face": held_face, "held_emotion": held_emotion}
     return out_face.astype(np.float32, copy=False), out_emotion.astype(np.float32, copy=False), next_state
 
 

@@ -2,21 +2,15 @@
 speaker stream of the same layer, MLP. Parallel forward for training, `step` for generation."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from facereact.nn import fast
-from facereact.nn.blocks import Band, Block, BlockState, attend, band_bias
+from facereact.nn import fast, ring
+from facereact.nn.blocks import Block, attend
 from facereact.nn.position import RelativeBias
-
-
-@dataclass
-class ListenerState:
-    own: BlockState = field(default_factory=BlockState)  # the listener's own past
+from facereact.nn.streaming import State
 
 
 class CrossAttention(nn.Module):
@@ -75,39 +69,53 @@ class ListenerBlock(nn.Module):
         mask = cross_mask if position is None else position.masked(cross_mask)
         return x + self._cross(x, k, v, mask, speaker_on)
 
-    def step(self, x: torch.Tensor, state: ListenerState, context: int | None, k: torch.Tensor,
-             v: torch.Tensor, newest: int, speaker_on: torch.Tensor | None = None) -> torch.Tensor:
+    def init_state(self, rows: int, context: int) -> State:
+        """The listener's own past (the speaker's is read from the speaker layers' rings)."""
+        return self.own.init_state(rows, context)
+
+    def step(self, x: torch.Tensor, state: State, k: torch.Tensor, v: torch.Tensor, newest: int,
+             speaker_on: torch.Tensor | None = None) -> torch.Tensor:
         """Offline: k, v (speakers, H, n, D) a slice of the whole speaker clip in time order, slot
         `newest` at this listener frame's time (later slots: frames ahead)."""
-        x = self.own.step(x, state.own, context)
+        x = self.own.step(x, state)
         speakers, n = k.shape[0], k.shape[2]
         if fast.enabled(x):
             counts = np.full(speakers, newest + 1, np.int64)
-            return fast.cross_step(self, x, k, v, n, counts, 0, fast.series(x.shape[0], x.shape[0] // speakers),
-                                   speaker_on)
+            return fast.cross_step(fast.arrays(self, _compiled_weights), x, k, v, n, counts, 0,
+                                   fast.series(x.shape[0], x.shape[0] // speakers), speaker_on)
         position = self.cross.position
         bias = None if position is None else position.for_step(newest - torch.arange(n), ("offline", newest, n))
         return x + self._cross(x, k, v, bias, speaker_on)
 
-    def step_band(self, x: torch.Tensor, state: ListenerState, context: int | None, keys: Band, values: Band,
-                  speaker_on: torch.Tensor | None = None, rows: np.ndarray | None = None,
-                  speakers: np.ndarray | None = None) -> torch.Tensor:
+    def step_ring(self, x: torch.Tensor, state: State, speaker: State, speaker_on: torch.Tensor | None = None,
+                  rows: np.ndarray | None = None, speakers: np.ndarray | None = None) -> torch.Tensor:
         """Online: the next frame of every listener row of `state` (or of `rows`), against the
-        speakers' bands of keys and values (every speaker row, or `speakers`: one per conversation
-        stepped, its listener rows consecutive in x)."""
-        x = self.own.step(x, state.own, context, rows)
-        chosen = keys.data.shape[0] if speakers is None else len(speakers)
+        speakers' ring of keys and values (nn/ring.py; every speaker row, or `speakers`: one per
+        conversation stepped, its listener rows consecutive in x)."""
+        x = self.own.step(x, state, rows)
+        keys, values = speaker["keys"], speaker["values"]
+        chosen = keys.shape[0] if speakers is None else len(speakers)
         group = x.shape[0] // chosen
+        keep = keys.shape[2]
+        extent = ring.span(speaker, keep)
         if fast.enabled(x):
             band_rows = fast.series(x.shape[0], group) if speakers is None else np.repeat(speakers, group)
-            return fast.cross_step(self, x, keys.data, values.data, keys.length, keys.counts, keys.keep, band_rows,
-                                   speaker_on)
-        k, v = keys.view, values.view
+            return fast.cross_step(fast.arrays(self, _compiled_weights), x, keys, values, extent.length,
+                                   speaker["frames"].numpy(), keep, band_rows, speaker_on)
+        k, v = keys.narrow(2, 0, extent.length), values.narrow(2, 0, extent.length)
         if speakers is not None:
             k, v = k[torch.from_numpy(speakers)], v[torch.from_numpy(speakers)]
-        return x + self._cross(x, k, v, band_bias(keys, self.cross.position, speakers), speaker_on)
+        return x + self._cross(x, k, v, ring.bias(speaker, extent, self.cross.position, speakers), speaker_on)
 
     def _cross(self, x: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None,
                speaker_on: torch.Tensor | None) -> torch.Tensor:
         y = torch.tanh(self.gate) * self.cross(self.cross_norm(x), k, v, mask)
         return y if speaker_on is None else y * speaker_on
+
+
+def _compiled_weights(block: ListenerBlock) -> list:
+    """The cross-attention's weights as the compiled step takes them (nn/fast.py, cross_step)."""
+    norm = block.cross_norm
+    return [np.stack([norm.weight.detach().numpy(), norm.bias.detach().numpy()]), *fast.linear(block.cross.q),
+            *fast.linear(block.cross.out), float(norm.eps), float(block.gate), block.cross.heads,
+            *fast.bias_table(block.cross.position), block.cross.position is not None]

@@ -5,9 +5,10 @@ A one-frame step of a `Block` is about 45 small torch operations (three layer no
 convolution, the attention's products, softmax and ring append, the MLP), each paying the
 dispatcher's few microseconds on this size of work: at the streaming batch sizes (1 to 64 rows,
 width 96-128) overhead, not arithmetic, was most of a step. Here each runs in one numba call on
-the same weights and the same state objects (the ring of keys and values is written in place
-through a numpy view of its tensor, so batching conversations (generator/cohort.py) and the torch
-steps keep working on it). A K = 10 step with guidance takes half the time (docs/live.md).
+arrays only: the module's weights as it builds them, and numpy views of its state's named tensors
+(nn/streaming.py), written in place, so batching conversations and the torch steps keep working
+on the same state. The kernels know no module; each module picks this path or torch's in its own
+`step`. A K = 10 step with guidance takes half the time (docs/live.md).
 
 The arithmetic is the same in float32, in another order (fused multiply-adds, row-wise sums,
 vectorised erf and exp within 4.2e-7 and 2e-6 of libm's): results agree with the torch steps to
@@ -431,9 +432,11 @@ def write_slots(data, rows, slots, new):
             data[rows[i], h, slots[i]] = new[i, h, 0]
 
 
-# -- glue: weights as arrays, state objects as views ----------------------------------------------------
+# -- glue: weights and states as arrays -------------------------------------------------------------
+# The kernels above take arrays only. A module turns its weights into arrays once (`arrays`, with
+# its own build function next to its own step) and picks this path or torch's in its `step`.
 
-def _arrays(module: torch.nn.Module, build) -> tuple:
+def arrays(module: torch.nn.Module, build) -> tuple:
     """build(module)'s arrays, kept on the module until one of its parameters changes."""
     params = module.__dict__.get("_fast_params")
     if params is None:  # walking the module tree costs more than a step's kernel: once
@@ -448,27 +451,16 @@ def _arrays(module: torch.nn.Module, build) -> tuple:
     return cached[1]
 
 
-def _t(linear: torch.nn.Linear) -> tuple[np.ndarray, np.ndarray]:
-    return np.ascontiguousarray(linear.weight.detach().numpy()), np.ascontiguousarray(linear.bias.detach().numpy())
+def linear(layer: torch.nn.Linear) -> tuple[np.ndarray, np.ndarray]:
+    """A Linear's weight (O, I) and bias as contiguous arrays."""
+    return np.ascontiguousarray(layer.weight.detach().numpy()), np.ascontiguousarray(layer.bias.detach().numpy())
 
 
-def _table(position) -> tuple[np.ndarray, int]:
+def bias_table(position) -> tuple[np.ndarray, int]:
     """A RelativeBias's table (H, offsets) and where offset 0 lies in it; an empty one if None."""
     if position is None:
         return _NONE2, 0
     return np.ascontiguousarray(position.table.detach().numpy()), position.future
-
-
-def _block_arrays(block) -> list:
-    norms = [block.conv_norm, block.attn_norm, block.mlp_norm]
-    up, act, down, _ = block.mlp
-    if getattr(act, "approximate", "none") != "none" or len({n.eps for n in norms}) != 1:
-        raise ValueError("the compiled step covers the exact GELU and one layer-norm epsilon")
-    stacked = np.stack([np.stack([n.weight.detach().numpy(), n.bias.detach().numpy()]) for n in norms])
-    conv = block.conv.conv
-    return [np.ascontiguousarray(conv.weight.detach().numpy()[:, 0].T), conv.bias.detach().numpy().copy(),
-            np.ascontiguousarray(stacked, np.float32), *_t(block.attn.qkv), *_t(block.attn.out), *_t(up), *_t(down),
-            float(norms[0].eps), block.attn.heads, *_table(block.attn.position), block.attn.position is not None]
 
 
 _NONE2 = np.zeros((1, 1), np.float32)
@@ -486,86 +478,47 @@ def series(rows: int, group: int = 1) -> np.ndarray:
     return got
 
 
-def _state_views(state) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """numpy views of a block state's convolution past and key and value rings, kept while those
-    are the same tensors (batching conversations replaces them)."""
-    conv, keys, values = state.conv, state.attn.keys.data, state.attn.values.data
-    kept = state.__dict__.get("_fast_views")
-    if kept is None or kept[0] is not conv or kept[1] is not keys or kept[2] is not values:
-        kept = state.__dict__["_fast_views"] = (conv, keys, values, conv.numpy(), keys.numpy(), values.numpy())
-    return kept[3:]
-
-
-def block_step(block, x: torch.Tensor, state, context: int, rows: np.ndarray | None = None) -> torch.Tensor:
-    """Block.step(x, state, context, rows) for x (R, 1, C) in one compiled call (see the module's note)."""
+def block_step(weights: tuple, x: torch.Tensor, state: dict, n: int, rows: np.ndarray | None = None) -> torch.Tensor:
+    """A transformer block's step for x (R, 1, C) in one compiled call: weights as its module built
+    them (nn/blocks.py), `state` its named tensors (the convolution's past "conv", the ring's
+    "keys", "values" and "frames", already counted for this frame: nn/ring.py), attention over
+    the first n slots; rows: which rows of the state x advances (None: all)."""
     n_rows, _, c = x.shape
     (conv_w, conv_b, norms, w_qkv, b_qkv, w_out, b_out, w_up, b_up, w_down, b_down, eps, heads,
-     table, shift, has_bias) = _arrays(block, _block_arrays)
-    cache = state.attn
-    cache.open(context)
-    like = cache.keys.data if cache.keys.data is not None else x.new_empty(n_rows, heads, 1, c // heads)
-    cache.keys.reserve(like, rows)
-    cache.values.reserve(like, rows)
-    if state.conv is None:
-        state.conv = x.new_zeros(n_rows, conv_w.shape[0] - 1, c)
-    elif not state.conv.is_contiguous():
-        state.conv = state.conv.contiguous()
-    conv, keys, values = _state_views(state)
+     table, shift, has_bias) = weights
+    keys = state["keys"]
     out = np.empty((n_rows, c), np.float32)
-    _block_step(x.reshape(n_rows, c).contiguous().numpy(), series(n_rows) if rows is None else rows, conv, conv_w,
-                conv_b, norms, w_qkv, b_qkv, w_out, b_out, w_up, b_up, w_down, b_down, keys, values,
-                cache.keys.counts, cache.keys.keep, cache.keys.length, table, has_bias, shift, heads, eps, out)
+    _block_step(x.reshape(n_rows, c).contiguous().numpy(), series(n_rows) if rows is None else rows,
+                state["conv"].numpy(), conv_w, conv_b, norms, w_qkv, b_qkv, w_out, b_out, w_up, b_up, w_down, b_down,
+                keys.numpy(), state["values"].numpy(), state["frames"].numpy(), keys.shape[2], n, table, has_bias,
+                shift, heads, eps, out)
     return torch.from_numpy(out).view(n_rows, 1, c)
-
-
-def _cross_arrays(block) -> list:
-    norm = block.cross_norm
-    return [np.stack([norm.weight.detach().numpy(), norm.bias.detach().numpy()]), *_t(block.cross.q),
-            *_t(block.cross.out), float(norm.eps), float(block.gate), *_table(block.cross.position),
-            block.cross.position is not None]
 
 
 _ONES = np.ones(1, np.float32)
 
 
-def cross_step(block, x: torch.Tensor, k: torch.Tensor, v: torch.Tensor, n: int, counts: np.ndarray, wrap: int,
-               band_rows: np.ndarray, speaker_on: torch.Tensor | None) -> torch.Tensor:
-    """ListenerBlock's cross-attention residual for x (R, 1, C) in one compiled call: k and v
-    (S, H, slots, D) read in their first n slots, row r reading speaker band_rows[r], a stream of counts[s] frames in a ring of
-    `wrap` slots (0: slot j is frame j; attend_rows), speaker_on (R, 1, 1) or None."""
+def cross_step(weights: tuple, x: torch.Tensor, k: torch.Tensor, v: torch.Tensor, n: int, counts: np.ndarray,
+               wrap: int, band_rows: np.ndarray, speaker_on: torch.Tensor | None) -> torch.Tensor:
+    """A gated cross-attention's residual for x (R, 1, C) in one compiled call (weights as
+    nn/cross.py builds them): k and v (S, H, slots, D) read in their first n slots, row r reading
+    speaker band_rows[r], a stream of counts[s] frames in a ring of `wrap` slots (0: slot j is
+    frame j; attend_rows), speaker_on (R, 1, 1) or None."""
     rows, _, c = x.shape
-    norm, w_q, b_q, w_out, b_out, eps, gate, table, shift, has_bias = _arrays(block, _cross_arrays)
+    norm, w_q, b_q, w_out, b_out, eps, gate, heads, table, shift, has_bias = weights
     out = np.empty((rows, c), np.float32)
     _cross_step(x.reshape(rows, c).contiguous().numpy(), norm, w_q, b_q, k.numpy(), v.numpy(), n, table,
-                has_bias, shift, counts, wrap, band_rows, block.cross.heads, eps, w_out, b_out, gate,
+                has_bias, shift, counts, wrap, band_rows, heads, eps, w_out, b_out, gate,
                 _ONES if speaker_on is None else speaker_on.reshape(rows).numpy(), speaker_on is not None, out)
     return torch.from_numpy(out).view(rows, 1, c)
 
 
-def _head_arrays(head) -> list:
-    weight, bias, images = head.fused()
-    width, count = weight.shape[1], len(head.levels)
-    most = max(head.levels)
-    w2 = np.zeros((count, most, width), np.float32)
-    b2 = np.zeros((count, most), np.float32)
-    for i, output in enumerate(head.outputs):
-        if getattr(output[1], "approximate", "none") != "none":
-            raise ValueError("the compiled sampling covers the exact GELU")
-        w2[i, :head.levels[i]] = output[2].weight.detach().numpy()
-        b2[i, :head.levels[i]] = output[2].bias.detach().numpy()
-    packed = np.zeros((max(count - 1, 1), most, max(count - 1, 1) * width), np.float32)
-    for i, image in enumerate(images):
-        packed[i, :image.shape[0], :image.shape[1]] = image.detach().numpy()
-    basis = np.cumprod((1, *head.levels[:-1])).astype(np.int64)  # a token's digits, least significant first
-    return [w2, b2, np.array(head.levels, np.int64), packed, basis]
-
-
-def sample_digits(head, pre: torch.Tensor, rows: int, guidance: torch.Tensor | None, temperature: float,
+def sample_digits(weights: tuple, pre: torch.Tensor, rows: int, guidance: torch.Tensor | None, temperature: float,
                   u: torch.Tensor) -> torch.Tensor:
-    """DigitHead.sample's digit loop in one compiled call (pre: its first layer's activations,
-    rows x (2 with guidance) by digits x width, consumed); the (rows,) tokens. guidance: (rows,)
-    each row's; None: not guided."""
-    w2, b2, levels, images, basis = _arrays(head, _head_arrays)
+    """A digit head's sampling loop in one compiled call (weights as generator/digits.py builds
+    them; pre: its first layer's activations, rows x (2 with guidance) by digits x width,
+    consumed); the (rows,) tokens. guidance: (rows,) each row's; None: not guided."""
+    w2, b2, levels, images, basis = weights
     tokens = np.empty(rows, np.int64)
     # float32 rows, always: another dtype would compile (and wait for) a second version of the kernel
     g = np.ones(rows, np.float32) if guidance is None else guidance.numpy().astype(np.float32)

@@ -5,7 +5,7 @@ about its neighbours. A listener answers a speaker's smile about a second later 
 talk some tenths of a second after the speaker stops; to time that, a score has to know how far
 back a key frame lies. The bias is a table indexed by the offset (query frame minus key frame),
 so the parallel forward and the one-frame step read the same numbers, at any position in a clip
-(a step reads it by each cached key's age: nn/blocks.py, Band).
+(a step reads it by each cached key's age: nn/ring.py).
 """
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ class RelativeBias(nn.Module):
 
     def for_step(self, offsets: torch.Tensor, key: Hashable) -> torch.Tensor:
         """forward(offsets)[:, None] (H, 1, S) for a one-frame step, kept by `key` (which must
-        determine the offsets: Band.age_key) until the table changes, so a stream reads its few
+        determine the offsets: ring.Span.age_key) until the table changes, so a stream reads its few
         hundred distinct biases instead of gathering one every frame. Uncached under autograd."""
         if torch.is_grad_enabled():
             return self(offsets)[:, None]

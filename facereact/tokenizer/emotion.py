@@ -12,13 +12,13 @@ same numbers as the parallel forward.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import nn
 
 from facereact.layout import FPS
+from facereact.nn.streaming import State
 
 MOTION_SECONDS = (0.2, 0.5, 1.0)
 
@@ -51,17 +51,6 @@ def motion_energy(face: torch.Tensor, windows: tuple[int, ...] = MOTION_WINDOWS)
     return torch.cat(parts, -1)
 
 
-@dataclass
-class MotionState:
-    face: torch.Tensor | None = None  # the last frame read (B, 1, C)
-    # the reader's last `history` frame-to-frame changes (B, history, C), zeros before the stream
-    # began (frames before a clip count as still), so rows of any age have the same shape
-    changes: torch.Tensor | None = None
-    # Rows restarted in place (a conversation taking a live batch's slot: generator/cohort.py) hold
-    # NaN as their last face until their first frame, whose change then counts as none.
-    restarted: bool = False
-
-
 class FaceEmotionReader(nn.Module):
     """Frame-wise MLP over (normalised face, motion energy) -> emotion."""
 
@@ -78,23 +67,19 @@ class FaceEmotionReader(nn.Module):
     def forward(self, face: torch.Tensor) -> torch.Tensor:
         return self.net(torch.cat([face, motion_energy(face, self.windows)], -1))
 
-    def step(self, face: torch.Tensor, state: MotionState, rows: np.ndarray | None = None) -> torch.Tensor:
+    def init_state(self, rows: int, face_dim: int) -> State:
+        """A new stream: its last face unknown (NaN: the first frame's change counts as none) and
+        its last `history` frame-to-frame changes zeros (frames before a clip count as still, as in
+        the parallel forward), so rows of any age have the same shape."""
+        return {"face": torch.full((rows, 1, face_dim), float("nan")),
+                "changes": torch.zeros(rows, self.history, face_dim)}
+
+    def step(self, face: torch.Tensor, state: State, rows: np.ndarray | None = None) -> torch.Tensor:
         """face (B, 1, C), the next frame of every row of the state or of `rows` of it; the state
-        keeps the last `history` changes."""
-        if state.face is None:
-            if rows is not None:
-                raise ValueError("a stream's first frame is read on every row")
-            state.face = face
-            state.changes = face.new_zeros(face.shape[0], self.history, face.shape[2])
+        keeps the last face and the last `history` changes, in place."""
         index = slice(None) if rows is None else torch.from_numpy(rows)
-        change = (face - state.face[index]).abs()
-        if state.restarted:  # a restarted row's first frame: no change, as a new stream's
-            change = torch.nan_to_num(change, nan=0.0)
-        changes = torch.cat([state.changes[index, 1:], change], 1)
-        if rows is None:
-            state.face, state.changes = face, changes
-        else:
-            state.face[index], state.changes[index] = face, changes
-        # Frames before the clip count as still, as in the parallel forward.
+        change = torch.nan_to_num((face - state["face"][index]).abs(), nan=0.0)
+        changes = torch.cat([state["changes"][index, 1:], change], 1)
+        state["face"][index], state["changes"][index] = face, changes
         energy = [changes[:, -w:].sum(1, keepdim=True) / w for w in self.windows]
         return self.net(torch.cat([face, *energy], -1))

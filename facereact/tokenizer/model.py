@@ -22,8 +22,9 @@ from torch import nn
 
 from facereact.layout import EMOTION_DIM, FACE_DIM, FACE_GROUPS, FPS, MOTION_GROUPS
 from facereact.model_files import CONFIG_FILE, config_from_dict, load_model_files, load_weights, save_model
-from facereact.nn.blocks import BlockState, Stack
-from facereact.tokenizer.emotion import FaceEmotionReader, MotionState
+from facereact.nn.blocks import Stack
+from facereact.nn.streaming import State
+from facereact.tokenizer.emotion import FaceEmotionReader
 from facereact.tokenizer.quantizers import QuantizedResult, build_quantizer
 
 KIND = "tokenizer"
@@ -68,12 +69,6 @@ class TokenizerOutput:
     emotion: torch.Tensor  # (B, T, EMOTION_DIM)
     quantized: QuantizedResult
     latent: torch.Tensor  # (B, T, quantizer dim)
-
-
-@dataclass
-class DecodeState:
-    face: list[BlockState]  # the face decoder's past
-    motion: MotionState  # the emotion reader's recent changes
 
 
 class FaceTokenizer(nn.Module):
@@ -130,23 +125,26 @@ class FaceTokenizer(nn.Module):
         return self.decode_vectors(self.quantizer.codes_to_vectors(codes))
 
     # -- one frame of a stream --------------------------------------------------------------------
-    def new_encode_state(self) -> list[BlockState]:
-        return self.encoder.new_state()
+    def init_encode_state(self, rows: int) -> list[State]:
+        """A new stream of the face encoder (encode_step) for `rows` rows."""
+        return self.encoder.init_state(rows)
 
-    def encode_step(self, face: torch.Tensor, state: list[BlockState], rows: np.ndarray | None = None) -> torch.Tensor:
+    def encode_step(self, face: torch.Tensor, state: list[State], rows: np.ndarray | None = None) -> torch.Tensor:
         """(B, FACE_DIM) the next face frame -> (B,) its codes; equal to encode's over a clip.
         rows: which rows of the state these B frames advance (None: all)."""
         return self.quantizer(self.encoder.step(self.normalize(face)[:, None], state, rows)).codes[:, 0]
 
-    def new_decode_state(self) -> DecodeState:
-        return DecodeState(self.face_decoder.new_state(), MotionState())
+    def init_decode_state(self, rows: int) -> State:
+        """A new stream of decode_step: the face decoder's past and the emotion reader's."""
+        return {"face": self.face_decoder.init_state(rows),
+                "motion": self.emotion_reader.init_state(rows, self.face_mean.shape[0])}
 
-    def decode_step(self, codes: torch.Tensor, state: DecodeState,
+    def decode_step(self, codes: torch.Tensor, state: State,
                     rows: np.ndarray | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """(B,) the next frame's codes -> faces (B, FACE_DIM) in corpus units and emotions
         (B, EMOTION_DIM); equal to decode's over a clip. rows: as in encode_step."""
-        face = self.face_decoder.step(self.quantizer.codes_to_vectors(codes)[:, None], state.face, rows)
-        emotion = self.emotion_reader.step(face, state.motion, rows)
+        face = self.face_decoder.step(self.quantizer.codes_to_vectors(codes)[:, None], state["face"], rows)
+        emotion = self.emotion_reader.step(face, state["motion"], rows)
         return self.denormalize(face)[:, 0], emotion[:, 0]
 
     # -- training and files -----------------------------------------------------------------------

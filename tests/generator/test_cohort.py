@@ -72,31 +72,32 @@ def test_only_started_sessions_of_the_same_models_and_settings_merge() -> None:
 
 
 def _past(session: StreamingSession, conversation: int) -> list[np.ndarray]:
-    """One conversation's past in time order: every ring's filled frames (each of its rows), the
-    emotion reader's changes and the last tokens."""
-    from facereact.nn.blocks import Band
+    """One conversation's past: every ring's filled frames in time order (each of its rows), and
+    its rows of every other tensor of the session's table (convolution pasts, the emotion
+    reader's, the last tokens, the age, the turn filter's)."""
+    from facereact.nn import ring
 
     out = []
     def walk(state) -> None:
-        if isinstance(state, Band):
-            per = state.data.shape[0] // session.clips
-            for row in range(conversation * per, (conversation + 1) * per):
-                filled = min(int(state.counts[row]), state.keep)
-                frames = state.ordered()[row].narrow(state.dim - 1, state.length - filled, filled)
-                out.append(frames.numpy().copy())
-        elif hasattr(state, "__dataclass_fields__"):
-            for name in state.__dataclass_fields__:
-                if name != "cross":
-                    walk(getattr(state, name))
-        elif isinstance(state, (list, tuple)):
+        if isinstance(state, list):
             for part in state:
                 walk(part)
-    for name in ("state", "decode_state", "encode_state"):
-        walk(getattr(session, name))
-    if session.read_state.changes is not None:
-        out.append(session.read_state.changes[conversation].numpy().copy())
-    per = len(session.previous) // session.clips
-    out.append(session.previous[conversation * per:(conversation + 1) * per].numpy().copy())
+        elif isinstance(state, dict) and "frames" in state:  # a ring
+            keep = state["keys"].shape[2]
+            per = state["keys"].shape[0] // session.clips
+            length = ring.span(state, keep).length
+            for name in ("keys", "values"):
+                ordered = ring.ordered(state, name, keep)
+                for row in range(conversation * per, (conversation + 1) * per):
+                    filled = min(int(state["frames"][row]), keep)
+                    out.append(ordered[row].narrow(1, length - filled, filled).numpy().copy())
+        elif isinstance(state, dict):
+            for value in state.values():
+                walk(value)
+        elif isinstance(state, torch.Tensor):
+            per = state.shape[0] // session.clips
+            out.append(state[conversation * per:(conversation + 1) * per].numpy().copy())
+    walk(session.state)
     return out
 
 
@@ -144,9 +145,9 @@ def test_a_conversation_placed_in_a_free_slot_goes_on_as_its_solo_run_and_leaves
         batch.step_clips(audio[t:t + 1].repeat(3, 0), face[t:t + 1].repeat(3, 0))
     newcomer = _solo(generator, tokenizer, 8, audio, face, None, age, read=True)[0]
     before = [_past(batch, c) for c in (0, 2)]
-    keys = batch.state.speaker[0].attn.keys.data
+    keys = batch.state["generator"]["speaker"][0]["keys"]
     assert place(batch, newcomer, [1]) is batch  # 6 ended; 8 takes its slot
-    assert batch.seeds == [5, 8, 7] and batch.state.speaker[0].attn.keys.data is keys
+    assert batch.seeds == [5, 8, 7] and batch.state["generator"]["speaker"][0]["keys"] is keys
     for b, a in zip(before, [_past(batch, c) for c in (0, 2)]):
         for x, y in zip(b, a):
             np.testing.assert_array_equal(x, y)
@@ -169,9 +170,9 @@ def test_a_conversation_restarted_in_a_slot_is_its_solo_run_from_its_first_frame
     for t in range(25):  # the bands of 5, 6 and 7 full and turning
         batch.step_clips(audio[t:t + 1].repeat(4, 0), face[t:t + 1].repeat(4, 0))
     before = [_past(batch, c) for c in (0, 2)]
-    keys = batch.state.speaker[0].attn.keys.data
+    keys = batch.state["generator"]["speaker"][0]["keys"]
     assert restart(batch, [1, 3], [8, 9]) is batch  # 6 and 4 ended; 8 and 9 begin in their slots
-    assert batch.seeds == [5, 8, 7, 9] and batch.state.speaker[0].attn.keys.data is keys  # rings kept, in place
+    assert batch.seeds == [5, 8, 7, 9] and batch.state["generator"]["speaker"][0]["keys"] is keys  # rings kept, in place
     for b, a in zip(before, [_past(batch, c) for c in (0, 2)]):
         for x, y in zip(b, a):
             np.testing.assert_array_equal(x, y)

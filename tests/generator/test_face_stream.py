@@ -1,5 +1,5 @@
 """The speaker's face encoder and emotion reader run on the frames with a face only: a conversation
-without a camera never pays for them after its first frame, and a face that comes back starts
+without a camera never pays for them, and a face that comes back starts
 their streams over, as the first frame of a clip."""
 from contextlib import contextmanager
 
@@ -24,7 +24,7 @@ def recording(session: StreamingSession):
 
     def reader_step(face, state, rows=None):
         out = read(face, state, rows)
-        if state is not session.decode_state.motion:  # the speaker's face, not the decoded listener's
+        if state is not session.state["decoder"]["motion"]:  # the speaker's face, not the decoded listener's
             readings.append(out.clone())
         return out
 
@@ -54,15 +54,15 @@ def test_a_face_that_comes_back_starts_the_encoder_and_reader_over_as_a_clip_wou
     np.testing.assert_allclose(torch.cat(readings[10:])[:, 0].numpy(), want_reading.numpy(), atol=1e-5)
 
 
-def test_a_conversation_without_a_camera_runs_the_face_encoder_on_its_first_frame_only() -> None:
+def test_a_conversation_without_a_camera_never_runs_the_face_encoder() -> None:
     generator, tokenizer = models()
     audio, _, _ = speaker(12, 2)
     session = StreamingSession(generator, tokenizer, samples=1, read_emotion=True, seed=0)
     with recording(session) as (tokens, readings):
         for t in range(12):
             session.step_features(audio[t])
-    assert len(tokens) == len(readings) == 1  # the first frame makes their states; nothing after
-    assert not session.face_streaming.any()
+    assert len(tokens) == len(readings) == 0  # their states are made with the session's, not by a pass
+    assert not session.state["face_on"].any()
 
 
 def test_in_a_batch_each_conversation_s_face_comes_and_goes_as_in_its_solo_run() -> None:

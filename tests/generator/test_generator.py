@@ -68,7 +68,7 @@ def test_steps_equal_teacher_forcing(offline: bool, levels: tuple[int, ...]) -> 
 def run_steps(generator: ReactionGenerator, audio: torch.Tensor, face: torch.Tensor, emotion: torch.Tensor,
               tokens: torch.Tensor, listener_in: torch.Tensor, speaker_on: torch.Tensor | None = None) -> torch.Tensor:
     """The generation path frame by frame (one speaker, batch rows of listeners) -> (B, T, width)."""
-    state = generator.new_state()
+    state = generator.init_state(1, listener_in.shape[0])
     embedding = generator.speaker_embedding(audio[:1], face[:1], emotion[:1], tokens[:1])
     if generator.config.offline:
         generator.prepare_offline(embedding, state)
@@ -173,9 +173,10 @@ def test_context_slides_for_long_conversations() -> None:
     for i in range(60):
         session.step_features(audio[i], face[i], emotion[i])
     band = generator.config.context + 1  # bounded caches, whatever the conversation's length
-    assert session.state.listener[0].own.attn.k.shape[2] == band
-    assert session.state.speaker[0].attn.k.shape[2] == band
-    assert session.state.cross_bands[0][0].view.shape[2] == band
+    state = session.state["generator"]
+    for part in state["listener"][0], state["speaker"][0], state["cross"][0]:
+        assert part["keys"].shape[2] == part["values"].shape[2] == band
+    assert state["speaker"][0]["frames"].tolist() == [60]
 
 
 def test_a_reset_session_repeats_itself_and_a_closed_one_holds_nothing() -> None:
@@ -187,7 +188,7 @@ def test_a_reset_session_repeats_itself_and_a_closed_one_holds_nothing() -> None
     again = [session.step_features(audio[i], face[i], emotion[i]).tokens for i in range(20)]
     np.testing.assert_array_equal(np.stack(first), np.stack(again))
     session.close()
-    assert session.state is None and session.decode_state is None and session.encode_state is None
+    assert session.state is None
 
 
 def test_an_offline_generator_refuses_to_stream() -> None:

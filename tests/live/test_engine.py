@@ -81,13 +81,13 @@ def test_a_newcomer_takes_a_free_slot_in_place_and_the_batch_shrinks_when_mostly
         tick(ids)
     engine.close(ids[0])  # one of four ended: its slot stays, free, not stepped
     assert engine.rows == [None, *ids[1:]] and engine.batch.clips == 4
-    keys = engine.batch.state.speaker[0].attn.keys.data
+    keys = engine.batch.state["generator"]["speaker"][0]["keys"]
     newcomer = engine.open(seed=9)
     frames_of[newcomer] = 0
     for _ in range(4):
         tick(ids[1:] + [newcomer])
     # it took the free slot, written into the same ring storage: nobody else's state was copied
-    assert engine.rows == [newcomer, *ids[1:]] and engine.batch.state.speaker[0].attn.keys.data is keys
+    assert engine.rows == [newcomer, *ids[1:]] and engine.batch.state["generator"]["speaker"][0]["keys"] is keys
     for cid in (newcomer, ids[1], ids[2]):
         engine.close(cid)  # a quarter of the slots live: the batch shrinks to twice that
     assert engine.rows == [ids[3], None] and engine.batch.clips == 2
@@ -122,8 +122,8 @@ def test_a_reserved_batch_takes_its_first_conversations_without_copying_anyone()
             engine.submit(cid, SpeakerFrame(audio[0]))
         engine.tick()
         if keys is None:
-            keys = engine.batch.state.speaker[0].attn.keys.data
-        assert engine.batch.clips == 6 and engine.batch.state.speaker[0].attn.keys.data is keys
+            keys = engine.batch.state["generator"]["speaker"][0]["keys"]
+        assert engine.batch.clips == 6 and engine.batch.state["generator"]["speaker"][0]["keys"] is keys
     with pytest.raises(ValueError, match="at least 1 slot"):
         ReactionEngine(generator, tokenizer, reserve=0)
 
@@ -132,7 +132,7 @@ def test_a_prepared_batch_starts_its_first_conversations_in_place_as_their_solo_
     generator, tokenizer = models()
     engine = ReactionEngine(generator, tokenizer, samples=2, sampling=GUIDED, reserve=4)
     engine.prepare()
-    keys = engine.batch.state.speaker[0].attn.keys.data
+    keys = engine.batch.state["generator"]["speaker"][0]["keys"]
     assert engine.rows == [None] * 4 and engine.members == []
     audio, _, _ = speaker(8, 0)
     solo = {seed: StreamingSession(generator, tokenizer, samples=2, sampling=GUIDED, seed=seed) for seed in (7, 8, 9)}
@@ -149,5 +149,5 @@ def test_a_prepared_batch_starts_its_first_conversations_in_place_as_their_solo_
             np.testing.assert_array_equal(got[cid].tokens, want.tokens)
             np.testing.assert_allclose(got[cid].face, want.face, atol=1e-5)
             age[seed] += 1
-        assert engine.batch.clips == 4 and engine.batch.state.speaker[0].attn.keys.data is keys  # nothing copied
+        assert engine.batch.clips == 4 and engine.batch.state["generator"]["speaker"][0]["keys"] is keys  # nothing copied
     assert sorted(engine.members) == sorted(ids.values())

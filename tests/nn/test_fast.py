@@ -10,7 +10,7 @@ from facereact.generator.cohort import merge
 from facereact.generator.sampling import Sampling
 from facereact.generator.session import StreamingSession, generate_clip
 from facereact.nn import fast
-from facereact.nn.blocks import Block, BlockState
+from facereact.nn.blocks import Block
 from tests.generator.test_generator import models, speaker
 
 
@@ -39,18 +39,19 @@ def test_a_block_step_equals_the_torch_step_through_a_wrapping_ring() -> None:
         for p in block.parameters():  # biases and norms start at 0 and 1: make every term count
             p.add_(torch.randn_like(p) * 0.3)
     frames = torch.randn(12, 3, 1, 32)
-    states = {True: BlockState(), False: BlockState()}
+    states = {True: block.init_state(3, 4), False: block.init_state(3, 4)}
     with torch.inference_mode():
         for t in range(12):  # context 4 keeps 5 slots: the ring wraps twice
             out = {}
             for on, state in states.items():
                 with compiled(on):
-                    out[on] = block.step(frames[t], state, 4)
+                    out[on] = block.step(frames[t], state)
             torch.testing.assert_close(out[True], out[False], atol=1e-5, rtol=1e-5)
     fast_state, torch_state = states[True], states[False]
-    torch.testing.assert_close(fast_state.attn.keys.data, torch_state.attn.keys.data, atol=1e-5, rtol=1e-5)
-    torch.testing.assert_close(fast_state.conv, torch_state.conv, atol=1e-5, rtol=1e-5)
-    assert fast_state.attn.keys.count == torch_state.attn.keys.count == 12
+    torch.testing.assert_close(fast_state["keys"], torch_state["keys"], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(fast_state["values"], torch_state["values"], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(fast_state["conv"], torch_state["conv"], atol=1e-5, rtol=1e-5)
+    assert fast_state["frames"].tolist() == torch_state["frames"].tolist() == [12, 12, 12]
 
 
 def _clip(on: bool, offline: bool, sampling: Sampling) -> tuple[np.ndarray, ...]:
@@ -74,7 +75,7 @@ def test_generation_draws_the_same_reactions_compiled_or_not(offline: bool, samp
 
 
 def test_conversations_of_different_ages_in_one_batch_match_the_torch_steps() -> None:
-    """A merged batch masks the slots a younger conversation has not filled (Band.invalid), and
+    """A merged batch masks the slots a younger conversation has not filled (ring.unfilled), and
     steps some of its conversations only (each ring row at its own position)."""
     generator, tokenizer = models()
     audio, face, emotion = speaker(20)
@@ -104,7 +105,7 @@ def test_training_and_gradients_keep_the_torch_step() -> None:
     block = Block(16, 2, 0.0, (3, 0))
     x = torch.randn(2, 1, 16, requires_grad=True)
     with compiled(True):
-        block.step(x, BlockState(), 3).sum().backward()  # the compiled step has no gradient: not used
+        block.step(x, block.init_state(2, 3)).sum().backward()  # the compiled step has no gradient: not used
     assert x.grad is not None and torch.isfinite(x.grad).all()
 
 

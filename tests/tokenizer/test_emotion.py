@@ -6,7 +6,7 @@ import torch
 
 from facereact.errors import DataError
 from facereact.layout import EMOTION_DIM, FACE_DIM
-from facereact.tokenizer.emotion import MOTION_HISTORY, MOTION_WINDOWS, FaceEmotionReader, MotionState, motion_energy
+from facereact.tokenizer.emotion import MOTION_HISTORY, MOTION_WINDOWS, FaceEmotionReader, motion_energy
 from facereact.tokenizer.model import FaceTokenizer, TokenizerConfig
 from facereact.tokenizer.training import emotion_error
 
@@ -27,7 +27,7 @@ def test_reader_steps_equal_the_parallel_forward_and_are_causal() -> None:
     reader = FaceEmotionReader(FACE_DIM, EMOTION_DIM, width=16, layers=2).eval()
     face = torch.randn(3, MOTION_HISTORY + 20, FACE_DIM)
     parallel = reader(face)
-    state = MotionState()
+    state = reader.init_state(3, FACE_DIM)
     steps = torch.cat([reader.step(face[:, t:t + 1], state) for t in range(face.shape[1])], 1)
     torch.testing.assert_close(steps, parallel, rtol=1e-5, atol=1e-5)
     changed = face.clone()
@@ -66,7 +66,7 @@ def test_tokenizer_streams_like_it_encodes_and_decodes_a_clip() -> None:
     faces = torch.randn(2, 40, FACE_DIM)
     codes = model.encode(faces)
     face, emotion = model.decode(codes)
-    encode_state, decode_state = model.new_encode_state(), model.new_decode_state()
+    encode_state, decode_state = model.init_encode_state(2), model.init_decode_state(2)
     streamed_codes, streamed_face, streamed_emotion = [], [], []
     with torch.no_grad():
         for t in range(codes.shape[1]):
@@ -78,7 +78,7 @@ def test_tokenizer_streams_like_it_encodes_and_decodes_a_clip() -> None:
     torch.testing.assert_close(torch.stack(streamed_face, 1), face, rtol=1e-4, atol=1e-4)
     torch.testing.assert_close(torch.stack(streamed_emotion, 1), emotion, rtol=1e-4, atol=1e-4)
     with torch.no_grad():
-        again = model.decode_step(codes[:, 0], model.new_decode_state())
+        again = model.decode_step(codes[:, 0], model.init_decode_state(2))
     torch.testing.assert_close(again[0], face[:, 0], rtol=1e-4, atol=1e-4)
 
 
