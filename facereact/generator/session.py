@@ -25,7 +25,6 @@ from facereact.errors import UsageError
 from facereact.generator.inputs import describe, emotion_frame, face_frame
 from facereact.generator.model import ReactionGenerator
 from facereact.generator.personality import listener_rows
-
 from facereact.generator.sampling import Sampling, own_sampling
 from facereact.generator.turns import TurnTaking, init_turns, turn_step
 from facereact.layout import EMOTION_DIM, FACE_DIM
@@ -93,6 +92,7 @@ class _Session:
 
     @property
     def who(self) -> torch.Tensor | None:
+        """(clips, 2 width) each conversation's listener (the table's "who"); None: generic."""
         return self.state["who"]
 
     def close(self) -> None:
