@@ -20,6 +20,7 @@ from facereact.baselines.files import baseline_name, load_baseline
 from facereact.baselines.rule_based import RULE_BASED, Predictions, TrainStats, rule_based
 from facereact.data.eval_set import load_eval_set
 from facereact.data.paths import split_fingerprint
+from facereact.generator.data import split_personalities
 from facereact.generator.generate import generate_split
 from facereact.generator.inputs import uses
 from facereact.generator.model import ReactionGenerator, load_generator
@@ -100,8 +101,10 @@ def benchmark(root: str | Path, out: str | Path, model_dirs: list[str | Path] = 
             continue
         generator, tokenizer = load_generator(folder)
         heard = inputs.get(str(folder), ("full",)) if isinstance(inputs, Mapping) else inputs
-        # a personal generator twice: told no listener (generic), then each one's personality
-        for input_set, personal in [(i, p) for i in heard for p in ((False, True) if generator.personal else (False,))]:
+        # a personal generator twice: told no listener (generic), then each one's personality,
+        # where the split gives any (else its personal row would be the generic one again)
+        told_who = generator.personal and gives_personal_row(root, split, folder)
+        for input_set, personal in [(i, p) for i in heard for p in ((False, True) if told_who else (False,))]:
             uses(input_set)  # an unknown name fails before any work
             name, stem = system_name(generator, tokenizer, folder, input_set), f"pred_{split}_{folder.name}"
             if input_set != "full":
@@ -148,3 +151,13 @@ def _behaviour_table(out: Path, truth: BehaviourTruth, systems: dict[str, Predic
         curves[name], rows[name] = truth.score(pred.face)
     write_text_atomic(out / "behaviour_curves.json", json.dumps(curves) + "\n")
     return write_results(out, rows, stem="behaviour", columns=BEHAVIOUR_COLUMNS, note=BEHAVIOUR_NOTE)
+
+
+def gives_personal_row(root: str | Path, split: str, folder: Path) -> bool:
+    """Whether a personal generator gets its personal row here: only where the split gives some
+    listener a personality (said when not)."""
+    if split_personalities(root, split):
+        return True
+    print(f"note: {folder} is personal, but {Path(root) / split} gives no listener a personality: "
+          "no personal row (the generic row is what it would be)")
+    return False

@@ -13,7 +13,7 @@ from tqdm import tqdm
 
 from facereact.baselines.mars_rule_based import mars_rule_based, per_frame_means
 from facereact.baselines.rule_based import RULE_BASED
-from facereact.benchmark import system_name
+from facereact.benchmark import gives_personal_row, system_name
 from facereact.data.mars import MarsCorpus
 from facereact.generator.generate import generate_mars
 from facereact.generator.model import load_generator
@@ -48,7 +48,8 @@ def benchmark_react2025(root: str | Path, out: str | Path, split: str = "val", d
         how = own_sampling(generator, sampling)
         tag = "" if how == own_sampling(generator) else f" {how.tag}"
         # a personal generator twice: told no listener (the generic tracks), then each listener's personality
-        for personal in (False, True) if generator.personal else (False,):
+        told_who = generator.personal and gives_personal_row(root, split, folder)
+        for personal in (False, True) if told_who else (False,):
             faces: dict = {}
             predictions = generate_mars(generator, tokenizer, root, split, samples, how, seed, progress,
                                         personal=personal, faces=faces)

@@ -10,6 +10,7 @@ from tqdm import tqdm
 
 from facereact.data.corpus import ReactCorpus
 from facereact.data.mars import MarsCorpus, is_mars
+from facereact.errors import DataError
 from facereact.tokenizer.model import FaceTokenizer
 
 
@@ -26,6 +27,22 @@ class TokenizedPair:
     # The listener's Big Five in [0, 1] (layout.PERSONALITY_NAMES; MARS 2026's files, or a REACT
     # 2024-layout corpus's personality.csv: data/personality.py), None where not given
     listener_personality: np.ndarray | None = None
+
+
+def split_personalities(root: str | Path, split: str) -> int:
+    """How many people the split's personality files give (REACT 2024 layout: `<split>/
+    personality.csv`, ours; MARS 2026: `personality/{speaker,listener}.csv`); 0 without any."""
+    corpus = MarsCorpus(root, split) if is_mars(root) else ReactCorpus(root, split)
+    return len(corpus.personality())
+
+
+def require_personalities(root: str | Path, split: str) -> None:
+    """A DataError naming the split unless it gives some listener a personality: a personal
+    generator told no one is the generic one, and its "personal" figures would say otherwise."""
+    if not split_personalities(root, split):
+        where = Path(root) / split
+        raise DataError(where, "no listener here has a personality (personality.csv, or MARS's personality/"
+                               "listener.csv), so a personal generator cannot be told who listens")
 
 
 @torch.no_grad()

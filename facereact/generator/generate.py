@@ -8,7 +8,7 @@ from tqdm import tqdm
 
 from facereact.data.paths import provenance
 from facereact.data.rates import check_fits
-from facereact.generator.data import TokenizedPair, load_tokenized_pairs
+from facereact.generator.data import TokenizedPair, load_tokenized_pairs, require_personalities
 from facereact.generator.inputs import uses
 from facereact.generator.model import ReactionGenerator
 from facereact.generator.sampling import Sampling
@@ -36,6 +36,8 @@ def generate_split(generator: ReactionGenerator, tokenizer: FaceTokenizer, root:
     """
     check_fits(generator.config.fps, generator.config.audio_feature, root, "this generator")
     uses(inputs)  # an unknown input set fails before any work
+    if personal:
+        require_personalities(root, split)
     pairs = load_tokenized_pairs(root, split, tokenizer, progress=progress)[:rows]
     return {**generate_pairs(generator, tokenizer, pairs, samples, sampling, seed, progress, inputs, frames,
                              desc=f"generate {split} ({inputs})", personal=personal),
@@ -70,6 +72,8 @@ def generate_mars(generator: ReactionGenerator, tokenizer: FaceTokenizer, root: 
     faces: a dict to receive the listener faces too, {name: (K, T, FACE_DIM)}."""
     check_fits(generator.config.fps, generator.config.audio_feature, root, "this generator")
     uses(inputs)
+    if personal:
+        require_personalities(root, split)
     pairs = load_tokenized_pairs(root, split, tokenizer, progress=progress)
     by_length: dict[int, list[int]] = {}
     for i, p in enumerate(pairs):

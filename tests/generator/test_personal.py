@@ -134,10 +134,11 @@ def test_a_personal_generator_trains_on_mars_and_scores_both_tracks(tmp_path, ca
     assert "no listener personality in the train split" in capsys.readouterr().err
 
 
-def test_a_personal_generator_trains_on_a_react2024_corpus_and_is_scored_twice(tmp_path) -> None:
+def test_a_personal_generator_trains_on_a_react2024_corpus_and_is_scored_twice(tmp_path, capsys) -> None:
     """A synthetic REACT 2024-layout corpus says who each person is (personality.csv): a personal
     generator of 25 fps MFCC audio (the live server's) trains on it, and the benchmark's tables
-    have its generic and personal rows."""
+    have its generic and personal rows. On a split that says nothing of who listens there is no
+    personal row, and generating "personal" is refused by name (it would be the generic row)."""
     root = synthesize_corpus(tmp_path / "c", SynthConfig(sessions=5, clips_per_session=2, frames=60), progress=False)
     tok, gen, bench = tmp_path / "tok", tmp_path / "gen", tmp_path / "bench"
     assert main(["train", "tokenizer", "--data", str(root), "--out", str(tok), *SMALL, "--window", "16",
@@ -150,3 +151,13 @@ def test_a_personal_generator_trains_on_a_react2024_corpus_and_is_scored_twice(t
     assert names <= set(json.loads((bench / "results.json").read_text()))
     assert names <= set(json.loads((bench / "behaviour.json").read_text()))
     assert set(json.loads((bench / "persona.json").read_text())) == names
+    (root / "val" / "personality.csv").unlink()
+    capsys.readouterr()
+    assert main(["generate", "--model", str(gen), "--data", str(root), "--personal", "--samples", "2",
+                 "--out", str(tmp_path / "p.npz")]) == 2
+    assert "val: no listener here has a personality" in capsys.readouterr().err
+    assert main(["benchmark", "--data", str(root), "--models", str(gen), "--samples", "2", "--no-behaviour",
+                 "--out", str(tmp_path / "bench_val")]) == 0
+    assert "gives no listener a personality: no personal row" in capsys.readouterr().out
+    rows = set(json.loads((tmp_path / "bench_val" / "results.json").read_text()))
+    assert "Ours (FSQ, online, gen)" in rows and not any(name.endswith(", personal") for name in rows)
