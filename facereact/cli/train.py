@@ -53,7 +53,7 @@ def _train_generator(args: argparse.Namespace) -> int:
     if args.aux_motion_weight == 0:  # no motion head at all, as before it existed
         config = replace(config, aux_motion=False)
     names = ("window", "listener_dropout", "speaker_dropout", "aux_emotion_weight", "aux_motion_weight", "onset_weight",
-             "personality_dropout")
+             "motion_onset_weight", "personality_dropout")
     settings = GeneratorTraining(**given_flags(args, names))
     train_generator(args.data, args.tokenizer, args.out, config, schedule_from(args, SCHEDULE), settings,
                     resume=args.resume, max_steps=args.max_steps, personal=args.personal)
@@ -174,6 +174,9 @@ def register(verbs) -> dict:
                    help="weight of its guess of whether each listener face region moves (default 1; 0: no motion head)")
     g.add_argument("--onset-weight", type=finite_float, default=None,
                    help="extra token-loss weight where the listener's emotion changes (default 0: off)")
+    g.add_argument("--motion-onset-weight", type=finite_float, default=None,
+                   help="extra token-loss weight where one of the listener's face regions starts moving (a nod's "
+                        "onset; default 0: off)")
     g.add_argument("--personal", action="store_true",
                    help="condition on the listener's personality (MARS 2026's personality files, or a REACT 2024-layout "
                         "split's personality.csv): one model for the personal and the generic tracks (docs/generator.md, "

@@ -58,6 +58,11 @@ class GeneratorTraining:
     # relative to the window's mean change, so steady jitter-only stretches count less. 0: off.
     onset_weight: float = 0.0
     onset_lag: int = 6
+    # Extra weight of the token loss on the `onset_lag` frames after one of the listener's face
+    # regions starts moving (its motion label rising: generator/motion.py), where a small reaction
+    # such as a nod begins: the one place its timing, and so the speaker, decides the tokens (once
+    # begun, the listener's own past explains the rest). Scaled to mean 1 per window. 0: off.
+    motion_onset_weight: float = 0.0
     # Share of windows taken at a clip's first frame (the listener's first input BOS), which a
     # uniformly drawn window meets once in about 600. Distillation uses it to teach a student the
     # teacher's ramped-in guidance at a conversation's start; for the generator itself it cost
@@ -70,7 +75,7 @@ class GeneratorTraining:
     def __post_init__(self) -> None:
         if self.onset_lag < 1:
             raise UsageError(f"onset_lag must be at least 1 frame, got {self.onset_lag}")
-        check_settings(self, weights=("aux_emotion_weight", "aux_motion_weight", "onset_weight"),
+        check_settings(self, weights=("aux_emotion_weight", "aux_motion_weight", "onset_weight", "motion_onset_weight"),
                        shares=("listener_dropout", "speaker_dropout", "audio_only", "no_emotion", "clip_starts",
                                "personality_dropout"))
         if self.audio_only + self.no_emotion >= 1.0:
@@ -101,6 +106,18 @@ def onset_weights(emotion: torch.Tensor, weight: float, lag: int) -> torch.Tenso
         change[:, lag:] = (emotion[:, lag:] - emotion[:, :-lag]).abs().sum(-1)
     scale = change.mean(1, keepdim=True).clamp_min(1e-6)
     w = 1.0 + weight * change / scale
+    return w / w.mean(1, keepdim=True)
+
+
+def motion_onset_weights(motion: torch.Tensor, weight: float, lag: int) -> torch.Tensor:
+    """(B, T) loss weights from the listener's motion labels (B, T, regions): 1 + weight on the
+    `lag` frames from each frame where a region starts moving (counted once however many regions
+    start), then scaled to mean 1 per window."""
+    starts = torch.zeros(motion.shape[:2], dtype=motion.dtype, device=motion.device)
+    starts[:, 1:] = ((motion[:, 1:] > 0.5) & (motion[:, :-1] <= 0.5)).any(-1).to(motion.dtype)
+    # a frame within `lag` frames after a start: a running maximum over the window behind it
+    near = nn.functional.max_pool1d(nn.functional.pad(starts[:, None], (lag - 1, 0)), lag, stride=1)[:, 0]
+    w = 1.0 + weight * near
     return w / w.mean(1, keepdim=True)
 
 
@@ -161,8 +178,12 @@ class GeneratorTask:
         ce = out.nll.mean()
         logs = {}
         objective = ce
-        if self.settings.onset_weight > 0:  # "ce" stays the plain mean, comparable across runs
-            w = onset_weights(listener_emotion, self.settings.onset_weight, self.settings.onset_lag)
+        if self.settings.onset_weight > 0 or self.settings.motion_onset_weight > 0:  # "ce" stays the plain mean
+            w = torch.ones_like(out.nll)
+            if self.settings.onset_weight > 0:
+                w = w * onset_weights(listener_emotion, self.settings.onset_weight, self.settings.onset_lag)
+            if self.settings.motion_onset_weight > 0:
+                w = w * motion_onset_weights(motion, self.settings.motion_onset_weight, self.settings.onset_lag)
             objective = (out.nll * w).mean()
             logs["onset_ce"] = objective.item()
         aux = self.aux_losses(out, listener_emotion, motion, logs)

@@ -5,7 +5,7 @@ import torch
 
 from facereact.errors import UsageError
 from facereact.generator.data import TokenizedPair
-from facereact.generator.training import GeneratorTask, GeneratorTraining, onset_weights
+from facereact.generator.training import GeneratorTask, GeneratorTraining, motion_onset_weights, onset_weights
 from facereact.layout import EMOTION_DIM, FACE_DIM
 
 from test_generator import models, speaker
@@ -26,6 +26,19 @@ def test_a_change_weighs_the_frames_that_see_it() -> None:
     expected[10:13] = raised
     torch.testing.assert_close(w, expected / expected.mean())
     assert w.mean().item() == pytest.approx(1.0)
+
+
+def test_a_region_starting_to_move_weighs_the_frames_after_it() -> None:
+    motion = torch.zeros(2, 16, 3)
+    motion[0, 5:9, 0] = 1.0  # region 0 moves from frame 5
+    motion[0, 6:12, 2] = 1.0  # region 2 from frame 6: its frames overlap region 0's
+    motion[1, 0:16, 1] = 1.0  # moving throughout: no start inside the window
+    w = motion_onset_weights(motion, 2.0, 3)
+    expected = torch.ones(16)
+    expected[5:9] = 3.0  # frames 5-7 after the first start, 6-8 after the second
+    torch.testing.assert_close(w[0], expected / expected.mean())
+    torch.testing.assert_close(w[1], torch.ones(16))  # a motion already going is not an onset
+    assert w.mean(1).tolist() == pytest.approx([1.0, 1.0])
 
 
 def test_the_task_loss_is_the_weighted_mean_of_the_token_loss() -> None:
@@ -57,8 +70,33 @@ def test_the_task_loss_is_the_weighted_mean_of_the_token_loss() -> None:
     assert total.item() == pytest.approx(weighted_logs["onset_ce"], rel=1e-5)
 
 
+def test_the_task_weighs_its_token_loss_where_the_listener_starts_moving() -> None:
+    generator, _ = models()
+    generator.eval()
+    rng, t = np.random.default_rng(4), 40
+    pair = TokenizedPair(*(x.astype(np.float32) for x in speaker(t)), rng.integers(0, 1000, t),
+                         rng.integers(0, 1000, t), np.zeros((t, FACE_DIM), np.float32),
+                         np.zeros((t, EMOTION_DIM), np.float32))
+    task = GeneratorTask(generator, [pair], [], GeneratorTraining(window=t, aux_emotion_weight=0.0,
+                                                                 aux_motion_weight=0.0, motion_onset_weight=2.0))
+    batch = list(task.make_batch([0], [5], torch.device("cpu")))
+    batch[7] = torch.zeros_like(batch[7])
+    batch[7][0, 20:30, 0] = 1.0  # the listener's first region starts moving at frame 20
+    with torch.no_grad():
+        total, logs = task.loss(generator, tuple(batch))
+        audio, face, emo, speaker_tokens, listener_in, target, _, motion, *on = batch
+        nll = generator(audio, face, emo, speaker_tokens, listener_in, target, speaker_on=on[0],
+                        face_on=on[1], emotion_on=on[2]).nll
+    w = motion_onset_weights(motion, 2.0, 6)
+    assert w[0, 20:26].min() > w[0, :20].max()  # the onset's frames count more
+    assert logs["onset_ce"] == pytest.approx((nll * w).mean().item(), rel=1e-5)
+    assert total.item() == pytest.approx(logs["onset_ce"], rel=1e-5)
+
+
 def test_a_lag_below_one_frame_is_refused() -> None:
     with pytest.raises(UsageError, match="onset_lag"):
         GeneratorTraining(onset_lag=0)
     with pytest.raises(UsageError, match="onset_weight"):
         GeneratorTraining(onset_weight=-1.0)
+    with pytest.raises(UsageError, match="motion_onset_weight"):
+        GeneratorTraining(motion_onset_weight=-1.0)
