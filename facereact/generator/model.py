@@ -30,8 +30,8 @@ from facereact.layout import AUDIO_DIM, AUDIO_FEATURES, EMOTION_DIM, FACE_DIM, F
 from facereact.model_files import CONFIG_FILE, config_from_dict, load_model_files, load_weights, save_model
 from facereact.nn import ring
 from facereact.nn.blocks import Block, band_mask, symmetric_band_mask
-from facereact.nn.streaming import State
 from facereact.nn.cross import ListenerBlock
+from facereact.nn.streaming import State
 from facereact.tokenizer.model import FaceTokenizer
 
 KIND = "generator"

@@ -1,0 +1,110 @@
+"""Each system's figures over training seeds on one corpus: the spread the recipe's goals are stated in.
+
+    python benchmarks/training_seeds.py FOLDER [--seeds 0 1 2 3] [--split test] [--samples 10]
+
+FOLDER is what `facereact demo --out FOLDER` left (its corpus/ and tokenizer/ are used). For each
+seed s, under FOLDER/seeds/s/, it trains what is missing with the demo's recipe and seed s: the
+online generator (on the demo's tokenizer, so the spread is the generator's and the baselines',
+not the tokenizer's), its sampling chosen on val, the online Trans-VAE and BeLFusion; then one
+benchmark per seed on --split (test by default: the choice saw val), the generator with every
+input and hearing audio alone, the sampling draws seeded alike. Prints per system the mean and
+spread (sample standard deviation) over training seeds, and the recipe's goals (issue 37) as
+margins in units of twice the spread (the larger of the two systems'): > 1 means met by more than
+twice the spread. The rule-based systems are the same for every seed.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from facereact.baselines.belfusion import BeLFusionConfig
+from facereact.baselines.training import SCHEDULE as BASELINE_SCHEDULE
+from facereact.baselines.training import train_belfusion, train_trans_vae
+from facereact.baselines.trans_vae import TransVAEConfig
+from facereact.benchmark import benchmark
+from facereact.generator.choose import choose_sampling
+from facereact.generator.model import SAMPLING_KEY, GeneratorConfig
+from facereact.generator.training import SCHEDULE as GENERATOR_SCHEDULE
+from facereact.generator.training import train_generator
+from facereact.demo import already_trained
+from facereact.model_files import read_config
+
+FIGURES = ("FRCorr", "FRDist", "FRDiv")
+BEHAVIOUR = ("nod lift", "mmhmm lift", "nod peak s")
+
+
+def train_seed(folder: Path, seed: int, generator_epochs: int = 10, baseline_epochs: int = 4) -> list[Path]:
+    """The demo's trained systems for one seed (what exists is kept): their folders."""
+    corpus, out = folder / "corpus", folder / "seeds" / str(seed)
+    online = out / "generator_online"
+    if not already_trained(online):
+        print(f"seed {seed}: training the online generator ({generator_epochs} epochs)", flush=True)
+        train_generator(corpus, folder / "tokenizer", online, GeneratorConfig(),
+                        replace(GENERATOR_SCHEDULE, epochs=generator_epochs, seed=seed), progress=False)
+    if SAMPLING_KEY not in read_config(online):
+        choose_sampling(online, corpus, "val", seed, progress=False)
+    folders = [online]
+    for kind, train_fn, config, epochs in (("trans_vae", train_trans_vae, TransVAEConfig(online=True), baseline_epochs),
+                                           ("belfusion", train_belfusion, BeLFusionConfig(online=True),
+                                            2 * baseline_epochs)):
+        if not already_trained(out / kind):
+            print(f"seed {seed}: training {kind} ({epochs} epochs)", flush=True)
+            train_fn(corpus, out / kind, config, replace(BASELINE_SCHEDULE, epochs=epochs, warmup_steps=20, seed=seed),
+                     progress=False)
+        folders.append(out / kind)
+    return folders
+
+
+def system(name: str) -> str:
+    """A row's system, whatever its model folder is called (each seed's folders are named alike)."""
+    return name.replace(", generator_online", "").split(" (")[0] + (" (audio)" if "hears audio" in name else "")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("folder")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3])
+    ap.add_argument("--split", default="test")
+    ap.add_argument("--samples", type=int, default=10)
+    args = ap.parse_args()
+    folder = Path(args.folder)
+    rows: dict[str, list[dict]] = {}
+    for seed in args.seeds:
+        models = train_seed(folder, seed)
+        out = folder / "seeds" / str(seed) / f"bench_{args.split}"
+        results, _ = benchmark(folder / "corpus", out, models, args.split, args.samples, 0, progress=False,
+                               inputs={str(models[0]): ("full", "audio")})
+        behaviour = json.loads((out / "behaviour.json").read_text())
+        for name, figures in results.items():
+            rows.setdefault(system(name), []).append({**figures, **behaviour.get(name, {})})
+        print(f"seed {seed}: scored on {args.split}", flush=True)
+    stats = {name: {c: (np.mean([r[c] for r in runs]), np.std([r[c] for r in runs], ddof=1) if len(runs) > 1 else 0.0)
+                    for c in FIGURES + BEHAVIOUR if all(r.get(c) is not None for r in runs)}
+             for name, runs in rows.items()}
+    print(f"\n{folder / 'corpus'}, {args.split}, K = {args.samples}, training seeds {args.seeds}: mean ± spread\n")
+    print("| system | " + " | ".join(FIGURES + BEHAVIOUR) + " |\n|---|" + "---:|" * len(FIGURES + BEHAVIOUR))
+    for name, cols in stats.items():
+        cells = [f"{cols[c][0]:.4f} ± {cols[c][1]:.4f}" if c in cols else "-" for c in FIGURES + BEHAVIOUR]
+        print(f"| {name} | " + " | ".join(cells) + " |")
+    ours = next(n for n in stats if n.startswith("Ours") and not n.endswith("(audio)"))
+    heard = ours + " (audio)"
+    goals = [(ours, "Mime", "FRCorr", +1), (ours, "Mime", "FRDist", -1),
+             *[(ours, b, "FRDist", -1) for b in stats if b.startswith(("Trans-VAE", "BeLFusion"))],
+             (heard, "MeanSeq", "FRCorr", +1), (heard, "MeanSeq", "FRDist", -1)]
+    print("\n| goal | difference | twice the spread | margin |\n|---|---:|---:|---:|")
+    for a, b, figure, sign in goals:
+        if a not in stats or b not in stats:
+            continue
+        gap = sign * (stats[a][figure][0] - stats[b][figure][0])
+        twice = 2 * max(stats[a][figure][1], stats[b][figure][1])
+        word = "ahead of" if sign > 0 else "below"
+        print(f"| {a} {word} {b} on {figure} | {gap:+.4f} | {twice:.4f} | "
+              f"{gap / twice if twice > 0 else float('inf'):.2f} |")
+
+
+if __name__ == "__main__":
+    main()
