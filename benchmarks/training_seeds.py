@@ -2,8 +2,9 @@
 
     python benchmarks/training_seeds.py FOLDER [--seeds 0 1 2 3] [--split test] [--samples 10]
 
-FOLDER is what `facereact demo --out FOLDER` left (its corpus/ and tokenizer/ are used). For each
-seed s, under FOLDER/seeds/s/, it trains what is missing with the demo's recipe and seed s: the
+FOLDER is what `facereact demo --out FOLDER` left, or a folder with only a corpus/ (`facereact
+synth FOLDER/corpus --world NAME`), whose tokenizer it then trains as the demo does (seed 0). For
+each seed s, under FOLDER/seeds/s/, it trains what is missing with the demo's recipe and seed s: the
 online generator (on the demo's tokenizer, so the spread is the generator's and the baselines',
 not the tokenizer's), its sampling chosen on val, the online Trans-VAE and BeLFusion; then one
 benchmark per seed on --split (test by default: the choice saw val), the generator with every
@@ -32,9 +33,20 @@ from facereact.generator.training import SCHEDULE as GENERATOR_SCHEDULE
 from facereact.generator.training import train_generator
 from facereact.demo import already_trained
 from facereact.model_files import read_config
+from facereact.tokenizer.model import TokenizerConfig
+from facereact.tokenizer.training import SCHEDULE as TOKENIZER_SCHEDULE
+from facereact.tokenizer.training import train_tokenizer
 
 FIGURES = ("FRCorr", "FRDist", "FRDiv")
 BEHAVIOUR = ("nod lift", "mmhmm lift", "nod peak s")
+
+
+def tokenizer_of(folder: Path) -> None:
+    """FOLDER/tokenizer, trained as the demo trains it when missing."""
+    if not already_trained(folder / "tokenizer"):
+        print("training the tokenizer (the demo's recipe)", flush=True)
+        train_tokenizer(folder / "corpus", folder / "tokenizer", TokenizerConfig(),
+                        replace(TOKENIZER_SCHEDULE, epochs=20, seed=0), progress=False)
 
 
 def train_seed(folder: Path, seed: int, generator_epochs: int = 10, baseline_epochs: int = 4) -> list[Path]:
@@ -72,6 +84,7 @@ def main() -> None:
     ap.add_argument("--samples", type=int, default=10)
     args = ap.parse_args()
     folder = Path(args.folder)
+    tokenizer_of(folder)
     rows: dict[str, list[dict]] = {}
     for seed in args.seeds:
         models = train_seed(folder, seed)
