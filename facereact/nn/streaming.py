@@ -47,13 +47,6 @@ def _walk(fn: Callable, first, *others):
     raise TypeError(f"a stream state holds tensors, dicts and lists, not {type(first).__name__}")
 
 
-def tensors(state) -> list[torch.Tensor]:
-    """Every tensor of a state, in a fixed order."""
-    out: list[torch.Tensor] = []
-    _walk(out.append, state)
-    return out
-
-
 def join(parts: list) -> State:
     """One state of every part's conversations, in order."""
     return _walk(lambda *xs: torch.cat(xs, 0), *parts)
