@@ -20,6 +20,8 @@ from facereact.generator.model import load_generator
 from facereact.generator.sampling import own_sampling
 from facereact.io import write_text_atomic
 from facereact.layout import MARS_FPS
+from facereact.metrics.behaviour import BEHAVIOUR_COLUMNS, BEHAVIOUR_NOTE, behaviour_row
+from facereact.metrics.behaviour_inputs import mars_behaviour_truth
 from facereact.metrics.persona import PERSONA_COLUMNS, PERSONA_NOTE, PersonaTruth, persona_row
 from facereact.metrics.react2025 import FIGURES, SEED, evaluate_react2025
 from facereact.report import COLUMNS_2025, write_results
@@ -27,10 +29,12 @@ from facereact.report import COLUMNS_2025, write_results
 
 def benchmark_react2025(root: str | Path, out: str | Path, split: str = "val", directions: str = "both",
                         samples: int = 10, seed: int = 0, draw_seed: int = SEED, model_dirs: Sequence[str | Path] = (),
-                        progress: bool = True, sampling: Mapping[str, float] | None = None) -> tuple[dict, str]:
+                        progress: bool = True, sampling: Mapping[str, float] | None = None,
+                        with_behaviour: bool = True) -> tuple[dict, str]:
     """Every rule-based baseline's and generator's figures; `seed` drives Random and the
     generators' sampling, `draw_seed` the target draw; sampling: the settings to change from each
-    generator's own (e.g. {"guidance": 3}), which then names its rows."""
+    generator's own (e.g. {"guidance": 3}), which then names its rows. with_behaviour: the
+    behaviour table too (ours: the real partners, Mime and each generator; out/behaviour.*)."""
     corpus, train = MarsCorpus(root, split), MarsCorpus(root, "train")
     inputs = corpus.inputs(directions)
     means = per_frame_means(train)
@@ -40,6 +44,12 @@ def benchmark_react2025(root: str | Path, out: str | Path, split: str = "val", d
         scored = evaluate_react2025(predictions, corpus, directions, draw_seed)
         results[name] = {f: scored[f] for f in FIGURES}
         draws = scored["targets"]
+    behaviour_truth = mars_behaviour_truth(corpus, inputs) if with_behaviour else None
+    curves, behaviours = {}, {}  # the behaviour table's rows: every system with faces
+    if behaviour_truth is not None:
+        curves["GroundTruth"] = behaviour_truth.figures
+        behaviours["GroundTruth"] = behaviour_row(behaviour_truth.figures, behaviour_truth.figures)
+        curves["Mime"], behaviours["Mime"] = behaviour_truth.score_clips([corpus.coefficients(c)[None] for c in inputs])
     personas = {}  # the persona table's rows, against the real listeners' styles measured once
     truth = PersonaTruth([corpus.coefficients(c.partner) for c in inputs], MARS_FPS) \
         if model_dirs and len(inputs) >= 3 else None
@@ -58,10 +68,15 @@ def benchmark_react2025(root: str | Path, out: str | Path, split: str = "val", d
             results[name] = {f: scored[f] for f in FIGURES}
             if truth is not None:
                 personas[name] = persona_row(truth.score([faces[c.name] for c in inputs]))
+            if behaviour_truth is not None:
+                curves[name], behaviours[name] = behaviour_truth.score_clips([faces[c.name] for c in inputs])
     table = write_results(out, results, columns=COLUMNS_2025)
     write_text_atomic(Path(out) / "targets.json", json.dumps(draws, indent=2) + "\n")
     note = (f"\n{split}, {len(inputs)} inputs ({directions}), K = {samples}, target draw seed {draw_seed} "
             f"(targets.json); {draws['resampled']} targets of another length: {draws['alignment']}.\n")
+    if behaviours:
+        write_text_atomic(Path(out) / "behaviour_curves.json", json.dumps(curves) + "\n")
+        note += "\n" + write_results(out, behaviours, stem="behaviour", columns=BEHAVIOUR_COLUMNS, note=BEHAVIOUR_NOTE)
     if personas:
         note += "\n" + write_results(out, personas, stem="persona", columns=PERSONA_COLUMNS, note=PERSONA_NOTE)
     write_text_atomic(Path(out) / "results.md", table + note)

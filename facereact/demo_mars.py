@@ -22,7 +22,7 @@ from facereact.generator.model import GeneratorConfig
 from facereact.generator.training import SCHEDULE as GENERATOR_SCHEDULE
 from facereact.generator.training import train_generator
 from facereact.io import write_text_atomic
-from facereact.plots import plot_training_curve
+from facereact.plots import plot_behaviour_curves, plot_training_curve
 from facereact.synth.mars_writer import MarsSynthConfig, synthesize_mars
 from facereact.tokenizer.model import TokenizerConfig
 from facereact.tokenizer.training import SCHEDULE as TOKENIZER_SCHEDULE
@@ -88,6 +88,7 @@ def run_mars_demo(out: str | Path, sessions: int = SESSIONS, seed: int = 0, toke
     _, table = benchmark_react2025(corpus, out, "val", "both", SAMPLES, seed, model_dirs=[gen_dir])
     print(table)
     clock.lap("generate and evaluate")
+    plot_behaviour_curves(json.loads((out / "behaviour_curves.json").read_text()), out / "behaviour_curves.png")
     plot_training_curve(tok_dir / "joint" / "train_log.csv", out / "tokenizer_training.png", ("loss", "face_l1"))
     plot_training_curve(gen_dir / "train_log.csv", out / f"{gen_dir.name}_training.png", ("loss", "val_loss"))
     page = write_results_page(out, "facereact demo: REACT 2025/2026 (MARS)", intro(made, personal))

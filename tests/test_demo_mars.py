@@ -24,6 +24,10 @@ def test_the_mars_demo_writes_the_react2025_table_and_page(tmp_path: Path) -> No
     page = (out / "index.html").read_text()
     assert "<th>FRC</th>" in page and "REACT 2025/2026 (MARS)" in page and "2 sessions" in page
     assert '<table id="persona">' in page and "<th>fidelity</th>" in page  # the generator's persona fidelity
+    # ours, not the challenge's: when each listener reacts, the real partners, Mime and the generator
+    behaviour = json.loads((out / "behaviour.json").read_text())
+    assert set(behaviour) == {"GroundTruth", "Mime", "Ours (FSQ, online, generator_online)"}
+    assert '<table id="behaviour">' in page and (out / "behaviour_curves.png").is_file()
     assert (out / "targets.json").is_file() and json.loads((out / "timings.json").read_text())["tokenizer"] > 0
     # A second run reuses every stage: nothing is trained again.
     stamp = (out / "generator_online" / "model.safetensors").stat().st_mtime_ns

@@ -118,7 +118,8 @@ def _benchmark(args: argparse.Namespace) -> int:
         from facereact.benchmark_react2025 import benchmark_react2025
 
         _, table = benchmark_react2025(args.data, args.out, args.split, args.directions, args.samples, args.seed,
-                                       model_dirs=args.models, sampling=given_flags(args, SAMPLING_FLAGS))
+                                       model_dirs=args.models, sampling=given_flags(args, SAMPLING_FLAGS),
+                                       with_behaviour=not args.no_behaviour)
         print(table)
         print(f"written to {args.out}/results.md, .csv, .json and targets.json")
         return 0
@@ -174,7 +175,7 @@ def register(verbs) -> dict:
     p.add_argument("--inputs", nargs="+", default=["full"], choices=INPUT_SETS,
                    help="what each generator's speaker stream hears, one row per set (default: full)")
     p.add_argument("--out", default="results/benchmark")
-    p.add_argument("--no-behaviour", action="store_true", help="skip the behaviour table (REACT 2024 layout)")
+    p.add_argument("--no-behaviour", action="store_true", help="skip the behaviour table")
     add_protocol_flags(p)
     add_sampling_flags(p)
     p.set_defaults(func=_benchmark)

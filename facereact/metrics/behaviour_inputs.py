@@ -1,4 +1,5 @@
-"""The speaker's events and the real listeners of a REACT 2024 split, for the behaviour figures."""
+"""The speaker's events and the real listeners of a split (REACT 2024, or MARS's input clips and
+their partners), for the behaviour figures."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -9,8 +10,9 @@ import numpy as np
 from facereact.data.audio import read_wav
 from facereact.data.corpus import ReactCorpus
 from facereact.data.eval_set import EvalSet, load_eval_set
+from facereact.data.mars import AUDIO, MarsClip, MarsCorpus
 from facereact.data.paths import AUDIO_DIR
-from facereact.layout import FPS
+from facereact.layout import FPS, MARS_FPS
 from facereact.metrics.behaviour import behaviour, behaviour_row
 from facereact.metrics.events import EVENT_KINDS, SpeakerEvents, speaker_events
 
@@ -30,6 +32,16 @@ class BehaviourTruth:
             raise ValueError(f"{len(pred_face)} rows of predicted faces for a split of {len(self.events)} pairs")
         frames = min(pred_face.shape[2], self.events[0].frames)
         figures = behaviour([_cut(e, frames) for e in self.events], list(pred_face[:, :, :frames]), self.fps)
+        return figures, behaviour_row(figures, self.figures)
+
+    def score_clips(self, faces: list[np.ndarray]) -> tuple[dict, dict]:
+        """The same for clips of any length: faces[i] (K, T_i, FACE_DIM) facing speaker i, cut to
+        its events' frames (MARS: every reaction as long as its input)."""
+        if len(faces) != len(self.events):
+            raise ValueError(f"{len(faces)} clips of predicted faces for {len(self.events)} speakers")
+        cut = [face[:, :e.frames] for face, e in zip(faces, self.events)]
+        events = [_cut(e, face.shape[1]) for e, face in zip(self.events, cut)]
+        figures = behaviour(events, cut, self.fps)
         return figures, behaviour_row(figures, self.figures)
 
 
@@ -54,3 +66,17 @@ def load_behaviour_truth(root: str | Path, split: str, frames: int, data: EvalSe
         events.append(speaker_events(samples, rate, speaker_face, FPS))
     listeners = list(data.listener_face)
     return BehaviourTruth(events, listeners, FPS, behaviour(events, listeners, FPS))
+
+
+def mars_behaviour_truth(corpus: MarsCorpus, inputs: list[MarsClip]) -> BehaviourTruth:
+    """Events found in every MARS input clip's wav and face (its audio events left out where the
+    release has no wav) and the real partners reacting to it, each pair cut to the shorter clip."""
+    events, listeners = [], []
+    for clip in inputs:
+        face, partner = corpus.coefficients(clip), corpus.coefficients(clip.partner)
+        frames = min(len(face), len(partner))
+        wav = clip.file(corpus.root, AUDIO)
+        samples, rate = read_wav(wav) if wav.is_file() else (None, 0)
+        events.append(speaker_events(samples, rate, face[:frames], MARS_FPS))
+        listeners.append(partner[:frames])
+    return BehaviourTruth(events, listeners, MARS_FPS, behaviour(events, listeners, MARS_FPS))

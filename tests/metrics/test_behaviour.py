@@ -159,3 +159,29 @@ def test_events_found_match_a_synthetic_speakers_schedule():
     assert total > 20 and hits >= 0.9 * total and false <= 0.1 * total
     hits, total, false = found["emphasis"]
     assert total > 20 and hits >= 0.6 * total and false <= 0.4 * total
+
+
+def test_a_mars_split_is_scored_clip_by_clip_at_its_own_lengths(tmp_path):
+    """MARS: events from each input clip's wav and face at 30 fps, the real partners of any length;
+    the partners scored as a prediction give the real listeners' own figures, a clip's missing wav
+    drops only its audio events."""
+    from facereact.data.mars import AUDIO, MarsCorpus
+    from facereact.metrics.behaviour_inputs import mars_behaviour_truth
+    from facereact.synth.mars_writer import MarsSynthConfig, synthesize_mars
+
+    root = synthesize_mars(tmp_path / "mars", MarsSynthConfig(sessions=2, clips_per_session=1, min_frames=300,
+                                                             max_frames=420), progress=False)
+    corpus = MarsCorpus(root, "val")
+    inputs = corpus.inputs("both")
+    truth = mars_behaviour_truth(corpus, inputs)
+    lengths = {e.frames for e in truth.events}
+    assert len(truth.events) == len(inputs) and len(lengths) > 1 and truth.fps == 30
+    assert sum(len(e.phrase_end) for e in truth.events) > 0
+    figures, row = truth.score_clips([corpus.coefficients(c.partner)[None] for c in inputs])
+    assert figures["reactions"]["nod"]["lift"] == pytest.approx(truth.figures["reactions"]["nod"]["lift"])
+    assert row["head spectrum"] == pytest.approx(0.0)
+    inputs[0].file(root, AUDIO).unlink()
+    deaf = mars_behaviour_truth(corpus, inputs)
+    assert len(deaf.events[0].phrase_end) == 0 and np.array_equal(deaf.events[1].phrase_end, truth.events[1].phrase_end)
+    with pytest.raises(ValueError, match="clips of predicted faces"):
+        truth.score_clips([])
