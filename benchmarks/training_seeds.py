@@ -24,16 +24,12 @@ from pathlib import Path
 
 import numpy as np
 
-from facereact.baselines.belfusion import BeLFusionConfig
-from facereact.baselines.training import SCHEDULE as BASELINE_SCHEDULE
-from facereact.baselines.training import train_belfusion, train_trans_vae
-from facereact.baselines.trans_vae import TransVAEConfig
 from facereact.benchmark import benchmark
 from facereact.generator.choose import choose_sampling
 from facereact.generator.model import SAMPLING_KEY, GeneratorConfig
 from facereact.generator.training import SCHEDULE as GENERATOR_SCHEDULE
 from facereact.generator.training import train_generator
-from facereact.demo import already_trained
+from facereact.demo import BASELINES, GENERATOR_EPOCHS, TOKENIZER_EPOCHS, already_trained, train_baseline
 from facereact.model_files import read_config
 from facereact.tokenizer.model import TokenizerConfig
 from facereact.tokenizer.training import SCHEDULE as TOKENIZER_SCHEDULE
@@ -48,29 +44,24 @@ def tokenizer_of(folder: Path) -> None:
     if not already_trained(folder / "tokenizer"):
         print("training the tokenizer (the demo's recipe)", flush=True)
         train_tokenizer(folder / "corpus", folder / "tokenizer", TokenizerConfig(),
-                        replace(TOKENIZER_SCHEDULE, epochs=20, seed=0), progress=False)
+                        replace(TOKENIZER_SCHEDULE, epochs=TOKENIZER_EPOCHS, seed=0), progress=False)
 
 
-def train_seed(folder: Path, seed: int, generator_epochs: int = 10, baseline_epochs: int = 4) -> list[Path]:
+def train_seed(folder: Path, seed: int, generator_epochs: int = GENERATOR_EPOCHS) -> list[Path]:
     """The demo's trained systems for one seed (what exists is kept): their folders."""
     corpus, out = folder / "corpus", folder / "seeds" / str(seed)
-    online = out / ("generator_online" if generator_epochs == 10 else f"generator_online_e{generator_epochs}")
+    epochs_tag = "" if generator_epochs == GENERATOR_EPOCHS else f"_e{generator_epochs}"
+    online = out / f"generator_online{epochs_tag}"
     if not already_trained(online):
         print(f"seed {seed}: training the online generator ({generator_epochs} epochs)", flush=True)
         train_generator(corpus, folder / "tokenizer", online, GeneratorConfig(),
                         replace(GENERATOR_SCHEDULE, epochs=generator_epochs, seed=seed), progress=False)
     if SAMPLING_KEY not in read_config(online):
         choose_sampling(online, corpus, "val", seed, progress=False)
-    folders = [online]
-    for kind, train_fn, config, epochs in (("trans_vae", train_trans_vae, TransVAEConfig(online=True), baseline_epochs),
-                                           ("belfusion", train_belfusion, BeLFusionConfig(online=True),
-                                            2 * baseline_epochs)):
+    for kind in BASELINES:
         if not already_trained(out / kind):
-            print(f"seed {seed}: training {kind} ({epochs} epochs)", flush=True)
-            train_fn(corpus, out / kind, config, replace(BASELINE_SCHEDULE, epochs=epochs, warmup_steps=20, seed=seed),
-                     progress=False)
-        folders.append(out / kind)
-    return folders
+            train_baseline(kind, corpus, out / kind, True, seed=seed, progress=False)
+    return [online, *(out / kind for kind in BASELINES)]
 
 
 def system(name: str) -> str:
@@ -84,14 +75,14 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3])
     ap.add_argument("--split", default="test")
     ap.add_argument("--samples", type=int, default=10)
-    ap.add_argument("--generator-epochs", type=int, default=10)
+    ap.add_argument("--generator-epochs", type=int, default=GENERATOR_EPOCHS)
     args = ap.parse_args()
     folder = Path(args.folder)
     tokenizer_of(folder)
     rows: dict[str, list[dict]] = {}
     for seed in args.seeds:
         models = train_seed(folder, seed, args.generator_epochs)
-        tag = "" if args.generator_epochs == 10 else f"_e{args.generator_epochs}"
+        tag = "" if args.generator_epochs == GENERATOR_EPOCHS else f"_e{args.generator_epochs}"
         out = folder / "seeds" / str(seed) / f"bench_{args.split}{tag}"
         results, _ = benchmark(folder / "corpus", out, models, args.split, args.samples, 0, progress=False,
                                inputs={str(models[0]): ("full", "audio")})

@@ -114,9 +114,8 @@ def benchmark(root: str | Path, out: str | Path, model_dirs: list[str | Path] = 
             how = sampling if isinstance(sampling, Sampling) else own_sampling(generator, sampling)
             if how != own_sampling(generator):
                 stem, name = f"{stem}_{how.tag}", f"{name} {how.tag}"
-            told = {"personal": True} if personal else {}  # who listens, for a personal row
             make = lambda: generate_split(generator, tokenizer, root, split, samples, how, seed,  # noqa: E731
-                                          progress=progress, inputs=input_set, **told)
+                                          progress=progress, inputs=input_set, personal=personal)
             key = prediction_key(folder, root, split, samples, seed, how, input_set + (" personal" if personal else ""))
             predictions[name] = _predict(out / f"{stem}.npz", key, make)
     frames = min([CLIP_FRAMES] + [p.emotion.shape[2] for p in predictions.values()])

@@ -44,6 +44,13 @@ from facereact.viz.render import render_clip
 LIVE_LAYERS = 2  # the demo's distilled student's layers: the model it names to serve
 
 SAMPLES = 10
+# The recipe's epochs (docs/demo.md says where the 15 minutes go); benchmarks/training_seeds.py
+# retrains the same recipe under other seeds.
+TOKENIZER_EPOCHS, GENERATOR_EPOCHS, BASELINE_EPOCHS = 20, 10, 4
+# The trained baselines: their trainer, config and epochs as a multiple of BASELINE_EPOCHS (BeLFusion's
+# two phases share its epochs).
+BASELINES = {"trans_vae": (train_trans_vae, TransVAEConfig, 1),
+             "belfusion": (train_belfusion, BeLFusionConfig, 2)}
 # What the online generator is scored hearing besides everything: a microphone alone
 # (generator/inputs.py). Audio and a tracked face scored within the seed spread of everything
 # (docs/generator.md, "Input sets"); its minute pays for the sampling choice.
@@ -66,8 +73,9 @@ def intro(sessions: int, settings: tuple[str, ...], baselines_online: bool) -> s
             "listener | two generated listeners, with the speaker's audio in the MP4.")
 
 
-def run_demo(out: str | Path, sessions: int = 36, seed: int = 0, tokenizer_epochs: int = 20,
-             generator_epochs: int = 10, baseline_epochs: int = 4, settings: tuple[str, ...] = ("online",)) -> Path:
+def run_demo(out: str | Path, sessions: int = 36, seed: int = 0, tokenizer_epochs: int = TOKENIZER_EPOCHS,
+             generator_epochs: int = GENERATOR_EPOCHS, baseline_epochs: int = BASELINE_EPOCHS,
+             settings: tuple[str, ...] = ("online",)) -> Path:
     """The defaults fit the 15-minute budget on 2 CPU cores (docs/demo.md says where the time goes).
     settings: the generators to train, "online" (the one a robot streams) and/or "offline"; each
     adds about 6 minutes; "distilled" (with "online") adds the online one's guidance distilled into
@@ -128,14 +136,10 @@ def run_demo(out: str | Path, sessions: int = 36, seed: int = 0, tokenizer_epoch
             print(choose_sampling(folder, corpus, "val", seed).table())
             clock.lap(f"{setting} sampling")
     baseline_dirs = []
-    for kind, train_fn, config, epochs in (
-            ("trans_vae", train_trans_vae, TransVAEConfig(online=baselines_online), baseline_epochs),
-            ("belfusion", train_belfusion, BeLFusionConfig(online=baselines_online), 2 * baseline_epochs)):
+    for kind in BASELINES:
         folder = out / kind
         if not already_trained(folder) or _online(folder, kind) != baselines_online:
-            print(f"[demo] training the {kind} baseline, {'online' if baselines_online else 'offline'} "
-                  f"({epochs} epochs)")
-            train_fn(corpus, folder, config, replace(BASELINE_SCHEDULE, epochs=epochs, warmup_steps=20, seed=seed))
+            train_baseline(kind, corpus, folder, baselines_online, baseline_epochs, seed)
         baseline_dirs.append(folder)
         clock.lap(kind)
     print("[demo] generating and evaluating ours beside the challenge's baselines on val")
@@ -197,6 +201,15 @@ def _export(generator: Path, folder: Path, seed: int) -> None:
         return
     print(f"  {check.text()}")
     print(f"[demo] outside Python: facereact stream --model {folder} --wav SPEAKER.wav, or examples/node")
+
+
+def train_baseline(kind: str, corpus: Path, folder: Path, online: bool, epochs: int = BASELINE_EPOCHS,
+                   seed: int = 0, progress: bool = True) -> None:
+    """One of BASELINES trained as the demo trains it into `folder`."""
+    train_fn, config, times = BASELINES[kind]
+    print(f"[demo] training the {kind} baseline, {'online' if online else 'offline'} ({times * epochs} epochs)")
+    train_fn(corpus, folder, config(online=online),
+             replace(BASELINE_SCHEDULE, epochs=times * epochs, warmup_steps=20, seed=seed), progress=progress)
 
 
 def _online(folder: Path, kind: str) -> bool:

@@ -25,7 +25,8 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> list[tuple]:
     calls: list[tuple] = []
     real = bench.generate_split
 
-    def generate(generator, tokenizer, root, split, samples, sampling, seed, progress=True, inputs="full"):
+    def generate(generator, tokenizer, root, split, samples, sampling, seed, progress=True, inputs="full",
+                 personal=False):
         calls.append((samples, seed, sampling.temperature) + (() if inputs == "full" else (inputs,)))
         return real(generator, tokenizer, root, split, samples, sampling, seed, progress=False, inputs=inputs)
 
@@ -97,7 +98,8 @@ def test_sampling_flags_change_each_generators_own_recommendation(tiny_corpus: P
     used: dict[bool, object] = {}
     real = bench.generate_split
 
-    def generate(generator, tokenizer, root, split, samples, sampling, seed, progress=True, inputs="full"):
+    def generate(generator, tokenizer, root, split, samples, sampling, seed, progress=True, inputs="full",
+                 personal=False):
         used[generator.config.offline] = sampling
         return real(generator, tokenizer, root, split, samples, sampling, seed, progress=False, inputs=inputs)
 

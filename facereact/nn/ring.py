@@ -84,11 +84,8 @@ def advance(ring: State, keep: int, rows: np.ndarray | None = None) -> tuple[int
 
 def write(data: torch.Tensor, new: torch.Tensor, slot: int | np.ndarray, rows: np.ndarray | None = None) -> None:
     """new (R, H, 1, D), one frame per row (all, or `rows`), into its slot of data (S, H, keep, D)."""
-    if isinstance(slot, int):
-        if rows is None:
-            data[:, :, slot] = new[:, :, 0]
-        else:
-            data[torch.from_numpy(rows), :, slot] = new[:, :, 0]
+    if isinstance(slot, int):  # every row writes the same slot: all rows step (advance)
+        data[:, :, slot] = new[:, :, 0]
         return
     rows = fast.series(data.shape[0]) if rows is None else rows
     if fast.enabled(new):  # one compiled call
