@@ -1,7 +1,7 @@
 """Each system's figures over training seeds on one corpus: the spread the recipe's goals are stated in.
 
     python benchmarks/training_seeds.py FOLDER [--seeds 0 1 2 3] [--split test] [--samples 10]
-        [--generator-epochs 10]
+        [--generator-epochs 10] [--precision bf16] [--tag NAME]
 
 FOLDER is what `facereact demo --out FOLDER` left, or a folder with only a corpus/ (`facereact
 synth FOLDER/corpus --world NAME`), whose tokenizer it then trains as the demo does (seed 0). For
@@ -13,7 +13,8 @@ input and hearing audio alone, the sampling draws seeded alike. Prints per syste
 spread (sample standard deviation) over training seeds, and the recipe's goals (issue 37) as
 margins in units of twice the spread (the larger of the two systems'): > 1 means met by more than
 twice the spread. The rule-based systems are the same for every seed. --generator-epochs other
-than the demo's 10 trains generator_online_eN beside (the baselines are shared).
+than the demo's 10 trains generator_online_eN beside (the baselines are shared); --precision trains
+the generator so (TrainConfig.precision) and --tag NAME names its folders ..._NAME, beside the others.
 """
 from __future__ import annotations
 
@@ -47,15 +48,21 @@ def tokenizer_of(folder: Path) -> None:
                         replace(TOKENIZER_SCHEDULE, epochs=TOKENIZER_EPOCHS, seed=0), progress=False)
 
 
-def train_seed(folder: Path, seed: int, generator_epochs: int = GENERATOR_EPOCHS) -> list[Path]:
+def run_tag(generator_epochs: int, tag: str | None) -> str:
+    """The suffix of a run's generator and benchmark folders."""
+    return ("" if generator_epochs == GENERATOR_EPOCHS else f"_e{generator_epochs}") + (f"_{tag}" if tag else "")
+
+
+def train_seed(folder: Path, seed: int, generator_epochs: int = GENERATOR_EPOCHS, precision: str | None = None,
+               tag: str | None = None) -> list[Path]:
     """The demo's trained systems for one seed (what exists is kept): their folders."""
     corpus, out = folder / "corpus", folder / "seeds" / str(seed)
-    epochs_tag = "" if generator_epochs == GENERATOR_EPOCHS else f"_e{generator_epochs}"
-    online = out / f"generator_online{epochs_tag}"
+    online = out / f"generator_online{run_tag(generator_epochs, tag)}"
     if not already_trained(online):
         print(f"seed {seed}: training the online generator ({generator_epochs} epochs)", flush=True)
-        train_generator(corpus, folder / "tokenizer", online, GeneratorConfig(),
-                        replace(GENERATOR_SCHEDULE, epochs=generator_epochs, seed=seed), progress=False)
+        schedule = replace(GENERATOR_SCHEDULE, epochs=generator_epochs, seed=seed,
+                           precision=precision or GENERATOR_SCHEDULE.precision)
+        train_generator(corpus, folder / "tokenizer", online, GeneratorConfig(), schedule, progress=False)
     if SAMPLING_KEY not in read_config(online):
         choose_sampling(online, corpus, "val", seed, progress=False)
     for kind in BASELINES:
@@ -76,14 +83,15 @@ def main() -> None:
     ap.add_argument("--split", default="test")
     ap.add_argument("--samples", type=int, default=10)
     ap.add_argument("--generator-epochs", type=int, default=GENERATOR_EPOCHS)
+    ap.add_argument("--precision", choices=("auto", "bf16", "fp32"), default=None)
+    ap.add_argument("--tag", default=None)
     args = ap.parse_args()
     folder = Path(args.folder)
     tokenizer_of(folder)
     rows: dict[str, list[dict]] = {}
     for seed in args.seeds:
-        models = train_seed(folder, seed, args.generator_epochs)
-        tag = "" if args.generator_epochs == GENERATOR_EPOCHS else f"_e{args.generator_epochs}"
-        out = folder / "seeds" / str(seed) / f"bench_{args.split}{tag}"
+        models = train_seed(folder, seed, args.generator_epochs, args.precision, args.tag)
+        out = folder / "seeds" / str(seed) / f"bench_{args.split}{run_tag(args.generator_epochs, args.tag)}"
         results, _ = benchmark(folder / "corpus", out, models, args.split, args.samples, 0, progress=False,
                                inputs={str(models[0]): ("full", "audio")})
         behaviour = json.loads((out / "behaviour.json").read_text())

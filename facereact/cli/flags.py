@@ -14,7 +14,7 @@ def given_flags(args: argparse.Namespace, names: tuple[str, ...], rename: dict[s
 
 def schedule_from(args: argparse.Namespace, default):
     """The trainer's settings: the library's defaults for this model, overridden by the flags given."""
-    names = ("epochs", "batch_size", "lr", "warmup", "seed", "device", "keep_checkpoints")
+    names = ("epochs", "batch_size", "lr", "warmup", "seed", "device", "keep_checkpoints", "precision")
     return replace(default, **given_flags(args, names, {"warmup": "warmup_steps"}))
 
 
@@ -109,6 +109,9 @@ def add_schedule_flags(p: argparse.ArgumentParser, defaults) -> None:
     p.add_argument("--warmup", type=int, default=None, help=f"warm-up steps (default {defaults.warmup_steps})")
     p.add_argument("--seed", type=int, default=None, help=f"default {defaults.seed}")
     p.add_argument("--device", choices=("cpu", "cuda"), default=None, help="default: cuda when available")
+    p.add_argument("--precision", choices=("auto", "bf16", "fp32"), default=None,
+                   help="the forward pass under bf16 autocast (weights stay float32): auto on CUDA; bf16 also on a "
+                        f"CPU with native bf16 (AVX512-BF16, AMX); fp32 never (default {defaults.precision})")
     p.add_argument("--keep-checkpoints", type=positive_int, default=None,
                    help=f"checkpoints kept, the newest (default {defaults.keep_checkpoints}; one is written "
                         "every epoch: keep them all to pick one afterwards, benchmarks/select_checkpoint.py)")

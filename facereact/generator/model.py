@@ -115,7 +115,7 @@ def _present(x: torch.Tensor, on: torch.Tensor | None, absent: torch.Tensor) -> 
         return x
     on = on.to(x.dtype)
     # lerp gives x exactly where on is 1 and `absent` exactly where it is 0, in one operation
-    return torch.lerp(absent, x, on[:, None, None] if on.dim() == 1 else on[..., None])
+    return torch.lerp(absent.to(x.dtype), x, on[:, None, None] if on.dim() == 1 else on[..., None])
 
 
 def cross_mask(length: int, context: int, future: int, offline: bool, device: torch.device) -> torch.Tensor:

@@ -21,11 +21,16 @@ class TrainConfig:
     validate_every: int = 1  # epochs
     log_every: int = 10  # steps
     device: str | None = None  # None: cuda when available
+    # The forward pass under bf16 autocast (weights, optimizer and losses stay float32): "auto" on
+    # CUDA only; "bf16" also on a CPU that computes bf16 natively (AVX512-BF16, AMX); "fp32" never.
+    precision: str = "auto"
 
 
 TOKENIZER = TrainConfig(epochs=40, batch_size=32, lr=2e-3, warmup_steps=50)  # `facereact train tokenizer`
 # `facereact train reader`: a tokenizer's emotion phase alone, as many epochs as it has there (its last 20%)
 READER = TrainConfig(epochs=8, batch_size=32, lr=2e-3, warmup_steps=50)
-GENERATOR = TrainConfig(epochs=30, batch_size=16, lr=1e-3, warmup_steps=50)  # `facereact train generator`
+# `facereact train generator`; bf16 on CPU: a step 21% faster on the demo corpus (the tokenizer's 4%, the
+# baselines' 18-26% slower: they stay "auto")
+GENERATOR = TrainConfig(epochs=30, batch_size=16, lr=1e-3, warmup_steps=50, precision="bf16")
 DISTILL = TrainConfig(epochs=4, batch_size=16, lr=3e-4, warmup_steps=20)  # `facereact train distill`: from the teacher
 BASELINES = TrainConfig(epochs=20, batch_size=16, lr=1e-3, warmup_steps=50)  # Trans-VAE and BeLFusion

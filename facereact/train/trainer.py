@@ -2,7 +2,8 @@
 
 A task supplies the model, how many training items it has, how to build a batch from item
 indices and per-item seeds, the loss, and validation. The trainer owns the rest: sharding across
-torchrun processes, AdamW with warm-up and cosine decay, gradient clipping, bf16 autocast on GPU,
+torchrun processes, AdamW with warm-up and cosine decay, gradient clipping, bf16 autocast where the
+hardware has it (TrainConfig.precision),
 tqdm progress, a CSV log (and TensorBoard when installed), periodic validation, atomic
 checkpoints and exact resume.
 
@@ -13,6 +14,7 @@ N-th item of the global batch) see the same windows as one process with the same
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import math
@@ -100,7 +102,7 @@ class Trainer:
             state = checkpoint.load_training_state(ckpt_dir, model, optimizer)
             start = state["step"] if state else 0
         wrapped = DistributedDataParallel(model) if dist_.world > 1 else model
-        autocast = torch.autocast("cuda", dtype=torch.bfloat16) if dist_.device.type == "cuda" else _null()
+        autocast = mixed_precision(cfg.precision, dist_.device)
         log = _Log(self.out / "train_log.csv", enabled=dist_.main, keep_until=start)
         last_val: dict[str, float] = {}
         stop = total if max_steps is None else min(total, max_steps)
@@ -163,12 +165,25 @@ def _check_replicas(model: nn.Module, d: distributed.Dist, record: Path) -> None
         raise RuntimeError(f"replica weights differ across {d.world} processes (max {worst})")
 
 
-class _null:
-    def __enter__(self):
-        return None
+PRECISIONS = ("auto", "bf16", "fp32")
 
-    def __exit__(self, *exc):
-        return False
+
+def native_bf16(device: torch.device) -> bool:
+    """Whether `device` multiplies bf16 matrices natively (faster than float32, not emulated)."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    return device.type == "cpu" and torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+
+
+def mixed_precision(precision: str, device: torch.device):
+    """The context a training step runs its forward pass in: bf16 autocast or nothing (TrainConfig.precision).
+    A CPU without native bf16 stays in float32: emulated, bf16 would only be slower."""
+    if precision not in PRECISIONS:
+        raise UsageError(f"precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    wanted = precision == "bf16" or (precision == "auto" and device.type == "cuda")
+    if wanted and native_bf16(device):
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
 
 
 class _Log:
