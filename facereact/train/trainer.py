@@ -130,7 +130,7 @@ class Trainer:
                 log.write({"step": done, "epoch": epoch, "lr": lr_at(step, total, cfg), "loss": loss.item(),
                            "grad_norm": grad_norm, "seconds": round(time.perf_counter() - t0, 2), **logs})
             end_of_epoch = done % steps_per_epoch == 0
-            if end_of_epoch and (done // steps_per_epoch) % cfg.validate_every == 0 and dist_.main:
+            if end_of_epoch and ((done // steps_per_epoch) % cfg.validate_every == 0 or done == total) and dist_.main:
                 model.eval()
                 with torch.no_grad():
                     last_val = task.validate(model)

@@ -86,3 +86,23 @@ def test_weight_decay_spares_biases_norms_embeddings_and_position_tables() -> No
     assert all(id(p) in no_decay for p in tables + embeddings)
     assert id(model.audio_in.weight) in decay and id(model.audio_in.bias) in no_decay
     assert len(decay) + len(no_decay) == len(list(model.parameters()))
+
+
+def test_validation_comes_every_few_epochs_and_always_at_the_last(tiny_corpus: Path, tmp_path: Path) -> None:
+    """validate_every=3 over 5 epochs: the joint phase (4 epochs) validates after its 3rd and its
+    last, the emotion phase (1 epoch) after its last; the run's val figures are the last phase's."""
+    import csv
+
+    from facereact.tokenizer.model import TokenizerConfig
+    from facereact.tokenizer.training import TokenizerLoss, train_tokenizer
+
+    config = TokenizerConfig(width=16, layers=1, heads=2, emotion_layers=1, reader_width=16, reader_layers=1,
+                             context=8)
+    schedule = TrainConfig(epochs=5, batch_size=8, lr=3e-3, warmup_steps=5, validate_every=3)
+    train_tokenizer(tiny_corpus, tmp_path / "tok", config, schedule, TokenizerLoss(window=16), progress=False)
+
+    def validated_epochs(phase: str) -> list[int]:
+        with open(tmp_path / "tok" / phase / "train_log.csv") as f:
+            return [int(r["epoch"]) + 1 for r in csv.DictReader(f) if r.get("val_face_l1")]
+
+    assert validated_epochs("joint") == [3, 4] and validated_epochs("emotion") == [1]
