@@ -172,7 +172,8 @@ def native_bf16(device: torch.device) -> bool:
     """Whether `device` multiplies bf16 matrices natively (faster than float32, not emulated)."""
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
-    return device.type == "cpu" and torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    return (device.type == "cpu" and torch.backends.mkldnn.is_available()
+            and torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
 def mixed_precision(precision: str, device: torch.device):
