@@ -175,5 +175,6 @@ def say_sampling(args: argparse.Namespace, generator) -> None:
     how = own_sampling(generator, given)
     why = ("chosen on its validation split" if generator.chosen_sampling is not None else "the house's") + \
         (", changed by your flags" if given else "")
-    print(f"sampling: guidance {how.guidance:g} (ramped over {how.guidance_ramp} frames), temperature "
+    no_face = "" if how.guidance_no_face is None else f", {how.guidance_no_face:g} without the speaker's face"
+    print(f"sampling: guidance {how.guidance:g}{no_face} (ramped over {how.guidance_ramp} frames), temperature "
           f"{how.temperature:g} ({why})", flush=True)

@@ -6,7 +6,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from facereact.cli.flags import (add_reader_flags, add_schedule_flags, add_size_flags, add_tokenizer_flags,
-                                 add_training_flags, finite_float, given_flags, positive_int, schedule_from)
+                                 add_training_flags, finite_float, given_flags, positive_float, positive_int,
+                                 schedule_from)
 
 
 def _tokenizer_config(args: argparse.Namespace):
@@ -65,7 +66,7 @@ def _train_generator(args: argparse.Namespace) -> int:
     return 0
 
 
-def _choose(model: str, data: str, split: str, seed: int) -> None:
+def _choose(model: str, data: str, split: str, seed: int, temperatures: tuple[float, ...] = ()) -> None:
     """The generator picks its sampling on `split` and keeps it (generator/choose.py)."""
     from facereact.data.mars import is_mars
     from facereact.generator.choose import choose_sampling
@@ -74,17 +75,19 @@ def _choose(model: str, data: str, split: str, seed: int) -> None:
         print("the sampling is chosen on REACT 2024-layout corpora only: this MARS generator keeps the house one")
         return
     print(f"choosing the sampling on {split} (the rule: generator/choose.py)")
-    _report_choice(choose_sampling(model, data, split, seed), model)
+    _report_choice(choose_sampling(model, data, split, seed, temperatures=tuple(temperatures)), model)
 
 
 def _report_choice(choice, model: str) -> None:
     print(choice.table())
-    print(f"chosen: guidance {choice.sampling.guidance:g}, temperature {choice.sampling.temperature:g} "
-          f"({choice.seconds:.0f} s), saved in {Path(model) / 'config.json'}")
+    how = choice.sampling
+    no_face = "" if how.guidance_no_face is None else f" ({how.guidance_no_face:g} hearing audio alone)"
+    print(f"chosen: guidance {how.guidance:g}{no_face}, temperature {how.temperature:g} ({choice.seconds:.0f} s), "
+          f"saved in {Path(model) / 'config.json'}")
 
 
 def _choose_sampling(args: argparse.Namespace) -> int:
-    _choose(args.model, args.data, args.split, args.seed)
+    _choose(args.model, args.data, args.split, args.seed, args.temperatures)
     return 0
 
 
@@ -209,12 +212,15 @@ def register(verbs) -> dict:
             add_size_flags(b, ("width", "heads", "context", "window"), authors=False)
         b.set_defaults(func=_train_baseline, baseline=name)
 
-    p = verbs.add_parser("choose-sampling", help="a trained generator picks its guidance and temperature on a "
-                                                 "split and keeps them in its config (generator/choose.py)")
+    p = verbs.add_parser("choose-sampling", help="a trained generator picks its guidance, with the speaker's face and "
+                                                 "hearing audio alone, on a split and keeps them in its config "
+                                                 "(generator/choose.py)")
     p.add_argument("--model", required=True, help="trained generator folder")
     p.add_argument("--data", required=True, help="its corpus (REACT 2024 layout)")
     p.add_argument("--split", default="val", choices=("train", "val", "test"))
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--temperatures", type=positive_float, nargs="+", default=(), metavar="T",
+                   help="also try these temperatures at the chosen guidance (none by default: they never won)")
     p.set_defaults(func=_choose_sampling)
 
     p = verbs.add_parser("tokenize", help="write token files for the clips of a split")

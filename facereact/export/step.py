@@ -75,7 +75,7 @@ class ListenerStep(nn.Module):
         self.generator, self.tokenizer = generator.eval(), tokenizer.eval()
         self.audio = FrameMFCC(rate, cfg.fps)
         self.samples, self.sampling, self.read_emotion, self.turns = samples, sampling, read_emotion, turns
-        self.guided = sampling.guidance != 1.0
+        self.guided = sampling.guided
         self.rows = 2 * samples if self.guided else samples  # with guidance, K rows not hearing the speaker
         on = torch.cat([torch.ones(samples), torch.zeros(samples)]) if self.guided else torch.ones(samples)
         self.register_buffer("speaker_on", on[:, None], persistent=False)
@@ -205,7 +205,7 @@ class ListenerStep(nn.Module):
         h = g.listener_in(previous)
         for i, (block, (keys, values)) in enumerate(zip(g.listener_blocks, crossed)):
             h = self._listener_block(block, h, f"listener.{i}", s, nxt, frames, keep, keys, values)
-        tokens = self._sample(g.norm(h), uniforms, frames)
+        tokens = self._sample(g.norm(h), uniforms, frames, on)
         nxt["previous"] = tokens
         nxt["frames"] = frames + 1
 
@@ -274,10 +274,10 @@ class ListenerStep(nn.Module):
         y = _attend(q, keys, values, _band_bias(frames, keep, cross.position, cross.heads))
         return h + torch.tanh(block.gate) * cross.out(y.reshape(rows, c)) * self.speaker_on
 
-    def _sample(self, h: torch.Tensor, u: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
+    def _sample(self, h: torch.Tensor, u: torch.Tensor, frames: torch.Tensor, face_on: torch.Tensor) -> torch.Tensor:
         """DigitHead.sample on the rows' states (conditional rows first, then the listener-only ones)."""
         head, k, how = self.generator.head, self.samples, self.sampling
-        guidance = self._guidance(frames)
+        guidance = self._guidance(frames, face_on)
         if len(head.levels) == 1:
             logits = head.outputs[0](h)
             if self.guided:
@@ -296,14 +296,17 @@ class ListenerStep(nn.Module):
                 pre = pre[:, width:] + self.images[i][digit].repeat(self.rows // k, 1)
         return token
 
-    def _guidance(self, frames: torch.Tensor) -> torch.Tensor:
-        """(1, 1) this frame's guidance: Sampling.guidance_at the conversation's age."""
+    def _guidance(self, frames: torch.Tensor, face_on: torch.Tensor) -> torch.Tensor:
+        """(1, 1) this frame's guidance: Sampling.guidance_at the conversation's age, whether the
+        speaker's face is seen (face_on, (1,) bool) or not."""
         how = self.sampling
         full = torch.full((1, 1), how.guidance)
+        if how.guidance_no_face is not None:
+            full = torch.where(face_on[:, None], full, torch.full((1, 1), how.guidance_no_face))
         if how.guidance_ramp == 0:
             return full
         share = (frames.float() / how.guidance_ramp).clamp(max=1.0)[:, None]
-        return torch.where((frames >= how.guidance_ramp)[:, None], full, 1.0 + (how.guidance - 1.0) * share)
+        return torch.where((frames >= how.guidance_ramp)[:, None], full, 1.0 + (full - 1.0) * share)
 
 
 def _block_tensors(name: str, block: Block, rows: int, keep: int, whose: str) -> list[Tensor]:

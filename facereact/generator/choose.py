@@ -1,9 +1,14 @@
-"""`facereact choose-sampling`: a trained generator picks its own guidance and temperature.
+"""`facereact choose-sampling`: a trained generator picks its own guidance (and, asked, temperature).
 
 How much guidance toward the speaker pays differs by corpus (docs/quality.md): one fixed number
-chosen on the demo corpus cost another corpus 9.5 FRDist. So after training, each generator draws
-reactions on its own validation split under a few candidate samplings and keeps the best by a
-stated rule; generate, benchmark, stream and serve then use it unless a flag says otherwise.
+chosen on the demo corpus cost another corpus 9.5 FRDist. It differs by what the model hears too:
+guidance 6, chosen with every input, cost one model 0.25-0.4 FRCorr hearing audio alone. So after
+training, each generator draws reactions on its own validation split under a few candidate
+guidances, once seeing the speaker's face (every input) and once hearing audio alone, and keeps
+the best of each by a stated rule (Sampling.guidance, Sampling.guidance_no_face); generate,
+benchmark, stream, serve and the export then use them, each conversation by whether its speaker's
+face is seen, unless a flag says otherwise. Temperatures are tried only when asked: in 17 choices
+on five corpora none moved the house 0.9.
 
 The rule: each candidate's shortfall from the best candidate, summed over three figures,
     (1 - FRCorr / best FRCorr) + (FRDist / best FRDist - 1) + (timing error - best timing error),
@@ -29,6 +34,7 @@ from facereact.data.eval_set import load_eval_set
 from facereact.data.rates import check_fits
 from facereact.generator.data import load_tokenized_pairs
 from facereact.generator.generate import generate_pairs
+from facereact.generator.inputs import uses
 from facereact.generator.model import SAMPLING_KEY, load_generator
 from facereact.generator.sampling import Sampling, recommended_for
 from facereact.io import write_text_atomic
@@ -40,8 +46,8 @@ from facereact.metrics.dtw import min_distances
 from facereact.metrics.inputs import check_inputs
 from facereact.model_files import CONFIG_FILE, read_config
 
-GUIDANCES = (2.0, 3.0, 4.0, 6.0)  # tried first, at the house temperature
-TEMPERATURES = (0.8, 1.0)  # then tried at the best guidance
+GUIDANCES = (2.0, 3.0, 4.0, 6.0)  # tried for each input set, at the house temperature
+TEMPERATURES = (0.8, 1.0)  # `--temperatures`: then tried at the best guidance, every input
 MIN_REAL_LIFT = 1.2  # a reaction the corpus's listeners show at all
 DIVERSITY_FLOOR = 0.85
 MARGIN = 0.03
@@ -58,18 +64,26 @@ SEED_OFFSET = 1000
 @dataclass(frozen=True)
 class Choice:
     sampling: Sampling
-    rows: list[dict]  # per candidate: its sampling, FRCorr, FRDist, FRDiv, timing error, score
+    rows: list[dict]  # per candidate: its input set and sampling, FRCorr, FRDist, FRDiv, timing error, score
     seconds: float
 
     def table(self) -> str:
-        lines = ["| guidance | temperature | FRCorr | FRDist | FRDiv | timing error | score |",
-                 "|---:|---:|---:|---:|---:|---:|---:|"]
+        lines = ["| inputs | guidance | temperature | FRCorr | FRDist | FRDiv | timing error | score |",
+                 "|---|---:|---:|---:|---:|---:|---:|---:|"]
         for r in self.rows:
-            mark = " (chosen)" if r["sampling"] == asdict(self.sampling) else ""
+            how = r["sampling"]
+            mark = " (chosen)" if (how["guidance"], how["temperature"]) == chosen_for(self.sampling, r["inputs"]) else ""
             score = "out" if r["score"] is None else f"{r['score']:.4f}"
-            lines.append(f"| {r['sampling']['guidance']:g} | {r['sampling']['temperature']:g} | {r['FRCorr']:.4f} | "
+            lines.append(f"| {r['inputs']} | {how['guidance']:g} | {how['temperature']:g} | {r['FRCorr']:.4f} | "
                          f"{r['FRDist']:.2f} | {r['FRDiv']:.4f} | {r['timing_error']:.3f} | {score}{mark} |")
         return "\n".join(lines)
+
+
+def chosen_for(sampling: Sampling, inputs: str) -> tuple[float, float]:
+    """(guidance, temperature) `sampling` draws with for a speaker heard with `inputs`."""
+    face_seen = uses(inputs)[0]
+    guidance = sampling.guidance if face_seen or sampling.guidance_no_face is None else sampling.guidance_no_face
+    return guidance, sampling.temperature
 
 
 def timing_error(row: dict, real: dict) -> float:
@@ -111,46 +125,55 @@ class Trials:
         self.pairs = load_tokenized_pairs(root, split, tokenizer, progress=progress)  # read once for every candidate
         self._truth: tuple | None = None
 
-    def run(self, how: Sampling, seed: int) -> dict:
+    def run(self, how: Sampling, seed: int, inputs: str = "full") -> dict:
         """The candidate's figures: FRCorr, FRDist, FRDiv, timing error and its behaviour row."""
         # a personal generator is told who listens where the split says (its use; unknown ones stay unknown)
         pred = generate_pairs(self.generator, self.tokenizer, self.pairs, SAMPLES, how, seed, self.progress,
-                              frames=FRAMES, desc=f"generate {self.split}", personal=self.generator.personal)
+                              inputs=inputs, frames=FRAMES, desc=f"generate {self.split}, {inputs}",
+                              personal=self.generator.personal)
         if self._truth is None:
             data = load_eval_set(self.root, self.split, pred["pred"].shape[2])
             behaviour = load_behaviour_truth(self.root, self.split, pred["pred"].shape[2], data)
             self._truth = data, behaviour, behaviour_row(behaviour.figures, None)
         data, behaviour, real = self._truth
-        inputs = check_inputs(pred["pred"], data.listener_emotion, data.speaker_emotion, data.neighbour)
+        scored = check_inputs(pred["pred"], data.listener_emotion, data.speaker_emotion, data.neighbour)
         figures = behaviour.score(pred["pred_face"])[1]
-        return {"sampling": asdict(how), "FRCorr": frcorr(inputs), "FRDist": float(min_distances(inputs)[0].sum(1).mean()),
-                "FRDiv": spread(inputs.pred).frdiv, "timing_error": timing_error(figures, real), "behaviour": figures}
+        return {"inputs": inputs, "sampling": asdict(how), "FRCorr": frcorr(scored),
+                "FRDist": float(min_distances(scored)[0].sum(1).mean()), "FRDiv": spread(scored.pred).frdiv,
+                "timing_error": timing_error(figures, real), "behaviour": figures}
 
 
 def choose_sampling(folder: str | Path, root: str | Path, split: str = "val", seed: int = 0,
-                    progress: bool = True, save: bool = True) -> Choice:
+                    progress: bool = True, save: bool = True, temperatures: tuple[float, ...] = ()) -> Choice:
     """Try the candidates on `split` of the corpus at `root` and keep the best by the rule; with
-    `save`, write it into the model folder's config (and the evidence to sampling_choice.json)."""
+    `save`, write it into the model folder's config (and the evidence to sampling_choice.json).
+    temperatures: also tried, at the guidance chosen with every input (TEMPERATURES: the old default)."""
     t0 = time.perf_counter()
     folder = Path(folder)
     generator, tokenizer = load_generator(folder)
     house = recommended_for(generator.config)
     trials = Trials(generator, tokenizer, root, split, progress)
 
-    def trial(how: Sampling) -> dict:
-        return trials.run(how, seed + SEED_OFFSET)
+    def draw(candidates: list[Sampling], inputs: str) -> list[dict]:
+        return [trials.run(how, seed + SEED_OFFSET, inputs) for how in candidates]
 
     if generator.config.distilled_guidance != 1.0:  # guidance is in the weights: only the temperature
-        candidates = [house] + [replace(house, temperature=t) for t in TEMPERATURES]
-        rows = [trial(how) for how in candidates]
+        candidates = [house] + [replace(house, temperature=t) for t in temperatures or TEMPERATURES]
+        rows = draw(candidates, "full")
+        chosen = candidates[pick(rows, 0)]
     else:
-        candidates = [replace(house, guidance=g) for g in GUIDANCES]
-        rows = [trial(how) for how in candidates]
-        best = candidates[pick(rows, candidates.index(house))]
-        extra = [replace(best, temperature=t) for t in TEMPERATURES if t != best.temperature]
-        candidates += extra
-        rows += [trial(how) for how in extra]
-    chosen = candidates[pick(rows, candidates.index(house))]
+        guided = [replace(house, guidance=g) for g in GUIDANCES]
+        rows = draw(guided, "full")
+        chosen = guided[pick(rows, guided.index(house))]
+        extra = [replace(chosen, temperature=t) for t in temperatures if t != chosen.temperature]
+        if extra:
+            rows += draw(extra, "full")
+            chosen = (guided + extra)[pick(rows, guided.index(house))]
+        audio_rows = draw(guided, "audio")
+        no_face = guided[pick(audio_rows, guided.index(house))].guidance
+        rows += audio_rows
+        # the same guidance for both is no second setting; otherwise audio-alone conversations take theirs
+        chosen = replace(chosen, guidance_no_face=None if no_face == chosen.guidance else no_face)
     choice = Choice(chosen, rows, round(time.perf_counter() - t0, 1))
     if save:
         save_choice(folder, choice, split)

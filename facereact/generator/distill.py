@@ -147,8 +147,9 @@ def distill_generator(teacher_dir: str | Path, data: str | Path, out: str | Path
         raise UsageError(f"a student has 1 to the teacher's {teacher.config.layers} layers, got {layers}")
     student = ReactionGenerator(replace(teacher.config, distilled_guidance=float(guidance), layers=layers))
     student.load_state_dict(student_weights(teacher.state_dict(), teacher.config.layers, layers))
-    if teacher.chosen_sampling is not None:  # the teacher's chosen temperature; its guidance is in the weights
-        student.chosen_sampling = replace(teacher.chosen_sampling, guidance=1.0)
+    if teacher.chosen_sampling is not None:  # the teacher's chosen temperature; its guidance (with a face,
+        # the one distilled: one set of weights holds one guidance) is in the weights
+        student.chosen_sampling = replace(teacher.chosen_sampling, guidance=1.0, guidance_no_face=None)
     how = replace(base, guidance=float(guidance))
     val = fit_phases([Phase("", lambda: DistillTask(student, teacher, how, train_pairs, val_pairs, settings),
                             train)], out, resume, progress, max_steps)

@@ -26,6 +26,10 @@ class Sampling:
     # between two uninformed guesses draws first faces no listener makes, which then lurch toward
     # the speaker (docs/quality-history.md). 0: full guidance from the first frame.
     guidance_ramp: int = 0
+    # The guidance of a conversation whose speaker's face is not seen (audio alone), when it differs:
+    # the model hears less there, and what pays with every input can cost audio alone
+    # (docs/quality.md); each model chooses both on its validation split. None: `guidance`.
+    guidance_no_face: float | None = None
 
     def __post_init__(self) -> None:
         if self.temperature < 0:
@@ -38,21 +42,31 @@ class Sampling:
             raise UsageError("guidance must be >= 0 (1 means none)")
         if self.guidance_ramp < 0:
             raise UsageError("guidance_ramp must be >= 0 frames")
+        if self.guidance_no_face is not None and self.guidance_no_face < 0:
+            raise UsageError("guidance_no_face must be >= 0 (1 means none)")
+
+    @property
+    def guided(self) -> bool:
+        """Whether some conversation samples with guidance (the listener then runs a second pass)."""
+        return self.guidance != 1.0 or self.guidance_no_face not in (None, 1.0)
 
     @property
     def tag(self) -> str:
         """These settings in a file or row name (a benchmark's rows under other sampling)."""
-        return f"t{self.temperature:g}_k{self.top_k}_p{self.top_p}_g{self.guidance:g}_r{self.guidance_ramp}"
+        no_face = "" if self.guidance_no_face is None else f"_a{self.guidance_no_face:g}"
+        return f"t{self.temperature:g}_k{self.top_k}_p{self.top_p}_g{self.guidance:g}_r{self.guidance_ramp}{no_face}"
 
-    def guidance_at(self, frames: torch.Tensor) -> torch.Tensor:
+    def guidance_at(self, frames: torch.Tensor, face_seen: torch.Tensor | None = None) -> torch.Tensor:
         """The guidance (float32, shaped like `frames`) for rows at these frames of their
-        conversations (frame 0: the first): the one place a sampler's guidance is made, each row its
-        own."""
+        conversations (frame 0: the first), whose speaker's face is seen where `face_seen` (bool,
+        like `frames`; None: everywhere): the one place a sampler's guidance is made, each row its own."""
         full = torch.full(frames.shape, self.guidance, device=frames.device)
+        if self.guidance_no_face is not None and face_seen is not None:
+            full = torch.where(face_seen.to(frames.device), full, torch.full_like(full, self.guidance_no_face))
         if self.guidance_ramp == 0:
             return full
         share = (frames.float() / self.guidance_ramp).clamp_(max=1.0)
-        return torch.where(frames >= self.guidance_ramp, full, 1.0 + (self.guidance - 1.0) * share)
+        return torch.where(frames >= self.guidance_ramp, full, 1.0 + (full - 1.0) * share)
 
 
 # The sampling `generate`, `benchmark` and the sessions use unless told otherwise. Offline,
@@ -94,6 +108,8 @@ def own_sampling(generator, changes: Mapping[str, float] | None = None) -> Sampl
     its own validation split (generator/choose.py) when it has one, else recommended_for(its
     config); `changes` (e.g. the flags a user gave) over it."""
     base = generator.chosen_sampling or recommended_for(generator.config)
+    if changes and "guidance" in changes and "guidance_no_face" not in changes:
+        changes = {**changes, "guidance_no_face": None}  # a guidance given is every conversation's
     return replace(base, **changes) if changes else base
 
 

@@ -60,7 +60,7 @@ class _Session:
         self.samples, self.sampling, self.seeds = samples, sampling, list(seeds)
         self.clips = len(self.seeds)
         # With guidance the listener runs twice per clip, K rows hearing the speaker and K not.
-        self.guided = sampling.guidance != 1.0
+        self.guided = sampling.guided
         distilled = generator.config.distilled_guidance
         if self.guided and distilled != 1.0:
             warnings.warn(f"this generator samples with guidance {distilled:g} already (distilled into its weights); "
@@ -99,9 +99,10 @@ class _Session:
         """Drop the stream states now, not when the session object is collected."""
         self.state = None
 
-    def _next_tokens(self, active: np.ndarray | None, who: torch.Tensor | None) -> torch.Tensor:
+    def _next_tokens(self, active: np.ndarray | None, who: torch.Tensor | None, face_seen: np.ndarray) -> torch.Tensor:
         """The next token of every reaction of every conversation, or of the `active` ones, whose
-        listeners are `who` (their rows of the table's "who")."""
+        listeners are `who` (their rows of the table's "who") and whose speakers' faces are seen
+        where `face_seen` (bool, one per conversation stepped: the guidance may differ)."""
         head, k, state = self.generator.head, self.samples, self.state
         c = self.clips if active is None else len(active)
         previous, rngs, speakers, ages = state["previous"], self.rngs, None, state["ages"]
@@ -119,7 +120,7 @@ class _Session:
         who = None if who is None else who.repeat_interleave(2 * k, 0)  # the listener-only rows: the same listener
         both = self.generator.listener_step(previous, state["generator"], self.frame, on, rows, speakers,
                                             who).view(c, 2, k, -1)
-        guidance = self.sampling.guidance_at(ages).repeat_interleave(k)  # per conversation -> per reaction
+        guidance = self.sampling.guidance_at(ages, torch.from_numpy(face_seen)).repeat_interleave(k)  # per reaction
         return head.sample(both[:, 0].reshape(c * k, -1), self.sampling, rngs, both[:, 1].reshape(c * k, -1),
                            guidance)
 
@@ -245,7 +246,7 @@ class StreamingSession(_Session):
         self.generator.speaker_step(self.generator.speaker_embedding(a, f, e, speaker_token, *on, who),
                                     self.state["generator"], active)
         self.inputs_seen.update(describe(*flags) for flags in set(zip(has_face, has_emotion, read)))
-        return self._take_turns(self._emit(self._next_tokens(active, who), active), speaking, active)
+        return self._take_turns(self._emit(self._next_tokens(active, who, has_face), active), speaking, active)
 
     def _take_turns(self, frame: ListenerFrame, speaking: np.ndarray | None, active: np.ndarray | None
                     ) -> ListenerFrame:
@@ -345,6 +346,7 @@ class OfflineSession(_Session):
             e = torch.as_tensor(np.zeros((clips, frames, EMOTION_DIM), np.float32) if emotion is None else emotion)
         on = (torch.full((clips,), float(face is not None)), torch.full((clips,), float(emotion is not None or read)))
         self.speaker = (torch.as_tensor(audio, dtype=torch.float32), f, e.float(), on)
+        self.face_seen = np.full(clips, face is not None)
         super().__init__(generator, tokenizer, samples, sampling, seeds, personality)
 
     @torch.inference_mode()
@@ -356,7 +358,7 @@ class OfflineSession(_Session):
 
     @torch.inference_mode()
     def next_frame(self) -> ListenerFrame:
-        return self._emit(self._next_tokens(None, self.who))
+        return self._emit(self._next_tokens(None, self.who, self.face_seen))
 
 
 @torch.inference_mode()

@@ -57,11 +57,13 @@ def _frames(frames: int, tokenizer, seed: int = 0) -> tuple[np.ndarray, np.ndarr
 
 
 @pytest.mark.parametrize("samples,sampling,read_emotion", [(3, GUIDED, True), (1, Sampling(temperature=0.8), False),
-                                                          (2, replace(GUIDED, guidance_ramp=0), True)])
+                                                          (2, replace(GUIDED, guidance_ramp=0), True),
+                                                          (2, replace(GUIDED, guidance_no_face=1.5), False)])
 def test_the_pure_step_is_the_session(samples: int, sampling: Sampling, read_emotion: bool) -> None:
     """Through the bands' filling, a face lost and back (the encoder and reader start over),
-    guidance ramped in, the listener's turns (one starting while the last fades out): the same
-    tokens and faces as the session, fed the same uniforms."""
+    guidance ramped in (another where the face is lost, when the sampling says so), the listener's
+    turns (one starting while the last fades out): the same tokens and faces as the session, fed the
+    same uniforms."""
     generator, tokenizer = models()
     pcm, faces, face_on = _frames(50, tokenizer, seed=samples)
     speaking = check_speaking(50)

@@ -8,7 +8,7 @@ import pytest
 
 from facereact.benchmark import prediction_key
 from facereact.cli import main
-from facereact.generator.choose import CHOICE_FILE, GUIDANCES, MARGIN, TEMPERATURES, pick, score, timing_error
+from facereact.generator.choose import CHOICE_FILE, GUIDANCES, MARGIN, chosen_for, pick, score, timing_error
 from facereact.generator.model import GeneratorConfig, ReactionGenerator
 from facereact.generator.model import load_generator
 from facereact.generator.sampling import RECOMMENDED_ONLINE, Sampling, own_sampling, recommended_for
@@ -57,6 +57,11 @@ def test_own_sampling_prefers_the_chosen() -> None:
     generator.chosen_sampling = replace(RECOMMENDED_ONLINE, guidance=2.0, temperature=1.0)
     assert own_sampling(generator).guidance == 2.0
     assert own_sampling(generator, {"guidance": 3.0}) == replace(RECOMMENDED_ONLINE, guidance=3.0, temperature=1.0)
+    generator.chosen_sampling = replace(RECOMMENDED_ONLINE, guidance=6.0, guidance_no_face=2.0)
+    assert own_sampling(generator).guidance_no_face == 2.0
+    assert own_sampling(generator, {"temperature": 1.0}).guidance_no_face == 2.0
+    # a guidance given is every conversation's, with or without a face
+    assert own_sampling(generator, {"guidance": 3.0}) == replace(RECOMMENDED_ONLINE, guidance=3.0)
     distilled = ReactionGenerator(GeneratorConfig(width=16, heads=2, layers=1, context=8, distilled_guidance=4.0))
     assert own_sampling(distilled).guidance == 1.0
 
@@ -68,16 +73,21 @@ def test_train_chooses_and_every_command_uses_it(tiny_corpus: Path, tmp_path: Pa
     assert main(["train", "generator", "--data", str(tiny_corpus), "--tokenizer", str(tok), "--out", str(gen),
                  *SMALL, "--window", "32", "--batch-size", "4"]) == 0
     printed = capsys.readouterr().out
-    assert "chosen: guidance" in printed and "| guidance | temperature |" in printed
+    assert "chosen: guidance" in printed and "| inputs | guidance | temperature |" in printed
     evidence = json.loads((gen / CHOICE_FILE).read_text())
-    assert len(evidence["candidates"]) == len(GUIDANCES) + len(TEMPERATURES)
+    # every guidance drawn seeing the speaker's face and hearing audio alone; no temperature unless asked
+    assert [(c["inputs"], c["sampling"]["guidance"]) for c in evidence["candidates"]] == \
+        [(inputs, g) for inputs in ("full", "audio") for g in GUIDANCES]
     chosen = Sampling(**evidence["chosen"])
     assert json.loads((gen / "config.json").read_text())["sampling"] == asdict(chosen)
-    scored = [c for c in evidence["candidates"] if c["score"] is not None]
-    best = min(scored, key=lambda c: c["score"])
-    chosen_row = next(c for c in scored if c["sampling"] == asdict(chosen))
-    # The best by the rule, or the house sampling within MARGIN of it.
-    assert chosen_row is best or (chosen == RECOMMENDED_ONLINE and chosen_row["score"] <= best["score"] + MARGIN)
+    assert chosen.guidance_no_face != chosen.guidance  # None when both input sets chose alike
+    for inputs in ("full", "audio"):
+        scored = [c for c in evidence["candidates"] if c["score"] is not None and c["inputs"] == inputs]
+        best = min(scored, key=lambda c: c["score"])
+        chosen_row = next(c for c in scored if c["sampling"]["guidance"] == chosen_for(chosen, inputs)[0])
+        # The best by the rule, or the house guidance within MARGIN of it.
+        assert chosen_row is best or (chosen_row["sampling"]["guidance"] == RECOMMENDED_ONLINE.guidance
+                                      and chosen_row["score"] <= best["score"] + MARGIN)
     generator, tokenizer = load_generator(gen)
     assert generator.chosen_sampling == chosen and own_sampling(generator) == chosen
 
@@ -93,8 +103,9 @@ def test_train_chooses_and_every_command_uses_it(tiny_corpus: Path, tmp_path: Pa
     wav = next((tiny_corpus / "val" / "Audio_files").rglob("*.wav"))
     capsys.readouterr()
     assert main(["stream", "--model", str(gen), "--wav", str(wav), "--frames", "5", "--fast"]) == 0
-    assert (f"sampling: guidance {chosen.guidance:g} (ramped over {chosen.guidance_ramp} frames), temperature "
-            f"{chosen.temperature:g} (chosen on its validation split)") in capsys.readouterr().out
+    no_face = "" if chosen.guidance_no_face is None else f", {chosen.guidance_no_face:g} without the speaker's face"
+    assert (f"sampling: guidance {chosen.guidance:g}{no_face} (ramped over {chosen.guidance_ramp} frames), "
+            f"temperature {chosen.temperature:g} (chosen on its validation split)") in capsys.readouterr().out
     # ... and a flag still overrides it, on top of the chosen temperature.
     other = 6.0 if chosen.guidance != 6.0 else 2.0
     assert main(["benchmark", "--data", str(tiny_corpus), "--models", str(gen), "--samples", "2",
