@@ -1,5 +1,6 @@
 """A generator picks its own sampling on its validation split, keeps it, and everything uses it."""
 import json
+import math
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -47,8 +48,15 @@ def test_timing_error_counts_the_reactions_real_listeners_show() -> None:
     row = {"nod lift": 1.0, "smile lift": 3.0, "brow lift": 9.0, "concern lift": None, "nod peak s": 2.0}
     # brow (real lift 1.05: not a reaction this corpus has), concern (no frowns to follow) and the
     # peak column do not count.
-    assert timing_error(row, real) == pytest.approx(float(__import__("math").log(2.0)))
+    assert timing_error(row, real) == pytest.approx(math.log(2.0))
     assert timing_error(real, real) == 0.0
+    # Without the speaker's face, the smile answering the speaker's smile is not counted: the nod alone
+    assert timing_error(row, real, face_seen=False) == pytest.approx(math.log(2.0))
+    heard = {**real, "nod lift": 2.0, "mmhmm lift": 2.0}
+    assert timing_error({**row, "nod lift": 2.0, "mmhmm lift": 1.0}, heard, face_seen=False) == \
+        pytest.approx(math.log(2.0) / 2)  # nod right, mm-hmm half: smile left out
+    assert timing_error({**row, "nod lift": 2.0, "mmhmm lift": 1.0}, heard) == \
+        pytest.approx(math.log(2.0) * 2 / 3)  # with the face, the smile counts
 
 
 def test_own_sampling_prefers_the_chosen() -> None:
@@ -75,18 +83,19 @@ def test_train_chooses_and_every_command_uses_it(tiny_corpus: Path, tmp_path: Pa
     printed = capsys.readouterr().out
     assert "chosen: guidance" in printed and "| inputs | guidance | temperature |" in printed
     evidence = json.loads((gen / CHOICE_FILE).read_text())
-    # every guidance drawn seeing the speaker's face and hearing audio alone; no temperature unless asked
-    assert [(c["inputs"], c["sampling"]["guidance"]) for c in evidence["candidates"]] == \
-        [(inputs, g) for inputs in ("full", "audio") for g in GUIDANCES]
     chosen = Sampling(**evidence["chosen"])
     assert json.loads((gen / "config.json").read_text())["sampling"] == asdict(chosen)
-    assert chosen.guidance_no_face != chosen.guidance  # None when both input sets chose alike
-    for inputs in ("full", "audio"):
+    # every guidance drawn seeing the speaker's face, those up to its choice hearing audio alone; no
+    # temperature unless asked
+    assert [(c["inputs"], c["sampling"]["guidance"]) for c in evidence["candidates"]] == \
+        [("full", g) for g in GUIDANCES] + [("audio", g) for g in GUIDANCES if g <= chosen.guidance]
+    assert chosen.guidance_no_face is None or chosen.guidance_no_face < chosen.guidance
+    for inputs, house in (("full", RECOMMENDED_ONLINE.guidance), ("audio", chosen.guidance)):
         scored = [c for c in evidence["candidates"] if c["score"] is not None and c["inputs"] == inputs]
         best = min(scored, key=lambda c: c["score"])
         chosen_row = next(c for c in scored if c["sampling"]["guidance"] == chosen_for(chosen, inputs)[0])
-        # The best by the rule, or the house guidance within MARGIN of it.
-        assert chosen_row is best or (chosen_row["sampling"]["guidance"] == RECOMMENDED_ONLINE.guidance
+        # The best by the rule, or the house guidance (audio alone: the face's) within MARGIN of it.
+        assert chosen_row is best or (chosen_row["sampling"]["guidance"] == house
                                       and chosen_row["score"] <= best["score"] + MARGIN)
     generator, tokenizer = load_generator(gen)
     assert generator.chosen_sampling == chosen and own_sampling(generator) == chosen
