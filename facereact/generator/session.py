@@ -390,10 +390,11 @@ def generate_clips(generator: ReactionGenerator, tokenizer: FaceTokenizer, audio
         step = lambda t: online.step_clips(audio[:, t], None if face is None else face[:, t],  # noqa: E731
                                            None if emotion is None else emotion[:, t])
     frames = []
-    for t in range(n):
-        frames.append(step(t))
-        if on_frame is not None:
-            on_frame()
+    with fast.kernel_threads():  # many rows a step: the compiled steps take the cores
+        for t in range(n):
+            frames.append(step(t))
+            if on_frame is not None:
+                on_frame()
     shape = (clips, samples, n)
     return (np.stack([f.face for f in frames], 1).reshape(*shape, -1),
             np.stack([f.emotion for f in frames], 1).reshape(*shape, -1),

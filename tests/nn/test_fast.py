@@ -136,3 +136,40 @@ def test_without_a_compiler_sessions_fall_back_to_the_torch_steps(monkeypatch) -
     # the broken kernel is still in place: generating works only if sessions now take the torch steps
     faces, _, _ = generate_clip(generator, tokenizer, audio, face, emotion, samples=2, seed=1)
     assert faces.shape[:2] == (2, 10) and np.isfinite(faces).all()
+
+
+def test_a_step_of_many_rows_on_threads_is_the_one_call_bit_for_bit() -> None:
+    """Inside kernel_threads a block step and a cross-attention of 202 rows (not a multiple of 4)
+    run as row ranges on threads: the same numbers as one call, and torch's threads come back."""
+    from facereact.nn.cross import ListenerBlock, _compiled_weights
+
+    torch.manual_seed(0)
+    block, listener = Block(32, 4, 0.0, (4, 0)).eval(), ListenerBlock(32, 4, 0.0, 4).eval()
+    with torch.no_grad():
+        for p in [*block.parameters(), *listener.parameters()]:
+            p.add_(torch.randn_like(p) * 0.3)
+    rows, frames = 202, torch.randn(6, 202, 1, 32)
+    speakers = np.arange(rows) % 50  # row r reads ring row r % 50 in the cross-attention
+    assert rows >= fast.SPLIT_ROWS
+    threads = torch.get_num_threads()
+    out, states = {}, {}
+    for split in (False, True):
+        states[split] = state = block.init_state(rows, 4)
+        results = []
+        with torch.inference_mode(), (fast.kernel_threads() if split else _nothing()):
+            assert torch.get_num_threads() == (1 if split else threads)
+            for t in range(6):
+                x = block.step(frames[t], state)
+                results.append(fast.cross_step(fast.arrays(listener, _compiled_weights), x, state["keys"][:50],
+                                               state["values"][:50], 5, state["frames"][:50].numpy(), 5,
+                                               speakers, None))
+        out[split] = torch.stack(results)
+    assert torch.get_num_threads() == threads
+    assert torch.equal(out[True], out[False])
+    for name in ("keys", "values", "conv", "frames"):
+        assert torch.equal(states[True][name], states[False][name]), name
+
+
+@contextmanager
+def _nothing():
+    yield
