@@ -13,7 +13,7 @@ input and hearing audio alone, the sampling draws seeded alike. Prints per syste
 spread (sample standard deviation) over training seeds, and the recipe's goals (issue 37) as
 margins in units of twice the spread (the larger of the two systems'): > 1 means met by more than
 twice the spread. The rule-based systems are the same for every seed. --generator-epochs other
-than the demo's 10 trains generator_online_eN beside (the baselines are shared); --precision trains
+other than 10 trains generator_online_eN beside (the baselines are shared); --precision trains
 the generator so (TrainConfig.precision) and --tag NAME names its folders ..._NAME, beside the others.
 """
 from __future__ import annotations
@@ -48,9 +48,12 @@ def tokenizer_of(folder: Path) -> None:
                         replace(TOKENIZER_SCHEDULE, epochs=TOKENIZER_EPOCHS, seed=0), progress=False)
 
 
+UNTAGGED_EPOCHS = 10  # the first runs' generators (the demo's recipe then) are in folders without _eN
+
+
 def run_tag(generator_epochs: int, tag: str | None) -> str:
     """The suffix of a run's generator and benchmark folders."""
-    return ("" if generator_epochs == GENERATOR_EPOCHS else f"_e{generator_epochs}") + (f"_{tag}" if tag else "")
+    return ("" if generator_epochs == UNTAGGED_EPOCHS else f"_e{generator_epochs}") + (f"_{tag}" if tag else "")
 
 
 def train_seed(folder: Path, seed: int, generator_epochs: int = GENERATOR_EPOCHS, precision: str | None = None,
@@ -58,6 +61,9 @@ def train_seed(folder: Path, seed: int, generator_epochs: int = GENERATOR_EPOCHS
     """The demo's trained systems for one seed (what exists is kept): their folders."""
     corpus, out = folder / "corpus", folder / "seeds" / str(seed)
     online = out / f"generator_online{run_tag(generator_epochs, tag)}"
+    if already_trained(online) and read_config(online)["train"]["epochs"] != generator_epochs:
+        raise SystemExit(f"{online} holds a generator of {read_config(online)['train']['epochs']} epochs, "
+                         f"not {generator_epochs}: move it or give --tag")
     if not already_trained(online):
         print(f"seed {seed}: training the online generator ({generator_epochs} epochs)", flush=True)
         schedule = replace(GENERATOR_SCHEDULE, epochs=generator_epochs, seed=seed,

@@ -46,7 +46,7 @@ LIVE_LAYERS = 2  # the demo's distilled student's layers: the model it names to 
 SAMPLES = 10
 # The recipe's epochs (docs/demo.md says where the 15 minutes go); benchmarks/training_seeds.py
 # retrains the same recipe under other seeds.
-TOKENIZER_EPOCHS, GENERATOR_EPOCHS, BASELINE_EPOCHS = 20, 10, 4
+TOKENIZER_EPOCHS, GENERATOR_EPOCHS, BASELINE_EPOCHS = 20, 20, 4
 # The trained baselines: their trainer, config and epochs as a multiple of BASELINE_EPOCHS (BeLFusion's
 # two phases share its epochs).
 BASELINES = {"trans_vae": (train_trans_vae, TransVAEConfig, 1),
