@@ -75,7 +75,8 @@ class Choice:
                  "|---|---:|---:|---:|---:|---:|---:|---:|"]
         for r in self.rows:
             how = r["sampling"]
-            mark = " (chosen)" if (how["guidance"], how["temperature"]) == chosen_for(self.sampling, r["inputs"]) else ""
+            chosen = (how["guidance"], how["temperature"]) == chosen_for(self.sampling, r["inputs"])
+            mark = " (chosen)" if chosen else ""
             score = "out" if r["score"] is None else f"{r['score']:.4f}"
             lines.append(f"| {r['inputs']} | {how['guidance']:g} | {how['temperature']:g} | {r['FRCorr']:.4f} | "
                          f"{r['FRDist']:.2f} | {r['FRDiv']:.4f} | {r['timing_error']:.3f} | {score}{mark} |")
@@ -163,7 +164,7 @@ def choose_sampling(folder: str | Path, root: str | Path, split: str = "val", se
     def draw(candidates: list[Sampling], inputs: str) -> list[dict]:
         return [trials.run(how, seed + SEED_OFFSET, inputs) for how in candidates]
 
-    if generator.config.distilled_guidance != 1.0:  # guidance is in the weights: only the temperature
+    if generator.config.distilled_guidance != 1.0:  # guidance is in the weights: the temperature, always
         candidates = [house] + [replace(house, temperature=t) for t in temperatures or TEMPERATURES]
         rows = draw(candidates, "full")
         chosen = candidates[pick(rows, 0)]
@@ -176,8 +177,8 @@ def choose_sampling(folder: str | Path, root: str | Path, split: str = "val", se
             rows += draw(extra, "full")
             chosen = (guided + extra)[pick(rows, guided.index(house))]
         # Hearing audio alone, no more guidance than with the face: the two models guidance extrapolates
-        # between differ less there, and the extrapolation amplifies noise (guidance 6 cost audio alone
-        # 0.05-0.12 FRCorr and 2-4 FRDist against 4 on test, where val chose it). The face's guidance
+        # between differ less there, and the extrapolation amplifies noise (on two models guidance 6 cost
+        # audio alone 0.12 and 0.05 FRCorr, 1.9 and 4.3 FRDist against 4 on test). The face's guidance
         # stays unless a smaller one beats it by MARGIN.
         lower = [how for how in guided if how.guidance <= chosen.guidance]
         audio_rows = draw(lower, "audio")
