@@ -26,7 +26,7 @@ class TrainConfig:
     precision: str = "auto"
 
 
-# `facereact train tokenizer`: validated every 5 epochs, as whole val clips cost a third of its time at every epoch
+# `facereact train tokenizer`: validated every 5 epochs, as whole val clips at every epoch cost a quarter of its time
 TOKENIZER = TrainConfig(epochs=40, batch_size=32, lr=2e-3, warmup_steps=50, validate_every=5)
 # `facereact train reader`: a tokenizer's emotion phase alone, as many epochs as it has there (its last 20%)
 READER = TrainConfig(epochs=8, batch_size=32, lr=2e-3, warmup_steps=50, validate_every=5)
