@@ -35,6 +35,7 @@ from facereact.model_files import read_config
 from facereact.tokenizer.model import TokenizerConfig
 from facereact.tokenizer.training import SCHEDULE as TOKENIZER_SCHEDULE
 from facereact.tokenizer.training import train_tokenizer
+from facereact.train.schedules import PRECISIONS
 
 FIGURES = ("FRCorr", "FRDist", "FRDiv")
 BEHAVIOUR = ("nod lift", "mmhmm lift", "nod peak s")
@@ -61,10 +62,10 @@ def train_seed(folder: Path, seed: int, generator_epochs: int = GENERATOR_EPOCHS
     """The demo's trained systems for one seed (what exists is kept): their folders."""
     corpus, out = folder / "corpus", folder / "seeds" / str(seed)
     online = out / f"generator_online{run_tag(generator_epochs, tag)}"
-    if already_trained(online) and read_config(online)["train"]["epochs"] != generator_epochs:
-        raise SystemExit(f"{online} holds a generator of {read_config(online)['train']['epochs']} epochs, "
-                         f"not {generator_epochs}: move it or give --tag")
-    if not already_trained(online):
+    trained = read_config(online)["train"]["epochs"] if already_trained(online) else None
+    if trained not in (None, generator_epochs):
+        raise SystemExit(f"{online} holds a generator of {trained} epochs, not {generator_epochs}: move it or give --tag")
+    if trained is None:
         print(f"seed {seed}: training the online generator ({generator_epochs} epochs)", flush=True)
         schedule = replace(GENERATOR_SCHEDULE, epochs=generator_epochs, seed=seed,
                            precision=precision or GENERATOR_SCHEDULE.precision)
@@ -89,7 +90,7 @@ def main() -> None:
     ap.add_argument("--split", default="test")
     ap.add_argument("--samples", type=int, default=10)
     ap.add_argument("--generator-epochs", type=int, default=GENERATOR_EPOCHS)
-    ap.add_argument("--precision", choices=("auto", "bf16", "fp32"), default=None)
+    ap.add_argument("--precision", choices=PRECISIONS, default=None)
     ap.add_argument("--tag", default=None)
     args = ap.parse_args()
     folder = Path(args.folder)

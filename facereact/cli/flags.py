@@ -5,6 +5,8 @@ import argparse
 import math
 from dataclasses import replace
 
+from facereact.train.schedules import PRECISIONS
+
 
 def given_flags(args: argparse.Namespace, names: tuple[str, ...], rename: dict[str, str] | None = None) -> dict:
     """The flags among `names` the user set (None means: keep the library's default)."""
@@ -109,7 +111,7 @@ def add_schedule_flags(p: argparse.ArgumentParser, defaults) -> None:
     p.add_argument("--warmup", type=int, default=None, help=f"warm-up steps (default {defaults.warmup_steps})")
     p.add_argument("--seed", type=int, default=None, help=f"default {defaults.seed}")
     p.add_argument("--device", choices=("cpu", "cuda"), default=None, help="default: cuda when available")
-    p.add_argument("--precision", choices=("auto", "bf16", "fp32"), default=None,
+    p.add_argument("--precision", choices=PRECISIONS, default=None,
                    help="the forward pass under bf16 autocast (weights stay float32): auto on CUDA; bf16 also on a "
                         f"CPU with native bf16 (AVX512-BF16, AMX); fp32 never (default {defaults.precision})")
     p.add_argument("--keep-checkpoints", type=positive_int, default=None,

@@ -302,7 +302,7 @@ class ListenerStep(nn.Module):
         how = self.sampling
         full = torch.full((1, 1), how.guidance)
         if how.guidance_no_face is not None:
-            full = torch.where(face_on[:, None], full, torch.full((1, 1), how.guidance_no_face))
+            full = torch.where(face_on[:, None], full, torch.full((1, 1), how.guidance_for(False)))
         if how.guidance_ramp == 0:
             return full
         share = (frames.float() / how.guidance_ramp).clamp(max=1.0)[:, None]

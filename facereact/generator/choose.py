@@ -85,9 +85,7 @@ class Choice:
 
 def chosen_for(sampling: Sampling, inputs: str) -> tuple[float, float]:
     """(guidance, temperature) `sampling` draws with for a speaker heard with `inputs`."""
-    face_seen = uses(inputs)[0]
-    guidance = sampling.guidance if face_seen or sampling.guidance_no_face is None else sampling.guidance_no_face
-    return guidance, sampling.temperature
+    return sampling.guidance_for(uses(inputs)[0]), sampling.temperature
 
 
 def timing_error(row: dict, real: dict, face_seen: bool = True) -> float:

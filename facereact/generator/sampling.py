@@ -45,10 +45,14 @@ class Sampling:
         if self.guidance_no_face is not None and self.guidance_no_face < 0:
             raise UsageError("guidance_no_face must be >= 0 (1 means none)")
 
+    def guidance_for(self, face_seen: bool) -> float:
+        """The full guidance of a conversation whose speaker's face is seen, or not."""
+        return self.guidance if face_seen or self.guidance_no_face is None else self.guidance_no_face
+
     @property
     def guided(self) -> bool:
         """Whether some conversation samples with guidance (the listener then runs a second pass)."""
-        return self.guidance != 1.0 or self.guidance_no_face not in (None, 1.0)
+        return self.guidance_for(True) != 1.0 or self.guidance_for(False) != 1.0
 
     @property
     def tag(self) -> str:
@@ -62,7 +66,7 @@ class Sampling:
         like `frames`; None: everywhere): the one place a sampler's guidance is made, each row its own."""
         full = torch.full(frames.shape, self.guidance, device=frames.device)
         if self.guidance_no_face is not None and face_seen is not None:
-            full = torch.where(face_seen.to(frames.device), full, torch.full_like(full, self.guidance_no_face))
+            full = torch.where(face_seen.to(frames.device), full, torch.full_like(full, self.guidance_for(False)))
         if self.guidance_ramp == 0:
             return full
         share = (frames.float() / self.guidance_ramp).clamp_(max=1.0)

@@ -485,7 +485,7 @@ def series(rows: int, group: int = 1) -> np.ndarray:
 # every row is computed exactly as in one call.
 SPLIT_ROWS = 128  # below this a thread's start costs more than half the step saves
 _THREADS = 1  # ranges a step of many rows runs as (kernel_threads sets it)
-_POOL: list = []
+_POOLS: dict = {}  # workers -> a ThreadPoolExecutor, made on first use
 
 
 @contextlib.contextmanager
@@ -511,13 +511,13 @@ def _in_ranges(n_rows: int, run) -> None:
     if n_rows < SPLIT_ROWS or threads < 2:
         run(0, n_rows)
         return
-    if not _POOL or _POOL[0]._max_workers != threads - 1:
+    if threads - 1 not in _POOLS:
         from concurrent.futures import ThreadPoolExecutor
 
-        _POOL[:] = [ThreadPoolExecutor(threads - 1, thread_name_prefix="facereact-fast")]
+        _POOLS[threads - 1] = ThreadPoolExecutor(threads - 1, thread_name_prefix="facereact-fast")
     step = ((n_rows + threads - 1) // threads + 3) // 4 * 4  # rows a range, a multiple of 4
     bounds = [(a, min(a + step, n_rows)) for a in range(0, n_rows, step)]
-    pending = [_POOL[0].submit(run, a, b) for a, b in bounds[1:]]
+    pending = [_POOLS[threads - 1].submit(run, a, b) for a, b in bounds[1:]]
     run(*bounds[0])
     for done in pending:
         done.result()

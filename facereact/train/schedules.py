@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+PRECISIONS = ("auto", "bf16", "fp32")  # TrainConfig.precision's values
+
+
 @dataclass
 class TrainConfig:
     epochs: int = 10

@@ -31,7 +31,7 @@ from tqdm import tqdm
 from facereact.errors import UsageError
 from facereact.io import write_text_atomic
 from facereact.train import checkpoint, distributed
-from facereact.train.schedules import TrainConfig
+from facereact.train.schedules import PRECISIONS, TrainConfig
 
 
 class Task(Protocol):
@@ -163,9 +163,6 @@ def _check_replicas(model: nn.Module, d: distributed.Dist, record: Path) -> None
         record.write_text(json.dumps({"processes": d.world, "max_abs_difference": worst}) + "\n")
     if worst != 0.0:
         raise RuntimeError(f"replica weights differ across {d.world} processes (max {worst})")
-
-
-PRECISIONS = ("auto", "bf16", "fp32")
 
 
 def native_bf16(device: torch.device) -> bool:

@@ -1,6 +1,6 @@
 """The compiled streaming steps (nn/fast.py) against the torch steps they replace."""
 import math
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 import numpy as np
 import pytest
@@ -156,7 +156,7 @@ def test_a_step_of_many_rows_on_threads_is_the_one_call_bit_for_bit() -> None:
     for split in (False, True):
         states[split] = state = block.init_state(rows, 4)
         results = []
-        with torch.inference_mode(), (fast.kernel_threads() if split else _nothing()):
+        with torch.inference_mode(), (fast.kernel_threads() if split else nullcontext()):
             assert torch.get_num_threads() == (1 if split else threads)
             for t in range(6):
                 x = block.step(frames[t], state)
@@ -168,8 +168,3 @@ def test_a_step_of_many_rows_on_threads_is_the_one_call_bit_for_bit() -> None:
     assert torch.equal(out[True], out[False])
     for name in ("keys", "values", "conv", "frames"):
         assert torch.equal(states[True][name], states[False][name]), name
-
-
-@contextmanager
-def _nothing():
-    yield
