@@ -1,7 +1,7 @@
 """`facereact benchmark --protocol react2025`: the one-table comparison on a MARS corpus.
 
-The challenge's rule-based baselines and any generators trained on the corpus, scored by
-metrics/react2025.py with one target draw for all.
+The challenge's rule-based baselines and any generators, Trans-VAE and BeLFusion models trained on
+the corpus, scored by metrics/react2025.py with one target draw for all.
 """
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from facereact.baselines.clips import predict_mars
+from facereact.baselines.files import baseline_name, load_baseline
 from facereact.baselines.mars_rule_based import mars_rule_based, per_frame_means
 from facereact.baselines.rule_based import RULE_BASED
 from facereact.benchmark import gives_personal_row, system_name
@@ -24,6 +26,7 @@ from facereact.metrics.behaviour import BEHAVIOUR_COLUMNS, BEHAVIOUR_NOTE, behav
 from facereact.metrics.behaviour_inputs import mars_behaviour_truth
 from facereact.metrics.persona import PERSONA_COLUMNS, PERSONA_NOTE, PersonaTruth, persona_row
 from facereact.metrics.react2025 import FIGURES, SEED, evaluate_react2025
+from facereact.model_files import model_kind
 from facereact.report import COLUMNS_2025, write_results
 
 
@@ -31,10 +34,10 @@ def benchmark_react2025(root: str | Path, out: str | Path, split: str = "val", d
                         samples: int = 10, seed: int = 0, draw_seed: int = SEED, model_dirs: Sequence[str | Path] = (),
                         progress: bool = True, sampling: Mapping[str, float] | None = None,
                         with_behaviour: bool = True) -> tuple[dict, str]:
-    """Every rule-based baseline's and generator's figures; `seed` drives Random and the
-    generators' sampling, `draw_seed` the target draw; sampling: the settings to change from each
+    """Every rule-based baseline's and each model folder's figures (generators, Trans-VAE, BeLFusion);
+    `seed` drives Random and the models' sampling, `draw_seed` the target draw; sampling: the settings to change from each
     generator's own (e.g. {"guidance": 3}), which then names its rows. with_behaviour: the
-    behaviour table too (ours: the real partners, Mime and each generator; out/behaviour.*)."""
+    behaviour table too (ours: the real partners, Mime and each model; out/behaviour.*)."""
     corpus, train = MarsCorpus(root, split), MarsCorpus(root, "train")
     inputs = corpus.inputs(directions)
     means = per_frame_means(train)
@@ -53,7 +56,21 @@ def benchmark_react2025(root: str | Path, out: str | Path, split: str = "val", d
     personas = {}  # the persona table's rows, against the real listeners' styles measured once
     truth = PersonaTruth([corpus.coefficients(c.partner) for c in inputs], MARS_FPS) \
         if model_dirs and len(inputs) >= 3 else None
+
+    def score(name: str, predictions: dict, faces: dict) -> None:
+        scored = evaluate_react2025({c.name: predictions[c.name] for c in inputs}, corpus, directions, draw_seed)
+        results[name] = {f: scored[f] for f in FIGURES}
+        if truth is not None:
+            personas[name] = persona_row(truth.score([faces[c.name] for c in inputs]))
+        if behaviour_truth is not None:
+            curves[name], behaviours[name] = behaviour_truth.score_clips([faces[c.name] for c in inputs])
+
     for folder in map(Path, model_dirs):
+        if model_kind(folder) != "generator":  # a trained baseline (Trans-VAE, BeLFusion) trained on MARS
+            model, faces = load_baseline(folder), {}
+            predictions = predict_mars(model, root, split, samples, seed, progress, faces)
+            score(baseline_name(model, folder), predictions, faces)
+            continue
         generator, tokenizer = load_generator(folder)
         how = own_sampling(generator, sampling)
         tag = "" if how == own_sampling(generator) else f" {how.tag}"
@@ -63,13 +80,8 @@ def benchmark_react2025(root: str | Path, out: str | Path, split: str = "val", d
             faces: dict = {}
             predictions = generate_mars(generator, tokenizer, root, split, samples, how, seed, progress,
                                         personal=personal, faces=faces)
-            name = system_name(generator, tokenizer, folder) + tag + (", personal" if personal else "")
-            scored = evaluate_react2025({c.name: predictions[c.name] for c in inputs}, corpus, directions, draw_seed)
-            results[name] = {f: scored[f] for f in FIGURES}
-            if truth is not None:
-                personas[name] = persona_row(truth.score([faces[c.name] for c in inputs]))
-            if behaviour_truth is not None:
-                curves[name], behaviours[name] = behaviour_truth.score_clips([faces[c.name] for c in inputs])
+            score(system_name(generator, tokenizer, folder) + tag + (", personal" if personal else ""), predictions,
+                  faces)
     table = write_results(out, results, columns=COLUMNS_2025)
     write_text_atomic(Path(out) / "targets.json", json.dumps(draws, indent=2) + "\n")
     note = (f"\n{split}, {len(inputs)} inputs ({directions}), K = {samples}, target draw seed {draw_seed} "

@@ -135,13 +135,7 @@ def run_demo(out: str | Path, sessions: int = 36, seed: int = 0, tokenizer_epoch
             print(f"[demo] the {setting} generator chooses its sampling on val (generator/choose.py)")
             print(choose_sampling(folder, corpus, "val", seed).table())
             clock.lap(f"{setting} sampling")
-    baseline_dirs = []
-    for kind in BASELINES:
-        folder = out / kind
-        if not already_trained(folder) or _online(folder, kind) != baselines_online:
-            train_baseline(kind, corpus, folder, baselines_online, baseline_epochs, seed)
-        baseline_dirs.append(folder)
-        clock.lap(kind)
+    baseline_dirs = train_baselines(corpus, out, baselines_online, baseline_epochs, seed, clock)
     print("[demo] generating and evaluating ours beside the challenge's baselines on val")
     # The online generator is the one a robot can use: scored for what a robot hears too.
     inputs = {str(generators["online"]): ONLINE_INPUT_SETS} if "online" in generators else {}
@@ -203,13 +197,28 @@ def _export(generator: Path, folder: Path, seed: int) -> None:
     print(f"[demo] outside Python: facereact stream --model {folder} --wav SPEAKER.wav, or examples/node")
 
 
+def train_baselines(corpus: Path, out: Path, online: bool, epochs: int, seed: int, clock: StageClock,
+                    batch_size: int | None = None) -> list[Path]:
+    """out/<kind> for each of BASELINES, trained as the demo trains them (batch_size: theirs unless
+    given) unless an earlier run left one of the same setting; one lap of `clock` each."""
+    folders = []
+    for kind in BASELINES:
+        folder = out / kind
+        if not already_trained(folder) or _online(folder, kind) != online:
+            train_baseline(kind, corpus, folder, online, epochs, seed, batch_size=batch_size)
+        folders.append(folder)
+        clock.lap(kind)
+    return folders
+
+
 def train_baseline(kind: str, corpus: Path, folder: Path, online: bool, epochs: int = BASELINE_EPOCHS,
-                   seed: int = 0, progress: bool = True) -> None:
+                   seed: int = 0, progress: bool = True, batch_size: int | None = None) -> None:
     """One of BASELINES trained as the demo trains it into `folder`."""
     train_fn, config, times = BASELINES[kind]
     print(f"[demo] training the {kind} baseline, {'online' if online else 'offline'} ({times * epochs} epochs)")
+    schedule = replace(BASELINE_SCHEDULE, epochs=times * epochs, warmup_steps=20, seed=seed)
     train_fn(corpus, folder, config(online=online),
-             replace(BASELINE_SCHEDULE, epochs=times * epochs, warmup_steps=20, seed=seed), progress=progress)
+             schedule if batch_size is None else replace(schedule, batch_size=batch_size), progress=progress)
 
 
 def _online(folder: Path, kind: str) -> bool:

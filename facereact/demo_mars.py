@@ -1,10 +1,10 @@
 """`facereact demo --layout mars`: the REACT 2025/2026 pipeline on a synthetic MARS corpus.
 
 synthesize (or reuse OUT/corpus, a MARS corpus) -> check -> train the FSQ tokenizer at 30 fps ->
-train the online generator on the wav2vec2 features -> K = 10 reactions for every validation clip
-of any length -> the react2025 table (FRC, FRD, S-MSE, FRVar, TLCC, MAE) beside the challenge's
-rule-based baselines, scored as the organisers score it (metrics/react2025.py) -> plots and an
-index page. Each stage reuses what an earlier run left in the folder.
+train the online generator on the wav2vec2 features -> train the online Trans-VAE and BeLFusion
+baselines on the same features -> K = 10 reactions for every validation clip of any length -> the
+react2025 table (FRC, FRD, S-MSE, FRVar, TLCC, MAE) beside the challenge's rule-based baselines,
+scored as the organisers score it (metrics/react2025.py) -> plots and an index page. Each stage reuses what an earlier run left in the folder.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from pathlib import Path
 from facereact.benchmark_react2025 import benchmark_react2025
 from facereact.data.check import check_corpus
 from facereact.data.mars import is_mars
-from facereact.demo import SAMPLES, StageClock, already_trained
+from facereact.demo import BASELINE_EPOCHS, SAMPLES, StageClock, already_trained, train_baselines
 from facereact.errors import DataError
 from facereact.generator.model import GeneratorConfig
 from facereact.generator.training import SCHEDULE as GENERATOR_SCHEDULE
@@ -40,21 +40,22 @@ def intro(corpus: MarsSynthConfig | None, personal: bool = False) -> str:
             f"{corpus.min_frames}-{corpus.max_frames} frames)" if corpus else "The MARS corpus in corpus/")
     which = ("a personal online generator (conditioned on the listener's Big Five; scored told no one, the generic "
              "tracks, and told each listener's personality, the personal ones)" if personal else "the online generator")
-    return (f"{made}: the FSQ tokenizer and {which} trained on it (wav2vec2 features), 10 "
-            "reactions per validation clip scored with the REACT 2025/2026 protocol beside the challenge's "
-            "rule-based baselines: each input's targets drawn from its own session, clips of any length "
-            "(docs/metrics.md).")
+    return (f"{made}: the FSQ tokenizer, {which}, and the online Trans-VAE and BeLFusion baselines trained on "
+            "it (wav2vec2 features), 10 reactions per validation clip scored with the REACT 2025/2026 protocol "
+            "beside the challenge's rule-based baselines: each input's targets drawn from its own session, clips "
+            "of any length (docs/metrics.md).")
 
 
 def run_mars_demo(out: str | Path, sessions: int = SESSIONS, seed: int = 0, tokenizer_epochs: int = 20,
                   generator_epochs: int = 30, synth: MarsSynthConfig | None = None,
                   tokenizer_config: TokenizerConfig = TokenizerConfig(),
                   generator_config: GeneratorConfig = GeneratorConfig(), batch_size: int | None = None,
-                  personal: bool = False) -> Path:
+                  personal: bool = False, baseline_epochs: int = BASELINE_EPOCHS) -> Path:
     """The defaults fit the 15-minute budget on 2 CPU cores (docs/demo.md). synth: the synthetic
     corpus's settings (default: `sessions` sessions, the rest MarsSynthConfig's); batch_size: both
     trainings' (default: theirs); personal: the generator conditioned on the listener's personality
-    (REACT 2026), scored told no one and told who (a second generation pass)."""
+    (REACT 2026), scored told no one and told who (a second generation pass); baseline_epochs: the
+    trained baselines', as the REACT 2024 demo's (demo.BASELINES)."""
     batch = {} if batch_size is None else {"batch_size": batch_size}
     out = Path(out)
     corpus = out / "corpus"
@@ -84,8 +85,9 @@ def run_mars_demo(out: str | Path, sessions: int = SESSIONS, seed: int = 0, toke
         train_generator(corpus, tok_dir, gen_dir, generator_config,
                         replace(GENERATOR_SCHEDULE, epochs=generator_epochs, seed=seed, **batch), personal=personal)
     clock.lap("online generator")
+    baseline_dirs = train_baselines(corpus, out, True, baseline_epochs, seed, clock, batch_size)  # online, as ours
     print("[demo] generating and scoring ours beside the challenge's baselines on val (react2025)")
-    _, table = benchmark_react2025(corpus, out, "val", "both", SAMPLES, seed, model_dirs=[gen_dir])
+    _, table = benchmark_react2025(corpus, out, "val", "both", SAMPLES, seed, model_dirs=[gen_dir, *baseline_dirs])
     print(table)
     clock.lap("generate and evaluate")
     plot_behaviour_curves(json.loads((out / "behaviour_curves.json").read_text()), out / "behaviour_curves.png")

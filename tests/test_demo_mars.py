@@ -16,7 +16,8 @@ def test_the_mars_demo_writes_the_react2025_table_and_page(tmp_path: Path) -> No
     out = run_mars_demo(tmp_path / "demo", seed=0, tokenizer_epochs=1, generator_epochs=1,
                         synth=MarsSynthConfig(sessions=2, clips_per_session=1, min_frames=150, max_frames=160),
                         tokenizer_config=TokenizerConfig(width=16, layers=1, heads=2, context=8),
-                        generator_config=GeneratorConfig(width=16, layers=1, heads=2, context=8), batch_size=4)
+                        generator_config=GeneratorConfig(width=16, layers=1, heads=2, context=8), batch_size=4,
+                        baseline_epochs=1)
     results = json.loads((out / "results.json").read_text())
     assert {"GroundTruth", "Mime", "MeanSeq", "Random", "Ours (FSQ, online, generator_online)"} <= set(results)
     for figures in results.values():
@@ -26,13 +27,17 @@ def test_the_mars_demo_writes_the_react2025_table_and_page(tmp_path: Path) -> No
     assert '<table id="persona">' in page and "<th>fidelity</th>" in page  # the generator's persona fidelity
     # ours, not the challenge's: when each listener reacts, the real partners, Mime and the generator
     behaviour = json.loads((out / "behaviour.json").read_text())
-    assert set(behaviour) == {"GroundTruth", "Mime", "Ours (FSQ, online, generator_online)"}
+    assert set(behaviour) == {"GroundTruth", "Mime", "Ours (FSQ, online, generator_online)",
+                              "Trans-VAE (online, trans_vae)", "BeLFusion (k=10, online, belfusion)"}
+    assert {"Trans-VAE (online, trans_vae)", "BeLFusion (k=10, online, belfusion)"} <= set(results)
     assert '<table id="behaviour">' in page and (out / "behaviour_curves.png").is_file()
     assert (out / "targets.json").is_file() and json.loads((out / "timings.json").read_text())["tokenizer"] > 0
     # A second run reuses every stage: nothing is trained again.
     stamp = (out / "generator_online" / "model.safetensors").stat().st_mtime_ns
-    run_mars_demo(out, tokenizer_epochs=1, generator_epochs=1)
+    baseline = (out / "trans_vae" / "model.safetensors").stat().st_mtime_ns
+    run_mars_demo(out, tokenizer_epochs=1, generator_epochs=1, baseline_epochs=1)
     assert (out / "generator_online" / "model.safetensors").stat().st_mtime_ns == stamp
+    assert (out / "trans_vae" / "model.safetensors").stat().st_mtime_ns == baseline
 
 
 def test_the_mars_demo_refuses_a_react2024_corpus(tmp_path: Path, tiny_corpus: Path) -> None:
@@ -47,7 +52,8 @@ def test_the_personal_mars_demo_scores_both_tracks(tmp_path: Path) -> None:
     out = run_mars_demo(tmp_path / "demo", seed=0, tokenizer_epochs=1, generator_epochs=1, personal=True,
                         synth=MarsSynthConfig(sessions=2, clips_per_session=1, min_frames=150, max_frames=160),
                         tokenizer_config=TokenizerConfig(width=16, layers=1, heads=2, context=8),
-                        generator_config=GeneratorConfig(width=16, layers=1, heads=2, context=8), batch_size=4)
+                        generator_config=GeneratorConfig(width=16, layers=1, heads=2, context=8), batch_size=4,
+                        baseline_epochs=1)
     results = json.loads((out / "results.json").read_text())
     assert {"Ours (FSQ, online, generator_personal)", "Ours (FSQ, online, generator_personal), personal"} <= set(results)
     assert (out / "generator_personal_training.png").is_file()

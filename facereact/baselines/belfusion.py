@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from facereact.baselines.clips import SPEAKER_DIM, FeatureStats, SavedBaseline
+from facereact.baselines.clips import FeatureStats, SavedBaseline
 from facereact.layout import AU, EMOTION_DIM, FACE_DIM
 
 KIND = "belfusion"
@@ -95,7 +95,7 @@ class BeLFusion(SavedBaseline):
     def __init__(self, config: BeLFusionConfig) -> None:
         super().__init__(config)
         self.vae = BehaviourVAE(config)
-        self.speaker_encoder = nn.GRU(SPEAKER_DIM, config.hidden, batch_first=True)
+        self.speaker_encoder = nn.GRU(config.stats.speaker_dim, config.hidden, batch_first=True)
         self.start = nn.Parameter(torch.zeros(config.hidden))  # online: the first window's condition
         self.denoiser = Denoiser(config)
         steps = torch.arange(config.diffusion_steps + 1, dtype=torch.float64) / config.diffusion_steps
@@ -103,7 +103,7 @@ class BeLFusion(SavedBaseline):
         self.register_buffer("alpha_bar", (alpha_bar[1:] / alpha_bar[0]).float().clamp(1e-5, 1.0), persistent=False)
 
     def conditions(self, speaker: torch.Tensor) -> torch.Tensor:
-        """(B, W * n, SPEAKER_DIM) -> (B, n, hidden): the embedding each listener window is conditioned on."""
+        """(B, W * n, speaker_dim) -> (B, n, hidden): the embedding each listener window is conditioned on."""
         b, t, d = speaker.shape
         n = t // self.config.window
         _, last = self.speaker_encoder(speaker[:, :n * self.config.window].reshape(b * n, self.config.window, d))

@@ -1,5 +1,7 @@
 """Clip pairs as arrays for the trained baselines (Trans-VAE, BeLFusion), their normalization,
-random training windows, and K reactions for every pair of a split."""
+random training windows, and K reactions for every pair of a split: a REACT 2024 corpus's (MFCC
+audio, 25 fps) or a MARS corpus's (wav2vec2 features, 30 fps, every clip with a partner as an input,
+as the generator reads it)."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -12,26 +14,37 @@ from torch import nn
 from tqdm import tqdm
 
 from facereact.data.corpus import ReactCorpus
+from facereact.data.mars import MarsCorpus, is_mars
 from facereact.data.paths import provenance
+from facereact.data.rates import check_fits, corpus_rates
 from facereact.data.stats import AUDIO_STD_FLOOR, FACE_STD_FLOOR, mean_std
-from facereact.layout import AUDIO_DIM, CLIP_FRAMES, EMOTION_DIM, FACE_DIM
+from facereact.layout import AUDIO_DIM, CLIP_FRAMES, EMOTION_DIM, FACE_DIM, FPS
+from facereact.errors import UsageError
 from facereact.model_files import CONFIG_FILE, config_from_dict, load_model_files, load_weights, save_model
 from facereact.train.windows import draw_window
-
-# Per frame: the speaker's audio feature, 3DMM and emotion. The challenge's baselines read speaker
-# video through a CNN; there is no video model here, so the speaker's 3DMM + emotion stand in.
-SPEAKER_DIM = AUDIO_DIM + FACE_DIM + EMOTION_DIM
 
 
 @dataclass
 class FeatureStats:
+    """The training corpus's feature normalisation, and its frame rate and audio feature (a model
+    refuses a corpus of others: data/rates.py). Per frame the speaker is the audio feature, 3DMM and
+    emotion: the challenge's baselines read speaker video through a CNN; there is no video model
+    here, so the speaker's 3DMM + emotion stand in."""
+
     audio_mean: list[float] = field(default_factory=lambda: [0.0] * AUDIO_DIM)
     audio_std: list[float] = field(default_factory=lambda: [1.0] * AUDIO_DIM)
     face_mean: list[float] = field(default_factory=lambda: [0.0] * FACE_DIM)
     face_std: list[float] = field(default_factory=lambda: [1.0] * FACE_DIM)
+    fps: int = FPS  # models saved before MARS training load as REACT 2024's
+    audio_feature: str = "mfcc"
+
+    @property
+    def speaker_dim(self) -> int:
+        """The width of a frame of speaker features."""
+        return len(self.audio_mean) + FACE_DIM + EMOTION_DIM
 
     def speaker(self, audio: np.ndarray, face: np.ndarray, emotion: np.ndarray) -> np.ndarray:
-        """(T, SPEAKER_DIM) normalized speaker features."""
+        """(T, speaker_dim) normalized speaker features."""
         a = (audio - np.asarray(self.audio_mean)) / np.asarray(self.audio_std)
         return np.concatenate([a, self.normalize_face(face), emotion], axis=1).astype(np.float32)
 
@@ -44,21 +57,46 @@ class FeatureStats:
 
 @dataclass
 class PairArrays:
-    speaker: np.ndarray  # (T, SPEAKER_DIM), normalized
+    speaker: np.ndarray  # (T, speaker_dim), normalized
     listener_face: np.ndarray  # (T, FACE_DIM), normalized
     listener_emotion: np.ndarray  # (T, EMOTION_DIM)
 
 
+@dataclass
+class MarsPair:
+    """A MARS input clip (the speaker) and its partner (the listener), cut to the shorter: the
+    arrays a REACT 2024 pair has too."""
+
+    speaker_audio: np.ndarray
+    speaker_face: np.ndarray
+    speaker_emotion: np.ndarray
+    listener_face: np.ndarray
+    listener_emotion: np.ndarray
+    name: str
+
+    @property
+    def frames(self) -> int:
+        return len(self.speaker_audio)
+
+
 def load_raw_pairs(root: str | Path, split: str, progress: bool = True) -> list:
+    """Every pair of a split: REACT 2024's in mirrored order, or MARS's inputs (every clip with a
+    partner) in MarsCorpus.inputs() order, as memory maps."""
+    if is_mars(root):
+        corpus = MarsCorpus(root, split)
+        return [MarsPair(*corpus.pair_arrays(clip), clip.name)
+                for clip in tqdm(corpus.inputs(), desc=f"load {split}", disable=not progress, leave=False)]
     corpus = ReactCorpus(root, split)
     return [corpus.load_pair(i) for i in tqdm(range(len(corpus)), desc=f"load {split}", disable=not progress,
                                               leave=False)]
 
 
-def fit_stats(raw_pairs: list) -> FeatureStats:
+def fit_stats(raw_pairs: list, root: str | Path) -> FeatureStats:
+    """The normalisation of a training split of the corpus at `root`, and the corpus's rates."""
     audio = mean_std([p.speaker_audio for p in raw_pairs], AUDIO_STD_FLOOR)
     face = mean_std([p.speaker_face for p in raw_pairs] + [p.listener_face for p in raw_pairs], FACE_STD_FLOOR)
-    return FeatureStats(*audio, *face)
+    rates = corpus_rates(root)
+    return FeatureStats(*audio, *face, fps=rates.fps, audio_feature=rates.audio_feature)
 
 
 def to_arrays(raw_pairs: list, stats: FeatureStats) -> list[PairArrays]:
@@ -109,8 +147,14 @@ class ReactionSampler(Protocol):
 
     def sample(self, speaker: torch.Tensor, samples: int, rng: torch.Generator
                ) -> tuple[torch.Tensor, torch.Tensor]:
-        """(T, SPEAKER_DIM) -> faces (K, T, FACE_DIM) in corpus units, emotions (K, T, EMOTION_DIM)."""
+        """(T, speaker_dim) -> faces (K, T, FACE_DIM) in corpus units, emotions (K, T, EMOTION_DIM)."""
         ...
+
+
+def _speaker(model: ReactionSampler, pair, frames: int | None = None) -> torch.Tensor:
+    cut = slice(frames)
+    return torch.from_numpy(model.stats.speaker(pair.speaker_audio[cut], pair.speaker_face[cut],
+                                                pair.speaker_emotion[cut]))
 
 
 @torch.no_grad()
@@ -118,13 +162,32 @@ def predict_split(model: ReactionSampler, root: str | Path, split: str, samples:
                   progress: bool = True) -> dict[str, np.ndarray]:
     """pred (N, K, T, EMOTION_DIM) and pred_face (N, K, T, FACE_DIM), like `facereact generate`;
     row k is seeded with seed + k."""
+    check_fits(model.stats.fps, model.stats.audio_feature, root, "this baseline")
+    if is_mars(root):
+        raise UsageError(f"{root} is a MARS corpus: its clips differ in length (predict_mars)")
     raw = load_raw_pairs(root, split, progress)
     t = min(CLIP_FRAMES, *(p.frames for p in raw))
     emotions, faces = [], []
     for k, p in enumerate(tqdm(raw, desc=f"predict {split}", disable=not progress, leave=False)):
-        speaker = torch.from_numpy(model.stats.speaker(p.speaker_audio[:t], p.speaker_face[:t], p.speaker_emotion[:t]))
-        face, emotion = model.sample(speaker, samples, torch.Generator().manual_seed(seed + k))
+        face, emotion = model.sample(_speaker(model, p, t), samples, torch.Generator().manual_seed(seed + k))
         faces.append(face.numpy())
         emotions.append(emotion.numpy())
     return {"pred": np.stack(emotions).astype(np.float32), "pred_face": np.stack(faces).astype(np.float32),
             **provenance(root, split)}
+
+
+@torch.no_grad()
+def predict_mars(model: ReactionSampler, root: str | Path, split: str, samples: int = 10, seed: int = 0,
+                 progress: bool = True, faces: dict | None = None) -> dict[str, np.ndarray]:
+    """{input clip name: (K, T, EMOTION_DIM)} for every clip of a MARS split with a partner, each
+    reaction as long as the pair (as generator/generate.py's generate_mars); input i of
+    MarsCorpus.inputs() is seeded with seed + i. faces: a dict to receive the faces too."""
+    check_fits(model.stats.fps, model.stats.audio_feature, root, "this baseline")
+    out = {}
+    for i, p in enumerate(tqdm(load_raw_pairs(root, split, False), desc=f"predict {split}", disable=not progress,
+                               leave=False)):
+        face, emotion = model.sample(_speaker(model, p), samples, torch.Generator().manual_seed(seed + i))
+        out[p.name] = emotion.numpy().astype(np.float32)
+        if faces is not None:
+            faces[p.name] = face.numpy().astype(np.float32)
+    return out

@@ -83,7 +83,7 @@ def _train_phases(data: str | Path, out: str | Path, build: Callable[[FeatureSta
     in out/<folder> with its own checkpoints (resumable), then save the model under out."""
     out, t0 = Path(out), time.perf_counter()
     raw_train, raw_val = load_raw_pairs(data, "train", progress), load_raw_pairs(data, "val", progress)
-    stats = fit_stats(raw_train)
+    stats = fit_stats(raw_train, data)
     train_pairs, val_pairs = to_arrays(raw_train, stats), to_arrays(raw_val, stats)
     torch.manual_seed(train.seed)
     built = build(stats)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from facereact.baselines.clips import SPEAKER_DIM, FeatureStats, SavedBaseline
+from facereact.baselines.clips import FeatureStats, SavedBaseline
 from facereact.layout import EMOTION_DIM, FACE_DIM, N_BLENDSHAPES
 from facereact.nn.blocks import Block, band_mask, symmetric_band_mask
 
@@ -46,7 +46,7 @@ class TransVAE(SavedBaseline):
     def __init__(self, config: TransVAEConfig) -> None:
         super().__init__(config)
         w = config.width
-        self.speaker_in = nn.Linear(SPEAKER_DIM, w)
+        self.speaker_in = nn.Linear(config.stats.speaker_dim, w)
         self.encoder = Block(w, config.heads)
         self.mu = nn.Linear(w, w)
         self.logvar = nn.Linear(w, w)
@@ -58,7 +58,7 @@ class TransVAE(SavedBaseline):
         self.emotion_out = nn.Linear(w, EMOTION_DIM)
 
     def posterior(self, speaker: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(B, T, SPEAKER_DIM) -> encoding (B, T, w), mu and logvar (B, T, w) for every frame's latent."""
+        """(B, T, speaker_dim) -> encoding (B, T, w), mu and logvar (B, T, w) for every frame's latent."""
         cfg = self.config
         b, t, _ = speaker.shape
         x = self.speaker_in(speaker)

@@ -173,6 +173,16 @@ class MarsCorpus:
         worth can be larger than a workstation's memory)."""
         return load_array(clip.file(self.root, WAV2VEC), WAV2VEC, mapped)
 
+    def pair_arrays(self, clip: MarsClip, mapped: bool = True) -> tuple[np.ndarray, ...]:
+        """The pair whose speaker is `clip` (its partner listens): the speaker's wav2vec2 features, face
+        and attributes, the listener's face and attributes, all cut to the shortest (memory maps by
+        default: training reads windows of them)."""
+        other = clip.partner
+        arrays = (self.wav2vec(clip, mapped), self.coefficients(clip, mapped), self.attributes(clip, mapped),
+                  self.coefficients(other, mapped), self.attributes(other, mapped))
+        t = min(len(a) for a in arrays)
+        return tuple(a[:t] for a in arrays)
+
     def eeg(self, clip: MarsClip) -> np.ndarray | None:
         """The clip's EEG rows, or None where the release has none (2025, or a missing recording)."""
         path = clip.file(self.root, EEG_DIR)

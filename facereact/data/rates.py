@@ -33,6 +33,5 @@ def check_fits(fps: int, audio_feature: str, root: str | Path, model: str) -> No
     """UsageError unless a model of this frame rate and audio feature fits the corpus at `root`."""
     rates = corpus_rates(root)
     if (fps, audio_feature) != (rates.fps, rates.audio_feature):
-        hint = " (training and generation on MARS are not built yet)" if rates is MARS else ""
         raise UsageError(f"{model} runs at {fps} fps on {audio_feature} audio features; {root} is a {rates.layout} "
-                         f"corpus at {rates.fps} fps with {rates.audio_feature} features{hint}")
+                         f"corpus at {rates.fps} fps with {rates.audio_feature} features: train one on it")

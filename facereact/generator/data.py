@@ -81,11 +81,9 @@ def _mars_pairs(corpus: MarsCorpus, tokens_of, progress: bool) -> list[Tokenized
     personality = corpus.personality()
     for clip in tqdm(corpus.inputs(), desc=f"load {corpus.split}", disable=not progress, leave=False):
         other = clip.partner
-        audio, face, emotion = (corpus.wav2vec(clip, mapped=True), corpus.coefficients(clip, mapped=True),
-                                corpus.attributes(clip, mapped=True))
-        listener_face, listener_emotion = corpus.coefficients(other, mapped=True), corpus.attributes(other, mapped=True)
-        t = min(len(audio), len(face), len(emotion), len(listener_face), len(listener_emotion))
-        pairs.append(TokenizedPair(audio[:t], face[:t], emotion[:t], tokens_of(clip, face)[:t],
-                                   tokens_of(other, listener_face)[:t], listener_face[:t], listener_emotion[:t],
-                                   clip.name, personality.get((other.role, other.stem))))
+        audio, face, emotion, listener_face, listener_emotion = corpus.pair_arrays(clip)
+        t = len(audio)  # each clip tokenized whole (once, as the speaker and as the listener), then cut
+        pairs.append(TokenizedPair(audio, face, emotion, tokens_of(clip, corpus.coefficients(clip, True))[:t],
+                                   tokens_of(other, corpus.coefficients(other, True))[:t], listener_face,
+                                   listener_emotion, clip.name, personality.get((other.role, other.stem))))
     return pairs

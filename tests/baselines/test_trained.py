@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from facereact.baselines.belfusion import BeLFusion, BeLFusionConfig, diffusion_loss
-from facereact.baselines.clips import SPEAKER_DIM
+from facereact.baselines.clips import FeatureStats
 from facereact.baselines.trans_vae import TransVAE, TransVAEConfig
 from facereact.cli import main
 from facereact.data.corpus import ReactCorpus
@@ -18,7 +18,7 @@ from facereact.layout import AU, EMOTION_DIM, FACE_DIM
 
 
 def speaker(t: int, seed: int = 0) -> torch.Tensor:
-    return torch.from_numpy(np.random.default_rng(seed).normal(size=(t, SPEAKER_DIM)).astype(np.float32))
+    return torch.from_numpy(np.random.default_rng(seed).normal(size=(t, FeatureStats().speaker_dim)).astype(np.float32))
 
 
 def small_models(online: bool) -> tuple[TransVAE, BeLFusion]:
@@ -71,7 +71,7 @@ def test_belfusion_binarized_aus_and_best_of_k() -> None:
     assert set(torch.unique(emotion[..., AU]).tolist()) <= {0.0, 1.0}
     assert not set(torch.unique(emotion[..., AU.stop:]).tolist()) <= {0.0, 1.0}
     face, emo = torch.randn(4, 20, FACE_DIM), torch.rand(4, 20, EMOTION_DIM)
-    _, logs = diffusion_loss(bf, torch.randn(4, 20, SPEAKER_DIM), face, emo)
+    _, logs = diffusion_loss(bf, torch.randn(4, 20, FeatureStats().speaker_dim), face, emo)
     assert logs["best_of_k"] < logs["mean_of_k"]  # only the best of the k noisy copies counts
 
 
