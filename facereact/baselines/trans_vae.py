@@ -24,6 +24,9 @@ from facereact.layout import EMOTION_DIM, FACE_DIM, N_BLENDSHAPES
 from facereact.nn.blocks import Block, band_mask, symmetric_band_mask
 
 KIND = "trans_vae"
+# Frames one attention pass sees when a clip is sampled: a MARS clip can be 20 000 frames long, and a
+# whole-clip band mask and its scores grow with the square of that (several GB).
+CHUNK = 1024
 
 
 @dataclass
@@ -57,13 +60,34 @@ class TransVAE(SavedBaseline):
         self.emotion_decoder = Block(w, config.heads)
         self.emotion_out = nn.Linear(w, EMOTION_DIM)
 
-    def posterior(self, speaker: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(B, T, speaker_dim) -> encoding (B, T, w), mu and logvar (B, T, w) for every frame's latent."""
+    def _attend(self, block: Block, x: torch.Tensor, causal: bool, chunk: int | None) -> torch.Tensor:
+        """block(x) for (B, T, w) under the band mask, whole (chunk None) or `chunk` frames at a time, each
+        with the frames before (and, both ways, after) that its output depends on: what the whole pass
+        gives, to float rounding, with memory that does not grow with the square of T."""
+        cfg, t = self.config, x.shape[1]
+
+        def mask(n: int) -> torch.Tensor:
+            return band_mask(n, cfg.context, x.device) if causal else symmetric_band_mask(n, cfg.context, x.device)
+
+        if chunk is None or t <= chunk:
+            return block(x, mask(t))
+        # the causal convolution sees kernel - 1 frames back, then attention `context` more
+        left, right = block.conv.kernel - 1 + cfg.context, 0 if causal else cfg.context
+        parts = []
+        for a in range(0, t, chunk):
+            b = min(a + chunk, t)
+            lo, hi = max(0, a - left), min(t, b + right)
+            parts.append(block(x[:, lo:hi], mask(hi - lo))[:, a - lo:b - lo])
+        return torch.cat(parts, 1)
+
+    def posterior(self, speaker: torch.Tensor, chunk: int | None = None
+                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(B, T, speaker_dim) -> encoding (B, T, w), mu and logvar (B, T, w) for every frame's latent;
+        chunk: frames attended at a time (None: all)."""
         cfg = self.config
         b, t, _ = speaker.shape
         x = self.speaker_in(speaker)
-        mask = (band_mask(t, cfg.context, x.device) if cfg.online else symmetric_band_mask(t, cfg.context, x.device))
-        h = self.encoder(x, mask)
+        h = self._attend(self.encoder, x, cfg.online, chunk)
         if cfg.online:
             # window j reads the encoding of frame j * latent_window - 1: strictly before the window
             starts = torch.arange(0, t, cfg.latent_window, device=x.device)
@@ -73,15 +97,16 @@ class TransVAE(SavedBaseline):
             per_frame = h.mean(1, keepdim=True).expand(-1, t, -1)
         return h, self.mu(per_frame), self.logvar(per_frame).clamp(-10, 10)
 
-    def decode(self, h: torch.Tensor, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def decode(self, h: torch.Tensor, z: torch.Tensor, chunk: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Encoding and latents (B, T, w) -> normalized faces (B, T, FACE_DIM), emotions."""
         x = h + self.latent_in(z)
-        mask = band_mask(x.shape[1], self.config.context, x.device)
-        return self.face_out(self.face_decoder(x, mask)), self.emotion_out(self.emotion_decoder(x, mask))
+        return (self.face_out(self._attend(self.face_decoder, x, True, chunk)),
+                self.emotion_out(self._attend(self.emotion_decoder, x, True, chunk)))
 
     @torch.no_grad()
-    def sample(self, speaker: torch.Tensor, samples: int, rng: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        h, mu, logvar = self.posterior(speaker[None])
+    def sample(self, speaker: torch.Tensor, samples: int, rng: torch.Generator, chunk: int = CHUNK
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+        h, mu, logvar = self.posterior(speaker[None], chunk)
         noise = torch.randn((samples,) + mu.shape[1:], generator=rng)
         if not self.config.online:  # one latent per clip
             noise = noise[:, :1].expand_as(noise)
@@ -89,7 +114,7 @@ class TransVAE(SavedBaseline):
             first = noise[:, ::self.config.latent_window]
             noise = first.repeat_interleave(self.config.latent_window, 1)[:, :mu.shape[1]]
         z = mu + noise * (0.5 * logvar).exp()
-        face, emotion = self.decode(h.expand(samples, -1, -1), z)
+        face, emotion = self.decode(h.expand(samples, -1, -1), z, chunk)
         return self.stats.denormalize_face(face), emotion
 
 

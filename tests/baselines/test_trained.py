@@ -51,6 +51,21 @@ def test_trans_vae_online_does_not_look_ahead(online: bool) -> None:
 
 
 @pytest.mark.parametrize("online", [False, True])
+def test_trans_vae_samples_a_long_clip_in_chunks_as_whole(online: bool) -> None:
+    tv, _ = small_models(online)  # context 20: each chunk of 16 needs frames from chunks before (and after)
+    clip = speaker(130, seed=3)
+    whole = tv.sample(clip, 3, torch.Generator().manual_seed(2), chunk=None)
+    chunked = tv.sample(clip, 3, torch.Generator().manual_seed(2), chunk=16)
+    for a, b in zip(whole, chunked):
+        assert torch.allclose(a, b, atol=1e-5)
+    # chunks without the frames they depend on would differ: the overlap is what makes them equal
+    tv._attend = lambda block, x, causal, chunk: torch.cat(  # type: ignore[method-assign]
+        [TransVAE._attend(tv, block, x[:, a:a + 16], causal, None) for a in range(0, x.shape[1], 16)], 1)
+    naive = tv.sample(clip, 3, torch.Generator().manual_seed(2), chunk=16)
+    assert not torch.allclose(whole[1], naive[1], atol=1e-3)
+
+
+@pytest.mark.parametrize("online", [False, True])
 def test_belfusion_online_window_hears_only_the_window_before(online: bool) -> None:
     _, bf = small_models(online)
     base, changed = speaker(40), speaker(40).clone()
