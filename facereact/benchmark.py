@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from facereact.baselines.clips import predict_split
-from facereact.baselines.files import baseline_name, load_baseline
+from facereact.baselines.files import baseline_name, is_personal, load_baseline
 from facereact.baselines.rule_based import RULE_BASED, Predictions, TrainStats, rule_based
 from facereact.data.eval_set import load_eval_set
 from facereact.data.paths import split_fingerprint
@@ -95,16 +95,17 @@ def benchmark(root: str | Path, out: str | Path, model_dirs: list[str | Path] = 
     for folder in map(Path, model_dirs):
         if model_kind(folder) != "generator":
             model = load_baseline(folder)
-            make = lambda: predict_split(model, root, split, samples, seed, progress)  # noqa: E731
-            predictions[baseline_name(model, folder)] = _predict(
-                out / f"pred_{split}_{folder.name}.npz", prediction_key(folder, root, split, samples, seed, None), make)
+            for personal in personal_rows(is_personal(model), root, split, folder):
+                make = lambda: predict_split(model, root, split, samples, seed, progress, personal)  # noqa: E731
+                tail = "_personal" if personal else ""
+                predictions[baseline_name(model, folder) + (", personal" if personal else "")] = _predict(
+                    out / f"pred_{split}_{folder.name}{tail}.npz",
+                    prediction_key(folder, root, split, samples, seed, None, "personal" if personal else "full"), make)
             continue
         generator, tokenizer = load_generator(folder)
         heard = inputs.get(str(folder), ("full",)) if isinstance(inputs, Mapping) else inputs
-        # a personal generator twice: told no listener (generic), then each one's personality,
-        # where the split gives any (else its personal row would be the generic one again)
-        told_who = generator.personal and gives_personal_row(root, split, folder)
-        for input_set, personal in [(i, p) for i in heard for p in ((False, True) if told_who else (False,))]:
+        rows = personal_rows(generator.personal, root, split, folder)
+        for input_set, personal in [(i, p) for i in heard for p in rows]:
             uses(input_set)  # an unknown name fails before any work
             name, stem = system_name(generator, tokenizer, folder, input_set), f"pred_{split}_{folder.name}"
             if input_set != "full":
@@ -150,6 +151,13 @@ def _behaviour_table(out: Path, truth: BehaviourTruth, systems: dict[str, Predic
         curves[name], rows[name] = truth.score(pred.face)
     write_text_atomic(out / "behaviour_curves.json", json.dumps(curves) + "\n")
     return write_results(out, rows, stem="behaviour", columns=BEHAVIOUR_COLUMNS, note=BEHAVIOUR_NOTE)
+
+
+def personal_rows(personal_model: bool, root: str | Path, split: str, folder: Path) -> tuple[bool, ...]:
+    """Whether each of a model's rows is told who listens: a personal model's two (told no one, the
+    generic tracks; then each listener's personality), where the split gives any (else its personal
+    row would be the generic one again); another model's one."""
+    return (False, True) if personal_model and gives_personal_row(root, split, folder) else (False,)
 
 
 def gives_personal_row(root: str | Path, split: str, folder: Path) -> bool:

@@ -12,10 +12,10 @@ from pathlib import Path
 from tqdm import tqdm
 
 from facereact.baselines.clips import predict_mars
-from facereact.baselines.files import baseline_name, load_baseline
+from facereact.baselines.files import baseline_name, is_personal, load_baseline
 from facereact.baselines.mars_rule_based import mars_rule_based, per_frame_means
 from facereact.baselines.rule_based import RULE_BASED
-from facereact.benchmark import gives_personal_row, system_name
+from facereact.benchmark import personal_rows, system_name
 from facereact.data.mars import MarsCorpus
 from facereact.generator.generate import generate_mars
 from facereact.generator.model import load_generator
@@ -34,10 +34,11 @@ def benchmark_react2025(root: str | Path, out: str | Path, split: str = "val", d
                         samples: int = 10, seed: int = 0, draw_seed: int = SEED, model_dirs: Sequence[str | Path] = (),
                         progress: bool = True, sampling: Mapping[str, float] | None = None,
                         with_behaviour: bool = True) -> tuple[dict, str]:
-    """Every rule-based baseline's and each model folder's figures (generators, Trans-VAE, BeLFusion);
-    `seed` drives Random and the models' sampling, `draw_seed` the target draw; sampling: the settings to change from each
-    generator's own (e.g. {"guidance": 3}), which then names its rows. with_behaviour: the
-    behaviour table too (ours: the real partners, Mime and each model; out/behaviour.*)."""
+    """Every rule-based baseline's and each model folder's figures (generators, Trans-VAE, BeLFusion;
+    a personal one also told who listens); `seed` drives Random and the models' sampling,
+    `draw_seed` the target draw; sampling: the settings to change from each generator's own (e.g.
+    {"guidance": 3}), which then names its rows. with_behaviour: the behaviour table too (ours: the
+    real partners, Mime and each model; out/behaviour.*)."""
     corpus, train = MarsCorpus(root, split), MarsCorpus(root, "train")
     inputs = corpus.inputs(directions)
     means = per_frame_means(train)
@@ -67,16 +68,16 @@ def benchmark_react2025(root: str | Path, out: str | Path, split: str = "val", d
 
     for folder in map(Path, model_dirs):
         if model_kind(folder) != "generator":  # a trained baseline (Trans-VAE, BeLFusion) trained on MARS
-            model, faces = load_baseline(folder), {}
-            predictions = predict_mars(model, root, split, samples, seed, progress, faces)
-            score(baseline_name(model, folder), predictions, faces)
+            model = load_baseline(folder)
+            for personal in personal_rows(is_personal(model), root, split, folder):
+                faces: dict = {}
+                predictions = predict_mars(model, root, split, samples, seed, progress, faces, personal)
+                score(baseline_name(model, folder) + (", personal" if personal else ""), predictions, faces)
             continue
         generator, tokenizer = load_generator(folder)
         how = own_sampling(generator, sampling)
         tag = "" if how == own_sampling(generator) else f" {how.tag}"
-        # a personal generator twice: told no listener (the generic tracks), then each listener's personality
-        told_who = generator.personal and gives_personal_row(root, split, folder)
-        for personal in (False, True) if told_who else (False,):
+        for personal in personal_rows(generator.personal, root, split, folder):
             faces: dict = {}
             predictions = generate_mars(generator, tokenizer, root, split, samples, how, seed, progress,
                                         personal=personal, faces=faces)

@@ -4,7 +4,8 @@ synthesize (or reuse OUT/corpus, a MARS corpus) -> check -> train the FSQ tokeni
 train the online generator on the wav2vec2 features -> train the online Trans-VAE and BeLFusion
 baselines on the same features -> K = 10 reactions for every validation clip of any length -> the
 react2025 table (FRC, FRD, S-MSE, FRVar, TLCC, MAE) beside the challenge's rule-based baselines,
-scored as the organisers score it (metrics/react2025.py) -> plots and an index page. Each stage reuses what an earlier run left in the folder.
+scored as the organisers score it (metrics/react2025.py) -> plots and an index page. Each stage
+reuses what an earlier run left in the folder.
 """
 from __future__ import annotations
 

@@ -2,50 +2,25 @@
 Agreeableness), a tiny personal model, told the personality of listeners it never saw, smiles as
 much as each of them does, closer than its unknown (generic) listener; told other listeners'
 personalities, it does not follow the real ones.
-The corpus is written here in the REACT 2024 layout with our personality.csv."""
+The corpus (tests/toy.py) is in the REACT 2024 layout with our personality.csv."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
 
-from facereact.data.personality import PERSON_COLUMN, PERSONALITY_FILE, write_personality
 from facereact.generator.data import load_tokenized_pairs
 from facereact.generator.generate import generate_pairs
 from facereact.generator.model import GeneratorConfig, load_generator
 from facereact.generator.sampling import Sampling
 from facereact.generator.training import GeneratorTraining, train_generator
-from facereact.layout import FACE_DIM, face_index
 from facereact.train.schedules import TrainConfig
 
-from tests.toy import toy_tokenizer, write_person, write_split
-
-FRAMES, RATE = 150, 16000
-SMILE = [face_index("mouthSmileLeft"), face_index("mouthSmileRight")]
-
-
-def _corpus(root: Path) -> Path:
-    """Everyone smiles at 0.5 x their Agreeableness, whoever speaks; nothing else about them shows."""
-    rng = np.random.default_rng(0)
-    for split, sessions in (("train", range(16)), ("val", range(16, 22)), ("test", range(22, 23))):
-        rows, table = [], {}
-        for s in sessions:
-            people = [f"NoXI/{s:03d}_toy/Expert_video", f"NoXI/{s:03d}_toy/Novice_video"]
-            for who in people:
-                table[who] = np.concatenate([[3.0], rng.uniform(1, 5, 1), [3.0, 3.0, 3.0]])
-            for clip in (1, 2, 3):
-                for who in people:
-                    face = rng.normal(0, 0.01, (FRAMES, FACE_DIM)).clip(0, None)
-                    face[:, SMILE] += 0.5 * (table[who][1] - 1) / 4
-                    write_person(root, split, f"{who}/{clip}", face, rng.normal(0, 0.05, FRAMES * RATE // 25), RATE)
-                rows.append((f"{people[0]}/{clip}", f"{people[1]}/{clip}"))
-        write_split(root, split, rows)
-        write_personality(root / split / PERSONALITY_FILE, PERSON_COLUMN, table)
-    return root
+from tests.toy import SMILE, smiles_by_personality, toy_tokenizer
 
 
 def test_a_personal_model_smiles_as_much_as_each_unseen_listener(tmp_path: Path) -> None:
-    root = _corpus(tmp_path / "corpus")
+    root = smiles_by_personality(tmp_path / "corpus")
     tokenizer = toy_tokenizer(root, tmp_path / "tok", epochs=20)
     train_generator(root, tokenizer, tmp_path / "gen", GeneratorConfig(width=32, heads=2, layers=1, context=16,
                                                                        dropout=0.0),

@@ -9,7 +9,8 @@ import soundfile as sf
 
 from facereact.data.clip_io import save_emotion
 from facereact.data.paths import AUDIO_DIR, FACE_DIR
-from facereact.layout import EMOTION_DIM, EMOTION_NAMES
+from facereact.data.personality import PERSON_COLUMN, PERSONALITY_FILE, write_personality
+from facereact.layout import EMOTION_DIM, EMOTION_NAMES, FACE_DIM, face_index
 from facereact.tokenizer.model import TokenizerConfig
 from facereact.tokenizer.training import TokenizerLoss, train_tokenizer
 from facereact.train.schedules import TrainConfig
@@ -40,3 +41,27 @@ def write_split(root: Path, split: str, rows: list[tuple[str, str]]) -> None:
     lines = [f"{i},{speaker},{listener}" for i, (speaker, listener) in enumerate(rows)]
     (root / f"{split}.csv").write_text("\n".join([",speaker_path,listener_path", *lines]) + "\n")
     np.save(root / f"neighbour_emotion_{split}.npy", np.eye(2 * len(rows)))
+
+
+FRAMES, RATE = 150, 16000
+SMILE = [face_index("mouthSmileLeft"), face_index("mouthSmileRight")]
+
+
+def smiles_by_personality(root: Path) -> Path:
+    """Everyone smiles at 0.5 x their Agreeableness, whoever speaks; nothing else about them shows."""
+    rng = np.random.default_rng(0)
+    for split, sessions in (("train", range(16)), ("val", range(16, 22)), ("test", range(22, 23))):
+        rows, table = [], {}
+        for s in sessions:
+            people = [f"NoXI/{s:03d}_toy/Expert_video", f"NoXI/{s:03d}_toy/Novice_video"]
+            for who in people:
+                table[who] = np.concatenate([[3.0], rng.uniform(1, 5, 1), [3.0, 3.0, 3.0]])
+            for clip in (1, 2, 3):
+                for who in people:
+                    face = rng.normal(0, 0.01, (FRAMES, FACE_DIM)).clip(0, None)
+                    face[:, SMILE] += 0.5 * (table[who][1] - 1) / 4
+                    write_person(root, split, f"{who}/{clip}", face, rng.normal(0, 0.05, FRAMES * RATE // 25), RATE)
+                rows.append((f"{people[0]}/{clip}", f"{people[1]}/{clip}"))
+        write_split(root, split, rows)
+        write_personality(root / split / PERSONALITY_FILE, PERSON_COLUMN, table)
+    return root

@@ -10,6 +10,13 @@
 Offline, listener window w is conditioned on speaker window w; online on speaker window w - 1
 (a learned start embedding for the first), so each listener frame depends only on past speaker
 frames. `binarize_aus` thresholds the AU columns at 0.5, the challenge's variant.
+
+Personal (REACT 2026's personalised tracks, after PerFRDiff's weight editing): a hypernetwork maps
+the listener's Big Five to shifts of the denoiser's last two weight matrices, W + A(p) B(p)^T of
+rank SHIFT_RANK (PerFRDiff shifts whole matrices of its denoiser from an encoding of a reference
+clip of the listener; the release gives personalities, and a low rank is what 5 numbers can
+carry). It is trained after the generic model, which stays frozen: an unknown listener gets no
+shift and is the generic model exactly, so one model serves both tracks.
 """
 from __future__ import annotations
 
@@ -20,10 +27,12 @@ import torch
 from torch import nn
 
 from facereact.baselines.clips import FeatureStats, SavedBaseline
+from facereact.errors import UsageError
 from facereact.layout import AU, EMOTION_DIM, FACE_DIM
 
 KIND = "belfusion"
 BEHAVIOUR_DIM = EMOTION_DIM + FACE_DIM
+SHIFT_RANK = 4  # a personal model's weight shifts: rank of A(p) B(p)^T
 
 
 @dataclass
@@ -39,6 +48,7 @@ class BeLFusionConfig:
     best_of: int = 10
     kl_weight: float = 1e-3
     binarize_aus: bool = False
+    personality: int = 0  # width of the listener's personality a personal model's shifts read; 0: generic
     stats: FeatureStats = field(default_factory=FeatureStats)
 
 
@@ -82,11 +92,57 @@ class Denoiser(nn.Module):
         angles = t.float()[:, None] * freqs[None]
         return torch.cat([angles.sin(), angles.cos()], -1)
 
-    def forward(self, noisy: torch.Tensor, condition: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    def forward(self, noisy: torch.Tensor, condition: torch.Tensor, t: torch.Tensor,
+                shifts: list[tuple[torch.Tensor, torch.Tensor]] | None = None) -> torch.Tensor:
+        """shifts: per item, low-rank shifts (A (B, out, r), B (B, in, r)) of the last block's second
+        weight and of the output weight (PersonalShift); None: the generic weights."""
         h = self.inp(torch.cat([noisy, condition, self.step_embedding(t)], -1))
-        for block in self.blocks:
-            h = h + block(h)
-        return self.out(h)
+        for i, block in enumerate(self.blocks):
+            if shifts is None or i < len(self.blocks) - 1:
+                h = h + block(h)
+            else:  # the block's layers by hand, its last linear shifted
+                norm, first, act, second = block
+                x = act(first(norm(h)))
+                h = h + second(x) + _low_rank(x, *shifts[0])
+        return self.out(h) + (0 if shifts is None else _low_rank(h, *shifts[1]))
+
+
+def _low_rank(x: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """x (N, in) through per-item A B^T: (N, out), computed as (x B) A^T without forming the matrix."""
+    return torch.einsum("nr,nor->no", torch.einsum("ni,nir->nr", x, b), a)
+
+
+class PersonalShift(nn.Module):
+    """The hypernetwork: a listener's personality (B, P) -> low-rank shifts of the denoiser's last
+    block's second weight (w x w) and of its output weight (latent x w). As in LoRA, A starts at
+    zero and B does not (were both zero, neither would get a gradient), so a new personal model is
+    its generic one until the personal phase trains it."""
+
+    def __init__(self, config: BeLFusionConfig, hidden: int = 64) -> None:
+        super().__init__()
+        w, r = config.mlp_width, SHIFT_RANK
+        self.shapes = [(w, w), (config.latent, w)]  # (out, in) of each shifted weight
+        self.net = nn.Sequential(nn.Linear(config.personality, hidden), nn.SiLU(),
+                                 nn.Linear(hidden, sum((o + i) * r for o, i in self.shapes)))
+        nn.init.zeros_(self.net[-1].weight)
+        bias = torch.zeros(self.net[-1].bias.shape)
+        start = 0
+        for o, i in self.shapes:  # each shift's A, then its B: B's part of the bias drawn, A's zero
+            start += o * r
+            bias[start:start + i * r] = torch.randn(i * r) / math.sqrt(i)
+            start += i * r
+        with torch.no_grad():
+            self.net[-1].bias.copy_(bias)
+
+    def forward(self, personality: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        flat, out, start = self.net(personality), [], 0
+        for o, i in self.shapes:
+            a = flat[:, start:start + o * SHIFT_RANK].view(-1, o, SHIFT_RANK)
+            start += o * SHIFT_RANK
+            b = flat[:, start:start + i * SHIFT_RANK].view(-1, i, SHIFT_RANK)
+            start += i * SHIFT_RANK
+            out.append((a, b))
+        return out
 
 
 class BeLFusion(SavedBaseline):
@@ -98,6 +154,7 @@ class BeLFusion(SavedBaseline):
         self.speaker_encoder = nn.GRU(config.stats.speaker_dim, config.hidden, batch_first=True)
         self.start = nn.Parameter(torch.zeros(config.hidden))  # online: the first window's condition
         self.denoiser = Denoiser(config)
+        self.shift = PersonalShift(config) if config.personality else None
         steps = torch.arange(config.diffusion_steps + 1, dtype=torch.float64) / config.diffusion_steps
         alpha_bar = torch.cos((steps + 0.008) / 1.008 * math.pi / 2) ** 2  # cosine schedule
         self.register_buffer("alpha_bar", (alpha_bar[1:] / alpha_bar[0]).float().clamp(1e-5, 1.0), persistent=False)
@@ -116,28 +173,43 @@ class BeLFusion(SavedBaseline):
         ab = self.alpha_bar[t][:, None]
         return ab.sqrt() * x0 + (1 - ab).sqrt() * noise
 
+    @property
+    def personal(self) -> bool:
+        return self.shift is not None
+
+    def shifts_for(self, personality: torch.Tensor | None, rows: int) -> list | None:
+        """The denoiser's shifts for `rows` items of one listener (personality (P,)); None: unknown."""
+        if personality is None:
+            return None
+        if not self.personal:
+            raise UsageError("this BeLFusion is generic: it takes no listener personality (train one with --personal)")
+        return [(a.expand(rows, -1, -1), b.expand(rows, -1, -1))
+                for a, b in self.shift(personality.float().reshape(1, -1))]
+
     @torch.no_grad()
-    def ddim(self, condition: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
+    def ddim(self, condition: torch.Tensor, rng: torch.Generator, shifts: list | None = None) -> torch.Tensor:
         """(B, hidden) conditions -> (B, latent) clean latents in ddim_steps deterministic steps."""
         cfg = self.config
         x = torch.randn(condition.shape[0], cfg.latent, generator=rng)
         times = torch.linspace(cfg.diffusion_steps - 1, 0, cfg.ddim_steps).round().long()
         for i, t in enumerate(times):
             ab = self.alpha_bar[t]
-            x0 = self.denoiser(x, condition, t.expand(x.shape[0]))
+            x0 = self.denoiser(x, condition, t.expand(x.shape[0]), shifts)
             eps = (x - ab.sqrt() * x0) / (1 - ab).sqrt()
             ab_prev = self.alpha_bar[times[i + 1]] if i + 1 < len(times) else torch.tensor(1.0)
             x = ab_prev.sqrt() * x0 + (1 - ab_prev).sqrt() * eps
         return x
 
     @torch.no_grad()
-    def sample(self, speaker: torch.Tensor, samples: int, rng: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    def sample(self, speaker: torch.Tensor, samples: int, rng: torch.Generator,
+               personality: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """personality: the listener's (P,) for a personal model; None: an unknown listener (generic)."""
         cfg = self.config
         t = speaker.shape[0]
         n = math.ceil(t / cfg.window)
         padded = torch.cat([speaker, speaker[-1:].expand(n * cfg.window - t, -1)])  # repeat the last frame
         condition = self.conditions(padded[None])[0]  # (n, hidden)
-        latents = self.ddim(condition.repeat(samples, 1), rng)  # (K * n, latent)
+        latents = self.ddim(condition.repeat(samples, 1), rng, self.shifts_for(personality, samples * n))
         behaviour = self.vae.decode(latents).view(samples, n * cfg.window, BEHAVIOUR_DIM)[:, :t]
         emotion, face = behaviour[..., :EMOTION_DIM], behaviour[..., EMOTION_DIM:]
         if cfg.binarize_aus:
@@ -159,11 +231,12 @@ def vae_loss(model: BeLFusion, face: torch.Tensor, emotion: torch.Tensor) -> tup
     return recon + model.config.kl_weight * kl, {"recon": recon.item(), "kl": kl.item()}
 
 
-def diffusion_loss(model: BeLFusion, speaker: torch.Tensor, face: torch.Tensor, emotion: torch.Tensor
-                   ) -> tuple[torch.Tensor, dict[str, float]]:
+def diffusion_loss(model: BeLFusion, speaker: torch.Tensor, face: torch.Tensor, emotion: torch.Tensor,
+                   personality: torch.Tensor | None = None) -> tuple[torch.Tensor, dict[str, float]]:
     """Best-of-k on the clean latent; the behaviour VAE is frozen (its mean is the target).
     Windows here are `window` frames of one listener; online, the speaker window before is needed,
-    so training items are two windows long and only the second listener window is the target."""
+    so training items are two windows long and only the second listener window is the target.
+    personality (B, P): each item's denoiser shifted for its listener (the personal phase)."""
     cfg = model.config
     k = cfg.best_of
     with torch.no_grad():
@@ -172,8 +245,19 @@ def diffusion_loss(model: BeLFusion, speaker: torch.Tensor, face: torch.Tensor, 
     b = target.shape[0]
     t = torch.randint(0, cfg.diffusion_steps, (b,), device=target.device).repeat_interleave(k)
     x0 = target.repeat_interleave(k, 0)
-    predicted = model.denoiser(model.noisy(x0, t, torch.randn_like(x0)), condition.repeat_interleave(k, 0), t)
+    shifts = None if personality is None else [
+        (a.repeat_interleave(k, 0), c.repeat_interleave(k, 0)) for a, c in model.shift(personality)]
+    predicted = model.denoiser(model.noisy(x0, t, torch.randn_like(x0)), condition.repeat_interleave(k, 0), t, shifts)
     errors = (predicted - x0).pow(2).mean(-1).view(b, k)
     best = errors.min(1).values.mean()
     return best, {"best_of_k": best.item(), "mean_of_k": errors.mean().item()}
 
+
+def personal_diffusion_loss(model: BeLFusion, speaker: torch.Tensor, face: torch.Tensor, emotion: torch.Tensor,
+                            personality: torch.Tensor, known: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+    """The personal phase: diffusion_loss with each item's denoiser shifted for its listener; items
+    of unknown listeners are the generic model's, which this phase does not train, and are left out."""
+    keep = known > 0.5
+    if not keep.any():  # no listener here is known: a zero that keeps the graph
+        return sum(p.sum() for p in model.shift.parameters()) * 0.0, {"best_of_k": 0.0, "mean_of_k": 0.0}
+    return diffusion_loss(model, speaker[keep], face[keep], emotion[keep], personality[keep])

@@ -18,7 +18,7 @@ from facereact.data.mars import MarsCorpus, is_mars
 from facereact.data.paths import provenance
 from facereact.data.rates import check_fits, corpus_rates
 from facereact.data.stats import AUDIO_STD_FLOOR, FACE_STD_FLOOR, mean_std
-from facereact.layout import AUDIO_DIM, CLIP_FRAMES, EMOTION_DIM, FACE_DIM, FPS
+from facereact.layout import AUDIO_DIM, CLIP_FRAMES, EMOTION_DIM, FACE_DIM, FPS, PERSONALITY_NAMES
 from facereact.errors import UsageError
 from facereact.model_files import CONFIG_FILE, config_from_dict, load_model_files, load_weights, save_model
 from facereact.train.windows import draw_window
@@ -60,6 +60,7 @@ class PairArrays:
     speaker: np.ndarray  # (T, speaker_dim), normalized
     listener_face: np.ndarray  # (T, FACE_DIM), normalized
     listener_emotion: np.ndarray  # (T, EMOTION_DIM)
+    listener_personality: np.ndarray | None = None  # the listener's Big Five in [0, 1], where the split gives it
 
 
 @dataclass
@@ -73,6 +74,7 @@ class MarsPair:
     listener_face: np.ndarray
     listener_emotion: np.ndarray
     name: str
+    listener_personality: np.ndarray | None = None
 
     @property
     def frames(self) -> int:
@@ -84,11 +86,21 @@ def load_raw_pairs(root: str | Path, split: str, progress: bool = True) -> list:
     partner) in MarsCorpus.inputs() order, as memory maps."""
     if is_mars(root):
         corpus = MarsCorpus(root, split)
-        return [MarsPair(*corpus.pair_arrays(clip), clip.name)
+        personality = corpus.personality()
+        return [MarsPair(*corpus.pair_arrays(clip), clip.name, personality.get((clip.partner.role, clip.partner.stem)))
                 for clip in tqdm(corpus.inputs(), desc=f"load {split}", disable=not progress, leave=False)]
     corpus = ReactCorpus(root, split)
     return [corpus.load_pair(i) for i in tqdm(range(len(corpus)), desc=f"load {split}", disable=not progress,
                                               leave=False)]
+
+
+def listener_personalities(root: str | Path, split: str, pairs: list) -> list[np.ndarray | None]:
+    """Each pair's listener's Big Five (MARS 2026's personality files, or a REACT 2024-layout split's
+    personality.csv), None where the split does not give it."""
+    if is_mars(root):
+        return [p.listener_personality for p in pairs]
+    table = ReactCorpus(root, split).personality()
+    return [table.get(p.ref.listener.person) for p in pairs]
 
 
 def fit_stats(raw_pairs: list, root: str | Path) -> FeatureStats:
@@ -99,21 +111,32 @@ def fit_stats(raw_pairs: list, root: str | Path) -> FeatureStats:
     return FeatureStats(*audio, *face, fps=rates.fps, audio_feature=rates.audio_feature)
 
 
-def to_arrays(raw_pairs: list, stats: FeatureStats) -> list[PairArrays]:
+def to_arrays(raw_pairs: list, stats: FeatureStats, personalities: list | None = None) -> list[PairArrays]:
     return [PairArrays(stats.speaker(p.speaker_audio, p.speaker_face, p.speaker_emotion),
-                       stats.normalize_face(p.listener_face), p.listener_emotion.astype(np.float32))
-            for p in raw_pairs]
+                       stats.normalize_face(p.listener_face), p.listener_emotion.astype(np.float32), who)
+            for p, who in zip(raw_pairs, personalities or [None] * len(raw_pairs))]
+
+
+def window_arrays(pair: PairArrays, window: slice, with_personality: bool = False) -> tuple[np.ndarray, ...]:
+    """A window's speaker features, listener face and emotion; with_personality: then the
+    listener's personality (zeros where unknown) and whether it is known."""
+    parts = (pair.speaker[window], pair.listener_face[window], pair.listener_emotion[window])
+    if not with_personality:
+        return parts
+    who = pair.listener_personality
+    known = who is not None
+    return (*parts, np.asarray(who if known else np.zeros(len(PERSONALITY_NAMES)), np.float32), np.float32(known))
 
 
 def random_windows(pairs: list[PairArrays], indices: list[int], seeds: list[int], length: int,
-                   device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(B, length, ...) speaker features, listener face, listener emotion; windows start where each
-    item's seed says, so a resumed run draws the same windows."""
+                   device: torch.device, with_personality: bool = False) -> tuple[torch.Tensor, ...]:
+    """(B, length, ...) speaker features, listener face, listener emotion (and window_arrays's
+    personality); windows start where each item's seed says, so a resumed run draws the same windows."""
     parts = []
     for index, seed in zip(indices, seeds):
         pair = pairs[index % len(pairs)]
         sl, _ = draw_window(seed, len(pair.speaker), length)
-        parts.append((pair.speaker[sl], pair.listener_face[sl], pair.listener_emotion[sl]))
+        parts.append(window_arrays(pair, sl, with_personality))
     return tuple(torch.from_numpy(np.stack(x)).to(device) for x in zip(*parts))
 
 
@@ -151,6 +174,15 @@ class ReactionSampler(Protocol):
         ...
 
 
+def _sample(model: ReactionSampler, speaker: torch.Tensor, samples: int, seed: int,
+            personality: np.ndarray | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """model.sample, told the listener's personality where one is given (a personal BeLFusion)."""
+    rng = torch.Generator().manual_seed(seed)
+    if personality is None:
+        return model.sample(speaker, samples, rng)
+    return model.sample(speaker, samples, rng, personality=torch.from_numpy(np.asarray(personality, np.float32)))
+
+
 def _speaker(model: ReactionSampler, pair, frames: int | None = None) -> torch.Tensor:
     cut = slice(frames)
     return torch.from_numpy(model.stats.speaker(pair.speaker_audio[cut], pair.speaker_face[cut],
@@ -159,17 +191,19 @@ def _speaker(model: ReactionSampler, pair, frames: int | None = None) -> torch.T
 
 @torch.no_grad()
 def predict_split(model: ReactionSampler, root: str | Path, split: str, samples: int = 10, seed: int = 0,
-                  progress: bool = True) -> dict[str, np.ndarray]:
+                  progress: bool = True, personal: bool = False) -> dict[str, np.ndarray]:
     """pred (N, K, T, EMOTION_DIM) and pred_face (N, K, T, FACE_DIM), like `facereact generate`;
-    row k is seeded with seed + k."""
+    row k is seeded with seed + k. personal: a personal model told each listener's personality
+    (unknown where the split gives none)."""
     check_fits(model.stats.fps, model.stats.audio_feature, root, "this baseline")
     if is_mars(root):
         raise UsageError(f"{root} is a MARS corpus: its clips differ in length (predict_mars)")
     raw = load_raw_pairs(root, split, progress)
+    who = listener_personalities(root, split, raw) if personal else [None] * len(raw)
     t = min(CLIP_FRAMES, *(p.frames for p in raw))
     emotions, faces = [], []
     for k, p in enumerate(tqdm(raw, desc=f"predict {split}", disable=not progress, leave=False)):
-        face, emotion = model.sample(_speaker(model, p, t), samples, torch.Generator().manual_seed(seed + k))
+        face, emotion = _sample(model, _speaker(model, p, t), samples, seed + k, who[k])
         faces.append(face.numpy())
         emotions.append(emotion.numpy())
     return {"pred": np.stack(emotions).astype(np.float32), "pred_face": np.stack(faces).astype(np.float32),
@@ -178,15 +212,17 @@ def predict_split(model: ReactionSampler, root: str | Path, split: str, samples:
 
 @torch.no_grad()
 def predict_mars(model: ReactionSampler, root: str | Path, split: str, samples: int = 10, seed: int = 0,
-                 progress: bool = True, faces: dict | None = None) -> dict[str, np.ndarray]:
+                 progress: bool = True, faces: dict | None = None, personal: bool = False) -> dict[str, np.ndarray]:
     """{input clip name: (K, T, EMOTION_DIM)} for every clip of a MARS split with a partner, each
     reaction as long as the pair (as generator/generate.py's generate_mars); input i of
-    MarsCorpus.inputs() is seeded with seed + i. faces: a dict to receive the faces too."""
+    MarsCorpus.inputs() is seeded with seed + i. faces: a dict to receive the faces too; personal:
+    as predict_split's."""
     check_fits(model.stats.fps, model.stats.audio_feature, root, "this baseline")
     out = {}
     for i, p in enumerate(tqdm(load_raw_pairs(root, split, False), desc=f"predict {split}", disable=not progress,
                                leave=False)):
-        face, emotion = model.sample(_speaker(model, p), samples, torch.Generator().manual_seed(seed + i))
+        who = p.listener_personality if personal else None
+        face, emotion = _sample(model, _speaker(model, p), samples, seed + i, who)
         out[p.name] = emotion.numpy().astype(np.float32)
         if faces is not None:
             faces[p.name] = face.numpy().astype(np.float32)

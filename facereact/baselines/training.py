@@ -12,8 +12,11 @@ from torch import nn
 
 from facereact.baselines import belfusion, trans_vae
 from facereact.baselines.belfusion import BeLFusion, BeLFusionConfig
-from facereact.baselines.clips import FeatureStats, PairArrays, fit_stats, load_raw_pairs, random_windows, to_arrays
+from facereact.baselines.clips import (FeatureStats, PairArrays, fit_stats, listener_personalities, load_raw_pairs,
+                                       random_windows, to_arrays, window_arrays)
 from facereact.baselines.trans_vae import TransVAE, TransVAEConfig
+from facereact.errors import DataError
+from facereact.layout import PERSONALITY_NAMES
 from facereact.train import schedules
 from facereact.train.phases import Phase, fit_phases, save_trained
 from facereact.train.schedules import TrainConfig
@@ -41,10 +44,12 @@ def _frames(pair: PairArrays) -> int:
 
 
 class _WindowTask:
-    """Random windows of clip pairs; validation on the first window of every val pair."""
+    """Random windows of clip pairs; validation on the first window of every val pair.
+    with_personality: each window also carries its listener's personality and whether it is known."""
 
-    def __init__(self, objective: _Objective, train: list[PairArrays], val: list[PairArrays], length: int) -> None:
-        self.model, self.length = objective, length
+    def __init__(self, objective: _Objective, train: list[PairArrays], val: list[PairArrays], length: int,
+                 with_personality: bool = False) -> None:
+        self.model, self.length, self.with_personality = objective, length, with_personality
         self.train = long_enough(train, _frames, length)
         self.val = [p for p in val if _frames(p) >= length]
 
@@ -52,7 +57,7 @@ class _WindowTask:
         return windows_per_epoch(self.train, _frames, self.length)
 
     def make_batch(self, indices: list[int], seeds: list[int], device: torch.device):
-        return random_windows(self.train, indices, seeds, self.length, device)
+        return random_windows(self.train, indices, seeds, self.length, device, self.with_personality)
 
     def loss(self, model: nn.Module, batch) -> tuple[torch.Tensor, dict[str, float]]:
         return model(*batch)
@@ -61,9 +66,9 @@ class _WindowTask:
         if not self.val:
             return {}
         device = next(model.parameters()).device
+        first = slice(0, self.length)
         batch = tuple(torch.from_numpy(np.stack(x)).to(device) for x in zip(*[
-            (p.speaker[:self.length], p.listener_face[:self.length], p.listener_emotion[:self.length])
-            for p in self.val]))
+            window_arrays(p, first, self.with_personality) for p in self.val]))
         with torch.no_grad():
             loss, logs = model(*batch)
         return {"loss": loss.item(), **logs}
@@ -78,20 +83,28 @@ Plan = tuple[Callable, list[str] | None, int, TrainConfig, str]  # loss, trained
 
 def _train_phases(data: str | Path, out: str | Path, build: Callable[[FeatureStats], nn.Module],
                   plan: list[Plan], train: TrainConfig, resume: bool, progress: bool,
-                  max_steps: int | None) -> nn.Module:
+                  max_steps: int | None, personal: bool = False) -> nn.Module:
     """Build the model on the training split's statistics, fit the phases of `plan` in order, each
-    in out/<folder> with its own checkpoints (resumable), then save the model under out."""
+    in out/<folder> with its own checkpoints (resumable), then save the model under out. personal:
+    the pairs carry their listeners' personalities, and the phase in folder "personal" reads them."""
     out, t0 = Path(out), time.perf_counter()
     raw_train, raw_val = load_raw_pairs(data, "train", progress), load_raw_pairs(data, "val", progress)
     stats = fit_stats(raw_train, data)
-    train_pairs, val_pairs = to_arrays(raw_train, stats), to_arrays(raw_val, stats)
+    who = (listener_personalities(data, "train", raw_train), listener_personalities(data, "val", raw_val)) \
+        if personal else (None, None)
+    if personal and not any(w is not None for w in who[0]):
+        raise DataError(Path(data) / "train", "no listener here has a personality (personality.csv, or MARS's "
+                                              "personality/listener.csv): a personal model needs it")
+    train_pairs, val_pairs = to_arrays(raw_train, stats, who[0]), to_arrays(raw_val, stats, who[1])
     torch.manual_seed(train.seed)
     built = build(stats)
 
-    def task(loss: Callable, trained: list[str] | None, length: int) -> Callable[[], _WindowTask]:
-        return lambda: _WindowTask(_Objective(built, loss, trained), train_pairs, val_pairs, length)
+    def task(loss: Callable, trained: list[str] | None, length: int, folder: str) -> Callable[[], _WindowTask]:
+        personal_phase = folder == "personal"
+        return lambda: _WindowTask(_Objective(built, loss, trained), train_pairs, val_pairs, length, personal_phase)
 
-    phases = [Phase(folder, task(loss, trained, length), config) for loss, trained, length, config, folder in plan]
+    phases = [Phase(folder, task(loss, trained, length, folder), config)
+              for loss, trained, length, config, folder in plan]
     val = fit_phases(phases, out, resume, progress, max_steps)
     if val is None:
         return built  # interrupted on purpose: resume later
@@ -112,10 +125,18 @@ def train_trans_vae(data: str | Path, out: str | Path, config: TransVAEConfig = 
 
 def train_belfusion(data: str | Path, out: str | Path, config: BeLFusionConfig = BeLFusionConfig(),
                     train: TrainConfig = SCHEDULE, resume: bool = False, progress: bool = True,
-                    max_steps: int | None = None) -> BeLFusion:
-    """Phase 1 (behaviour VAE, half the epochs) then phase 2 (diffusion, the VAE frozen)."""
+                    max_steps: int | None = None, personal: bool = False) -> BeLFusion:
+    """Phase 1 (behaviour VAE, half the epochs) then phase 2 (diffusion, the VAE frozen); personal:
+    then phase 3 (the listener's weight shifts, all else frozen, as many epochs as phase 2), on the
+    listeners whose personality the split gives (data/personality.py)."""
     half = max(1, train.epochs // 2)
-    return _train_phases(data, out, lambda stats: BeLFusion(replace(config, stats=stats)), [
-        (_behaviour_loss, ["vae"], config.window, replace(train, epochs=half), "behaviour"),
-        (belfusion.diffusion_loss, ["speaker_encoder", "start", "denoiser"], 2 * config.window,
-         replace(train, epochs=max(1, train.epochs - half)), "diffusion")], train, resume, progress, max_steps)
+    diffusion = replace(train, epochs=max(1, train.epochs - half))
+    if personal:
+        config = replace(config, personality=len(PERSONALITY_NAMES))
+    plan = [(_behaviour_loss, ["vae"], config.window, replace(train, epochs=half), "behaviour"),
+            (belfusion.diffusion_loss, ["speaker_encoder", "start", "denoiser"], 2 * config.window, diffusion,
+             "diffusion")]
+    if personal:
+        plan.append((belfusion.personal_diffusion_loss, ["shift"], 2 * config.window, diffusion, "personal"))
+    return _train_phases(data, out, lambda stats: BeLFusion(replace(config, stats=stats)), plan, train, resume,
+                         progress, max_steps, personal)

@@ -113,7 +113,7 @@ def _train_baseline(args: argparse.Namespace) -> int:
     else:
         config = BeLFusionConfig(online=args.online, binarize_aus=args.binarize_aus)
         train_belfusion(args.data, args.out, config, schedule_from(args, SCHEDULE), resume=args.resume,
-                        max_steps=args.max_steps)
+                        max_steps=args.max_steps, personal=args.personal)
     print(f"{args.baseline} written to {args.out}")
     return 0
 
@@ -208,6 +208,9 @@ def register(verbs) -> dict:
         b.add_argument("--online", action="store_true", help="condition only on the speaker's past")
         if name == "belfusion":
             b.add_argument("--binarize-aus", action="store_true", help="threshold the AU columns at 0.5")
+            b.add_argument("--personal", action="store_true",
+                           help="then learn weight shifts from the listener's personality (PerFRDiff-style, REACT "
+                                "2026's personalised tracks): told no one it is the generic model (docs/baselines.md)")
         else:
             add_size_flags(b, ("width", "heads", "context", "window"), authors=False)
         b.set_defaults(func=_train_baseline, baseline=name)

@@ -1,5 +1,6 @@
-"""Trans-VAE and BeLFusion train on a MARS corpus (wav2vec2 features, 30 fps, clips of any length)
-and take part in the react2025 table; a model of one corpus's rates refuses the other's."""
+"""Trans-VAE and BeLFusion (here a personal one) train on a MARS corpus (wav2vec2 features, 30 fps,
+clips of any length) and take part in the react2025 table; a model of one corpus's rates refuses
+the other's."""
 import json
 from pathlib import Path
 
@@ -25,7 +26,7 @@ def mars(tmp_path_factory) -> Path:
 def trained(mars: Path, tmp_path_factory) -> dict[str, Path]:
     base = tmp_path_factory.mktemp("baselines")
     folders = {}
-    for name, flags in (("trans-vae", ["--window", "32"]), ("belfusion", [])):
+    for name, flags in (("trans-vae", ["--window", "32"]), ("belfusion", ["--personal"])):  # MARS 2026's personalities
         folders[name] = base / name
         assert main(["train", name, "--data", str(mars), "--out", str(folders[name]), "--online", "--epochs", "2",
                      "--batch-size", "4", "--warmup", "2", *flags]) == 0
@@ -61,6 +62,9 @@ def test_the_react2025_table_scores_trained_baselines(mars: Path, trained: dict,
         assert np.isfinite(row["FRD"]) and row["S-MSE"] > 0  # K different reactions, scored
     behaviour = json.loads((bench / "behaviour.json").read_text())
     assert any(system.startswith("Trans-VAE") for system in behaviour)
+    # the personal BeLFusion a second time, told each listener's personality (REACT 2026's personal track)
+    personal = [system for system in results if system.startswith("BeLFusion") and system.endswith(", personal")]
+    assert len(personal) == 1 and np.isfinite(results[personal[0]]["FRD"])
 
 
 def test_a_react2024_baseline_refuses_a_mars_corpus(tiny_corpus: Path, mars: Path, tmp_path: Path) -> None:
