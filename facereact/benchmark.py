@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from facereact.baselines.clips import predict_split
-from facereact.baselines.files import baseline_name, is_personal, load_baseline
+from facereact.baselines.files import baseline_name, load_baseline
 from facereact.baselines.rule_based import RULE_BASED, Predictions, TrainStats, rule_based
 from facereact.data.eval_set import load_eval_set
 from facereact.data.paths import split_fingerprint
@@ -95,7 +95,7 @@ def benchmark(root: str | Path, out: str | Path, model_dirs: list[str | Path] = 
     for folder in map(Path, model_dirs):
         if model_kind(folder) != "generator":
             model = load_baseline(folder)
-            for personal in personal_rows(is_personal(model), root, split, folder):
+            for personal in personal_rows(model.personal, root, split, folder):
                 make = lambda: predict_split(model, root, split, samples, seed, progress, personal)  # noqa: E731
                 tail = "_personal" if personal else ""
                 predictions[baseline_name(model, folder) + (", personal" if personal else "")] = _predict(

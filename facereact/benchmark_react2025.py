@@ -12,7 +12,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from facereact.baselines.clips import predict_mars
-from facereact.baselines.files import baseline_name, is_personal, load_baseline
+from facereact.baselines.files import baseline_name, load_baseline
 from facereact.baselines.mars_rule_based import mars_rule_based, per_frame_means
 from facereact.baselines.rule_based import RULE_BASED
 from facereact.benchmark import personal_rows, system_name
@@ -69,7 +69,7 @@ def benchmark_react2025(root: str | Path, out: str | Path, split: str = "val", d
     for folder in map(Path, model_dirs):
         if model_kind(folder) != "generator":  # a trained baseline (Trans-VAE, BeLFusion) trained on MARS
             model = load_baseline(folder)
-            for personal in personal_rows(is_personal(model), root, split, folder):
+            for personal in personal_rows(model.personal, root, split, folder):
                 faces: dict = {}
                 predictions = predict_mars(model, root, split, samples, seed, progress, faces, personal)
                 score(baseline_name(model, folder) + (", personal" if personal else ""), predictions, faces)

@@ -64,16 +64,16 @@ class PairArrays:
 
 
 @dataclass
-class MarsPair:
-    """A MARS input clip (the speaker) and its partner (the listener), cut to the shorter: the
-    arrays a REACT 2024 pair has too."""
+class RawPair:
+    """One pair's arrays in corpus units, its listener's Big Five where the split gives it
+    (data/personality.py), and a name (MARS: the input clip's, which keys its reactions)."""
 
     speaker_audio: np.ndarray
     speaker_face: np.ndarray
     speaker_emotion: np.ndarray
     listener_face: np.ndarray
     listener_emotion: np.ndarray
-    name: str
+    name: str = ""
     listener_personality: np.ndarray | None = None
 
     @property
@@ -81,29 +81,25 @@ class MarsPair:
         return len(self.speaker_audio)
 
 
-def load_raw_pairs(root: str | Path, split: str, progress: bool = True) -> list:
+def load_raw_pairs(root: str | Path, split: str, progress: bool = True) -> list[RawPair]:
     """Every pair of a split: REACT 2024's in mirrored order, or MARS's inputs (every clip with a
-    partner) in MarsCorpus.inputs() order, as memory maps."""
+    partner, cut to the shorter) in MarsCorpus.inputs() order, as memory maps."""
     if is_mars(root):
         corpus = MarsCorpus(root, split)
         personality = corpus.personality()
-        return [MarsPair(*corpus.pair_arrays(clip), clip.name, personality.get((clip.partner.role, clip.partner.stem)))
+        return [RawPair(*corpus.pair_arrays(clip), clip.name, personality.get((clip.partner.role, clip.partner.stem)))
                 for clip in tqdm(corpus.inputs(), desc=f"load {split}", disable=not progress, leave=False)]
     corpus = ReactCorpus(root, split)
-    return [corpus.load_pair(i) for i in tqdm(range(len(corpus)), desc=f"load {split}", disable=not progress,
-                                              leave=False)]
+    personality = corpus.personality()
+    pairs = []
+    for i in tqdm(range(len(corpus)), desc=f"load {split}", disable=not progress, leave=False):
+        p = corpus.load_pair(i)
+        pairs.append(RawPair(p.speaker_audio, p.speaker_face, p.speaker_emotion, p.listener_face, p.listener_emotion,
+                             p.ref.speaker.path, personality.get(p.ref.listener.person)))
+    return pairs
 
 
-def listener_personalities(root: str | Path, split: str, pairs: list) -> list[np.ndarray | None]:
-    """Each pair's listener's Big Five (MARS 2026's personality files, or a REACT 2024-layout split's
-    personality.csv), None where the split does not give it."""
-    if is_mars(root):
-        return [p.listener_personality for p in pairs]
-    table = ReactCorpus(root, split).personality()
-    return [table.get(p.ref.listener.person) for p in pairs]
-
-
-def fit_stats(raw_pairs: list, root: str | Path) -> FeatureStats:
+def fit_stats(raw_pairs: list[RawPair], root: str | Path) -> FeatureStats:
     """The normalisation of a training split of the corpus at `root`, and the corpus's rates."""
     audio = mean_std([p.speaker_audio for p in raw_pairs], AUDIO_STD_FLOOR)
     face = mean_std([p.speaker_face for p in raw_pairs] + [p.listener_face for p in raw_pairs], FACE_STD_FLOOR)
@@ -111,10 +107,11 @@ def fit_stats(raw_pairs: list, root: str | Path) -> FeatureStats:
     return FeatureStats(*audio, *face, fps=rates.fps, audio_feature=rates.audio_feature)
 
 
-def to_arrays(raw_pairs: list, stats: FeatureStats, personalities: list | None = None) -> list[PairArrays]:
+def to_arrays(raw_pairs: list[RawPair], stats: FeatureStats) -> list[PairArrays]:
     return [PairArrays(stats.speaker(p.speaker_audio, p.speaker_face, p.speaker_emotion),
-                       stats.normalize_face(p.listener_face), p.listener_emotion.astype(np.float32), who)
-            for p, who in zip(raw_pairs, personalities or [None] * len(raw_pairs))]
+                       stats.normalize_face(p.listener_face), p.listener_emotion.astype(np.float32),
+                       p.listener_personality)
+            for p in raw_pairs]
 
 
 def window_arrays(pair: PairArrays, window: slice, with_personality: bool = False) -> tuple[np.ndarray, ...]:
@@ -145,6 +142,7 @@ class SavedBaseline(nn.Module):
 
     kind: str
     config_type: type
+    personal = False  # whether it can be told who listens (a BeLFusion trained --personal says so)
 
     def __init__(self, config) -> None:
         super().__init__()
@@ -183,7 +181,7 @@ def _sample(model: ReactionSampler, speaker: torch.Tensor, samples: int, seed: i
     return model.sample(speaker, samples, rng, personality=torch.from_numpy(np.asarray(personality, np.float32)))
 
 
-def _speaker(model: ReactionSampler, pair, frames: int | None = None) -> torch.Tensor:
+def _speaker(model: ReactionSampler, pair: RawPair, frames: int | None = None) -> torch.Tensor:
     cut = slice(frames)
     return torch.from_numpy(model.stats.speaker(pair.speaker_audio[cut], pair.speaker_face[cut],
                                                 pair.speaker_emotion[cut]))
@@ -199,11 +197,11 @@ def predict_split(model: ReactionSampler, root: str | Path, split: str, samples:
     if is_mars(root):
         raise UsageError(f"{root} is a MARS corpus: its clips differ in length (predict_mars)")
     raw = load_raw_pairs(root, split, progress)
-    who = listener_personalities(root, split, raw) if personal else [None] * len(raw)
     t = min(CLIP_FRAMES, *(p.frames for p in raw))
     emotions, faces = [], []
     for k, p in enumerate(tqdm(raw, desc=f"predict {split}", disable=not progress, leave=False)):
-        face, emotion = _sample(model, _speaker(model, p, t), samples, seed + k, who[k])
+        who = p.listener_personality if personal else None
+        face, emotion = _sample(model, _speaker(model, p, t), samples, seed + k, who)
         faces.append(face.numpy())
         emotions.append(emotion.numpy())
     return {"pred": np.stack(emotions).astype(np.float32), "pred_face": np.stack(faces).astype(np.float32),

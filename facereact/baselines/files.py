@@ -27,7 +27,3 @@ def baseline_name(model: TransVAE | BeLFusion, folder: Path) -> str:
     extra = (", binarized AUs" if model.config.binarize_aus else "") + (", personal shifts" if model.personal else "")
     return f"BeLFusion (k={model.config.best_of}, {setting}{extra}, {folder.name})"
 
-
-def is_personal(model: TransVAE | BeLFusion) -> bool:
-    """Whether the baseline can be told who listens (a BeLFusion trained --personal)."""
-    return bool(getattr(model, "personal", False))

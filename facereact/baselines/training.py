@@ -12,8 +12,8 @@ from torch import nn
 
 from facereact.baselines import belfusion, trans_vae
 from facereact.baselines.belfusion import BeLFusion, BeLFusionConfig
-from facereact.baselines.clips import (FeatureStats, PairArrays, fit_stats, listener_personalities, load_raw_pairs,
-                                       random_windows, to_arrays, window_arrays)
+from facereact.baselines.clips import (FeatureStats, PairArrays, fit_stats, load_raw_pairs, random_windows, to_arrays,
+                                       window_arrays)
 from facereact.baselines.trans_vae import TransVAE, TransVAEConfig
 from facereact.errors import DataError
 from facereact.layout import PERSONALITY_NAMES
@@ -86,16 +86,14 @@ def _train_phases(data: str | Path, out: str | Path, build: Callable[[FeatureSta
                   max_steps: int | None, personal: bool = False) -> nn.Module:
     """Build the model on the training split's statistics, fit the phases of `plan` in order, each
     in out/<folder> with its own checkpoints (resumable), then save the model under out. personal:
-    the pairs carry their listeners' personalities, and the phase in folder "personal" reads them."""
+    the phase in folder "personal" reads the listeners' personalities, which the train split must give."""
     out, t0 = Path(out), time.perf_counter()
     raw_train, raw_val = load_raw_pairs(data, "train", progress), load_raw_pairs(data, "val", progress)
-    stats = fit_stats(raw_train, data)
-    who = (listener_personalities(data, "train", raw_train), listener_personalities(data, "val", raw_val)) \
-        if personal else (None, None)
-    if personal and not any(w is not None for w in who[0]):
+    if personal and all(p.listener_personality is None for p in raw_train):
         raise DataError(Path(data) / "train", "no listener here has a personality (personality.csv, or MARS's "
                                               "personality/listener.csv): a personal model needs it")
-    train_pairs, val_pairs = to_arrays(raw_train, stats, who[0]), to_arrays(raw_val, stats, who[1])
+    stats = fit_stats(raw_train, data)
+    train_pairs, val_pairs = to_arrays(raw_train, stats), to_arrays(raw_val, stats)
     torch.manual_seed(train.seed)
     built = build(stats)
 
