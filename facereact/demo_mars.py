@@ -1,8 +1,8 @@
 """`facereact demo --layout mars`: the REACT 2025/2026 pipeline on a synthetic MARS corpus.
 
 synthesize (or reuse OUT/corpus, a MARS corpus) -> check -> train the FSQ tokenizer at 30 fps ->
-train the online generator on the wav2vec2 features -> train the online Trans-VAE and BeLFusion
-baselines on the same features -> K = 10 reactions for every validation clip of any length -> the
+train the online generator on the wav2vec2 features -> it chooses its sampling on val -> train the
+online Trans-VAE and BeLFusion baselines on the same features -> K = 10 reactions for every validation clip of any length -> the
 react2025 table (FRC, FRD, S-MSE, FRVar, TLCC, MAE) beside the challenge's rule-based baselines,
 scored as the organisers score it (metrics/react2025.py) -> plots and an index page. Each stage
 reuses what an earlier run left in the folder.
@@ -19,10 +19,12 @@ from facereact.data.check import check_corpus
 from facereact.data.mars import is_mars
 from facereact.demo import SAMPLES, StageClock, already_trained, train_baselines
 from facereact.errors import DataError
-from facereact.generator.model import GeneratorConfig
+from facereact.generator.choose import choose_sampling
+from facereact.generator.model import SAMPLING_KEY, GeneratorConfig
 from facereact.generator.training import SCHEDULE as GENERATOR_SCHEDULE
 from facereact.generator.training import train_generator
 from facereact.io import write_text_atomic
+from facereact.model_files import read_config
 from facereact.plots import plot_behaviour_curves, plot_training_curve
 from facereact.synth.mars_writer import MarsSynthConfig, synthesize_mars
 from facereact.tokenizer.model import TokenizerConfig
@@ -90,6 +92,10 @@ def run_mars_demo(out: str | Path, sessions: int = SESSIONS, seed: int = 0, toke
         train_generator(corpus, tok_dir, gen_dir, generator_config,
                         replace(GENERATOR_SCHEDULE, epochs=generator_epochs, seed=seed, **batch), personal=personal)
     clock.lap("online generator")
+    if SAMPLING_KEY not in read_config(gen_dir):
+        print("[demo] the generator chooses its sampling on val, by react2025's figures (generator/choose.py)")
+        print(choose_sampling(gen_dir, corpus, "val", seed).table())
+        clock.lap("sampling")
     baseline_dirs = train_baselines(corpus, out, True, baseline_epochs, seed, clock, batch_size)  # online, as ours
     print("[demo] generating and scoring ours beside the challenge's baselines on val (react2025)")
     _, table = benchmark_react2025(corpus, out, "val", "both", SAMPLES, seed, model_dirs=[gen_dir, *baseline_dirs])

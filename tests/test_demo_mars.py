@@ -32,6 +32,9 @@ def test_the_mars_demo_writes_the_react2025_table_and_page(tmp_path: Path) -> No
     assert {"Trans-VAE (online, trans_vae)", "BeLFusion (k=10, online, belfusion)"} <= set(results)
     assert '<table id="behaviour">' in page and (out / "behaviour_curves.png").is_file()
     assert (out / "targets.json").is_file() and json.loads((out / "timings.json").read_text())["tokenizer"] > 0
+    # the generator chose its sampling on val, and the table's row is drawn with it (no tag in its name)
+    assert "sampling" in json.loads((out / "generator_online" / "config.json").read_text())
+    assert json.loads((out / "timings.json").read_text())["sampling"] > 0
     # A second run reuses every stage: nothing is trained again.
     stamp = (out / "generator_online" / "model.safetensors").stat().st_mtime_ns
     baseline = (out / "trans_vae" / "model.safetensors").stat().st_mtime_ns

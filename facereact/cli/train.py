@@ -68,12 +68,8 @@ def _train_generator(args: argparse.Namespace) -> int:
 
 def _choose(model: str, data: str, split: str, seed: int, temperatures: tuple[float, ...] = ()) -> None:
     """The generator picks its sampling on `split` and keeps it (generator/choose.py)."""
-    from facereact.data.mars import is_mars
     from facereact.generator.choose import choose_sampling
 
-    if is_mars(data):
-        print("the sampling is chosen on REACT 2024-layout corpora only: this MARS generator keeps the house one")
-        return
     print(f"choosing the sampling on {split} (the rule: generator/choose.py)")
     _report_choice(choose_sampling(model, data, split, seed, temperatures=tuple(temperatures)), model)
 

@@ -35,18 +35,20 @@ import numpy as np
 from facereact.data.eval_set import load_eval_set
 from facereact.data.rates import check_fits
 from facereact.generator.data import load_tokenized_pairs
-from facereact.generator.generate import generate_pairs
+from facereact.data.mars import MarsCorpus, is_mars
+from facereact.generator.generate import generate_mars_pairs, generate_pairs
 from facereact.generator.inputs import uses
 from facereact.generator.model import SAMPLING_KEY, load_generator
 from facereact.generator.sampling import Sampling, recommended_for
 from facereact.io import write_text_atomic
 from facereact.metrics.behaviour import REACTIONS, behaviour_row
-from facereact.metrics.behaviour_inputs import load_behaviour_truth
+from facereact.metrics.behaviour_inputs import load_behaviour_truth, mars_behaviour_truth
 from facereact.metrics.correlation import frcorr
 from facereact.metrics.diversity import spread
 from facereact.metrics.events import FACE_EVENTS
 from facereact.metrics.dtw import min_distances
 from facereact.metrics.inputs import check_inputs
+from facereact.metrics.react2025 import evaluate_react2025
 from facereact.model_files import CONFIG_FILE, read_config
 
 GUIDANCES = (2.0, 3.0, 4.0, 6.0)  # tried for each input set, at the house temperature
@@ -54,9 +56,9 @@ TEMPERATURES = (0.8, 1.0)  # `--temperatures`: then tried at the best guidance, 
 MIN_REAL_LIFT = 1.2  # a reaction the corpus's listeners show at all
 DIVERSITY_FLOOR = 0.85
 MARGIN = 0.03
-# Drawn on the first FRAMES of each validation clip, K = SAMPLES: the ranking, not the figures,
+# Drawn on the first CLIP_SECONDS of each validation clip, K = SAMPLES: the ranking, not the figures,
 # is what is needed (the candidates differ by more than the noise of half clips at K = 5).
-FRAMES = 375
+CLIP_SECONDS = 15.0
 SAMPLES = 5
 CHOICE_FILE = "sampling_choice.json"
 # The draws the choice sees are not those a benchmark at the same seed scores, so the choice
@@ -69,9 +71,10 @@ class Choice:
     sampling: Sampling
     rows: list[dict]  # per candidate: its input set and sampling, FRCorr, FRDist, FRDiv, timing error, score
     seconds: float
+    names: tuple[str, str, str] = ("FRCorr", "FRDist", "FRDiv")  # what the figures are called (MARS: react2025's)
 
     def table(self) -> str:
-        lines = ["| inputs | guidance | temperature | FRCorr | FRDist | FRDiv | timing error | score |",
+        lines = [f"| inputs | guidance | temperature | {' | '.join(self.names)} | timing error | score |",
                  "|---|---:|---:|---:|---:|---:|---:|---:|"]
         for r in self.rows:
             how = r["sampling"]
@@ -122,30 +125,50 @@ def pick(rows: list[dict], house: int) -> int:
 
 class Trials:
     """Candidate samplings of one generator drawn on a split at the choice's size and scored; the
-    split's real listeners are read once, when the first draw says how long its clips are."""
+    split's real listeners are read once. On a MARS corpus the figures are react2025's (FRC, FRD,
+    S-MSE in the FRCorr, FRDist, FRDiv places) on each clip's first CLIP_SECONDS."""
 
     def __init__(self, generator, tokenizer, root: str | Path, split: str, progress: bool = True) -> None:
         check_fits(generator.config.fps, generator.config.audio_feature, root, "this generator")
         self.generator, self.tokenizer, self.root, self.split, self.progress = generator, tokenizer, root, split, progress
         self.pairs = load_tokenized_pairs(root, split, tokenizer, progress=progress)  # read once for every candidate
+        self.frames = round(CLIP_SECONDS * generator.config.fps)
+        self.mars = MarsCorpus(root, split) if is_mars(root) else None
         self._truth: tuple | None = None
+        self.names = ("FRC", "FRD", "S-MSE") if self.mars else ("FRCorr", "FRDist", "FRDiv")
 
     def run(self, how: Sampling, seed: int, inputs: str = "full") -> dict:
         """The candidate's figures: FRCorr, FRDist, FRDiv, timing error and its behaviour row."""
+        figures, behaviour = (self._mars if self.mars else self._react)(how, seed, inputs)
+        return {"inputs": inputs, "sampling": asdict(how), **figures,
+                "timing_error": timing_error(behaviour, self._truth[-1], uses(inputs)[0]), "behaviour": behaviour}
+
+    def _react(self, how: Sampling, seed: int, inputs: str) -> tuple[dict, dict]:
         # a personal generator is told who listens where the split says (its use; unknown ones stay unknown)
         pred = generate_pairs(self.generator, self.tokenizer, self.pairs, SAMPLES, how, seed, self.progress,
-                              inputs=inputs, frames=FRAMES, desc=f"generate {self.split}, {inputs}",
+                              inputs=inputs, frames=self.frames, desc=f"generate {self.split}, {inputs}",
                               personal=self.generator.personal)
-        if self._truth is None:
+        if self._truth is None:  # the real listeners as long as the draws (the split's shortest clip, at most frames)
             data = load_eval_set(self.root, self.split, pred["pred"].shape[2])
             behaviour = load_behaviour_truth(self.root, self.split, pred["pred"].shape[2], data)
             self._truth = data, behaviour, behaviour_row(behaviour.figures, None)
-        data, behaviour, real = self._truth
+        data, behaviour, _ = self._truth
         scored = check_inputs(pred["pred"], data.listener_emotion, data.speaker_emotion, data.neighbour)
-        figures = behaviour.score(pred["pred_face"])[1]
-        return {"inputs": inputs, "sampling": asdict(how), "FRCorr": frcorr(scored),
-                "FRDist": float(min_distances(scored)[0].sum(1).mean()), "FRDiv": spread(scored.pred).frdiv,
-                "timing_error": timing_error(figures, real, uses(inputs)[0]), "behaviour": figures}
+        return ({"FRCorr": frcorr(scored), "FRDist": float(min_distances(scored)[0].sum(1).mean()),
+                 "FRDiv": spread(scored.pred).frdiv}, behaviour.score(pred["pred_face"])[1])
+
+    def _mars(self, how: Sampling, seed: int, inputs: str) -> tuple[dict, dict]:
+        faces: dict = {}
+        pred = generate_mars_pairs(self.generator, self.tokenizer, self.pairs, SAMPLES, how, seed, self.progress,
+                                   inputs, self.generator.personal, faces, self.frames,
+                                   desc=f"generate {self.split}, {inputs}")
+        clips = self.mars.inputs("both")
+        if self._truth is None:
+            behaviour = mars_behaviour_truth(self.mars, clips, self.frames)
+            self._truth = behaviour, behaviour_row(behaviour.figures, None)
+        scored = evaluate_react2025(pred, self.mars, "both", frames=self.frames)
+        return ({"FRCorr": scored["FRC"], "FRDist": scored["FRD"], "FRDiv": scored["S-MSE"]},
+                self._truth[0].score_clips([faces[c.name] for c in clips])[1])
 
 
 def choose_sampling(folder: str | Path, root: str | Path, split: str = "val", seed: int = 0,
@@ -184,7 +207,7 @@ def choose_sampling(folder: str | Path, root: str | Path, split: str = "val", se
         rows += audio_rows
         # the same guidance for both is no second setting; otherwise audio-alone conversations take theirs
         chosen = replace(chosen, guidance_no_face=None if no_face == chosen.guidance else no_face)
-    choice = Choice(chosen, rows, round(time.perf_counter() - t0, 1))
+    choice = Choice(chosen, rows, round(time.perf_counter() - t0, 1), trials.names)
     if save:
         save_choice(folder, choice, split)
     return choice
@@ -196,6 +219,6 @@ def save_choice(folder: Path, choice: Choice, split: str) -> None:
     config = read_config(folder, "generator")
     config[SAMPLING_KEY] = asdict(choice.sampling)
     write_text_atomic(folder / CHOICE_FILE, json.dumps(
-        {"split": split, "frames": FRAMES, "samples": SAMPLES, "seconds": choice.seconds,
+        {"split": split, "clip_seconds": CLIP_SECONDS, "samples": SAMPLES, "figures": choice.names, "seconds": choice.seconds,
          "chosen": asdict(choice.sampling), "candidates": choice.rows}, indent=1) + "\n")
     write_text_atomic(folder / CONFIG_FILE, json.dumps(config, indent=2) + "\n")

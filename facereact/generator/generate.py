@@ -75,16 +75,26 @@ def generate_mars(generator: ReactionGenerator, tokenizer: FaceTokenizer, root: 
     if personal:
         require_personalities(root, split)
     pairs = load_tokenized_pairs(root, split, tokenizer, progress=progress)
+    return generate_mars_pairs(generator, tokenizer, pairs, samples, sampling, seed, progress, inputs, personal,
+                               faces, desc=f"generate {split} ({inputs})")
+
+
+def generate_mars_pairs(generator: ReactionGenerator, tokenizer: FaceTokenizer, pairs: list[TokenizedPair],
+                        samples: int, sampling: Sampling | None, seed: int, progress: bool = True,
+                        inputs: str = "full", personal: bool = False, faces: dict | None = None,
+                        frames: int | None = None, desc: str = "generate") -> dict[str, np.ndarray]:
+    """generate_mars() of a MARS split's pairs already loaded; frames: each input cut to its first
+    `frames` (a quicker draw, for a ranking: reactions are then that long)."""
     by_length: dict[int, list[int]] = {}
     for i, p in enumerate(pairs):
-        by_length.setdefault(len(p.speaker_audio), []).append(i)
+        by_length.setdefault(min(len(p.speaker_audio), frames or len(p.speaker_audio)), []).append(i)
     out = {}
-    with tqdm(total=sum(len(p.speaker_audio) for p in pairs), desc=f"generate {split} ({inputs})",
+    with tqdm(total=sum(len(g) * t for t, g in by_length.items()), desc=desc,
               unit="clip-frame", unit_scale=True, disable=not progress) as bar:
-        for group in by_length.values():
+        for length, group in by_length.items():
             for start in range(0, len(group), BATCH_CLIPS):
                 rows = group[start:start + BATCH_CLIPS]
-                face, emotion = _react(generator, tokenizer, [pairs[i] for i in rows], None, inputs, samples,
+                face, emotion = _react(generator, tokenizer, [pairs[i] for i in rows], length, inputs, samples,
                                        sampling, [seed + i for i in rows], bar, personal)
                 for i, reactions, looks in zip(rows, emotion, face):
                     out[pairs[i].name] = reactions.astype(np.float32)

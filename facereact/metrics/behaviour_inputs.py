@@ -68,15 +68,16 @@ def load_behaviour_truth(root: str | Path, split: str, frames: int, data: EvalSe
     return BehaviourTruth(events, listeners, FPS, behaviour(events, listeners, FPS))
 
 
-def mars_behaviour_truth(corpus: MarsCorpus, inputs: list[MarsClip]) -> BehaviourTruth:
+def mars_behaviour_truth(corpus: MarsCorpus, inputs: list[MarsClip], frames: int | None = None) -> BehaviourTruth:
     """Events found in every MARS input clip's wav and face (its audio events left out where the
-    release has no wav) and the real partners reacting to it, each pair cut to the shorter clip."""
+    release has no wav) and the real partners reacting to it, each pair cut to the shorter clip
+    (and to its first `frames`, given)."""
     events, listeners = [], []
     for clip in inputs:
         face, partner = corpus.coefficients(clip), corpus.coefficients(clip.partner)
-        frames = min(len(face), len(partner))
+        cut = min(len(face), len(partner), frames or len(face))
         wav = clip.file(corpus.root, AUDIO)
         samples, rate = read_wav(wav) if wav.is_file() else (None, 0)
-        events.append(speaker_events(samples, rate, face[:frames], MARS_FPS))
-        listeners.append(partner[:frames])
+        events.append(speaker_events(samples, rate, face[:cut], MARS_FPS))
+        listeners.append(partner[:cut])
     return BehaviourTruth(events, listeners, MARS_FPS, behaviour(events, listeners, MARS_FPS))

@@ -83,9 +83,11 @@ def score_input(pred: np.ndarray, targets: np.ndarray, speaker: np.ndarray) -> I
 
 
 def evaluate_react2025(predictions: dict[str, np.ndarray], corpus: MarsCorpus, directions: str = "both",
-                       seed: int = SEED, progress: bool = False, source: str | None = None) -> dict:
+                       seed: int = SEED, progress: bool = False, source: str | None = None,
+                       frames: int | None = None) -> dict:
     """The 2025/2026 figures for predictions {input clip name: (K, T, 25)}; directions "both"
-    (2025: every clip is an input) or "speaker" (2026)."""
+    (2025: every clip is an input) or "speaker" (2026). frames: only each clip's first `frames`
+    (inputs and targets alike, then aligned): a quick ranking of samplings, not the protocol's figures."""
     inputs = corpus.inputs(directions)
     missing = [c.name for c in inputs if c.name not in predictions]
     if missing:
@@ -93,14 +95,14 @@ def evaluate_react2025(predictions: dict[str, np.ndarray], corpus: MarsCorpus, d
                                 "keys are input clip names like 'speaker/session3/<stem>'")
     per_input, draws, resampled = [], {}, 0
     for clip in tqdm(inputs, desc="react2025", disable=not progress, leave=False):
-        speaker = corpus.attributes(clip)
+        speaker = corpus.attributes(clip)[:frames]
         pred = np.asarray(predictions[clip.name])
         if pred.ndim != 3 or pred.shape[1:] != speaker.shape or not np.isfinite(pred).all():
             raise DataError(source, f"'{clip.name}': predictions of shape {pred.shape} (finite expected), "
                                     f"expected (K, {len(speaker)}, {EMOTION_DIM}): as long as the input")
         chosen = draw_targets(corpus, clip, seed)
         draws[clip.name] = [t.name for t in chosen]
-        raw = [corpus.attributes(t) for t in chosen]
+        raw = [corpus.attributes(t)[:frames] for t in chosen]
         resampled += sum(len(r) != len(speaker) for r in raw)
         per_input.append(score_input(pred, np.stack([align(r, len(speaker)) for r in raw]), speaker))
     means = {name: float(np.mean([getattr(s, field) for s in per_input]))

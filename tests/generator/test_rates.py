@@ -61,6 +61,11 @@ def test_train_generate_and_score_on_mars(mars: Path, tiny_corpus: Path, tmp_pat
     assert main(["train", "generator", "--data", str(mars), "--tokenizer", str(tok), "--out", str(gen), *SMALL,
                  "--window", "32", "--batch-size", "4"]) == 0
     assert "nan" not in (tok / "emotion" / "train_log.csv").read_text().lower()  # the reader learnt
+    # it chose its sampling on the MARS val split by react2025's figures, on each clip's first 15 s
+    assert "| inputs | guidance | temperature | FRC | FRD | S-MSE | timing error | score |" in capsys.readouterr().out
+    evidence = json.loads((gen / "sampling_choice.json").read_text())
+    assert evidence["figures"] == ["FRC", "FRD", "S-MSE"] and evidence["candidates"][0]["FRDist"] > 0
+    assert json.loads((gen / "config.json").read_text())["sampling"] == evidence["chosen"]
     assert FaceTokenizer.load(tok).emotion_reader.windows == (6, 15, 30)  # 0.2, 0.5 and 1 s at 30 fps
     config = json.loads((gen / "config.json").read_text())["generator"]
     assert (config["fps"], config["audio_feature"], len(config["audio_mean"])) == (30, "wav2vec2", WAV2VEC_DIM)

@@ -8,6 +8,7 @@ import pytest
 
 from facereact.cli import main
 from facereact.data.mars import MarsCorpus
+from facereact.errors import DataError
 from facereact.layout import AFFECT, AU, EMOTION_DIM, EXPRESSION
 from facereact.metrics.react2025 import align, draw_targets, evaluate_react2025, score_input
 from facereact.synth.mars_writer import MarsSynthConfig, synthesize_mars
@@ -109,6 +110,20 @@ def test_evaluate_react2025_end_to_end(mars: Path, tmp_path: Path, capsys) -> No
     np.savez(path, **short)
     assert main(["evaluate", str(path), "--data", str(mars), "--split", "val", "--protocol", "react2025"]) == 2
     assert "as long as the input" in capsys.readouterr().err
+
+
+def test_a_cut_scores_each_clips_first_frames(mars: Path) -> None:
+    """frames: inputs and targets cut alike (the sampling choice's quick ranking), not targets
+    resampled to the cut: the real partners' first frames are at distance 0 from themselves."""
+    corpus = MarsCorpus(mars, "val")
+    cut = 50
+    assert min(len(corpus.attributes(c)) for c in corpus.clips) > cut
+    truth = {c.name: corpus.attributes(c.partner)[None, :cut] for c in corpus.clips}
+    assert evaluate_react2025(truth, corpus, "both", frames=cut)["FRD"] == 0.0
+    squeezed = {c.name: align(corpus.attributes(c.partner), cut)[None] for c in corpus.clips}
+    assert evaluate_react2025(squeezed, corpus, "both", frames=cut)["FRD"] > 0
+    with pytest.raises(DataError, match=f"expected \\(K, {cut}, 25\\)"):
+        evaluate_react2025({c.name: corpus.attributes(c.partner)[None] for c in corpus.clips}, corpus, frames=cut)
 
 
 def test_benchmark_react2025_rule_based_table(mars: Path, tmp_path: Path) -> None:
