@@ -59,6 +59,9 @@ MARGIN = 0.03
 # Drawn on the first CLIP_SECONDS of each validation clip, K = SAMPLES: the ranking, not the figures,
 # is what is needed (the candidates differ by more than the noise of half clips at K = 5).
 CLIP_SECONDS = 15.0
+# On MARS, the speaker clips as inputs (2026's direction; 2025 scores both, which would double the
+# draws): 32 s a candidate on the MARS demo's 64 val speaker clips at K = SAMPLES.
+MARS_DIRECTION = "speaker"
 SAMPLES = 5
 CHOICE_FILE = "sampling_choice.json"
 # The draws the choice sees are not those a benchmark at the same seed scores, so the choice
@@ -126,7 +129,7 @@ def pick(rows: list[dict], house: int) -> int:
 class Trials:
     """Candidate samplings of one generator drawn on a split at the choice's size and scored; the
     split's real listeners are read once. On a MARS corpus the figures are react2025's (FRC, FRD,
-    S-MSE in the FRCorr, FRDist, FRDiv places) on each clip's first CLIP_SECONDS."""
+    S-MSE in the FRCorr, FRDist, FRDiv places) for the speaker clips' first CLIP_SECONDS."""
 
     def __init__(self, generator, tokenizer, root: str | Path, split: str, progress: bool = True) -> None:
         check_fits(generator.config.fps, generator.config.audio_feature, root, "this generator")
@@ -134,6 +137,10 @@ class Trials:
         self.pairs = load_tokenized_pairs(root, split, tokenizer, progress=progress)  # read once for every candidate
         self.frames = round(CLIP_SECONDS * generator.config.fps)
         self.mars = MarsCorpus(root, split) if is_mars(root) else None
+        if self.mars is not None:  # MARS: a listener answering a speaker (2026's direction), half the draws
+            self.clips = self.mars.inputs(MARS_DIRECTION)
+            names = {c.name for c in self.clips}
+            self.pairs = [p for p in self.pairs if p.name in names]
         self._truth: tuple | None = None
         self.names = ("FRC", "FRD", "S-MSE") if self.mars else ("FRCorr", "FRDist", "FRDiv")
 
@@ -162,13 +169,12 @@ class Trials:
         pred = generate_mars_pairs(self.generator, self.tokenizer, self.pairs, SAMPLES, how, seed, self.progress,
                                    inputs, self.generator.personal, faces, self.frames,
                                    desc=f"generate {self.split}, {inputs}")
-        clips = self.mars.inputs("both")
         if self._truth is None:
-            behaviour = mars_behaviour_truth(self.mars, clips, self.frames)
+            behaviour = mars_behaviour_truth(self.mars, self.clips, self.frames)
             self._truth = behaviour, behaviour_row(behaviour.figures, None)
-        scored = evaluate_react2025(pred, self.mars, "both", frames=self.frames)
+        scored = evaluate_react2025(pred, self.mars, MARS_DIRECTION, frames=self.frames)
         return ({"FRCorr": scored["FRC"], "FRDist": scored["FRD"], "FRDiv": scored["S-MSE"]},
-                self._truth[0].score_clips([faces[c.name] for c in clips])[1])
+                self._truth[0].score_clips([faces[c.name] for c in self.clips])[1])
 
 
 def choose_sampling(folder: str | Path, root: str | Path, split: str = "val", seed: int = 0,

@@ -19,6 +19,7 @@ from facereact.tokenizer.model import FaceTokenizer
 # Clips generated side by side in one batch: one forward pass per frame serves them all. On 2
 # cores (K = 10, guidance 2) a clip-frame costs 13-17 ms alone, 3.3-3.9 with 8 clips, 1.6 with 56.
 BATCH_CLIPS = 64
+BATCH_FRAMES = 64 * 1024  # a MARS batch's padded clip-frames at most (its speaker arrays are in memory)
 
 
 def generate_split(generator: ReactionGenerator, tokenizer: FaceTokenizer, root: str | Path, split: str,
@@ -85,36 +86,54 @@ def generate_mars_pairs(generator: ReactionGenerator, tokenizer: FaceTokenizer, 
                         frames: int | None = None, desc: str = "generate") -> dict[str, np.ndarray]:
     """generate_mars() of a MARS split's pairs already loaded; frames: each input cut to its first
     `frames` (a quicker draw, for a ranking: reactions are then that long)."""
-    by_length: dict[int, list[int]] = {}
-    for i, p in enumerate(pairs):
-        by_length.setdefault(min(len(p.speaker_audio), frames or len(p.speaker_audio)), []).append(i)
+    lengths = [min(len(p.speaker_audio), frames or len(p.speaker_audio)) for p in pairs]
+    batches = mars_batches(lengths, padded=not generator.config.offline)
     out = {}
-    with tqdm(total=sum(len(g) * t for t, g in by_length.items()), desc=desc,
+    with tqdm(total=sum(len(rows) * max(lengths[i] for i in rows) for rows in batches), desc=desc,
               unit="clip-frame", unit_scale=True, disable=not progress) as bar:
-        for length, group in by_length.items():
-            for start in range(0, len(group), BATCH_CLIPS):
-                rows = group[start:start + BATCH_CLIPS]
-                face, emotion = _react(generator, tokenizer, [pairs[i] for i in rows], length, inputs, samples,
-                                       sampling, [seed + i for i in rows], bar, personal)
-                for i, reactions, looks in zip(rows, emotion, face):
-                    out[pairs[i].name] = reactions.astype(np.float32)
-                    if faces is not None:
-                        faces[pairs[i].name] = looks.astype(np.float32)
+        for rows in batches:
+            face, emotion = _react(generator, tokenizer, [pairs[i] for i in rows], max(lengths[i] for i in rows),
+                                   inputs, samples, sampling, [seed + i for i in rows], bar, personal)
+            for i, reactions, looks in zip(rows, emotion, face):
+                out[pairs[i].name] = reactions[:, :lengths[i]].astype(np.float32)
+                if faces is not None:
+                    faces[pairs[i].name] = looks[:, :lengths[i]].astype(np.float32)
     return out
+
+
+def mars_batches(lengths: list[int], padded: bool) -> list[list[int]]:
+    """Clips generated side by side. An online generator's frame t never sees a later frame, so a
+    clip can run padded to the longest of its batch and be cut after, exactly as alone: clips
+    batch by sorted length (at most BATCH_CLIPS, and BATCH_FRAMES padded frames: a release's clips
+    reach 20 000 frames of 768 features). An offline one sees ahead: only clips of one length share."""
+    batches: list[list[int]] = []
+    for i in sorted(range(len(lengths)), key=lambda i: lengths[i]):  # stable: equal lengths in input order
+        rows = batches[-1] if batches else []
+        if rows and len(rows) < BATCH_CLIPS and (len(rows) + 1) * lengths[i] <= BATCH_FRAMES \
+                and (padded or lengths[rows[0]] == lengths[i]):
+            rows.append(i)
+        else:
+            batches.append([i])
+    return batches
 
 
 def _react(generator: ReactionGenerator, tokenizer: FaceTokenizer, batch: list, frames: int | None, inputs: str,
            samples: int, sampling: Sampling, seeds: list[int], bar: tqdm, personal: bool = False
            ) -> tuple[np.ndarray, np.ndarray]:
     """Faces and emotions (clips, K, T, ...) for a batch of pairs, each speaker cut to `frames`
-    (None: whole, all of one length), hearing the input set `inputs`; personal: each listener's
+    (None: whole, all of one length) or padded to it by repeating its last frame (online: never
+    seen by the frames before), hearing the input set `inputs`; personal: each listener's
     personality given."""
     with_face, with_emotion, read = uses(inputs)
-    cut = slice(frames)
+
+    def stacked(arrays: list[np.ndarray]) -> np.ndarray:
+        return np.stack([np.pad(x[:frames], [(0, (frames or len(x)) - len(x[:frames]))] + [(0, 0)] * (x.ndim - 1),
+                                mode="edge") for x in arrays])
+
     face, emotion, _ = generate_clips(
-        generator, tokenizer, np.stack([p.speaker_audio[cut] for p in batch]),
-        np.stack([p.speaker_face[cut] for p in batch]) if with_face else None,
-        np.stack([p.speaker_emotion[cut] for p in batch]) if with_emotion else None,
+        generator, tokenizer, stacked([p.speaker_audio for p in batch]),
+        stacked([p.speaker_face for p in batch]) if with_face else None,
+        stacked([p.speaker_emotion for p in batch]) if with_emotion else None,
         samples, sampling, seeds, read_emotion=read, on_frame=lambda: bar.update(len(batch)),
         personality=[p.listener_personality for p in batch] if personal else None)
     return face, emotion
