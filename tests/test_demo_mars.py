@@ -34,6 +34,8 @@ def test_the_mars_demo_writes_the_react2025_table_and_page(tmp_path: Path) -> No
     assert (out / "targets.json").is_file() and json.loads((out / "timings.json").read_text())["tokenizer"] > 0
     # the generator chose its sampling on val, and the table's row is drawn with it (no tag in its name)
     assert "sampling" in json.loads((out / "generator_online" / "config.json").read_text())
+    evidence = json.loads((out / "generator_online" / "sampling_choice.json").read_text())
+    assert {c["inputs"] for c in evidence["candidates"]} == {"full"}  # what the react2025 table scores
     assert json.loads((out / "timings.json").read_text())["sampling"] > 0
     # A second run reuses every stage: nothing is trained again.
     stamp = (out / "generator_online" / "model.safetensors").stat().st_mtime_ns

@@ -178,10 +178,12 @@ class Trials:
 
 
 def choose_sampling(folder: str | Path, root: str | Path, split: str = "val", seed: int = 0,
-                    progress: bool = True, save: bool = True, temperatures: tuple[float, ...] = ()) -> Choice:
+                    progress: bool = True, save: bool = True, temperatures: tuple[float, ...] = (),
+                    audio_alone: bool = True) -> Choice:
     """Try the candidates on `split` of the corpus at `root` and keep the best by the rule; with
     `save`, write it into the model folder's config (and the evidence to sampling_choice.json).
-    temperatures: also tried, at the guidance chosen with every input (TEMPERATURES: the old default)."""
+    temperatures: also tried, at the guidance chosen with every input (TEMPERATURES: the old default);
+    audio_alone: False chooses only with every input (audio-alone conversations then take that guidance)."""
     t0 = time.perf_counter()
     folder = Path(folder)
     generator, tokenizer = load_generator(folder)
@@ -207,12 +209,13 @@ def choose_sampling(folder: str | Path, root: str | Path, split: str = "val", se
         # between differ less there, and the extrapolation amplifies noise (on two models guidance 6 cost
         # audio alone 0.12 and 0.05 FRCorr, 1.9 and 4.3 FRDist against 4 on test). The face's guidance
         # stays unless a smaller one beats it by MARGIN.
-        lower = [how for how in guided if how.guidance <= chosen.guidance]
-        audio_rows = draw(lower, "audio")
-        no_face = lower[pick(audio_rows, len(lower) - 1)].guidance
-        rows += audio_rows
-        # the same guidance for both is no second setting; otherwise audio-alone conversations take theirs
-        chosen = replace(chosen, guidance_no_face=None if no_face == chosen.guidance else no_face)
+        if audio_alone:
+            lower = [how for how in guided if how.guidance <= chosen.guidance]
+            audio_rows = draw(lower, "audio")
+            no_face = lower[pick(audio_rows, len(lower) - 1)].guidance
+            rows += audio_rows
+            # the same guidance for both is no second setting; otherwise audio-alone conversations take theirs
+            chosen = replace(chosen, guidance_no_face=None if no_face == chosen.guidance else no_face)
     choice = Choice(chosen, rows, round(time.perf_counter() - t0, 1), trials.names)
     if save:
         save_choice(folder, choice, split)
