@@ -13,8 +13,7 @@ from tqdm import tqdm
 
 from facereact.baselines.clips import predict_mars
 from facereact.baselines.files import baseline_name, load_baseline
-from facereact.baselines.mars_rule_based import mars_rule_based, per_frame_means
-from facereact.baselines.rule_based import RULE_BASED
+from facereact.baselines.mars_rule_based import MARS_RULE_BASED, mars_rule_based, per_frame_means
 from facereact.benchmark import personal_rows, system_name
 from facereact.data.mars import MarsCorpus
 from facereact.generator.generate import generate_mars
@@ -43,7 +42,7 @@ def benchmark_react2025(root: str | Path, out: str | Path, split: str = "val", d
     inputs = corpus.inputs(directions)
     means = per_frame_means(train)
     results, draws = {}, None
-    for name in tqdm(RULE_BASED, desc="react2025 baselines", disable=not progress):
+    for name in tqdm(MARS_RULE_BASED, desc="react2025 baselines", disable=not progress):
         predictions = mars_rule_based(name, corpus, inputs, means, samples, seed)
         scored = evaluate_react2025(predictions, corpus, directions, draw_seed)
         results[name] = {f: scored[f] for f in FIGURES}

@@ -84,7 +84,8 @@ def test_train_generate_and_score_on_mars(mars: Path, tiny_corpus: Path, tmp_pat
     assert main(["benchmark", "--protocol", "react2025", "--data", str(mars), "--models", str(gen), "--samples", "2",
                  "--out", str(bench)]) == 0
     results = json.loads((bench / "results.json").read_text())
-    assert set(results) == {"GroundTruth", "Random", "Mime", "MeanSeq", "MeanFr", "Ours (FSQ, online, gen)"}
+    assert set(results) == {"GroundTruth", "Random", "Mime", "MeanSeq", "MeanFr", "MeanSeq (session)",
+                            "Ours (FSQ, online, gen)"}
     # sampling flags change the generator's own sampling, and name its row (never silently ignored)
     assert main(["benchmark", "--protocol", "react2025", "--data", str(mars), "--models", str(gen), "--samples", "2",
                  "--guidance", "1.5", "--out", str(tmp_path / "bench2")]) == 0

@@ -126,11 +126,32 @@ def test_a_cut_scores_each_clips_first_frames(mars: Path) -> None:
         evaluate_react2025({c.name: corpus.attributes(c.partner)[None] for c in corpus.clips}, corpus, frames=cut)
 
 
+def test_the_session_mean_seq_is_its_sessions_training_listeners(mars: Path) -> None:
+    from facereact.baselines.mars_rule_based import SESSION_MEAN_SEQ, mars_rule_based, per_frame_means
+
+    corpus, train = MarsCorpus(mars, "val"), MarsCorpus(mars, "train")
+    means = per_frame_means(train)
+    inputs = corpus.inputs("speaker")
+    got = mars_rule_based(SESSION_MEAN_SEQ, corpus, inputs, means, k=2)
+    for clip in inputs:
+        listeners = [train.attributes(c) for c in train.sessions()[clip.session]["listener"]]
+        t = min(len(corpus.attributes(clip)), *map(len, listeners))  # every training listener reaches it
+        np.testing.assert_allclose(got[clip.name][1, :t], np.mean([x[:t] for x in listeners], 0), atol=1e-6)
+        assert got[clip.name].shape == (2, len(corpus.attributes(clip)), EMOTION_DIM)
+    # sessions differ, so the session's mean is not the role's (MeanSeq's)
+    whole = mars_rule_based("MeanSeq", corpus, inputs, means, k=2)
+    assert any(not np.allclose(got[c.name], whole[c.name]) for c in inputs)
+    # a session without training clips of the role falls back to MeanSeq's mean
+    alone = {k: v for k, v in means.items() if not isinstance(k, tuple)}
+    fallback = mars_rule_based(SESSION_MEAN_SEQ, corpus, inputs, alone, k=2)
+    assert all(np.array_equal(fallback[c.name], whole[c.name]) for c in inputs)
+
+
 def test_benchmark_react2025_rule_based_table(mars: Path, tmp_path: Path) -> None:
     from facereact.benchmark_react2025 import benchmark_react2025
 
     results, table = benchmark_react2025(mars, tmp_path / "bench", "val", "speaker", samples=3, progress=False)
-    assert list(results) == ["GroundTruth", "Random", "Mime", "MeanSeq", "MeanFr"]
+    assert list(results) == ["GroundTruth", "Random", "Mime", "MeanSeq", "MeanFr", "MeanSeq (session)"]
     assert results["GroundTruth"]["FRD"] == 0.0  # its own partner is the first target
     assert results["Random"]["S-MSE"] > 0 and results["Mime"]["S-MSE"] == 0.0
     assert results["MeanFr"]["FRVar"] == 0.0 and results["MeanSeq"]["FRVar"] > 0
