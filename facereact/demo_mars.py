@@ -2,10 +2,10 @@
 
 synthesize (or reuse OUT/corpus, a MARS corpus) -> check -> train the FSQ tokenizer at 30 fps ->
 train the online generator on the wav2vec2 features -> it chooses its sampling on val -> train the
-online Trans-VAE and BeLFusion baselines on the same features -> K = 10 reactions for every validation clip of any length -> the
-react2025 table (FRC, FRD, S-MSE, FRVar, TLCC, MAE) beside the challenge's rule-based baselines,
-scored as the organisers score it (metrics/react2025.py) -> plots and an index page. Each stage
-reuses what an earlier run left in the folder.
+online Trans-VAE and BeLFusion baselines on the same features -> K = 10 reactions for every
+validation clip of any length -> the react2025 table (FRC, FRD, S-MSE, FRVar, TLCC, MAE) beside the
+rule-based baselines, scored as the organisers score it (metrics/react2025.py) -> plots and an
+index page. Each stage reuses what an earlier run left in the folder.
 """
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ from facereact.viz.page import write_results_page
 # generator trailed the session's copied speaker (Mime) by 0.21 FRC and 21 FRD, on 32 by 0.03 and 5
 # (docs/demo.md); on 4 it learns mostly the listener's own motion.
 SESSIONS = 32
-# The generator's epochs: 30 until its sampling choice (161 s) had to fit in the 15 minutes (docs/demo.md).
+# The generator's epochs: 30 until its sampling choice (81 s) had to fit in the 15 minutes (docs/demo.md).
 GENERATOR_EPOCHS = 27
 # The trained baselines' epochs (x 2 each: demo.BASELINES). MARS's clips give fewer training windows than
 # REACT 2024's: at the REACT demo's 4, Trans-VAE took 72 steps on 16 sessions and did not learn (FRD 294.9),

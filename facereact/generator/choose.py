@@ -33,9 +33,9 @@ from pathlib import Path
 import numpy as np
 
 from facereact.data.eval_set import load_eval_set
+from facereact.data.mars import MarsCorpus, is_mars
 from facereact.data.rates import check_fits
 from facereact.generator.data import load_tokenized_pairs
-from facereact.data.mars import MarsCorpus, is_mars
 from facereact.generator.generate import generate_mars_pairs, generate_pairs
 from facereact.generator.inputs import uses
 from facereact.generator.model import SAMPLING_KEY, load_generator
@@ -60,7 +60,7 @@ MARGIN = 0.03
 # is what is needed (the candidates differ by more than the noise of half clips at K = 5).
 CLIP_SECONDS = 15.0
 # On MARS, the speaker clips as inputs (2026's direction; 2025 scores both, which would double the
-# draws): 32 s a candidate on the MARS demo's 64 val speaker clips at K = SAMPLES.
+# draws): about 20 s a candidate on the MARS demo's 64 val speaker clips at K = SAMPLES.
 MARS_DIRECTION = "speaker"
 SAMPLES = 5
 CHOICE_FILE = "sampling_choice.json"
@@ -155,7 +155,7 @@ class Trials:
         pred = generate_pairs(self.generator, self.tokenizer, self.pairs, SAMPLES, how, seed, self.progress,
                               inputs=inputs, frames=self.frames, desc=f"generate {self.split}, {inputs}",
                               personal=self.generator.personal)
-        if self._truth is None:  # the real listeners as long as the draws (the split's shortest clip, at most frames)
+        if self._truth is None:  # the real listeners as long as the draws (the shortest clip, at most frames)
             data = load_eval_set(self.root, self.split, pred["pred"].shape[2])
             behaviour = load_behaviour_truth(self.root, self.split, pred["pred"].shape[2], data)
             self._truth = data, behaviour, behaviour_row(behaviour.figures, None)
@@ -228,6 +228,6 @@ def save_choice(folder: Path, choice: Choice, split: str) -> None:
     config = read_config(folder, "generator")
     config[SAMPLING_KEY] = asdict(choice.sampling)
     write_text_atomic(folder / CHOICE_FILE, json.dumps(
-        {"split": split, "clip_seconds": CLIP_SECONDS, "samples": SAMPLES, "figures": choice.names, "seconds": choice.seconds,
-         "chosen": asdict(choice.sampling), "candidates": choice.rows}, indent=1) + "\n")
+        {"split": split, "clip_seconds": CLIP_SECONDS, "samples": SAMPLES, "figures": choice.names,
+         "seconds": choice.seconds, "chosen": asdict(choice.sampling), "candidates": choice.rows}, indent=1) + "\n")
     write_text_atomic(folder / CONFIG_FILE, json.dumps(config, indent=2) + "\n")
