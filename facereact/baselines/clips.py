@@ -16,9 +16,10 @@ from tqdm import tqdm
 from facereact.data.corpus import ReactCorpus
 from facereact.data.mars import MarsCorpus, is_mars
 from facereact.data.paths import provenance
+from facereact.data.personality import personality_input
 from facereact.data.rates import check_fits, corpus_rates
 from facereact.data.stats import AUDIO_STD_FLOOR, FACE_STD_FLOOR, mean_std
-from facereact.layout import AUDIO_DIM, CLIP_FRAMES, EMOTION_DIM, FACE_DIM, FPS, PERSONALITY_NAMES
+from facereact.layout import AUDIO_DIM, CLIP_FRAMES, EMOTION_DIM, FACE_DIM, FPS
 from facereact.errors import UsageError
 from facereact.model_files import CONFIG_FILE, config_from_dict, load_model_files, load_weights, save_model
 from facereact.train.windows import draw_window
@@ -120,9 +121,7 @@ def window_arrays(pair: PairArrays, window: slice, with_personality: bool = Fals
     parts = (pair.speaker[window], pair.listener_face[window], pair.listener_emotion[window])
     if not with_personality:
         return parts
-    who = pair.listener_personality
-    known = who is not None
-    return (*parts, np.asarray(who if known else np.zeros(len(PERSONALITY_NAMES)), np.float32), np.float32(known))
+    return (*parts, *personality_input(pair.listener_personality))
 
 
 def random_windows(pairs: list[PairArrays], indices: list[int], seeds: list[int], length: int,

@@ -26,4 +26,3 @@ def baseline_name(model: TransVAE | BeLFusion, folder: Path) -> str:
         return f"Trans-VAE ({setting}, {folder.name})"
     extra = (", binarized AUs" if model.config.binarize_aus else "") + (", personal shifts" if model.personal else "")
     return f"BeLFusion (k={model.config.best_of}, {setting}{extra}, {folder.name})"
-

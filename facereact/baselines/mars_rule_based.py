@@ -32,10 +32,13 @@ def _per_frame(clips: list[np.ndarray]) -> np.ndarray:
     return (total / count).astype(np.float32)
 
 
-def per_frame_means(train: MarsCorpus) -> dict:
+Means = dict[str | tuple[int, str], np.ndarray]  # per_frame_means's: by role, and by (session, role)
+
+
+def per_frame_means(train: MarsCorpus) -> Means:
     """{role: (longest T, 25) mean over the role's training clips of each frame}, and {(session,
     role): the same over that session's training clips}."""
-    out: dict = {role: _per_frame([train.attributes(c) for c in train.clips if c.role == role]) for role in ROLES}
+    out: Means = {role: _per_frame([train.attributes(c) for c in train.clips if c.role == role]) for role in ROLES}
     for session, roles in train.sessions().items():
         for role, clips in roles.items():
             if clips:
@@ -43,7 +46,7 @@ def per_frame_means(train: MarsCorpus) -> dict:
     return out
 
 
-def mars_rule_based(name: str, corpus: MarsCorpus, inputs: list[MarsClip], means: dict[str, np.ndarray],
+def mars_rule_based(name: str, corpus: MarsCorpus, inputs: list[MarsClip], means: Means,
                     k: int = 10, seed: int = 0) -> dict[str, np.ndarray]:
     """{input clip name: (K, T, 25)} for one baseline (MARS_RULE_BASED; the session's MeanSeq falls
     back to the role's where the training split has no clip of that session and role)."""

@@ -44,6 +44,14 @@ def load_personality(path: Path, key: str = "video_name") -> dict[str, np.ndarra
     return out
 
 
+def personality_input(personality: np.ndarray | None, known: bool = True) -> tuple[np.ndarray, np.float32]:
+    """A personal model's listener input: the personality (zeros where not given, or withheld: `known`
+    False) and whether it is known, as training batches carry them."""
+    if personality is None or not known:
+        return np.zeros(len(PERSONALITY_NAMES), np.float32), np.float32(0.0)
+    return np.asarray(personality, np.float32), np.float32(1.0)
+
+
 def write_personality(path: Path, key: str, table: dict[str, np.ndarray]) -> None:
     """A personality csv of {key value: (5,) traits on 1..5}, rows sorted."""
     path.parent.mkdir(parents=True, exist_ok=True)

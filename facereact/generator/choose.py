@@ -63,6 +63,8 @@ CLIP_SECONDS = 15.0
 # draws): about 20 s a candidate on the MARS demo's 64 val speaker clips at K = SAMPLES.
 MARS_DIRECTION = "speaker"
 SAMPLES = 5
+FIGURES = ("FRCorr", "FRDist", "FRDiv")  # what the rule reads; on MARS react2025's in their places:
+MARS_FIGURES = ("FRC", "FRD", "S-MSE")
 CHOICE_FILE = "sampling_choice.json"
 # The draws the choice sees are not those a benchmark at the same seed scores, so the choice
 # cannot fit their luck (it still sees the split: report a chosen model on another, docs/quality.md).
@@ -74,7 +76,7 @@ class Choice:
     sampling: Sampling
     rows: list[dict]  # per candidate: its input set and sampling, FRCorr, FRDist, FRDiv, timing error, score
     seconds: float
-    names: tuple[str, str, str] = ("FRCorr", "FRDist", "FRDiv")  # what the figures are called (MARS: react2025's)
+    names: tuple[str, str, str] = FIGURES  # what the figures are called
 
     def table(self) -> str:
         lines = [f"| inputs | guidance | temperature | {' | '.join(self.names)} | timing error | score |",
@@ -142,7 +144,7 @@ class Trials:
             names = {c.name for c in self.clips}
             self.pairs = [p for p in self.pairs if p.name in names]
         self._truth: tuple | None = None
-        self.names = ("FRC", "FRD", "S-MSE") if self.mars else ("FRCorr", "FRDist", "FRDiv")
+        self.names = MARS_FIGURES if self.mars else FIGURES
 
     def run(self, how: Sampling, seed: int, inputs: str = "full") -> dict:
         """The candidate's figures: FRCorr, FRDist, FRDiv, timing error and its behaviour row."""
@@ -173,7 +175,7 @@ class Trials:
             behaviour = mars_behaviour_truth(self.mars, self.clips, self.frames)
             self._truth = behaviour, behaviour_row(behaviour.figures, None)
         scored = evaluate_react2025(pred, self.mars, MARS_DIRECTION, frames=self.frames)
-        return ({"FRCorr": scored["FRC"], "FRDist": scored["FRD"], "FRDiv": scored["S-MSE"]},
+        return (dict(zip(FIGURES, (scored[name] for name in MARS_FIGURES))),
                 self._truth[0].score_clips([faces[c.name] for c in self.clips])[1])
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from facereact.data.personality import personality_input
 from facereact.data.rates import corpus_rates
 from facereact.data.stats import AUDIO_STD_FLOOR, mean_std
 from facereact.errors import UsageError
@@ -121,14 +122,6 @@ def motion_onset_weights(motion: torch.Tensor, weight: float, lag: int) -> torch
     return w / w.mean(1, keepdim=True)
 
 
-def _who(pair: TokenizedPair, width: int, known: bool) -> tuple[np.ndarray, np.float32]:
-    """A personal model's listener inputs for a pair: its personality (zeros where not given) and
-    whether it is known (withheld: `known` False)."""
-    if pair.listener_personality is None or not known:
-        return np.zeros(width, np.float32), np.float32(0.0)
-    return np.asarray(pair.listener_personality, np.float32), np.float32(1.0)
-
-
 def _stack(windows: list[tuple[np.ndarray, ...]], device: torch.device) -> tuple[torch.Tensor, ...]:
     return tuple(torch.from_numpy(np.stack(parts)).to(device) for parts in zip(*windows))
 
@@ -165,7 +158,7 @@ class GeneratorTask:
             emotion_on = np.float32(u >= how.audio_only + how.no_emotion)
             who = ()
             if self.model.personal:  # drawn last: a generic model's windows stay the same draws
-                who = _who(pair, self.model.config.personality, rng.random() >= how.personality_dropout)
+                who = personality_input(pair.listener_personality, rng.random() >= how.personality_dropout)
             windows.append((*parts, speaker_on, face_on, emotion_on, np.int64(window.start), *who))
         return _stack(windows, device)
 
@@ -207,8 +200,8 @@ class GeneratorTask:
             return {}
         device = next(model.parameters()).device
         first = slice(0, self.settings.window)
-        width = self.model.config.personality
-        who = [_who(p, width, True) if width else () for p in self.val]  # every personality given
+        personal = self.model.personal  # every personality given
+        who = [personality_input(p.listener_personality) if personal else () for p in self.val]
         batch = _stack([(*_window(p, m, first, self.model.bos), *w) for p, m, w in zip(self.val, self.val_motion, who)],
                        device)
         loss, logs = self.loss(model, batch)
