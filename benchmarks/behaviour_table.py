@@ -2,10 +2,12 @@
 
 A tokenizer's row is the real listeners encoded to tokens and decoded: what it keeps of each
 reaction before any generator runs (a generator cannot time what its tokens cannot show). The
-real listeners' row comes first; every row is scored on the same clips.
+real listeners' row comes first; every row is scored on the same clips (a MARS corpus: every
+input clip of the split, both directions, whole; tokenizers only).
 
     python benchmarks/behaviour_table.py --data results/demo/corpus \
         --tokenizers results/demo/tokenizer --predictions results/demo/pred_val_generator_online.npz
+    python benchmarks/behaviour_table.py --data results/mars/b/corpus --tokenizers results/mars/b/tokenizer
 """
 from __future__ import annotations
 
@@ -15,9 +17,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from facereact.data.mars import MarsCorpus, is_mars
 from facereact.layout import CLIP_FRAMES
 from facereact.metrics.behaviour import BEHAVIOUR_COLUMNS, BEHAVIOUR_NOTE, behaviour_row
-from facereact.metrics.behaviour_inputs import load_behaviour_truth
+from facereact.metrics.behaviour_inputs import load_behaviour_truth, mars_behaviour_truth
 from facereact.metrics.files import read_npz
 from facereact.report import markdown_table
 from facereact.tokenizer.model import FaceTokenizer
@@ -38,11 +41,21 @@ def main() -> None:
     ap.add_argument("--predictions", nargs="*", default=[], help="prediction files holding 'pred_face'")
     args = ap.parse_args()
     faces = {Path(p).stem: read_npz(Path(p))["pred_face"] for p in args.predictions}
-    frames = min([CLIP_FRAMES] + [f.shape[2] for f in faces.values()])
-    truth = load_behaviour_truth(args.data, args.split, frames)
+    if is_mars(args.data):  # clips of any length, both directions: the tokenizers' rows only
+        if faces:
+            raise SystemExit("a MARS corpus: --tokenizers only (its prediction files hold no faces)")
+        corpus = MarsCorpus(args.data, args.split)
+        truth = mars_behaviour_truth(corpus, corpus.inputs("both"))
+    else:
+        truth = load_behaviour_truth(args.data, args.split, min([CLIP_FRAMES] + [f.shape[2] for f in faces.values()]))
     rows = {"GroundTruth": behaviour_row(truth.figures, truth.figures)}  # the real listeners
     for folder in args.tokenizers:
-        rows[f"tokenizer {folder}"] = truth.score(round_trip(FaceTokenizer.load(folder), truth.listener_face))[1]
+        tokenizer = FaceTokenizer.load(folder)
+        if is_mars(args.data):
+            rows[f"tokenizer {folder}"] = truth.score_clips([round_trip(tokenizer, [f])[0]
+                                                             for f in truth.listener_face])[1]
+        else:
+            rows[f"tokenizer {folder}"] = truth.score(round_trip(tokenizer, truth.listener_face))[1]
     for name, pred_face in faces.items():
         rows[name] = truth.score(pred_face)[1]
     print(markdown_table(rows, BEHAVIOUR_COLUMNS, BEHAVIOUR_NOTE))

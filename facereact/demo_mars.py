@@ -36,8 +36,9 @@ from facereact.viz.page import write_results_page
 # generator trailed the session's copied speaker (Mime) by 0.21 FRC and 21 FRD, on 32 by 0.03 and 5
 # (docs/demo.md); on 4 it learns mostly the listener's own motion.
 SESSIONS = 32
-# The generator's epochs: 30 until its sampling choice (81 s) had to fit in the 15 minutes (docs/demo.md).
-GENERATOR_EPOCHS = 27
+# The generator's epochs: 30 until its sampling choice (81 s) had to fit in the 15 minutes, 27 until the
+# tokenizer's step floor (TrainConfig.min_steps, 1000: +75 s here) had to (docs/demo.md).
+GENERATOR_EPOCHS = 18
 # The trained baselines' epochs (x 2 each: demo.BASELINES). MARS's clips give fewer training windows than
 # REACT 2024's: at the REACT demo's 4, Trans-VAE took 72 steps on 16 sessions and did not learn (FRD 294.9),
 # at 16 epochs it scored FRD 92.27 there and 82.15 on 32 sessions (docs/quality.md).
@@ -56,6 +57,7 @@ def intro(corpus: MarsSynthConfig | None, personal: bool = False) -> str:
 
 
 def run_mars_demo(out: str | Path, sessions: int = SESSIONS, seed: int = 0, tokenizer_epochs: int = 20,
+                  tokenizer_min_steps: int = TOKENIZER_SCHEDULE.min_steps,
                   generator_epochs: int = GENERATOR_EPOCHS, synth: MarsSynthConfig | None = None,
                   tokenizer_config: TokenizerConfig = TokenizerConfig(),
                   generator_config: GeneratorConfig = GeneratorConfig(), batch_size: int | None = None,
@@ -64,7 +66,8 @@ def run_mars_demo(out: str | Path, sessions: int = SESSIONS, seed: int = 0, toke
     corpus's settings (default: `sessions` sessions, the rest MarsSynthConfig's); batch_size: both
     trainings' (default: theirs); personal: the generator conditioned on the listener's personality
     (REACT 2026), scored told no one and told who (a second generation pass); baseline_epochs: the
-    trained baselines' (demo.BASELINES's multiples of it)."""
+    trained baselines' (demo.BASELINES's multiples of it); tokenizer_min_steps: the tokenizer's step
+    floor (TrainConfig.min_steps: a small corpus trains it more epochs)."""
     batch = {} if batch_size is None else {"batch_size": batch_size}
     out = Path(out)
     corpus = out / "corpus"
@@ -85,8 +88,10 @@ def run_mars_demo(out: str | Path, sessions: int = SESSIONS, seed: int = 0, toke
     clock.lap("corpus")
     tok_dir, gen_dir = out / "tokenizer", out / ("generator_personal" if personal else "generator_online")
     if not already_trained(tok_dir):
-        print(f"[demo] training the FSQ tokenizer ({tokenizer_epochs} epochs)")
+        print(f"[demo] training the FSQ tokenizer ({tokenizer_epochs} epochs, more where they are under "
+              f"{tokenizer_min_steps} steps)")
         train_tokenizer(corpus, tok_dir, tokenizer_config, replace(TOKENIZER_SCHEDULE, epochs=tokenizer_epochs,
+                                                                   min_steps=tokenizer_min_steps,
                                                                    seed=seed, **batch))
     clock.lap("tokenizer")
     if not already_trained(gen_dir):

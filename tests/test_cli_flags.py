@@ -50,6 +50,12 @@ def test_training_defaults_are_the_library_defaults(monkeypatch: pytest.MonkeyPa
     seen = _captured(monkeypatch, "facereact.tokenizer.training", "train_tokenizer")
     assert cli.main(["train", "tokenizer", "--data", "D", "--out", "O"]) == 0
     assert seen["args"][2:] == (TokenizerConfig(), tokenizer_training.SCHEDULE, tokenizer_training.TokenizerLoss())
+    # an --epochs given is what runs: the library's step floor only with --min-steps
+    assert tokenizer_training.SCHEDULE.min_steps > 0
+    assert cli.main(["train", "tokenizer", "--data", "D", "--out", "O", "--epochs", "3"]) == 0
+    assert (seen["args"][3].epochs, seen["args"][3].min_steps) == (3, 0)
+    assert cli.main(["train", "tokenizer", "--data", "D", "--out", "O", "--epochs", "3", "--min-steps", "50"]) == 0
+    assert seen["args"][3].min_steps == 50
     seen = _captured(monkeypatch, "facereact.tokenizer.training", "train_reader")
     assert cli.main(["train", "reader", "--data", "D", "--tokenizer", "T", "--out", "O"]) == 0
     assert seen["args"][3:] == (tokenizer_training.READER_SCHEDULE, tokenizer_training.TokenizerLoss())

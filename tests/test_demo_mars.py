@@ -13,7 +13,7 @@ from facereact.tokenizer.model import TokenizerConfig
 
 
 def test_the_mars_demo_writes_the_react2025_table_and_page(tmp_path: Path) -> None:
-    out = run_mars_demo(tmp_path / "demo", seed=0, tokenizer_epochs=1, generator_epochs=1,
+    out = run_mars_demo(tmp_path / "demo", seed=0, tokenizer_epochs=1, tokenizer_min_steps=0, generator_epochs=1,
                         synth=MarsSynthConfig(sessions=2, clips_per_session=1, min_frames=150, max_frames=160),
                         tokenizer_config=TokenizerConfig(width=16, layers=1, heads=2, context=8),
                         generator_config=GeneratorConfig(width=16, layers=1, heads=2, context=8), batch_size=4,
@@ -40,7 +40,7 @@ def test_the_mars_demo_writes_the_react2025_table_and_page(tmp_path: Path) -> No
     # A second run reuses every stage: nothing is trained again.
     stamp = (out / "generator_online" / "model.safetensors").stat().st_mtime_ns
     baseline = (out / "trans_vae" / "model.safetensors").stat().st_mtime_ns
-    run_mars_demo(out, tokenizer_epochs=1, generator_epochs=1, baseline_epochs=1)
+    run_mars_demo(out, tokenizer_epochs=1, tokenizer_min_steps=0, generator_epochs=1, baseline_epochs=1)
     assert (out / "generator_online" / "model.safetensors").stat().st_mtime_ns == stamp
     assert (out / "trans_vae" / "model.safetensors").stat().st_mtime_ns == baseline
 
@@ -54,7 +54,8 @@ def test_the_mars_demo_refuses_a_react2024_corpus(tmp_path: Path, tiny_corpus: P
 
 
 def test_the_personal_mars_demo_scores_both_tracks(tmp_path: Path) -> None:
-    out = run_mars_demo(tmp_path / "demo", seed=0, tokenizer_epochs=1, generator_epochs=1, personal=True,
+    out = run_mars_demo(tmp_path / "demo", seed=0, tokenizer_epochs=1, tokenizer_min_steps=0, generator_epochs=1,
+                        personal=True,
                         synth=MarsSynthConfig(sessions=2, clips_per_session=1, min_frames=150, max_frames=160),
                         tokenizer_config=TokenizerConfig(width=16, layers=1, heads=2, context=8),
                         generator_config=GeneratorConfig(width=16, layers=1, heads=2, context=8), batch_size=4,

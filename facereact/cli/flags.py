@@ -15,9 +15,13 @@ def given_flags(args: argparse.Namespace, names: tuple[str, ...], rename: dict[s
 
 
 def schedule_from(args: argparse.Namespace, default):
-    """The trainer's settings: the library's defaults for this model, overridden by the flags given."""
-    names = ("epochs", "batch_size", "lr", "warmup", "seed", "device", "keep_checkpoints", "precision")
-    return replace(default, **given_flags(args, names, {"warmup": "warmup_steps"}))
+    """The trainer's settings: the library's defaults for this model, overridden by the flags given.
+    An --epochs given is what runs: the default's step floor then applies only with --min-steps."""
+    names = ("epochs", "min_steps", "batch_size", "lr", "warmup", "seed", "device", "keep_checkpoints", "precision")
+    given = given_flags(args, names, {"warmup": "warmup_steps"})
+    if "epochs" in given:
+        given.setdefault("min_steps", 0)
+    return replace(default, **given)
 
 
 def positive_int(text: str) -> int:
@@ -105,6 +109,9 @@ def add_schedule_flags(p: argparse.ArgumentParser, defaults) -> None:
     """The trainer's flags, shown with this model's library defaults (TrainConfig `defaults`)."""
     p.add_argument("--data", required=True, help="corpus root")
     p.add_argument("--epochs", type=positive_int, default=None, help=f"default {defaults.epochs}")
+    p.add_argument("--min-steps", type=count_int, default=None,
+                   help="at least this many steps: a small corpus runs more epochs (default "
+                        f"{defaults.min_steps} without --epochs, else 0)")
     p.add_argument("--batch-size", type=positive_int, default=None,
                    help=f"global batch, split over torchrun processes (default {defaults.batch_size})")
     p.add_argument("--lr", type=positive_float, default=None, help=f"default {defaults.lr:g}")

@@ -271,10 +271,12 @@ def train_tokenizer(data: str | Path, out: str | Path, config: TokenizerConfig =
     torch.manual_seed(train.seed)
     tokenizer = FaceTokenizer(config)
     joint_epochs = max(1, round(train.epochs * JOINT_SHARE))
+    # min_steps is the joint phase's; the reader's floor keeps the phases' shares
+    reader_steps = round(train.min_steps * (1 - JOINT_SHARE) / JOINT_SHARE)
     phases = [Phase("joint", lambda: JointTask(tokenizer, train_clips, val_clips, loss),
                     replace(train, epochs=joint_epochs)),
               reader_phase(tokenizer, train_clips, val_clips, loss,
-                           replace(train, epochs=max(1, train.epochs - joint_epochs)))]
+                           replace(train, epochs=max(1, train.epochs - joint_epochs), min_steps=reader_steps))]
     if fit_phases(phases, out, resume, progress, max_steps) is None:
         return tokenizer  # interrupted on purpose: resume later
     metrics = evaluate_tokenizer(tokenizer, val_clips)

@@ -44,7 +44,8 @@ def fit_phases(phases: list[Phase], out: str | Path, resume: bool = False, progr
         val = Trainer(phase.config, out / phase.folder, progress=progress).fit(task, resume=resume,
                                                                               max_steps=steps_left)
         if steps_left is not None:
-            steps_left -= phase.config.epochs * (task.num_items() // phase.config.batch_size)
+            per_epoch = task.num_items() // phase.config.batch_size
+            steps_left -= phase.config.epochs_for(per_epoch) * per_epoch
             if steps_left <= 0:
                 return None
         resume = True  # a later phase always continues what is on disk

@@ -27,10 +27,18 @@ class TrainConfig:
     # The forward pass under bf16 autocast (weights, optimizer and losses stay float32): "auto" on
     # CUDA only; "bf16" also on a CPU that computes bf16 natively (AVX512-BF16, AMX); "fp32" never.
     precision: str = "auto"
+    # At least this many optimizer steps: where `epochs` of a small corpus fall short, more epochs
+    # run. A recipe in epochs alone starves a small corpus (docs/quality.md). 0: epochs decide.
+    min_steps: int = 0
+
+    def epochs_for(self, steps_per_epoch: int) -> int:
+        """The epochs that run: `epochs`, or as many more as reach min_steps."""
+        return max(self.epochs, -(-self.min_steps // max(1, steps_per_epoch)))
 
 
 # `facereact train tokenizer`: validated every 5 epochs, as whole val clips at every epoch cost a quarter of its time
-TOKENIZER = TrainConfig(epochs=40, batch_size=32, lr=2e-3, warmup_steps=50, validate_every=5)
+# (min_steps: its joint phase's; on a small MARS corpus 288 steps kept no nod, 1000 kept them all)
+TOKENIZER = TrainConfig(epochs=40, batch_size=32, lr=2e-3, warmup_steps=50, validate_every=5, min_steps=1000)
 # `facereact train reader`: a tokenizer's emotion phase alone, as many epochs as it has there (its last 20%)
 READER = TrainConfig(epochs=8, batch_size=32, lr=2e-3, warmup_steps=50, validate_every=5)
 # `facereact train generator`; bf16 on CPU: a step 21% faster on the demo corpus (the tokenizer's 4%, the

@@ -106,3 +106,22 @@ def test_validation_comes_every_few_epochs_and_always_at_the_last(tiny_corpus: P
             return [int(r["epoch"]) + 1 for r in csv.DictReader(f) if r.get("val_face_l1")]
 
     assert validated_epochs("joint") == [3, 4] and validated_epochs("emotion") == [1]
+
+
+def test_a_step_floor_runs_more_epochs_where_a_corpus_is_small(tiny_corpus: Path, tmp_path: Path) -> None:
+    """min_steps: whole epochs until the floor is reached (the reader phase's floor a quarter of the
+    joint one's, as its share of epochs); without it the epochs decide."""
+    import csv
+
+    assert TrainConfig(epochs=3, min_steps=10).epochs_for(4) == 3 and TrainConfig(epochs=3, min_steps=13).epochs_for(4) == 4
+    train(tiny_corpus, tmp_path / "plain", "--epochs", "2")
+    train(tiny_corpus, tmp_path / "floor", "--epochs", "2", "--min-steps", "40")
+
+    def steps(folder: Path, phase: str) -> int:
+        with open(folder / phase / "train_log.csv") as f:
+            return max(int(r["step"]) for r in csv.DictReader(f))
+
+    per_epoch = steps(tmp_path / "plain", "joint")  # 2 epochs: one joint, one reader
+    assert per_epoch < 40 <= steps(tmp_path / "floor", "joint") < 40 + per_epoch
+    assert steps(tmp_path / "floor", "joint") % per_epoch == 0
+    assert 10 <= steps(tmp_path / "floor", "emotion") < 10 + steps(tmp_path / "plain", "emotion")
