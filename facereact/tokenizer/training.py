@@ -72,6 +72,11 @@ def load_person_clips(root: str | Path, split: str) -> list[tuple[np.ndarray, np
     return [corpus.load_person(c) for c in corpus.clips()]
 
 
+def reader_floor(min_steps: int) -> int:
+    """The reader phase's step floor for a tokenizer's `min_steps` (its joint phase's): the phases' shares."""
+    return round(min_steps * (1 - JOINT_SHARE) / JOINT_SHARE)
+
+
 def _frames(clip: tuple[np.ndarray, np.ndarray]) -> int:
     return len(clip[0])
 
@@ -271,12 +276,11 @@ def train_tokenizer(data: str | Path, out: str | Path, config: TokenizerConfig =
     torch.manual_seed(train.seed)
     tokenizer = FaceTokenizer(config)
     joint_epochs = max(1, round(train.epochs * JOINT_SHARE))
-    # min_steps is the joint phase's; the reader's floor keeps the phases' shares
-    reader_steps = round(train.min_steps * (1 - JOINT_SHARE) / JOINT_SHARE)
     phases = [Phase("joint", lambda: JointTask(tokenizer, train_clips, val_clips, loss),
                     replace(train, epochs=joint_epochs)),
               reader_phase(tokenizer, train_clips, val_clips, loss,
-                           replace(train, epochs=max(1, train.epochs - joint_epochs), min_steps=reader_steps))]
+                           replace(train, epochs=max(1, train.epochs - joint_epochs),
+                                   min_steps=reader_floor(train.min_steps)))]
     if fit_phases(phases, out, resume, progress, max_steps) is None:
         return tokenizer  # interrupted on purpose: resume later
     metrics = evaluate_tokenizer(tokenizer, val_clips)

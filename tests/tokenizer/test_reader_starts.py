@@ -77,6 +77,7 @@ def test_train_reader_keeps_the_tokens_and_changes_only_the_reader(tiny_corpus: 
 def test_the_reader_schedule_is_the_emotion_phase_of_the_tokenizers() -> None:
     from dataclasses import replace
 
-    from facereact.tokenizer.training import JOINT_SHARE, READER_SCHEDULE, SCHEDULE
+    from facereact.tokenizer.training import JOINT_SHARE, READER_SCHEDULE, SCHEDULE, reader_floor
 
-    assert READER_SCHEDULE == replace(SCHEDULE, epochs=SCHEDULE.epochs - round(SCHEDULE.epochs * JOINT_SHARE))
+    assert READER_SCHEDULE == replace(SCHEDULE, epochs=SCHEDULE.epochs - round(SCHEDULE.epochs * JOINT_SHARE),
+                                      min_steps=reader_floor(SCHEDULE.min_steps))
