@@ -113,7 +113,8 @@ def test_a_step_floor_runs_more_epochs_where_a_corpus_is_small(tiny_corpus: Path
     joint one's, as its share of epochs); without it the epochs decide."""
     import csv
 
-    assert TrainConfig(epochs=3, min_steps=10).epochs_for(4) == 3 and TrainConfig(epochs=3, min_steps=13).epochs_for(4) == 4
+    assert TrainConfig(epochs=3, min_steps=10).epochs_for(4) == 3
+    assert TrainConfig(epochs=3, min_steps=13).epochs_for(4) == 4
     train(tiny_corpus, tmp_path / "plain", "--epochs", "2")
     train(tiny_corpus, tmp_path / "floor", "--epochs", "2", "--min-steps", "40")
 
