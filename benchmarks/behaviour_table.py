@@ -41,7 +41,8 @@ def main() -> None:
     ap.add_argument("--predictions", nargs="*", default=[], help="prediction files holding 'pred_face'")
     args = ap.parse_args()
     faces = {Path(p).stem: read_npz(Path(p))["pred_face"] for p in args.predictions}
-    if is_mars(args.data):  # clips of any length, both directions: the tokenizers' rows only
+    mars = is_mars(args.data)
+    if mars:  # clips of any length, both directions: the tokenizers' rows only
         if faces:
             raise SystemExit("a MARS corpus: --tokenizers only (its prediction files hold no faces)")
         corpus = MarsCorpus(args.data, args.split)
@@ -51,7 +52,7 @@ def main() -> None:
     rows = {"GroundTruth": behaviour_row(truth.figures, truth.figures)}  # the real listeners
     for folder in args.tokenizers:
         tokenizer = FaceTokenizer.load(folder)
-        if is_mars(args.data):
+        if mars:
             rows[f"tokenizer {folder}"] = truth.score_clips([round_trip(tokenizer, [f])[0]
                                                              for f in truth.listener_face])[1]
         else:

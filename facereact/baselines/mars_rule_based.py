@@ -57,6 +57,8 @@ def mars_rule_based(name: str, corpus: MarsCorpus, inputs: list[MarsClip], means
     for clip in inputs:
         t = len(corpus.attributes(clip))
         mean = means[clip.partner.role]
+        if name == SESSION_MEAN_SEQ:
+            mean = means.get((clip.session, clip.partner.role), mean)
         if name == "GroundTruth":
             one = corpus.attributes(clip.partner)[:t]
         elif name == "Random":
@@ -65,8 +67,6 @@ def mars_rule_based(name: str, corpus: MarsCorpus, inputs: list[MarsClip], means
         elif name == "Mime":
             one = corpus.attributes(clip)
         elif name in ("MeanSeq", SESSION_MEAN_SEQ):
-            if name == SESSION_MEAN_SEQ:
-                mean = means.get((clip.session, clip.partner.role), mean)
             one = mean[np.minimum(np.arange(t), len(mean) - 1)]
         else:  # MeanFr
             one = np.broadcast_to(mean.mean(0), (t, EMOTION_DIM))

@@ -21,11 +21,10 @@ from facereact.tokenizer.model import (FaceTokenizer, TokenizerConfig, grouped_c
 from facereact.tokenizer.quantizers import usage_stats
 from facereact.train import schedules
 from facereact.train.phases import Phase, fit_phases, save_trained
-from facereact.train.schedules import TrainConfig
+from facereact.train.schedules import JOINT_SHARE, TrainConfig, reader_floor
 from facereact.train.settings import check_settings
 from facereact.train.windows import draw_window, long_enough, windows_per_epoch
 
-JOINT_SHARE = 0.8  # the first 80% of epochs train everything; the rest only the emotion reader
 SCHEDULE = schedules.TOKENIZER
 READER_SCHEDULE = schedules.READER
 
@@ -70,11 +69,6 @@ def load_person_clips(root: str | Path, split: str) -> list[tuple[np.ndarray, np
         return [(corpus.coefficients(c), corpus.attributes(c).copy()) for c in corpus.clips]  # copies: tensors
     corpus = ReactCorpus(root, split)
     return [corpus.load_person(c) for c in corpus.clips()]
-
-
-def reader_floor(min_steps: int) -> int:
-    """The reader phase's step floor for a tokenizer's `min_steps` (its joint phase's): the phases' shares."""
-    return round(min_steps * (1 - JOINT_SHARE) / JOINT_SHARE)
 
 
 def _frames(clip: tuple[np.ndarray, np.ndarray]) -> int:

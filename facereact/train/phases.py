@@ -44,8 +44,7 @@ def fit_phases(phases: list[Phase], out: str | Path, resume: bool = False, progr
         val = Trainer(phase.config, out / phase.folder, progress=progress).fit(task, resume=resume,
                                                                               max_steps=steps_left)
         if steps_left is not None:
-            per_epoch = task.num_items() // phase.config.batch_size
-            steps_left -= phase.config.epochs_for(per_epoch) * per_epoch
+            steps_left -= phase.config.total_steps(task.num_items())
             if steps_left <= 0:
                 return None
         resume = True  # a later phase always continues what is on disk

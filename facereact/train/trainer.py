@@ -94,7 +94,7 @@ class Trainer:
         steps_per_epoch = n_items // cfg.batch_size
         if steps_per_epoch == 0:
             raise UsageError(f"{n_items} training items are fewer than one batch of {cfg.batch_size}")
-        total = cfg.epochs_for(steps_per_epoch) * steps_per_epoch
+        total = cfg.total_steps(n_items)
         optimizer = torch.optim.AdamW(_param_groups(model, cfg.weight_decay), lr=cfg.lr, betas=cfg.betas)
         start = 0
         ckpt_dir = self.out / "checkpoints"
