@@ -1,11 +1,13 @@
 """Where a generator's FRD on MARS goes: each emotion group of its reactions swapped for MeanSeq's,
-and its valence and arousal averaged over the K reactions, scored with react2025 on one split.
+its valence and arousal averaged over the K reactions, and their level moved toward the session's
+training listeners', scored with react2025 on one split.
 
     python benchmarks/mars_frd_parts.py --model results/mars/a/generator_online --data results/mars/a/corpus
         [--split val] [--directions speaker] [--samples 10] [--seed 0]
 
 A diagnostic, not a recipe: a swap that lowers FRD says which group is far from every appropriate
-listener; the average over K says how much of it is each reaction's own drift (docs/quality.md).
+listener; the average over K says how much of it is each reaction's own drift; the session's level
+how much a session's mood, known from its training listeners, is worth (docs/quality.md).
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import argparse
 import numpy as np
 
 from facereact.baselines.mars_rule_based import mars_rule_based, per_frame_means
-from facereact.data.mars import MarsCorpus
+from facereact.data.mars import MarsClip, MarsCorpus
 from facereact.generator.data import load_tokenized_pairs
 from facereact.generator.generate import generate_mars_pairs
 from facereact.generator.model import load_generator
@@ -44,6 +46,26 @@ def shared_over_k(ours: Predictions, columns: slice, keep: float = 0.0) -> Predi
     return out
 
 
+def session_levels(train: MarsCorpus, columns: slice) -> dict[tuple[int, str], np.ndarray]:
+    """{(session, role): the mean over that session's training clips of each clip's mean `columns`}."""
+    return {(session, role): np.mean([train.attributes(c)[:, columns].mean(0) for c in clips], 0)
+            for session, roles in train.sessions().items() for role, clips in roles.items() if clips}
+
+
+def toward_session_level(ours: Predictions, inputs: list[MarsClip], levels: dict, columns: slice,
+                         share: float) -> Predictions:
+    """Each reaction's `columns` shifted by `share` of the way from its own clip mean to the level of
+    its input's session's training listeners (unchanged where the session has none)."""
+    by_name, out = {c.name: c for c in inputs}, {}
+    for name, x in ours.items():
+        clip = by_name[name]
+        out[name] = x.copy()
+        level = levels.get((clip.session, clip.partner.role))
+        if level is not None:
+            out[name][:, :, columns] += share * (level - x[:, :, columns].mean(1, keepdims=True))
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", required=True)
@@ -67,6 +89,11 @@ def main() -> None:
         rows[f"ours, MeanSeq's {group}"] = swapped(ours, mean_seq, columns)
     rows["ours, valence and arousal the mean of its K"] = shared_over_k(ours, AFFECT)
     rows["ours, valence and arousal that mean + half of each one's deviation"] = shared_over_k(ours, AFFECT, 0.5)
+    for group, columns in (("valence and arousal", AFFECT), ("every column", slice(None))):
+        levels = session_levels(train, columns)
+        for share in (0.5, 1.0):
+            rows[f"ours, {group}'s level {share:g} of the way to the session's"] = toward_session_level(
+                ours, inputs, levels, columns, share)
     print(f"{args.split}, {len(inputs)} inputs ({args.directions}), K = {args.samples}, seed {args.seed}\n")
     print("| predictions | FRC | FRD | S-MSE |\n|---|---:|---:|---:|")
     for name, predictions in rows.items():

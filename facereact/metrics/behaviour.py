@@ -113,11 +113,32 @@ def reaction_response(events: list[SpeakerEvents], listeners: list[np.ndarray], 
             "curve_s": (offsets / fps).round(4).tolist()}
 
 
+def lift_parts(events: list[SpeakerEvents], listeners: list[np.ndarray], reaction: Reaction,
+               fps: float) -> tuple[float, float]:
+    """The lift's two parts in the channels' own units: (the reaction's mean activity over the clips,
+    its mean over the reaction's window after each event). Where a lift is off, they say whether the
+    reaction after the events is, or the face elsewhere (too calm, too busy). For one clip whose
+    windows lie inside it, their ratio is the lift."""
+    lo, hi = round(reaction.window_s[0] * fps), round(reaction.window_s[1] * fps)
+    levels, after = [], []
+    for clip_events, face in zip(events, listeners):
+        trace = activity(face, reaction, fps)
+        trace = trace.mean(0) if trace.ndim == 2 else trace  # K reactions averaged, as the lift does
+        levels.append(trace.mean())
+        after += [trace[e + lo:e + hi + 1].mean() for e in clip_events.of(reaction.event) if e + lo < len(trace)]
+    return float(np.mean(levels)), float(np.mean(after)) if after else float("nan")
+
+
+def nod_envelope(faces: np.ndarray, fps: float) -> np.ndarray:
+    """(..., T, FACE_DIM) -> (..., T): the nodding band's amplitude envelope in radians (centred,
+    SMOOTH_S wide)."""
+    return np.sqrt(2.0 * _smooth(band_pass(faces[..., face_index("pitch")], fps, NOD_BAND_HZ) ** 2, fps))
+
+
 def nod_onsets(faces: np.ndarray, fps: float) -> np.ndarray:
     """(..., T, FACE_DIM) -> (..., T) bool: the frames where a nod starts (the nodding band's
-    amplitude envelope rises above NOD_AMPLITUDE_RAD; the envelope is centred, SMOOTH_S wide)."""
-    envelope = np.sqrt(2.0 * _smooth(band_pass(faces[..., face_index("pitch")], fps, NOD_BAND_HZ) ** 2, fps))
-    return rising(envelope > NOD_AMPLITUDE_RAD)
+    amplitude envelope rises above NOD_AMPLITUDE_RAD)."""
+    return rising(nod_envelope(faces, fps) > NOD_AMPLITUDE_RAD)
 
 
 def rising(above: np.ndarray) -> np.ndarray:

@@ -6,7 +6,7 @@ import pytest
 
 from facereact.layout import FACE_DIM, face_index
 from facereact.metrics.behaviour import (NOD_BAND_HZ, REACTIONS, band_pass, behaviour, behaviour_row, head_motion,
-                                         reaction_response)
+                                         lift_parts, reaction_response)
 from facereact.metrics.events import SpeakerEvents, phrase_ends, speaker_events, voice_activity
 
 FPS = 25
@@ -48,6 +48,17 @@ def test_a_listener_that_nods_half_a_second_after_each_phrase_end_is_timed_there
     # Blind to the events: the same nods, but at moments unrelated to them.
     blind = _nodding(frames, [e + 80 for e in EVENTS])
     assert reaction_response([_events(frames, phrase_end=EVENTS)], [blind], REACTIONS["nod"], FPS)["lift"] < 1.0
+
+
+def test_lift_parts_are_the_lifts_numerator_and_denominator_in_the_channels_units():
+    frames = 1100
+    events = [_events(frames, phrase_end=EVENTS)]
+    small, big = _nodding(frames, [e + 12 for e in EVENTS], 0.05), _nodding(frames, [e + 12 for e in EVENTS], 0.1)
+    level, after = lift_parts(events, [small], REACTIONS["nod"], FPS)
+    assert after / level == pytest.approx(reaction_response(events, [small], REACTIONS["nod"], FPS)["lift"], rel=1e-9)
+    # twice the nod is four times its band energy, before and after the events alike: the lift cannot tell
+    level2, after2 = lift_parts(events, [big], REACTIONS["nod"], FPS)
+    assert (level2 / level, after2 / after) == (pytest.approx(4.0), pytest.approx(4.0))
 
 
 def test_lift_ignores_amplitude_and_averages_k_reactions_before_dividing():
