@@ -26,7 +26,7 @@ from facereact.data.mars import MarsCorpus, is_mars
 from facereact.layout import CLIP_FRAMES
 from facereact.metrics.behaviour import (BEHAVIOUR_COLUMNS, BEHAVIOUR_NOTE, REACTIONS, behaviour_row, lift_parts,
                                          nod_envelope)
-from facereact.metrics.behaviour_inputs import load_behaviour_truth, mars_behaviour_truth
+from facereact.metrics.behaviour_inputs import BehaviourTruth, load_behaviour_truth, mars_behaviour_truth
 from facereact.metrics.files import read_npz
 from facereact.report import markdown_table
 from facereact.tokenizer.model import FaceTokenizer
@@ -44,7 +44,7 @@ def nod_amplitudes(faces: list[np.ndarray], fps: float) -> np.ndarray:
     return np.percentile(np.concatenate([nod_envelope(f, fps).ravel() for f in faces]), [90, 99])
 
 
-def parts_table(truth, rows: dict[str, list[np.ndarray]]) -> str:
+def parts_table(truth: BehaviourTruth, rows: dict[str, list[np.ndarray]]) -> str:
     """The --parts table: per row of faces, each reaction's level / after-event activity, and the nod's
     amplitude percentiles."""
     lines = ["| listeners | " + " | ".join(f"{name}: clip / after" for name in REACTIONS) + " | nod p90 / p99 (rad) |",
@@ -52,7 +52,8 @@ def parts_table(truth, rows: dict[str, list[np.ndarray]]) -> str:
     for name, faces in rows.items():
         cells = [lift_parts(truth.events, faces, r, truth.fps) for r in REACTIONS.values()]
         p90, p99 = nod_amplitudes(faces, truth.fps)
-        lines.append(f"| {name} | " + " | ".join(f"{a:.3g} / {b:.3g}" for a, b in cells) + f" | {p90:.4f} / {p99:.4f} |")
+        parts = " | ".join(f"{level:.3g} / {after:.3g}" for level, after in cells)
+        lines.append(f"| {name} | {parts} | {p90:.4f} / {p99:.4f} |")
     return "\n".join(lines)
 
 
