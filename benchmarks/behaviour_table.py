@@ -82,9 +82,9 @@ def main() -> None:
             decoded = [round_trip(tokenizer, [f])[0] for f in truth.listener_face]
             rows[f"tokenizer {folder}"] = truth.score_clips(decoded)[1]
         else:
-            decoded = list(round_trip(tokenizer, truth.listener_face))
-            rows[f"tokenizer {folder}"] = truth.score(np.stack(decoded))[1]
-        listeners[f"tokenizer {folder}"] = decoded
+            decoded = round_trip(tokenizer, truth.listener_face)
+            rows[f"tokenizer {folder}"] = truth.score(decoded)[1]
+        listeners[f"tokenizer {folder}"] = list(decoded)
     for name, pred_face in faces.items():
         rows[name] = truth.score(pred_face)[1]
         listeners[name] = list(pred_face)

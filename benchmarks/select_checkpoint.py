@@ -13,7 +13,7 @@ a seed you will not report: the figures that choose are optimistic for the one c
 from __future__ import annotations
 
 import argparse
-import json
+import csv
 import shutil
 from pathlib import Path
 
@@ -27,8 +27,11 @@ def candidates(model: Path, every: int, out: Path) -> list[tuple[int, Path]]:
     if not states:
         raise SystemExit(f"{model}/checkpoints holds no checkpoints: train with --keep-checkpoints")
     steps = [int(s.name.split("-")[1]) for s in states]
-    # a finished run's last checkpoint ends its last epoch
-    per_epoch = max(steps) // json.loads((model / "config.json").read_text())["train"]["epochs"]
+    # a finished run's last checkpoint ends its last epoch; a step floor (TrainConfig.min_steps) may have
+    # run more epochs than the config's, so they are counted in its log
+    with open(model / "train_log.csv", newline="") as f:
+        epochs = 1 + max(int(row["epoch"]) for row in csv.DictReader(f))
+    per_epoch = max(steps) // epochs
     folders = []
     for state, step in zip(states, steps):
         epoch, rest = divmod(step, per_epoch)

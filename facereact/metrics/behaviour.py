@@ -77,6 +77,13 @@ def activity(face: np.ndarray, reaction: Reaction, fps: float) -> np.ndarray:
     return _smooth(np.maximum(channels - np.median(channels, axis=-1, keepdims=True), 0.0), fps)
 
 
+def _clip_activity(face: np.ndarray, reaction: Reaction, fps: float) -> np.ndarray:
+    """(T,) activity of one listener clip, face (T, FACE_DIM) or K reactions (K, T, FACE_DIM), whose
+    activities are averaged before any dividing."""
+    trace = activity(face, reaction, fps)
+    return trace.mean(0) if trace.ndim == 2 else trace
+
+
 def _event_locked(trace: np.ndarray, events: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Sums and counts of trace[event + offset] over events, per offset (frames outside the clip
     left out)."""
@@ -93,8 +100,7 @@ def reaction_response(events: list[SpeakerEvents], listeners: list[np.ndarray], 
     offsets = np.arange(int(round(CURVE_S[0] * fps)), int(round(CURVE_S[1] * fps)) + 1)
     sums, counts, n_events = np.zeros(len(offsets)), np.zeros(len(offsets)), 0
     for clip_events, face in zip(events, listeners):
-        trace = activity(face, reaction, fps)
-        trace = trace.mean(0) if trace.ndim == 2 else trace  # K reactions averaged before dividing
+        trace = _clip_activity(face, reaction, fps)
         level = trace.mean()
         found = clip_events.of(reaction.event)
         if level <= 1e-12 or len(found) == 0:  # a still face shows no reaction to time
@@ -122,8 +128,7 @@ def lift_parts(events: list[SpeakerEvents], listeners: list[np.ndarray], reactio
     lo, hi = round(reaction.window_s[0] * fps), round(reaction.window_s[1] * fps)
     levels, after = [], []
     for clip_events, face in zip(events, listeners):
-        trace = activity(face, reaction, fps)
-        trace = trace.mean(0) if trace.ndim == 2 else trace  # K reactions averaged, as the lift does
+        trace = _clip_activity(face, reaction, fps)
         levels.append(trace.mean())
         after += [trace[e + lo:e + hi + 1].mean() for e in clip_events.of(reaction.event) if e + lo < len(trace)]
     return float(np.mean(levels)), float(np.mean(after)) if after else float("nan")
