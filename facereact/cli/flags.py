@@ -17,7 +17,8 @@ def given_flags(args: argparse.Namespace, names: tuple[str, ...], rename: dict[s
 def schedule_from(args: argparse.Namespace, default):
     """The trainer's settings: the library's defaults for this model, overridden by the flags given.
     An --epochs given is what runs: the default's step floor then applies only with --min-steps."""
-    names = ("epochs", "min_steps", "batch_size", "lr", "warmup", "seed", "device", "keep_checkpoints", "precision")
+    names = ("epochs", "min_steps", "batch_size", "lr", "warmup", "seed", "device", "keep_checkpoints", "precision",
+             "average")
     given = given_flags(args, names, {"warmup": "warmup_steps"})
     if "epochs" in given:
         given.setdefault("min_steps", 0)
@@ -49,6 +50,13 @@ def positive_float(text: str) -> float:
     value = finite_float(text)
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be greater than 0, got {text}")
+    return value
+
+
+def share(text: str) -> float:
+    value = finite_float(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 0 and below 1, got {text}")
     return value
 
 
@@ -121,6 +129,9 @@ def add_schedule_flags(p: argparse.ArgumentParser, defaults) -> None:
     p.add_argument("--precision", choices=PRECISIONS, default=None,
                    help="the forward pass under bf16 autocast (weights stay float32): auto on CUDA; bf16 also on a "
                         f"CPU with native bf16 (AVX512-BF16, AMX); fp32 never (default {defaults.precision})")
+    p.add_argument("--average", type=share, default=None, metavar="DECAY",
+                   help="keep an exponential moving average of the weights with this decay per step (e.g. 0.995), "
+                        f"validated and kept at the end (0: the last step's weights; default {defaults.average:g})")
     p.add_argument("--keep-checkpoints", type=positive_int, default=None,
                    help=f"checkpoints kept, the newest (default {defaults.keep_checkpoints}; one is written "
                         "every epoch: keep them all to pick one afterwards, benchmarks/select_checkpoint.py)")

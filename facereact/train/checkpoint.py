@@ -34,8 +34,11 @@ def _unflatten_optimizer(tensors: dict[str, torch.Tensor], meta: dict) -> dict:
     return {"state": state, "param_groups": meta["param_groups"]}
 
 
+AVERAGE_FILE = "average.safetensors"  # the weight average (train/averaging.py), where training keeps one
+
+
 def save_training_state(folder: str | Path, step: int, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-                        extra: dict[str, Any], keep: int = 2) -> Path:
+                        extra: dict[str, Any], keep: int = 2, average: dict[str, torch.Tensor] | None = None) -> Path:
     """folder/step-XXXXXXXX/ written in a temporary folder, renamed, then `latest` pointed at it."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -47,6 +50,8 @@ def save_training_state(folder: str | Path, step: int, model: torch.nn.Module, o
     opt_tensors, opt_meta = _flatten_optimizer(optimizer.state_dict())
     opt_tensors["__rng_cpu"] = torch.get_rng_state()
     (tmp / "optimizer.safetensors").write_bytes(save(opt_tensors))
+    if average is not None:
+        (tmp / AVERAGE_FILE).write_bytes(save(average))
     (tmp / "state.json").write_text(json.dumps({"step": step, "optimizer": opt_meta, **extra}))
     final = folder / name
     shutil.rmtree(final, ignore_errors=True)
@@ -57,9 +62,10 @@ def save_training_state(folder: str | Path, step: int, model: torch.nn.Module, o
     return final
 
 
-def load_training_state(folder: str | Path, model: torch.nn.Module,
-                        optimizer: torch.optim.Optimizer) -> dict[str, Any] | None:
-    """Restore the latest checkpoint into model and optimizer; its state.json, or None if none."""
+def load_training_state(folder: str | Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer
+                        ) -> dict[str, Any] | None:
+    """Restore the latest checkpoint into model and optimizer; its state.json (with "average": the
+    weight average's tensors where it holds one, and "path"), or None if none."""
     pointer = Path(folder) / "latest"
     if not pointer.is_file():
         return None
@@ -68,6 +74,8 @@ def load_training_state(folder: str | Path, model: torch.nn.Module,
         weights = load((ckpt / "model.safetensors").read_bytes())
         opt_tensors = load((ckpt / "optimizer.safetensors").read_bytes())
         state = json.loads((ckpt / "state.json").read_text())
+        if (ckpt / AVERAGE_FILE).is_file():
+            state["average"] = load((ckpt / AVERAGE_FILE).read_bytes())
     except Exception as exc:
         raise DataError(ckpt, f"unreadable checkpoint ({str(exc).splitlines()[0]})") from None
     mine = model.state_dict()
@@ -80,4 +88,5 @@ def load_training_state(folder: str | Path, model: torch.nn.Module,
     model.load_state_dict(weights)
     torch.set_rng_state(opt_tensors.pop("__rng_cpu"))
     optimizer.load_state_dict(_unflatten_optimizer(opt_tensors, state.pop("optimizer")))
+    state["path"] = str(ckpt)
     return state

@@ -30,6 +30,9 @@ class TrainConfig:
     # At least this many optimizer steps: where `epochs` of a small corpus fall short, more epochs
     # run. A recipe in epochs alone starves a small corpus (docs/quality.md). 0: epochs decide.
     min_steps: int = 0
+    # The decay per step of an exponential moving average of the weights (train/averaging.py), which
+    # validation sees and the finished run keeps. 0: none, the last step's weights.
+    average: float = 0.0
 
     def epochs_for(self, steps_per_epoch: int) -> int:
         """The epochs that run: `epochs`, or as many more as reach min_steps."""

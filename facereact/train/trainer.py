@@ -3,8 +3,8 @@
 A task supplies the model, how many training items it has, how to build a batch from item
 indices and per-item seeds, the loss, and validation. The trainer owns the rest: sharding across
 torchrun processes, AdamW with warm-up and cosine decay, gradient clipping, bf16 autocast where the
-hardware has it (TrainConfig.precision),
-tqdm progress, a CSV log (and TensorBoard when installed), periodic validation, atomic
+hardware has it (TrainConfig.precision), an average of the weights where asked (TrainConfig.average:
+validated and kept at the end), tqdm progress, a CSV log (and TensorBoard when installed), periodic validation, atomic
 checkpoints and exact resume.
 
 Batches are a pure function of (seed, step): the global batch of a step is a slice of a seeded
@@ -31,6 +31,7 @@ from tqdm import tqdm
 from facereact.errors import UsageError
 from facereact.io import write_text_atomic
 from facereact.train import checkpoint, distributed
+from facereact.train.averaging import WeightAverage
 from facereact.train.schedules import PRECISIONS, TrainConfig
 
 
@@ -98,9 +99,15 @@ class Trainer:
         optimizer = torch.optim.AdamW(_param_groups(model, cfg.weight_decay), lr=cfg.lr, betas=cfg.betas)
         start = 0
         ckpt_dir = self.out / "checkpoints"
+        average = WeightAverage(model, cfg.average) if cfg.average else None
         if resume:
             state = checkpoint.load_training_state(ckpt_dir, model, optimizer)
             start = state["step"] if state else 0
+            if state and average is not None:
+                if "average" not in state:
+                    raise UsageError(f"{state['path']}: a checkpoint without a weight average: resume with the "
+                                     "settings it was trained with")
+                average.load(state["average"], state["path"])
         wrapped = DistributedDataParallel(model) if dist_.world > 1 else model
         autocast = mixed_precision(cfg.precision, dist_.device)
         log = _Log(self.out / "train_log.csv", enabled=dist_.main, keep_until=start)
@@ -123,6 +130,8 @@ class Trainer:
             loss.backward()
             grad_norm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip))
             optimizer.step()
+            if average is not None:
+                average.update(model, step)
             bar.update(1)
             bar.set_postfix(loss=f"{loss.item():.4f}")
             done = step + 1
@@ -132,14 +141,17 @@ class Trainer:
             end_of_epoch = done % steps_per_epoch == 0
             if end_of_epoch and ((done // steps_per_epoch) % cfg.validate_every == 0 or done == total) and dist_.main:
                 model.eval()
-                with torch.no_grad():
+                with torch.no_grad(), (average.applied(model) if average else contextlib.nullcontext()):
                     last_val = task.validate(model)
                 log.write({"step": done, "epoch": epoch, **{f"val_{k}": v for k, v in last_val.items()}})
             if (done % cfg.checkpoint_every == 0 or end_of_epoch or done == stop) and dist_.main:
                 checkpoint.save_training_state(ckpt_dir, done, model, optimizer, {"config": asdict(cfg)},
-                                               keep=cfg.keep_checkpoints)
+                                               keep=cfg.keep_checkpoints,
+                                               average=average.tensors() if average else None)
             distributed.barrier(dist_)
         bar.close()
+        if average is not None and stop == total:  # a finished run keeps the average; an interrupted one resumes
+            average.copy_to(model)
         log.close()
         if dist_.world > 1:
             _check_replicas(model, dist_, self.out / "replicas.json")
