@@ -55,8 +55,8 @@ def positive_float(text: str) -> float:
 
 def share(text: str) -> float:
     value = finite_float(text)
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 0 and below 1, got {text}")
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
     return value
 
 
@@ -129,9 +129,10 @@ def add_schedule_flags(p: argparse.ArgumentParser, defaults) -> None:
     p.add_argument("--precision", choices=PRECISIONS, default=None,
                    help="the forward pass under bf16 autocast (weights stay float32): auto on CUDA; bf16 also on a "
                         f"CPU with native bf16 (AVX512-BF16, AMX); fp32 never (default {defaults.precision})")
-    p.add_argument("--average", type=share, default=None, metavar="DECAY",
-                   help="keep an exponential moving average of the weights with this decay per step (e.g. 0.995), "
-                        f"validated and kept at the end (0: the last step's weights; default {defaults.average:g})")
+    p.add_argument("--average", type=share, default=None, metavar="SPAN",
+                   help="keep an exponential moving average of the weights spanning this share of the run's steps "
+                        "(its decay 1 - 1 / (SPAN x steps)), validated and kept at the end (0: the last step's "
+                        f"weights; default {defaults.average:g})")
     p.add_argument("--keep-checkpoints", type=positive_int, default=None,
                    help=f"checkpoints kept, the newest (default {defaults.keep_checkpoints}; one is written "
                         "every epoch: keep them all to pick one afterwards, benchmarks/select_checkpoint.py)")

@@ -15,36 +15,46 @@ from torch import nn
 
 from facereact.errors import UsageError
 
-# The decay starts small so that the first steps' random weights do not linger in the average:
-# at step s it is min(decay, (1 + s) / (WARMUP + s)).
-WARMUP = 10
+
+def decay_for(span: float, steps: int) -> float:
+    """The decay of an average spanning `span` of a run of `steps` steps (1 / (1 - decay) = span x
+    steps; at least 2 steps, whatever the run)."""
+    return 1.0 - 1.0 / max(2.0, span * steps)
 
 
 class WeightAverage:
-    """The average of `model`'s floating-point state (weights and buffers) in float32."""
+    """The exponential average of the floating-point state (weights and buffers) a model went
+    through, in float32. It starts from zero and is divided by the weight it has gathered (as Adam
+    corrects its moments), so the untrained start carries no weight and the decay is the one asked
+    for from the first step on."""
 
     def __init__(self, model: nn.Module, decay: float) -> None:
         if not 0.0 < decay < 1.0:
             raise UsageError(f"the weight average's decay must be in (0, 1), got {decay}")
-        self.decay = decay
-        self.shadow = {k: v.detach().float().clone() for k, v in model.state_dict().items() if v.is_floating_point()}
-
-    def decay_at(self, step: int) -> float:
-        """The decay of the update after `step` optimizer steps (0-based)."""
-        return min(self.decay, (1 + step) / (WARMUP + step))
+        self.decay, self.steps = decay, 0
+        self.shadow = {k: torch.zeros_like(v, dtype=torch.float32) for k, v in model.state_dict().items()
+                       if v.is_floating_point()}
 
     @torch.no_grad()
-    def update(self, model: nn.Module, step: int) -> None:
-        weight = 1.0 - self.decay_at(step)
+    def update(self, model: nn.Module) -> None:
+        """After an optimizer step."""
+        self.steps += 1
         for name, value in model.state_dict().items():
             if name in self.shadow:
-                self.shadow[name].lerp_(value.detach().float(), weight)
+                self.shadow[name].lerp_(value.detach().float(), 1.0 - self.decay)
+
+    def averaged(self) -> dict[str, torch.Tensor]:
+        """The average (float32): the gathered sum over the weight it holds."""
+        if self.steps == 0:
+            raise UsageError("the weight average holds no step yet")
+        gathered = 1.0 - self.decay ** self.steps
+        return {k: v / gathered for k, v in self.shadow.items()}
 
     @torch.no_grad()
     def copy_to(self, model: nn.Module) -> None:
         """The averaged weights into `model` (in its own dtypes)."""
         own = model.state_dict()
-        model.load_state_dict({**own, **{k: v.to(own[k].dtype) for k, v in self.shadow.items()}})
+        model.load_state_dict({**own, **{k: v.to(own[k].dtype) for k, v in self.averaged().items()}})
 
     @contextmanager
     def applied(self, model: nn.Module) -> Iterator[None]:
@@ -57,13 +67,14 @@ class WeightAverage:
             model.load_state_dict(saved)
 
     def tensors(self) -> dict[str, torch.Tensor]:
-        """The average, for a checkpoint."""
+        """The gathered sum, for a checkpoint (its step count is the checkpoint's step)."""
         return {k: v.cpu().contiguous() for k, v in self.shadow.items()}
 
-    def load(self, tensors: dict[str, torch.Tensor], source: str) -> None:
-        """A checkpoint's average back; `source` names it in errors."""
+    def load(self, tensors: dict[str, torch.Tensor], steps: int, source: str) -> None:
+        """A checkpoint's sum back, gathered over `steps` steps; `source` names it in errors."""
         if tensors.keys() != self.shadow.keys():
             raise UsageError(f"{source}: the checkpoint's weight average holds other tensors than this model's: "
                              "resume with the settings it was trained with")
         for name, value in tensors.items():
             self.shadow[name].copy_(value)
+        self.steps = steps

@@ -31,7 +31,7 @@ from tqdm import tqdm
 from facereact.errors import UsageError
 from facereact.io import write_text_atomic
 from facereact.train import checkpoint, distributed
-from facereact.train.averaging import WeightAverage
+from facereact.train.averaging import WeightAverage, decay_for
 from facereact.train.schedules import PRECISIONS, TrainConfig
 
 
@@ -99,7 +99,7 @@ class Trainer:
         optimizer = torch.optim.AdamW(_param_groups(model, cfg.weight_decay), lr=cfg.lr, betas=cfg.betas)
         start = 0
         ckpt_dir = self.out / "checkpoints"
-        average = WeightAverage(model, cfg.average) if cfg.average else None
+        average = WeightAverage(model, decay_for(cfg.average, total)) if cfg.average else None
         if resume:
             state = checkpoint.load_training_state(ckpt_dir, model, optimizer)
             start = state["step"] if state else 0
@@ -107,7 +107,7 @@ class Trainer:
                 if "average" not in state:
                     raise UsageError(f"{state['path']}: a checkpoint without a weight average: resume with the "
                                      "settings it was trained with")
-                average.load(state["average"], state["path"])
+                average.load(state["average"], start, state["path"])
         wrapped = DistributedDataParallel(model) if dist_.world > 1 else model
         autocast = mixed_precision(cfg.precision, dist_.device)
         log = _Log(self.out / "train_log.csv", enabled=dist_.main, keep_until=start)
@@ -131,7 +131,7 @@ class Trainer:
             grad_norm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip))
             optimizer.step()
             if average is not None:
-                average.update(model, step)
+                average.update(model)
             bar.update(1)
             bar.set_postfix(loss=f"{loss.item():.4f}")
             done = step + 1
