@@ -4,8 +4,8 @@ A task supplies the model, how many training items it has, how to build a batch 
 indices and per-item seeds, the loss, and validation. The trainer owns the rest: sharding across
 torchrun processes, AdamW with warm-up and cosine decay, gradient clipping, bf16 autocast where the
 hardware has it (TrainConfig.precision), an average of the weights where asked (TrainConfig.average:
-validated and kept at the end), tqdm progress, a CSV log (and TensorBoard when installed), periodic validation, atomic
-checkpoints and exact resume.
+validated and kept at the end), tqdm progress, a CSV log (and TensorBoard when installed), periodic
+validation, atomic checkpoints and exact resume.
 
 Batches are a pure function of (seed, step): the global batch of a step is a slice of a seeded
 permutation of the items, and every item gets its own seed from its position in that permutation.
@@ -105,8 +105,8 @@ class Trainer:
             start = state["step"] if state else 0
             if state and average is not None:
                 if "average" not in state:
-                    raise UsageError(f"{state['path']}: a checkpoint without a weight average: resume with the "
-                                     "settings it was trained with")
+                    raise UsageError(f"{state['path']}: a checkpoint of a run without a weight average (trained "
+                                     "before averages or with --average 0): resume it with --average 0")
                 average.load(state["average"], start, state["path"])
         wrapped = DistributedDataParallel(model) if dist_.world > 1 else model
         autocast = mixed_precision(cfg.precision, dist_.device)
