@@ -63,7 +63,7 @@ READER = replace(TOKENIZER, epochs=TOKENIZER.epochs - round(TOKENIZER.epochs * J
                  min_steps=reader_floor(TOKENIZER.min_steps))
 # `facereact train generator`; bf16 on CPU: a step 21% faster on the demo corpus (the tokenizer's 4%, the
 # baselines' 18-26% slower: they stay "auto"). The weights' average spanning three quarters of the run (decay
-# 0.999 in the demo's 1280 steps): on two corpora and two seeds each, its FRDist moved 0.4-0.9 between seeds
+# 0.999 in the demo's 1280 steps): on two corpora and two seeds each, its FRDist moved 0.4-1.5 between seeds
 # where the last step's moved 5.5-8.7, and its "mm-hmm" is the listeners' within 20% (docs/generator.md,
 # "An average of the weights").
 GENERATOR = TrainConfig(epochs=30, batch_size=16, lr=1e-3, warmup_steps=50, precision="bf16", average=0.75)
