@@ -23,25 +23,25 @@ def decay_for(span: float, steps: int) -> float:
 
 
 class WeightAverage:
-    """The exponential average of the floating-point state (weights and buffers) a model went
-    through, in float32. It starts from zero and is divided by the weight it has gathered (as Adam
-    corrects its moments), so the untrained start carries no weight and the decay is the one asked
-    for from the first step on."""
+    """The exponential average of the trained parameters a model went through, in float32 (buffers,
+    which training does not change, stay the model's). It starts from zero and is divided by the
+    weight it has gathered (as Adam corrects its moments), so the untrained start carries no weight
+    and the decay is the one asked for from the first step on."""
 
     def __init__(self, model: nn.Module, decay: float) -> None:
         if not 0.0 < decay < 1.0:
             raise UsageError(f"the weight average's decay must be in (0, 1), got {decay}")
         self.decay, self.steps = decay, 0
-        self.shadow = {k: torch.zeros_like(v, dtype=torch.float32) for k, v in model.state_dict().items()
-                       if v.is_floating_point()}
+        # the live parameters are updated in place by the optimizer and by copy_to, so they are held once
+        self.params = {k: p for k, p in model.named_parameters() if p.requires_grad}
+        self.shadow = {k: torch.zeros_like(p, dtype=torch.float32) for k, p in self.params.items()}
 
     @torch.no_grad()
-    def update(self, model: nn.Module) -> None:
+    def update(self) -> None:
         """After an optimizer step."""
         self.steps += 1
-        for name, value in model.state_dict().items():
-            if name in self.shadow:
-                self.shadow[name].lerp_(value.detach().float(), 1.0 - self.decay)
+        for name, param in self.params.items():
+            self.shadow[name].lerp_(param.float(), 1.0 - self.decay)
 
     def averaged(self) -> dict[str, torch.Tensor]:
         """The average (float32): the gathered sum over the weight it holds."""
@@ -51,20 +51,22 @@ class WeightAverage:
         return {k: v / gathered for k, v in self.shadow.items()}
 
     @torch.no_grad()
-    def copy_to(self, model: nn.Module) -> None:
-        """The averaged weights into `model` (in its own dtypes)."""
-        own = model.state_dict()
-        model.load_state_dict({**own, **{k: v.to(own[k].dtype) for k, v in self.averaged().items()}})
+    def copy_to(self) -> None:
+        """The averaged parameters into the model (in its own dtypes)."""
+        for name, value in self.averaged().items():
+            self.params[name].copy_(value)
 
     @contextmanager
-    def applied(self, model: nn.Module) -> Iterator[None]:
-        """`model` holds the averaged weights inside the block, its own again after."""
-        saved = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        self.copy_to(model)
+    def applied(self) -> Iterator[None]:
+        """The model holds the averaged parameters inside the block, its own again after."""
+        saved = {k: p.detach().clone() for k, p in self.params.items()}
+        self.copy_to()
         try:
             yield
         finally:
-            model.load_state_dict(saved)
+            with torch.no_grad():
+                for name, value in saved.items():
+                    self.params[name].copy_(value)
 
     def tensors(self) -> dict[str, torch.Tensor]:
         """The gathered sum, for a checkpoint (its step count is the checkpoint's step)."""

@@ -131,7 +131,7 @@ class Trainer:
             grad_norm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip))
             optimizer.step()
             if average is not None:
-                average.update(model)
+                average.update()
             bar.update(1)
             bar.set_postfix(loss=f"{loss.item():.4f}")
             done = step + 1
@@ -141,7 +141,7 @@ class Trainer:
             end_of_epoch = done % steps_per_epoch == 0
             if end_of_epoch and ((done // steps_per_epoch) % cfg.validate_every == 0 or done == total) and dist_.main:
                 model.eval()
-                with torch.no_grad(), (average.applied(model) if average else contextlib.nullcontext()):
+                with torch.no_grad(), (average.applied() if average else contextlib.nullcontext()):
                     last_val = task.validate(model)
                 log.write({"step": done, "epoch": epoch, **{f"val_{k}": v for k, v in last_val.items()}})
             if (done % cfg.checkpoint_every == 0 or end_of_epoch or done == stop) and dist_.main:
@@ -151,7 +151,7 @@ class Trainer:
             distributed.barrier(dist_)
         bar.close()
         if average is not None and stop == total:  # a finished run keeps the average; an interrupted one resumes
-            average.copy_to(model)
+            average.copy_to()
         log.close()
         if dist_.world > 1:
             _check_replicas(model, dist_, self.out / "replicas.json")

@@ -21,15 +21,15 @@ def test_the_average_follows_the_weights_with_its_decay_and_leaves_them_as_they_
     for value in values:
         with torch.no_grad():
             model.weight.fill_(value)
-        average.update(model)
+        average.update()
     # each step's weights count 0.9 ** (steps after it), the start not at all
     shares = [0.9 ** (len(values) - 1 - i) for i in range(len(values))]
     expected = sum(s * v for s, v in zip(shares, values)) / sum(shares)
     assert torch.allclose(average.averaged()["weight"], torch.full((1, 2), expected))
     one = WeightAverage(model, decay=0.999)
-    one.update(model)
+    one.update()
     assert torch.allclose(one.averaged()["weight"], model.weight)  # after one step: that step's weights
-    with average.applied(model):
+    with average.applied():
         assert torch.allclose(model.weight, torch.full((1, 2), expected))
     assert torch.equal(model.weight, torch.full((1, 2), 0.5))  # its own weights again
     with pytest.raises(UsageError, match="decay"):
