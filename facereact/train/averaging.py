@@ -51,10 +51,13 @@ class WeightAverage:
         return {k: v / gathered for k, v in self.shadow.items()}
 
     @torch.no_grad()
+    def _set(self, values: dict[str, torch.Tensor]) -> None:
+        for name, value in values.items():
+            self.params[name].copy_(value)  # in the parameter's own dtype
+
     def copy_to(self) -> None:
         """The averaged parameters into the model (in its own dtypes)."""
-        for name, value in self.averaged().items():
-            self.params[name].copy_(value)
+        self._set(self.averaged())
 
     @contextmanager
     def applied(self) -> Iterator[None]:
@@ -64,9 +67,7 @@ class WeightAverage:
         try:
             yield
         finally:
-            with torch.no_grad():
-                for name, value in saved.items():
-                    self.params[name].copy_(value)
+            self._set(saved)
 
     def tensors(self) -> dict[str, torch.Tensor]:
         """The gathered sum, for a checkpoint (its step count is the checkpoint's step)."""

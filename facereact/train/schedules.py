@@ -63,9 +63,9 @@ READER = replace(TOKENIZER, epochs=TOKENIZER.epochs - round(TOKENIZER.epochs * J
                  min_steps=reader_floor(TOKENIZER.min_steps))
 # `facereact train generator`; bf16 on CPU: a step 21% faster on the demo corpus (the tokenizer's 4%, the
 # baselines' 18-26% slower: they stay "auto"). The weights' average spanning three quarters of the run (decay
-# 0.999 in the demo's 1280 steps): on two corpora and two seeds each, its FRDist moved 0.4-1.5 between seeds
-# where the last step's moved 5.5-8.7, and its "mm-hmm" is the listeners' within 20% (docs/generator.md,
-# "An average of the weights").
+# 0.999 in the demo's 1280 steps): over three training seeds on test, FRDist 98.4 against the last step's 102.1
+# on the demo corpus and 76.1 against 81.6 on the MARS demo's, at a weaker nod (docs/quality.md, "The averaged
+# recipe over training seeds").
 GENERATOR = TrainConfig(epochs=30, batch_size=16, lr=1e-3, warmup_steps=50, precision="bf16", average=0.75)
 DISTILL = TrainConfig(epochs=4, batch_size=16, lr=3e-4, warmup_steps=20)  # `facereact train distill`: from the teacher
 BASELINES = TrainConfig(epochs=20, batch_size=16, lr=1e-3, warmup_steps=50)  # Trans-VAE and BeLFusion
